@@ -1,0 +1,77 @@
+// CPU kernels of the binary family (and where): dtype dispatch, then the
+// shared elementwise loops with the op's functor from binary_ops.h.
+#include "ember/backend/cpu/binary_ops.h"
+#include "ember/backend/common/convert.h"
+#include "ember/backend/cpu/elementwise.h"
+#include "ember/errors.h"
+#include "ember/primitives/binary.h"
+
+namespace ember {
+
+namespace {
+
+// Both inputs share one dtype. The output type is the functor's result
+// (bool for comparisons); halves compute through float.
+template <typename Op>
+void binary_eval(const char* name, const array& a, const array& b, array& out, Op op = Op{}) {
+  dispatch_dtype(a.dtype(), [&](auto v) {
+    using T = decltype(v);
+    if constexpr (detail::is_half_v<T>) {
+      if constexpr (std::is_invocable_v<Op, float, float>) {
+        using R = std::invoke_result_t<Op, float, float>;
+        using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
+        cpu::binary_kernel<T, T, Out>(a, b, out,
+                                      [op](T x, T y) { return Out(op(float(x), float(y))); });
+        return;
+      }
+    } else if constexpr (std::is_invocable_v<Op, T, T>) {
+      using R = std::invoke_result_t<Op, T, T>;
+      cpu::binary_kernel<T, T, R>(a, b, out, op);
+      return;
+    }
+    throw type_error(msg("[", name, "] Not supported for dtype ", dtype_name(a.dtype()), "."));
+  });
+}
+
+}  // namespace
+
+#define EMBER_BINARY_EVAL(Name)                                        \
+  void Name::eval_cpu(const std::vector<array>& inputs, array& out) {  \
+    binary_eval<cpu::ops::Name>(#Name, inputs[0], inputs[1], out);     \
+  }
+
+EMBER_BINARY_EVAL(Add)
+EMBER_BINARY_EVAL(Subtract)
+EMBER_BINARY_EVAL(Multiply)
+EMBER_BINARY_EVAL(Divide)
+EMBER_BINARY_EVAL(FloorDivide)
+EMBER_BINARY_EVAL(Remainder)
+EMBER_BINARY_EVAL(Power)
+EMBER_BINARY_EVAL(Maximum)
+EMBER_BINARY_EVAL(Minimum)
+EMBER_BINARY_EVAL(ArcTan2)
+EMBER_BINARY_EVAL(LogAddExp)
+EMBER_BINARY_EVAL(Equal)
+EMBER_BINARY_EVAL(NotEqual)
+EMBER_BINARY_EVAL(Less)
+EMBER_BINARY_EVAL(LessEqual)
+EMBER_BINARY_EVAL(Greater)
+EMBER_BINARY_EVAL(GreaterEqual)
+EMBER_BINARY_EVAL(LogicalAnd)
+EMBER_BINARY_EVAL(LogicalOr)
+EMBER_BINARY_EVAL(BitwiseAnd)
+EMBER_BINARY_EVAL(BitwiseOr)
+EMBER_BINARY_EVAL(BitwiseXor)
+EMBER_BINARY_EVAL(LeftShift)
+EMBER_BINARY_EVAL(RightShift)
+#undef EMBER_BINARY_EVAL
+
+void Select::eval_cpu(const std::vector<array>& inputs, array& out) {
+  dispatch_dtype(out.dtype(), [&](auto v) {
+    using T = decltype(v);
+    cpu::ternary_kernel<bool, T, T, T>(inputs[0], inputs[1], inputs[2], out,
+                                       [](bool c, T x, T y) { return c ? x : y; });
+  });
+}
+
+}  // namespace ember

@@ -1,0 +1,15 @@
+// The one place that names BLAS symbols. scipy-openblas32 prefixes every
+// symbol with "scipy_" (so it never clashes with numpy's copy); a system
+// cblas or Accelerate uses the plain names. EMBER_BLAS_PREFIXED selects.
+#pragma once
+
+namespace ember::cpu {
+
+/// C = alpha * op(A) @ op(B) + beta * C, row-major, float32 / float64.
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+          const float* b, int ldb, float beta, float* c, int ldc);
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a, int lda,
+          const double* b, int ldb, double beta, double* c, int ldc);
+void blas_set_num_threads(int n);
+
+}  // namespace ember::cpu

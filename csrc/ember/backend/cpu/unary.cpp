@@ -1,0 +1,90 @@
+// CPU kernels of the unary family: one dispatch over dtypes, then the shared
+// elementwise loop with the op's functor from unary_ops.h.
+#include "ember/backend/common/convert.h"
+#include "ember/backend/cpu/copy.h"
+#include "ember/backend/cpu/elementwise.h"
+#include "ember/backend/cpu/unary_ops.h"
+#include "ember/errors.h"
+#include "ember/primitives/unary.h"
+
+namespace ember {
+
+namespace {
+
+// Runs op over every element. The output dtype is the functor's result type
+// (bool for predicates, float32 for |complex|); halves compute through float.
+template <typename Op>
+void unary_eval(const char* name, const array& in, array& out, Op op = Op{}) {
+  dispatch_dtype(in.dtype(), [&](auto v) {
+    using T = decltype(v);
+    if constexpr (detail::is_half_v<T>) {
+      if constexpr (std::is_invocable_v<Op, float>) {
+        using R = std::invoke_result_t<Op, float>;
+        using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
+        cpu::unary_kernel<T, Out>(in, out, [op](T x) { return Out(op(float(x))); });
+        return;
+      }
+    } else if constexpr (std::is_invocable_v<Op, T>) {
+      using R = std::invoke_result_t<Op, T>;
+      cpu::unary_kernel<T, R>(in, out, op);
+      return;
+    }
+    throw type_error(msg("[", name, "] Not supported for dtype ", dtype_name(in.dtype()), "."));
+  });
+}
+
+}  // namespace
+
+#define EMBER_UNARY_EVAL(Name)                                           \
+  void Name::eval_cpu(const std::vector<array>& inputs, array& out) {    \
+    unary_eval<cpu::ops::Name>(#Name, inputs[0], out);                   \
+  }
+
+EMBER_UNARY_EVAL(Abs)
+EMBER_UNARY_EVAL(Negative)
+EMBER_UNARY_EVAL(Sign)
+EMBER_UNARY_EVAL(Square)
+EMBER_UNARY_EVAL(Sqrt)
+EMBER_UNARY_EVAL(Rsqrt)
+EMBER_UNARY_EVAL(Reciprocal)
+EMBER_UNARY_EVAL(Exp)
+EMBER_UNARY_EVAL(Expm1)
+EMBER_UNARY_EVAL(Log)
+EMBER_UNARY_EVAL(Log1p)
+EMBER_UNARY_EVAL(Log2)
+EMBER_UNARY_EVAL(Log10)
+EMBER_UNARY_EVAL(Sin)
+EMBER_UNARY_EVAL(Cos)
+EMBER_UNARY_EVAL(Tan)
+EMBER_UNARY_EVAL(ArcSin)
+EMBER_UNARY_EVAL(ArcCos)
+EMBER_UNARY_EVAL(ArcTan)
+EMBER_UNARY_EVAL(Sinh)
+EMBER_UNARY_EVAL(Cosh)
+EMBER_UNARY_EVAL(Tanh)
+EMBER_UNARY_EVAL(ArcSinh)
+EMBER_UNARY_EVAL(ArcCosh)
+EMBER_UNARY_EVAL(ArcTanh)
+EMBER_UNARY_EVAL(Sigmoid)
+EMBER_UNARY_EVAL(Erf)
+EMBER_UNARY_EVAL(ErfInv)
+EMBER_UNARY_EVAL(Floor)
+EMBER_UNARY_EVAL(Ceil)
+EMBER_UNARY_EVAL(Round)
+EMBER_UNARY_EVAL(LogicalNot)
+EMBER_UNARY_EVAL(IsNan)
+EMBER_UNARY_EVAL(IsInf)
+EMBER_UNARY_EVAL(BitwiseInvert)
+#undef EMBER_UNARY_EVAL
+
+// Identity kernels share the input's buffer: values are immutable.
+void StopGradient::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
+}
+
+void AsType::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.allocate_row_contiguous();
+  cpu::copy_cast(inputs[0], out);
+}
+
+}  // namespace ember

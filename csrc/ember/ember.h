@@ -1,0 +1,9 @@
+// ember's umbrella header: everything a C++ user needs, nothing else.
+#pragma once
+
+#include "ember/version.h"
+#include "ember/array.h"
+#include "ember/dtype.h"
+#include "ember/ops.h"
+#include "ember/transforms.h"
+#include "ember/backend/cpu/threadpool.h"

@@ -1,0 +1,99 @@
+// Creation ops, and the small helpers other families share.
+#include "ember/ops/creation.h"
+
+#include <cmath>
+
+#include "ember/ops.h"
+#include "ember/ops/helpers.h"
+#include "ember/primitives/creation.h"
+#include "ember/primitives/unary.h"
+
+namespace ember {
+
+namespace detail {
+
+array scalar(double value, Dtype dtype) { return array(value).astype_now(dtype); }
+array scalar_like(double value, const array& like) { return scalar(value, like.dtype()); }
+
+void require_inexact(const char* op, const array& a) {
+  if (!is_inexact(a.dtype())) {
+    throw type_error(msg("[", op, "] Needs a floating point input, got ", dtype_name(a.dtype()), "."));
+  }
+}
+
+}  // namespace detail
+
+array astype(const array& a, Dtype dtype) {
+  if (a.dtype() == dtype) return a;
+  return make_node<AsType>(a.shape(), dtype, {a}, dtype);
+}
+
+array copy(const array& a) { return make_node<Copy>(a.shape(), a.dtype(), {a}); }
+
+array full(const Shape& shape, const array& value, std::optional<Dtype> dtype) {
+  shape_size(shape, "full");
+  array v = astype(value, dtype.value_or(value.dtype()));
+  return copy(broadcast_to(v, shape));
+}
+
+array zeros(const Shape& shape, Dtype dtype) { return full(shape, array(0), dtype); }
+array ones(const Shape& shape, Dtype dtype) { return full(shape, array(1), dtype); }
+array zeros_like(const array& a) { return zeros(a.shape(), a.dtype()); }
+array ones_like(const array& a) { return ones(a.shape(), a.dtype()); }
+array full_like(const array& a, const array& value) { return full(a.shape(), value, a.dtype()); }
+
+array arange(double start, double stop, double step, Dtype dtype) {
+  if (step == 0) throw std::invalid_argument("[arange] step must not be zero.");
+  if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step)) {
+    throw std::invalid_argument("[arange] start, stop and step must be finite.");
+  }
+  double n = std::ceil((stop - start) / step);
+  int64_t size = n > 0 ? int64_t(n) : 0;
+  if (n > 9.0e18) throw std::invalid_argument("[arange] Too many elements.");
+  return make_node<Arange>(Shape{size}, dtype, {}, start, step);
+}
+
+array linspace(double start, double stop, int64_t num, Dtype dtype) {
+  if (num < 0) throw std::invalid_argument(msg("[linspace] num must be >= 0, got ", num, "."));
+  if (!is_inexact(dtype) && !is_integral(dtype)) dtype = Dtype::float32;
+  double step = num > 1 ? (stop - start) / double(num - 1) : 0.0;
+  // Computed in float64 then cast, so the end point is exact.
+  array r = make_node<Arange>(Shape{num}, Dtype::float64, {}, 0.0, 1.0);
+  array v = add(multiply(r, array(step)), array(start));
+  if (num > 1) {
+    v = where(equal(r, array(double(num - 1))), array(stop), v);
+  }
+  return astype(v, dtype);
+}
+
+array tri(int64_t n, std::optional<int64_t> m, int k, Dtype dtype) {
+  int64_t cols = m.value_or(n);
+  if (n < 0 || cols < 0) throw std::invalid_argument("[tri] Sizes must be >= 0.");
+  array rows = reshape(arange(0, double(n), 1, Dtype::int64), {n, 1});
+  array c = reshape(arange(0, double(cols), 1, Dtype::int64), {1, cols});
+  return astype(greater_equal(add(rows, array(int64_t(k))), c), dtype);
+}
+
+array eye(int64_t n, std::optional<int64_t> m, int k, Dtype dtype) {
+  int64_t cols = m.value_or(n);
+  if (n < 0 || cols < 0) throw std::invalid_argument("[eye] Sizes must be >= 0.");
+  array rows = reshape(arange(0, double(n), 1, Dtype::int64), {n, 1});
+  array c = reshape(arange(0, double(cols), 1, Dtype::int64), {1, cols});
+  return astype(equal(add(rows, array(int64_t(k))), c), dtype);
+}
+
+array identity(int64_t n, Dtype dtype) { return eye(n, n, 0, dtype); }
+
+array tril(const array& a, int k) {
+  if (a.ndim() < 2) throw std::invalid_argument("[tril] Needs an array with at least 2 dimensions.");
+  array mask = tri(a.shape(-2), a.shape(-1), k, Dtype::bool_);
+  return where(mask, a, zeros({}, a.dtype()));
+}
+
+array triu(const array& a, int k) {
+  if (a.ndim() < 2) throw std::invalid_argument("[triu] Needs an array with at least 2 dimensions.");
+  array mask = tri(a.shape(-2), a.shape(-1), k - 1, Dtype::bool_);
+  return where(mask, zeros({}, a.dtype()), a);
+}
+
+}  // namespace ember

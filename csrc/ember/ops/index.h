@@ -1,0 +1,38 @@
+// Indexing with integer arrays (gather / scatter), sorting and partitioning.
+// Indices may be negative (counted from the end); out-of-range indices raise
+// IndexError at eval time, when their values are known.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "ember/array.h"
+
+namespace ember {
+
+/// Elements along axis at `indices` (numpy.take); flattened when axis is nullopt.
+EMBER_API array take(const array& a, const array& indices, std::optional<int> axis = std::nullopt);
+/// numpy.take_along_axis.
+EMBER_API array take_along_axis(const array& a, const array& indices, std::optional<int> axis);
+/// Returns a copy of a with values written at indices along axis.
+EMBER_API array put_along_axis(const array& a, const array& indices, const array& values,
+                               std::optional<int> axis);
+/// Returns a copy of a with values added at indices along axis (repeats accumulate).
+EMBER_API array scatter_add_along_axis(const array& a, const array& indices, const array& values,
+                                       std::optional<int> axis);
+/// General gather: a[indices[0], indices[1], ...] over the leading len(indices)
+/// axes, indices broadcast together (numpy advanced indexing on leading axes).
+EMBER_API array gather(const array& a, const std::vector<array>& indices);
+/// Scatter counterpart of gather: writes (or adds, when add=true) updates
+/// shaped broadcast(indices) + a.shape[len(indices):].
+EMBER_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+                        bool add = false);
+EMBER_API array sort(const array& a, std::optional<int> axis = -1);
+EMBER_API array argsort(const array& a, std::optional<int> axis = -1);
+/// Values rearranged so element kth is in sorted position along axis.
+EMBER_API array partition(const array& a, int kth, std::optional<int> axis = -1);
+EMBER_API array argpartition(const array& a, int kth, std::optional<int> axis = -1);
+/// The k largest values along axis (unsorted order, as mlx).
+EMBER_API array topk(const array& a, int k, std::optional<int> axis = -1);
+
+}  // namespace ember

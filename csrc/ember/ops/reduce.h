@@ -1,0 +1,39 @@
+// Reductions over axes (all axes when `axes` is empty... see each op) with
+// keepdims, plus scans and softmax. Float sums accumulate in blocks so
+// sum(ones(2**22) * 1.1) is right to ~1e-6 relative.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "ember/array.h"
+
+namespace ember {
+
+/// Axes: nullopt means all axes; an empty list means none (a copy).
+using Axes = std::optional<std::vector<int>>;
+
+/// Sum; bool and small ints accumulate as int32 / uint32 (numpy-like).
+EMBER_API array sum(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+EMBER_API array prod(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+EMBER_API array mean(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+/// Variance with ddof (0: population).
+EMBER_API array var(const array& a, const Axes& axes = std::nullopt, bool keepdims = false, int ddof = 0);
+EMBER_API array std(const array& a, const Axes& axes = std::nullopt, bool keepdims = false, int ddof = 0);
+EMBER_API array max(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+EMBER_API array min(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+/// Index (uint32) of the first max / min along one axis, or of the flattened array.
+EMBER_API array argmax(const array& a, std::optional<int> axis = std::nullopt, bool keepdims = false);
+EMBER_API array argmin(const array& a, std::optional<int> axis = std::nullopt, bool keepdims = false);
+EMBER_API array logsumexp(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+EMBER_API array all(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+EMBER_API array any(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+/// exp(a - logsumexp(a)) along axes (default: all).
+EMBER_API array softmax(const array& a, const Axes& axes = std::nullopt);
+/// Inclusive scans along an axis (nullopt: flattened); reverse scans from the end.
+EMBER_API array cumsum(const array& a, std::optional<int> axis = std::nullopt, bool reverse = false,
+                       bool inclusive = true);
+EMBER_API array cumprod(const array& a, std::optional<int> axis = std::nullopt, bool reverse = false,
+                        bool inclusive = true);
+
+}  // namespace ember

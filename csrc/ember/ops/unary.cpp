@@ -1,0 +1,108 @@
+// Unary ops: dtype checks and promotion, then the lazy node.
+#include "ember/ops/unary.h"
+
+#include <cmath>
+
+#include "ember/ops.h"
+#include "ember/ops/helpers.h"
+#include "ember/primitives/unary.h"
+
+namespace ember {
+
+namespace {
+
+// Ops defined on floats: ints and bool become float32 first.
+template <typename P>
+array float_op(const array& a) {
+  array x = is_inexact(a.dtype()) ? a : astype(a, Dtype::float32);
+  return make_node<P>(x.shape(), x.dtype(), {x});
+}
+
+// Ops that keep the dtype (abs, negative, floor, ...).
+template <typename P>
+array same_op(const array& a) {
+  return make_node<P>(a.shape(), a.dtype(), {a});
+}
+
+// Ops only for real floats (erf, log1p, ...): complex is a TypeError.
+template <typename P>
+array real_op(const char* name, const array& a) {
+  if (is_complex(a.dtype())) {
+    throw type_error(msg("[", name, "] Not supported for complex64 input."));
+  }
+  return float_op<P>(a);
+}
+
+}  // namespace
+
+array abs(const array& a) {
+  if (a.dtype() == Dtype::complex64) return make_node<Abs>(a.shape(), Dtype::float32, {a});
+  return same_op<Abs>(a);
+}
+array negative(const array& a) {
+  if (a.dtype() == Dtype::bool_) {
+    throw type_error("[negative] Not supported for bool; use logical_not.");
+  }
+  return same_op<Negative>(a);
+}
+array sign(const array& a) { return same_op<Sign>(a); }
+array square(const array& a) {
+  return same_op<Square>(a.dtype() == Dtype::bool_ ? astype(a, Dtype::int32) : a);
+}
+array sqrt(const array& a) { return float_op<Sqrt>(a); }
+array rsqrt(const array& a) { return float_op<Rsqrt>(a); }
+array reciprocal(const array& a) { return float_op<Reciprocal>(a); }
+array exp(const array& a) { return float_op<Exp>(a); }
+array expm1(const array& a) { return real_op<Expm1>("expm1", a); }
+array log(const array& a) { return float_op<Log>(a); }
+array log1p(const array& a) { return real_op<Log1p>("log1p", a); }
+array log2(const array& a) { return real_op<Log2>("log2", a); }
+array log10(const array& a) { return float_op<Log10>(a); }
+array sin(const array& a) { return float_op<Sin>(a); }
+array cos(const array& a) { return float_op<Cos>(a); }
+array tan(const array& a) { return float_op<Tan>(a); }
+array arcsin(const array& a) { return float_op<ArcSin>(a); }
+array arccos(const array& a) { return float_op<ArcCos>(a); }
+array arctan(const array& a) { return float_op<ArcTan>(a); }
+array sinh(const array& a) { return float_op<Sinh>(a); }
+array cosh(const array& a) { return float_op<Cosh>(a); }
+array tanh(const array& a) { return float_op<Tanh>(a); }
+array arcsinh(const array& a) { return float_op<ArcSinh>(a); }
+array arccosh(const array& a) { return float_op<ArcCosh>(a); }
+array arctanh(const array& a) { return float_op<ArcTanh>(a); }
+array sigmoid(const array& a) { return real_op<Sigmoid>("sigmoid", a); }
+array erf(const array& a) { return real_op<Erf>("erf", a); }
+array erfinv(const array& a) { return real_op<ErfInv>("erfinv", a); }
+
+array floor(const array& a) {
+  if (is_complex(a.dtype())) throw type_error("[floor] Not supported for complex64 input.");
+  return a.dtype() == Dtype::bool_ ? a : same_op<Floor>(a);
+}
+array ceil(const array& a) {
+  if (is_complex(a.dtype())) throw type_error("[ceil] Not supported for complex64 input.");
+  return a.dtype() == Dtype::bool_ ? a : same_op<Ceil>(a);
+}
+array round(const array& a, int decimals) {
+  if (is_complex(a.dtype())) throw type_error("[round] Not supported for complex64 input.");
+  if (!is_floating(a.dtype())) return a;
+  if (decimals == 0) return same_op<Round>(a);
+  array s = detail::scalar_like(std::pow(10.0, decimals), a);
+  return divide(same_op<Round>(multiply(a, s)), s);
+}
+
+array logical_not(const array& a) { return make_node<LogicalNot>(a.shape(), Dtype::bool_, {a}); }
+array isnan(const array& a) { return make_node<IsNan>(a.shape(), Dtype::bool_, {a}); }
+array isinf(const array& a) { return make_node<IsInf>(a.shape(), Dtype::bool_, {a}); }
+array bitwise_invert(const array& a) {
+  if (is_inexact(a.dtype())) {
+    throw type_error(msg("[bitwise_invert] Needs an integer or bool input, got ",
+                         dtype_name(a.dtype()), "."));
+  }
+  return same_op<BitwiseInvert>(a);
+}
+
+array relu(const array& a) { return maximum(a, detail::scalar_like(0.0, a)); }
+
+array stop_gradient(const array& a) { return make_node<StopGradient>(a.shape(), a.dtype(), {a}); }
+
+}  // namespace ember

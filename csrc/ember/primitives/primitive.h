@@ -1,0 +1,69 @@
+// The Primitive interface: each node of the lazy graph records one primitive,
+// which knows how to compute its output (eval_cpu) and how to transform itself
+// (jvp, vjp, vmap). Rules are written with ops, so they are differentiable
+// and batchable in turn, which is what lets transforms nest.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <utility>
+#include <vector>
+
+#include "ember/api.h"
+#include "ember/array.h"
+
+namespace ember {
+
+/// Where the batch dimension of a vmapped value lives; nullopt: not batched.
+using BatchAxis = std::optional<int>;
+
+class EMBER_API Primitive {
+ public:
+  virtual ~Primitive() = default;
+
+  /// The class name, e.g. "Add"; shown in errors and graph prints.
+  virtual const char* name() const = 0;
+
+  /// Computes `out` from evaluated `inputs`; `out` has its shape and dtype set.
+  virtual void eval_cpu(const std::vector<array>& inputs, array& out) = 0;
+  /// GPU kernel; the default says there is none.
+  virtual void eval_gpu(const std::vector<array>& inputs, array& out);
+
+  /// Forward mode: the output tangent, given tangents[i] for primals[argnums[i]]
+  /// (inputs not listed have zero tangent). `out` is the primal output.
+  virtual array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                    const std::vector<int>& argnums, const array& out);
+
+  /// Reverse mode: one cotangent per entry of argnums, each shaped like that
+  /// input, given the output's cotangent.
+  virtual std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
+                                 const std::vector<int>& argnums, const array& out);
+
+  /// Batching: inputs carry an extra batch dimension at axes[i] (or none).
+  /// Returns the batched output and where its batch dimension is.
+  virtual std::pair<array, int> vmap(const std::vector<array>& inputs,
+                                     const std::vector<BatchAxis>& axes);
+
+  /// True when `other` would compute the same thing from the same inputs.
+  virtual bool is_equivalent(const Primitive& other) const;
+
+  /// Name and parameters, for printing graphs.
+  virtual void print(std::ostream& os) const { os << name(); }
+};
+
+namespace detail {
+/// vmap helper: moves each batched input's batch axis to 0 and gives each
+/// unbatched input a leading size-1 axis, so ops that broadcast line up.
+EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
+                                            const std::vector<BatchAxis>& axes,
+                                            bool expand_unbatched = true);
+}  // namespace detail
+
+/// Builds the lazy output node of a primitive.
+template <typename P, typename... Args>
+array make_node(Shape shape, Dtype dtype, std::vector<array> inputs, Args&&... args) {
+  return array(std::move(shape), dtype, std::make_shared<P>(std::forward<Args>(args)...),
+               std::move(inputs));
+}
+
+}  // namespace ember

@@ -1,0 +1,349 @@
+// Python <-> array conversions.
+#include "convert.h"
+
+#include <nanobind/ndarray.h>
+
+#include <complex>
+#include <cstring>
+#include <memory>
+#include <limits>
+
+namespace ember::py {
+
+namespace {
+
+// ---- nested lists ------------------------------------------------------
+enum class ScalarKind { none, boolean, integer, floating, complex };
+
+struct ListInfo {
+  Shape shape;
+  ScalarKind kind = ScalarKind::none;
+  bool has_arrays = false;
+};
+
+ScalarKind scalar_kind(nb::handle o) {
+  if (nb::isinstance<nb::bool_>(o)) return ScalarKind::boolean;
+  if (nb::isinstance<nb::int_>(o)) return ScalarKind::integer;
+  if (nb::isinstance<nb::float_>(o)) return ScalarKind::floating;
+  if (PyComplex_Check(o.ptr())) return ScalarKind::complex;
+  return ScalarKind::none;
+}
+
+// Walks a nested list once to find its shape and the widest scalar kind.
+void inspect(nb::handle obj, size_t depth, ListInfo& info) {
+  bool seq = nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj);
+  if (!seq) {
+    if (nb::isinstance<array>(obj)) {
+      info.has_arrays = true;
+      return;
+    }
+    auto k = scalar_kind(obj);
+    if (k == ScalarKind::none) {
+      // numpy scalars and other number-likes
+      if (PyNumber_Check(obj.ptr()) || PyObject_CheckBuffer(obj.ptr())) {
+        info.has_arrays = true;
+        return;
+      }
+      throw nb::type_error(("[array] Cannot convert an element of type " +
+                            std::string(nb::type_name(obj.type()).c_str()) + " to an array.")
+                               .c_str());
+    }
+    if (depth != info.shape.size()) {
+      throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
+    }
+    info.kind = std::max(info.kind, k);
+    return;
+  }
+  auto n = int64_t(nb::len(obj));
+  if (depth == info.shape.size()) {
+    if (info.kind != ScalarKind::none) {
+      throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
+    }
+    info.shape.push_back(n);
+  } else if (depth > info.shape.size() || info.shape[depth] != n) {
+    throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
+  }
+  for (auto item : obj) inspect(item, depth + 1, info);
+}
+
+template <typename T>
+void fill(nb::handle obj, T*& out) {
+  if (nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj)) {
+    for (auto item : obj) fill(item, out);
+    return;
+  }
+  if constexpr (std::is_same_v<T, complex64_t>) {
+    Py_complex c = PyComplex_AsCComplex(obj.ptr());
+    *out++ = complex64_t(float(c.real), float(c.imag));
+  } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
+    *out++ = T(nb::cast<double>(obj));
+  } else if constexpr (std::is_same_v<T, bool>) {
+    *out++ = nb::cast<bool>(obj);
+  } else {
+    *out++ = T(nb::cast<int64_t>(obj));
+  }
+}
+
+array from_list(nb::handle obj, std::optional<Dtype> dtype) {
+  ListInfo info;
+  inspect(obj, 0, info);
+  if (info.has_arrays) {
+    // A list of arrays (or of numpy scalars) becomes a stack: differentiable.
+    std::vector<array> parts;
+    for (auto item : obj) parts.push_back(to_array(item, dtype));
+    if (parts.empty()) return zeros({0}, dtype.value_or(Dtype::float32));
+    auto res = stack(parts, 0);
+    return dtype ? astype(res, *dtype) : res;
+  }
+  Dtype natural = Dtype::float32;
+  switch (info.kind) {
+    case ScalarKind::boolean: natural = Dtype::bool_; break;
+    case ScalarKind::integer: natural = Dtype::int32; break;
+    case ScalarKind::complex: natural = Dtype::complex64; break;
+    default: natural = Dtype::float32;
+  }
+  // Build in a wide type first, then convert once.
+  int64_t n = shape_size(info.shape, "array");
+  auto build = [&](auto tag, Dtype t) {
+    using T = decltype(tag);
+    std::unique_ptr<T[]> buf(new T[std::max<int64_t>(n, 1)]);
+    T* p = buf.get();
+    fill<T>(obj, p);
+    return array(buf.get(), info.shape, t);
+  };
+  array a;
+  switch (info.kind) {
+    case ScalarKind::boolean: a = build(bool{}, Dtype::bool_); break;
+    case ScalarKind::integer: {
+      a = build(int64_t{}, Dtype::int64);
+      // Ints default to int32 unless a value needs 64 bits.
+      const int64_t* d = a.data<int64_t>();
+      bool fits = true;
+      for (int64_t i = 0; i < n && fits; ++i) {
+        fits = d[i] >= std::numeric_limits<int32_t>::min() && d[i] <= std::numeric_limits<int32_t>::max();
+      }
+      if (!fits) natural = Dtype::int64;
+      break;
+    }
+    case ScalarKind::complex: a = build(complex64_t{}, Dtype::complex64); break;
+    default: a = build(double{}, Dtype::float64); break;
+  }
+  return a.astype_now(dtype.value_or(natural));
+}
+
+// ---- buffer protocol / numpy -------------------------------------------
+std::optional<Dtype> dtype_from_format(const char* fmt, Py_ssize_t itemsize) {
+  std::string f(fmt);
+  if (!f.empty() && (f[0] == '<' || f[0] == '=' || f[0] == '@' || f[0] == '|')) f = f.substr(1);
+  if (f == "?") return Dtype::bool_;
+  if (f == "e") return Dtype::float16;
+  if (f == "f") return Dtype::float32;
+  if (f == "d") return Dtype::float64;
+  if (f == "Zf") return Dtype::complex64;
+  if (f == "b" || f == "h" || f == "i" || f == "l" || f == "q") {
+    switch (itemsize) {
+      case 1: return Dtype::int8;
+      case 2: return Dtype::int16;
+      case 4: return Dtype::int32;
+      case 8: return Dtype::int64;
+    }
+  }
+  if (f == "B" || f == "H" || f == "I" || f == "L" || f == "Q") {
+    switch (itemsize) {
+      case 1: return Dtype::uint8;
+      case 2: return Dtype::uint16;
+      case 4: return Dtype::uint32;
+      case 8: return Dtype::uint64;
+    }
+  }
+  return std::nullopt;
+}
+
+array from_buffer(nb::handle obj, std::optional<Dtype> dtype) {
+  // numpy's bfloat16 (ml_dtypes) and complex128 need a cast through numpy first.
+  nb::object o = nb::borrow(obj);
+  if (nb::hasattr(o, "dtype")) {
+    nb::object dtype_obj = o.attr("dtype");
+    nb::object dtype_str = nb::steal(PyObject_Str(dtype_obj.ptr()));
+    std::string name = PyUnicode_AsUTF8(dtype_str.ptr());
+    if (name == "bfloat16") {
+      array f = from_buffer(o.attr("astype")("float32"), std::nullopt);
+      return astype(f, dtype.value_or(Dtype::bfloat16)).astype_now(dtype.value_or(Dtype::bfloat16));
+    }
+    if (name == "complex128") return from_buffer(o.attr("astype")("complex64"), dtype);
+  }
+  Py_buffer view;
+  if (PyObject_GetBuffer(o.ptr(), &view, PyBUF_RECORDS_RO) != 0) {
+    PyErr_Clear();
+    throw nb::type_error("[array] Object does not support the buffer protocol.");
+  }
+  struct Release {
+    Py_buffer* v;
+    ~Release() { PyBuffer_Release(v); }
+  } release{&view};
+  auto t = dtype_from_format(view.format ? view.format : "B", view.itemsize);
+  if (!t) {
+    throw nb::type_error((std::string("[array] Unsupported buffer format '") + view.format + "'.").c_str());
+  }
+  Shape shape(view.shape, view.shape + view.ndim);
+  int64_t n = shape_size(shape);
+  array out;
+  bool c_contig = PyBuffer_IsContiguous(&view, 'C');
+  if (c_contig) {
+    out = array(view.buf, shape, *t);
+  } else {
+    // Gather element by element into row-major order.
+    out = array::placeholder(shape, *t);
+    out.allocate_row_contiguous();
+    char* dst = static_cast<char*>(out.raw_data());
+    std::vector<int64_t> idx(view.ndim, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      const char* p = static_cast<const char*>(view.buf);
+      for (int d = 0; d < view.ndim; ++d) p += idx[d] * view.strides[d];
+      std::memcpy(dst + i * view.itemsize, p, view.itemsize);
+      for (int d = view.ndim - 1; d >= 0; --d) {
+        if (++idx[d] < view.shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+  return dtype ? out.astype_now(*dtype) : out;
+}
+
+}  // namespace
+
+bool is_python_scalar(nb::handle obj) { return scalar_kind(obj) != ScalarKind::none; }
+
+array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
+  if (nb::isinstance<array>(obj)) {
+    const array& a = nb::cast<const array&>(obj);
+    return dtype ? astype(a, *dtype) : a;
+  }
+  auto k = scalar_kind(obj);
+  if (k != ScalarKind::none) {
+    Dtype t;
+    switch (k) {
+      case ScalarKind::boolean: t = Dtype::bool_; break;
+      case ScalarKind::integer:
+        if (like && like->dtype() != Dtype::bool_) t = like->dtype();
+        else t = Dtype::int32;
+        break;
+      case ScalarKind::floating:
+        t = (like && is_inexact(like->dtype())) ? like->dtype() : Dtype::float32;
+        break;
+      default: t = Dtype::complex64;
+    }
+    if (dtype) t = *dtype;
+    switch (k) {
+      case ScalarKind::boolean: return array(nb::cast<bool>(obj)).astype_now(t);
+      case ScalarKind::integer: {
+        int64_t v;
+        if (!nb::try_cast<int64_t>(obj, v)) {
+          uint64_t u;
+          if (nb::try_cast<uint64_t>(obj, u)) return array(u).astype_now(t);
+          throw std::out_of_range("[array] Python int is too large for a 64-bit integer.");
+        }
+        if (!dtype && !like && (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())) {
+          t = Dtype::int64;
+        }
+        return array(v).astype_now(t);
+      }
+      case ScalarKind::floating: return array(nb::cast<double>(obj)).astype_now(t);
+      default: {
+        Py_complex c = PyComplex_AsCComplex(obj.ptr());
+        return array(complex64_t(float(c.real), float(c.imag))).astype_now(t);
+      }
+    }
+  }
+  if (nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj)) return from_list(obj, dtype);
+  if (nb::hasattr(obj, "__ember_array__")) return to_array(obj.attr("__ember_array__")(), dtype);
+  if (PyObject_CheckBuffer(obj.ptr())) return from_buffer(obj, dtype);
+  // numpy scalars (np.float32(1)), jax / torch arrays: go through numpy.
+  if (nb::hasattr(obj, "__array__")) {
+    nb::object np = nb::module_::import_("numpy");
+    return from_buffer(np.attr("asarray")(obj), dtype);
+  }
+  throw nb::type_error(("[array] Cannot convert an object of type " +
+                        std::string(nb::type_name(obj.type()).c_str()) + " to an array.")
+                           .c_str());
+}
+
+std::pair<array, array> to_arrays(nb::handle a, nb::handle b) {
+  bool sa = is_python_scalar(a), sb = is_python_scalar(b);
+  if (sa && !sb) {
+    array y = to_array(b);
+    return {to_array(a, std::nullopt, &y), y};
+  }
+  if (sb && !sa) {
+    array x = to_array(a);
+    return {x, to_array(b, std::nullopt, &x)};
+  }
+  return {to_array(a), to_array(b)};
+}
+
+std::optional<std::vector<int>> to_axes(nb::handle axis) {
+  if (axis.is_none()) return std::nullopt;
+  if (nb::isinstance<nb::int_>(axis)) return std::vector<int>{nb::cast<int>(axis)};
+  return nb::cast<std::vector<int>>(axis);
+}
+
+// ---- back to Python ---------------------------------------------------------
+nb::object to_numpy(array a) {
+  without_gil([&] { a.eval(); });
+  if (a.dtype() == Dtype::bfloat16) {
+    array f = astype(a, Dtype::float32);
+    without_gil([&] { f.eval(); });
+    return to_numpy(f);
+  }
+  nb::dlpack::dtype dt;
+  switch (a.dtype()) {
+    case Dtype::bool_: dt = nb::dtype<bool>(); break;
+    case Dtype::uint8: dt = nb::dtype<uint8_t>(); break;
+    case Dtype::uint16: dt = nb::dtype<uint16_t>(); break;
+    case Dtype::uint32: dt = nb::dtype<uint32_t>(); break;
+    case Dtype::uint64: dt = nb::dtype<uint64_t>(); break;
+    case Dtype::int8: dt = nb::dtype<int8_t>(); break;
+    case Dtype::int16: dt = nb::dtype<int16_t>(); break;
+    case Dtype::int32: dt = nb::dtype<int32_t>(); break;
+    case Dtype::int64: dt = nb::dtype<int64_t>(); break;
+    case Dtype::float16: dt = {uint8_t(nb::dlpack::dtype_code::Float), 16, 1}; break;
+    case Dtype::float32: dt = nb::dtype<float>(); break;
+    case Dtype::float64: dt = nb::dtype<double>(); break;
+    case Dtype::complex64: dt = nb::dtype<std::complex<float>>(); break;
+    default: dt = nb::dtype<float>();
+  }
+  // The capsule keeps the array (and so its buffer) alive as long as numpy needs it.
+  auto* keep = new array(a);
+  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<array*>(p); });
+  std::vector<size_t> shape(a.shape().begin(), a.shape().end());
+  std::vector<int64_t> strides(a.strides().begin(), a.strides().end());
+  void* data = a.size() > 0 ? a.raw_data() : nullptr;
+  nb::ndarray<nb::numpy, nb::ro> nd(data, a.ndim(), shape.data(), owner, strides.data(), dt);
+  return nb::cast(nd);
+}
+
+nb::object to_scalar(array a) {
+  if (a.size() != 1) {
+    throw std::invalid_argument("[item] Only arrays with one element can be converted to a "
+                                "Python scalar, got shape " + shape_str(a.shape()) + ".");
+  }
+  without_gil([&] { a.eval(); });
+  switch (kind_of(a.dtype())) {
+    case DtypeKind::boolean: return nb::bool_(element_as<bool>(a, 0));
+    case DtypeKind::unsigned_int: return nb::int_(element_as<uint64_t>(a, 0));
+    case DtypeKind::signed_int: return nb::int_(element_as<int64_t>(a, 0));
+    case DtypeKind::floating: return nb::float_(element_as<double>(a, 0));
+    case DtypeKind::complex: {
+      auto c = element_as<complex64_t>(a, 0);
+      return nb::steal(PyComplex_FromDoubles(c.real(), c.imag()));
+    }
+  }
+  return nb::none();
+}
+
+nb::object to_list(array a) {
+  if (a.ndim() == 0) return to_scalar(a);
+  return to_numpy(a).attr("tolist")();
+}
+
+}  // namespace ember::py

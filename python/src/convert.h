@@ -1,0 +1,45 @@
+// Conversions between Python values and ember arrays: scalars (weakly typed),
+// nested lists, numpy / buffer-protocol objects, and back to numpy and Python.
+#pragma once
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <optional>
+
+#include "ember/ember.h"
+
+namespace nb = nanobind;
+
+namespace ember::py {
+
+/// Any Python value an op accepts as an array: array, scalar, list, numpy.
+/// `like` gives a Python scalar its weak type: an int joins like's dtype
+/// (unless like is bool), a float joins like's dtype when it is inexact.
+array to_array(nb::handle obj, std::optional<Dtype> dtype = std::nullopt,
+               const array* like = nullptr);
+/// Converts two operands of a binary op, typing scalars weakly against the other.
+std::pair<array, array> to_arrays(nb::handle a, nb::handle b);
+bool is_python_scalar(nb::handle obj);
+
+/// A zero-copy read-only numpy view of an evaluated array (bfloat16 is
+/// converted to float32 since numpy has no bfloat16).
+nb::object to_numpy(array a);
+/// Python scalar for a 1-element array.
+nb::object to_scalar(array a);
+/// Nested Python lists.
+nb::object to_list(array a);
+
+/// axis=None | int | sequence of ints, as the reduce family takes it.
+std::optional<std::vector<int>> to_axes(nb::handle axis);
+
+/// Runs f with the GIL released (for eval and kernels).
+template <typename F>
+auto without_gil(F&& f) {
+  nb::gil_scoped_release release;
+  return f();
+}
+
+}  // namespace ember::py

@@ -1,0 +1,21 @@
+// The compiled module ember.core (`import ember.core as mx`).
+#include "bindings.h"
+
+#include "ember/version.h"
+
+NB_MODULE(core, m) {
+  m.doc() = "ember.core: lazy arrays, numpy-like ops and composable function transforms.";
+  m.attr("__version__") = EMBER_VERSION;
+  init_dtype(m);
+  init_array(m);
+  init_ops_creation(m);
+  init_ops_unary(m);
+  init_ops_binary(m);
+  init_ops_reduce(m);
+  init_ops_shape(m);
+  init_ops_index(m);
+  init_ops_linalg(m);
+  init_random(m);
+  init_transforms(m);
+  init_memory(m);
+}

@@ -1,0 +1,51 @@
+// Bindings of the binary family: Python scalars are weakly typed.
+#include "bindings.h"
+#include "convert.h"
+
+using namespace ember;
+using namespace ember::py;
+using namespace nb::literals;
+
+#define BINARY(name, doc)                                                  \
+  m.def(#name, [](nb::handle a, nb::handle b) {                            \
+    auto [x, y] = to_arrays(a, b);                                         \
+    return name(x, y);                                                     \
+  }, "a"_a, "b"_a, doc)
+
+void init_ops_binary(nb::module_& m) {
+  BINARY(add, "Elementwise a + b with broadcasting.");
+  BINARY(subtract, "Elementwise a - b with broadcasting.");
+  BINARY(multiply, "Elementwise a * b with broadcasting.");
+  BINARY(divide, "Elementwise true division a / b (integers give float32).");
+  BINARY(floor_divide, "Elementwise floor(a / b).");
+  BINARY(remainder, "Elementwise remainder with the sign of b (Python's %).");
+  BINARY(power, "Elementwise a ** b.");
+  BINARY(maximum, "Elementwise maximum (NaN propagates).");
+  BINARY(minimum, "Elementwise minimum (NaN propagates).");
+  BINARY(arctan2, "Elementwise arctan(a / b) in the right quadrant.");
+  BINARY(logaddexp, "Elementwise log(exp(a) + exp(b)), computed stably.");
+  BINARY(equal, "Elementwise a == b.");
+  BINARY(not_equal, "Elementwise a != b.");
+  BINARY(less, "Elementwise a < b.");
+  BINARY(less_equal, "Elementwise a <= b.");
+  BINARY(greater, "Elementwise a > b.");
+  BINARY(greater_equal, "Elementwise a >= b.");
+  BINARY(logical_and, "Elementwise logical and; returns bool.");
+  BINARY(logical_or, "Elementwise logical or; returns bool.");
+  BINARY(bitwise_and, "Elementwise bitwise and of integers or bools.");
+  BINARY(bitwise_or, "Elementwise bitwise or of integers or bools.");
+  BINARY(bitwise_xor, "Elementwise bitwise xor of integers or bools.");
+  BINARY(left_shift, "Elementwise a << b.");
+  BINARY(right_shift, "Elementwise a >> b.");
+  m.def("where", [](nb::handle cond, nb::handle x, nb::handle y) {
+    auto [a, b] = to_arrays(x, y);
+    return where(to_array(cond), a, b);
+  }, "condition"_a, "x"_a, "y"_a, "Elementwise x where condition is true, else y (all broadcast).");
+  m.def("clip", [](nb::handle a, nb::handle a_min, nb::handle a_max) {
+    array x = to_array(a);
+    std::optional<array> lo, hi;
+    if (!a_min.is_none()) lo = to_array(a_min, std::nullopt, &x);
+    if (!a_max.is_none()) hi = to_array(a_max, std::nullopt, &x);
+    return clip(x, lo, hi);
+  }, "a"_a, "a_min"_a.none(), "a_max"_a.none(), "Limits values to [a_min, a_max]; either may be None.");
+}
