@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ember/api.h"
+#include "ember/shape.h"  // operator<< for shapes, found by msg()
 
 namespace ember {
 

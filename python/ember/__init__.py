@@ -2,5 +2,12 @@
 
 ``import ember.core as mx`` gives the mlx.core-compatible API.
 """
-from ember import core  # noqa: F401
+from ember import core
 from ember.core import __version__  # noqa: F401
+from ember import _transforms
+
+# The transforms are written in Python over the C++ ones; they live in ember.core so
+# that `mx.grad`, `mx.vmap`, ... work as in mlx.core.
+for _name in ("grad", "value_and_grad", "vjp", "jvp", "vmap"):
+    setattr(core, _name, getattr(_transforms, _name))
+del _name

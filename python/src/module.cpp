@@ -1,11 +1,21 @@
 // The compiled module ember.core (`import ember.core as mx`).
 #include "bindings.h"
 
+#include "ember/errors.h"
 #include "ember/version.h"
 
 NB_MODULE(core, m) {
   m.doc() = "ember.core: lazy arrays, numpy-like ops and composable function transforms.";
   m.attr("__version__") = EMBER_VERSION;
+  // ember::type_error derives from std::invalid_argument (ValueError); it must
+  // surface as TypeError, so it gets its own translator.
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const ember::type_error& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
   init_dtype(m);
   init_array(m);
   init_ops_creation(m);

@@ -1,5 +1,96 @@
-// Bindings of the function transforms (TODO(#3): fill in).
+// Low-level bindings of the transforms over flat lists of arrays. The Python
+// layer (ember/_transforms.py) handles trees, argnums and the user-facing API.
+#include <nanobind/stl/function.h>
+#include <nanobind/stl/pair.h>
+
 #include "bindings.h"
 #include "convert.h"
+#include "ember/errors.h"
+#include "ember/transforms/trace.h"
 
-void init_transforms(nb::module_& m) {}
+using namespace ember;
+using namespace ember::py;
+using namespace nb::literals;
+
+namespace {
+
+// Wraps a Python callable (list of arrays -> list of arrays) as an ArrayFn.
+ArrayFn wrap(nb::callable fun) {
+  return [fun](const std::vector<array>& xs) {
+    nb::object r = fun(nb::cast(xs));
+    return nb::cast<std::vector<array>>(r);
+  };
+}
+
+std::vector<std::optional<int>> to_opt_axes(nb::handle axes) {
+  std::vector<std::optional<int>> out;
+  for (auto a : axes) out.push_back(a.is_none() ? std::nullopt : std::optional<int>(nb::cast<int>(a)));
+  return out;
+}
+
+/// A recorded trace for the guide's `outputs, vjp_fn = vjp(f, x)` form: the
+/// backward pass can run several times over the same graph.
+struct VjpTrace {
+  detail::Trace trace;
+  std::vector<array> backward(const std::vector<array>& cotangents) const {
+    if (cotangents.size() != trace.outputs.size()) {
+      throw std::invalid_argument(msg("[vjp] Got ", cotangents.size(), " cotangents for ",
+                                      trace.outputs.size(), " outputs."));
+    }
+    std::vector<array> cts;
+    for (size_t i = 0; i < cotangents.size(); ++i) {
+      if (cotangents[i].shape() != trace.outputs[i].shape() ||
+          cotangents[i].dtype() != trace.outputs[i].dtype()) {
+        throw std::invalid_argument(msg("[vjp] Cotangent ", i, " has shape ", cotangents[i].shape(),
+                                        " and dtype ", dtype_name(cotangents[i].dtype()), " but output ",
+                                        i, " has shape ", trace.outputs[i].shape(), " and dtype ",
+                                        dtype_name(trace.outputs[i].dtype()), "."));
+      }
+      cts.push_back(astype(cotangents[i], trace.outputs[i].dtype()));
+    }
+    return detail::backward(trace, cts);
+  }
+};
+
+}  // namespace
+
+void init_transforms(nb::module_& m) {
+  m.def("_vjp", [](nb::callable fun, std::vector<array> primals, std::vector<array> cotangents,
+                   const char* op) { return vjp(wrap(fun), primals, cotangents, op); },
+        "fun"_a, "primals"_a, "cotangents"_a, "op"_a = "vjp");
+  m.def("_jvp", [](nb::callable fun, std::vector<array> primals, std::vector<array> tangents,
+                   const char* op) { return jvp(wrap(fun), primals, tangents, op); },
+        "fun"_a, "primals"_a, "tangents"_a, "op"_a = "jvp");
+  m.def("_vmap", [](nb::callable fun, std::vector<array> inputs, nb::handle in_axes,
+                    nb::callable out_axes_for) {
+          return detail::vmap_apply(wrap(fun), inputs, to_opt_axes(in_axes), [&](size_t n) {
+            return to_opt_axes(out_axes_for(n));
+          });
+        },
+        "fun"_a, "inputs"_a, "in_axes"_a, "out_axes_for"_a);
+  m.def("_value_and_grad", [](nb::callable fun, std::vector<array> primals, const char* op) {
+    // The first output is the scalar loss; the others are auxiliary values.
+    auto trace = detail::trace_function(wrap(fun), primals, op);
+    if (trace.outputs.empty()) {
+      throw std::invalid_argument(msg("[", op, "] The function returned no arrays."));
+    }
+    const array& loss = trace.outputs[0];
+    if (loss.ndim() != 0) {
+      throw std::invalid_argument(msg("[", op, "] The function must return a scalar (0-d array), "
+                                      "but it returned shape ", loss.shape(), "."));
+    }
+    if (!is_inexact(loss.dtype())) {
+      throw type_error(msg("[", op, "] The function must return a floating point scalar, but it "
+                           "returned dtype ", dtype_name(loss.dtype()), "."));
+    }
+    std::vector<array> cts(trace.outputs.size());
+    cts[0] = ones({}, loss.dtype());
+    return std::make_pair(trace.outputs, detail::backward(trace, cts));
+  }, "fun"_a, "primals"_a, "op"_a = "value_and_grad");
+  nb::class_<VjpTrace>(m, "_VjpTrace")
+      .def("backward", &VjpTrace::backward)
+      .def_prop_ro("outputs", [](const VjpTrace& t) { return t.trace.outputs; });
+  m.def("_vjp_trace", [](nb::callable fun, std::vector<array> primals, const char* op) {
+    return VjpTrace{detail::trace_function(wrap(fun), primals, op)};
+  }, "fun"_a, "primals"_a, "op"_a = "vjp");
+}

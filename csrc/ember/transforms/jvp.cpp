@@ -1,0 +1,57 @@
+// Forward mode: trace the function, then walk the trace forwards pushing
+// tangents through each primitive's jvp rule.
+#include <unordered_map>
+
+#include "ember/errors.h"
+#include "ember/ops.h"
+#include "ember/transforms/trace.h"
+
+namespace ember {
+
+std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
+                                                      const std::vector<array>& primals,
+                                                      const std::vector<array>& tangents,
+                                                      const char* op) {
+  if (tangents.size() != primals.size()) {
+    throw std::invalid_argument(msg("[", op, "] Got ", tangents.size(), " tangents for ",
+                                    primals.size(), " primals."));
+  }
+  for (size_t i = 0; i < primals.size(); ++i) {
+    if (tangents[i].shape() != primals[i].shape()) {
+      throw std::invalid_argument(msg("[", op, "] Tangent ", i, " has shape ", tangents[i].shape(),
+                                      " but primal ", i, " has shape ", primals[i].shape(), "."));
+    }
+  }
+  auto trace = detail::trace_function(fun, primals, op);
+  std::unordered_map<uintptr_t, array> tan;
+  for (size_t i = 0; i < primals.size(); ++i) {
+    if (is_inexact(primals[i].dtype())) {
+      tan.emplace(trace.inputs[i].id(), astype(tangents[i], primals[i].dtype()));
+    }
+  }
+  for (auto& s : trace.steps) {
+    if (!is_inexact(s.node.dtype())) continue;  // integer / bool values carry no tangent
+    std::vector<int> argnums;
+    std::vector<array> ts;
+    for (int i = 0; i < int(s.inputs.size()); ++i) {
+      auto it = tan.find(s.inputs[i].id());
+      if (it != tan.end()) {
+        argnums.push_back(i);
+        ts.push_back(it->second);
+      }
+    }
+    if (argnums.empty()) continue;
+    array t = s.primitive->jvp(s.inputs, ts, argnums, s.node);
+    if (t.dtype() != s.node.dtype()) t = astype(t, s.node.dtype());
+    if (t.shape() != s.node.shape()) t = broadcast_to(t, s.node.shape());
+    tan.emplace(s.node.id(), t);
+  }
+  std::vector<array> out_tangents;
+  for (auto& o : trace.outputs) {
+    auto it = tan.find(o.id());
+    out_tangents.push_back(it != tan.end() ? it->second : zeros(o.shape(), o.dtype()));
+  }
+  return {trace.outputs, out_tangents};
+}
+
+}  // namespace ember

@@ -1,0 +1,68 @@
+// Internal pieces shared by the transforms: the identity node that marks a
+// traced input, and a recorded graph ("trace") that a transform interprets.
+#pragma once
+
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ember/primitives/primitive.h"
+#include "ember/transforms.h"
+
+namespace ember::detail {
+
+/// The node a transform feeds to the user's function in place of a primal:
+/// an identity (a view at eval) whose input is the primal, so the trace can
+/// stop at it and outer transforms can still see through it.
+class EMBER_API TraceInput : public Primitive {
+ public:
+  const char* name() const override { return "TraceInput"; }
+  void eval_cpu(const std::vector<array>& inputs, array& out) override;
+  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+            const std::vector<int>& argnums, const array& out) override;
+  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
+                         const std::vector<int>& argnums, const array& out) override;
+  std::pair<array, int> vmap(const std::vector<array>& inputs,
+                             const std::vector<BatchAxis>& axes) override;
+};
+
+array trace_input(const array& primal);
+
+/// One recorded node: the primitive and inputs are copied at trace time, so
+/// the trace stays usable even if the nodes are evaluated (and detached) later.
+struct Step {
+  array node;
+  std::shared_ptr<Primitive> primitive;
+  std::vector<array> inputs;
+};
+
+/// The part of the graph between `inputs` and `outputs`, in topological order,
+/// restricted to nodes that depend on an input. Nodes that do not depend on
+/// any input are constants for the transform and are not listed.
+struct Trace {
+  std::vector<array> inputs;   // the TraceInput nodes
+  std::vector<array> outputs;  // what the function returned
+  std::vector<Step> steps;     // dependent nodes, inputs before users
+};
+
+/// Calls fun on trace inputs built from primals and records the trace.
+/// `op` names the user-facing transform for errors.
+EMBER_API Trace trace_function(const ArrayFn& fun, const std::vector<array>& primals, const char* op);
+
+/// Walks the graph from outputs down to (not into) `stop` nodes and returns
+/// the nodes that depend on any of `roots`, in topological order.
+std::vector<Step> dependent_steps(const std::vector<array>& outputs,
+                                  const std::unordered_set<uintptr_t>& roots);
+
+/// Backward pass over a recorded trace: cotangents for trace.inputs given
+/// cotangents for trace.outputs (an invalid array means zero).
+EMBER_API std::vector<array> backward(const Trace& trace, const std::vector<array>& output_cotangents);
+
+/// vmap with out_axes chosen once the number of outputs is known (the
+/// Python layer resolves out_axes trees against the returned structure).
+using OutAxesFn = std::function<std::vector<std::optional<int>>(size_t num_outputs)>;
+EMBER_API std::vector<array> vmap_apply(const ArrayFn& fun, const std::vector<array>& inputs,
+                                        const std::vector<std::optional<int>>& in_axes,
+                                        const OutAxesFn& out_axes_for);
+
+}  // namespace ember::detail

@@ -1,0 +1,87 @@
+// Reverse mode: trace the function, then walk the trace backwards applying
+// each primitive's vjp rule. grad and value_and_grad are built on it.
+#include "ember/errors.h"
+#include "ember/ops.h"
+#include "ember/transforms/trace.h"
+
+namespace ember {
+
+namespace {
+
+void check_cotangents(const char* op, const std::vector<array>& outputs,
+                      const std::vector<array>& cotangents) {
+  if (cotangents.size() != outputs.size()) {
+    throw std::invalid_argument(msg("[", op, "] Got ", cotangents.size(), " cotangent",
+                                    cotangents.size() == 1 ? "" : "s", " for ", outputs.size(),
+                                    " output", outputs.size() == 1 ? "" : "s", "."));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (cotangents[i].shape() != outputs[i].shape() || cotangents[i].dtype() != outputs[i].dtype()) {
+      throw std::invalid_argument(msg("[", op, "] Cotangent ", i, " has shape ", cotangents[i].shape(),
+                                      " and dtype ", dtype_name(cotangents[i].dtype()), " but output ", i,
+                                      " has shape ", outputs[i].shape(), " and dtype ",
+                                      dtype_name(outputs[i].dtype()), "."));
+    }
+  }
+}
+
+}  // namespace
+
+std::pair<std::vector<array>, std::vector<array>> vjp(const ArrayFn& fun,
+                                                      const std::vector<array>& primals,
+                                                      const std::vector<array>& cotangents,
+                                                      const char* op) {
+  auto trace = detail::trace_function(fun, primals, op);
+  check_cotangents(op, trace.outputs, cotangents);
+  std::vector<array> cts;
+  for (size_t i = 0; i < cotangents.size(); ++i) {
+    cts.push_back(astype(cotangents[i], trace.outputs[i].dtype()));
+  }
+  auto grads = detail::backward(trace, cts);
+  return {trace.outputs, grads};
+}
+
+ValueAndGradFn value_and_grad(ArrayFn fun, std::vector<int> argnums) {
+  if (argnums.empty()) throw std::invalid_argument("[value_and_grad] argnums must not be empty.");
+  return [fun = std::move(fun), argnums](const std::vector<array>& inputs) {
+    for (int a : argnums) {
+      if (a < 0 || a >= int(inputs.size())) {
+        throw std::invalid_argument(msg("[value_and_grad] argnums ", a, " is out of range for ",
+                                        inputs.size(), " arguments."));
+      }
+      if (!is_inexact(inputs[a].dtype())) {
+        throw type_error(msg("[value_and_grad] Argument ", a, " has dtype ",
+                             dtype_name(inputs[a].dtype()),
+                             "; only floating point arguments can be differentiated."));
+      }
+    }
+    std::vector<array> primals;
+    for (int a : argnums) primals.push_back(inputs[a]);
+    auto partial = [&](const std::vector<array>& diff) {
+      std::vector<array> all = inputs;
+      for (size_t k = 0; k < argnums.size(); ++k) all[argnums[k]] = diff[k];
+      return fun(all);
+    };
+    auto trace = detail::trace_function(partial, primals, "value_and_grad");
+    if (trace.outputs.empty()) {
+      throw std::invalid_argument("[value_and_grad] The function must return at least one array.");
+    }
+    const array& loss = trace.outputs[0];
+    if (loss.size() != 1 || loss.ndim() != 0) {
+      throw std::invalid_argument(msg("[value_and_grad] The function must return a scalar, but it "
+                                      "returned shape ", loss.shape(), "."));
+    }
+    std::vector<array> cts(trace.outputs.size());
+    cts[0] = ones({}, loss.dtype());
+    auto grads = detail::backward(trace, cts);
+    return std::make_pair(trace.outputs, grads);
+  };
+}
+
+std::function<std::vector<array>(const std::vector<array>&)> grad(ArrayFn fun,
+                                                                  std::vector<int> argnums) {
+  auto vg = value_and_grad(std::move(fun), std::move(argnums));
+  return [vg](const std::vector<array>& inputs) { return vg(inputs).second; };
+}
+
+}  // namespace ember
