@@ -40,4 +40,22 @@ EMBER_API ValueAndGradFn value_and_grad(ArrayFn fun, std::vector<int> argnums = 
 EMBER_API std::function<std::vector<array>(const std::vector<array>&)> grad(
     ArrayFn fun, std::vector<int> argnums = {0});
 
+/// Custom rules for a function (mlx's custom_function). Each is optional:
+/// without a vjp (jvp, vmap) rule, that transform goes through fun's own graph.
+/// vjp gets (primals, output cotangents, outputs) and returns one cotangent per
+/// primal; jvp gets (primals, tangents) and returns one tangent per output; vmap
+/// gets (inputs, axes) and returns (outputs, output batch axes).
+using CustomVjpFn = std::function<std::vector<array>(
+    const std::vector<array>&, const std::vector<array>&, const std::vector<array>&)>;
+using CustomJvpFn =
+    std::function<std::vector<array>(const std::vector<array>&, const std::vector<array>&)>;
+using CustomVmapFn = std::function<std::pair<std::vector<array>, std::vector<int>>(
+    const std::vector<array>&, const std::vector<std::optional<int>>&)>;
+EMBER_API ArrayFn custom_function(ArrayFn fun, CustomVjpFn vjp = nullptr, CustomJvpFn jvp = nullptr,
+                                  CustomVmapFn vmap = nullptr);
+
+/// Rematerialization: the backward pass recomputes fun's forward instead of
+/// keeping its intermediates alive, trading compute for memory.
+EMBER_API ArrayFn checkpoint(ArrayFn fun);
+
 }  // namespace ember

@@ -8,6 +8,7 @@ from ember import _transforms
 
 # The transforms are written in Python over the C++ ones; they live in ember.core so
 # that `mx.grad`, `mx.vmap`, ... work as in mlx.core.
-for _name in ("grad", "value_and_grad", "vjp", "jvp", "vmap"):
+for _name in ("grad", "value_and_grad", "vjp", "jvp", "vmap", "jacrev", "jacfwd", "hessian",
+              "custom_function", "checkpoint"):
     setattr(core, _name, getattr(_transforms, _name))
 del _name

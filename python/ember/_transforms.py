@@ -410,3 +410,170 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
 
     wrapper.__name__ = getattr(fun, "__name__", "fun")
     return wrapper
+
+
+def _single_arg(op, fun, args, argnums):
+    if not isinstance(argnums, int):
+        raise TypeError(f"[{op}] argnums must be an int (one argument), got {_describe(argnums)}.")
+    if not -len(args) <= argnums < len(args):
+        raise ValueError(f"[{op}] argnums {argnums} is out of range for {len(args)} arguments.")
+    x = args[argnums]
+    if not isinstance(x, array):
+        raise TypeError(f"[{op}] Argument {argnums} must be an array, got {_describe(x)}.")
+
+    def f_of_x(xx):
+        a = list(args)
+        a[argnums] = xx
+        out = fun(*a)
+        if not isinstance(out, array):
+            raise TypeError(f"[{op}] The function must return one array, got {_describe(out)}.")
+        return out
+
+    return x, f_of_x
+
+
+def jacrev(fun: Callable, argnums: int = 0):
+    """Jacobian by reverse mode: one vjp per output element, batched with vmap.
+
+    Returns a function whose result has shape ``out.shape + x.shape``. Best when the
+    output is smaller than the input.
+    """
+
+    def jac(*args):
+        x, f = _single_arg("jacrev", fun, args, argnums)
+        out, vjp_fn = vjp(f, x)
+        basis = _core.reshape(_core.eye(out.size, dtype=out.dtype), (out.size,) + out.shape)
+        rows = vmap(vjp_fn)(basis)
+        return _core.reshape(rows, out.shape + x.shape)
+
+    return jac
+
+
+def jacfwd(fun: Callable, argnums: int = 0):
+    """Jacobian by forward mode: one jvp per input element, batched with vmap.
+
+    Returns a function whose result has shape ``out.shape + x.shape``. Best when the
+    input is smaller than the output.
+    """
+
+    def jac(*args):
+        x, f = _single_arg("jacfwd", fun, args, argnums)
+        basis = _core.reshape(_core.eye(x.size, dtype=x.dtype), (x.size,) + x.shape)
+        cols = vmap(lambda t: jvp(f, (x,), (t,))[1][0])(basis)  # (x.size, *out.shape)
+        out_ndim = cols.ndim - 1
+        cols = _core.moveaxis(cols, 0, -1) if out_ndim else cols
+        return _core.reshape(cols, cols.shape[:out_ndim] + x.shape)
+
+    return jac
+
+
+def hessian(fun: Callable, argnums: int = 0):
+    """Hessian of a scalar function: forward-over-reverse, ``jacfwd(jacrev(fun))``.
+
+    Returns a function whose result has shape ``x.shape + x.shape``.
+    """
+    return jacfwd(jacrev(fun, argnums), argnums)
+
+
+class custom_function:
+    """A function with user-defined transform rules (mlx.core.custom_function).
+
+    Decorate a function, then attach rules with ``@f.vjp``, ``@f.jvp``, ``@f.vmap``::
+
+        @mx.custom_function
+        def f(x):
+            return mx.exp(x)
+
+        @f.vjp
+        def f_vjp(primals, cotangent, output):
+            (x,) = primals
+            return (cotangent * output,)
+
+    * vjp(primals, cotangents, outputs) -> one cotangent per positional argument
+      (cotangents / outputs are single arrays when f returns one array);
+    * jvp(primals, tangents) -> the output tangent(s);
+    * vmap(inputs, axes) -> (outputs, out_axes).
+    A transform without a rule differentiates / batches f's own computation. The
+    arguments of f must be arrays.
+    """
+
+    def __init__(self, fun):
+        self._fun = fun
+        self._vjp = self._jvp = self._vmap = None
+        self.__name__ = getattr(fun, "__name__", "custom_function")
+        self.__doc__ = getattr(fun, "__doc__", None)
+
+    def vjp(self, fn):
+        self._vjp = fn
+        return fn
+
+    def jvp(self, fn):
+        self._jvp = fn
+        return fn
+
+    def vmap(self, fn):
+        self._vmap = fn
+        return fn
+
+    def __call__(self, *args):
+        for i, a in enumerate(args):
+            if not isinstance(a, array):
+                raise TypeError(f"[custom_function] Argument {i} must be an array, got {_describe(a)}.")
+        box = []
+
+        def flat_fun(xs):
+            out = self._fun(*xs)
+            single = isinstance(out, array)
+            leaves, _ = _flatten_outputs("custom_function", [out] if single else out)
+            box.append(single)
+            return leaves
+
+        def unwrap(xs):
+            return xs[0] if box[-1] else tuple(xs)
+
+        def as_list(r, what):
+            r = [r] if isinstance(r, array) else list(r)
+            for v in r:
+                if not isinstance(v, array):
+                    raise TypeError(f"[custom_function] The {what} rule must return arrays, got {_describe(v)}.")
+            return r
+
+        vjp_fn = None if self._vjp is None else (
+            lambda xs, cts, ys: as_list(self._vjp(tuple(xs), unwrap(cts), unwrap(ys)), "vjp"))
+        jvp_fn = None if self._jvp is None else (
+            lambda xs, ts: as_list(self._jvp(tuple(xs), tuple(ts)), "jvp"))
+
+        def vmap_wrapped(xs, axes):
+            outs, out_axes = self._vmap(tuple(xs), tuple(axes))
+            outs = as_list(outs, "vmap")
+            out_axes = [out_axes] if isinstance(out_axes, int) else list(out_axes)
+            return outs, out_axes
+
+        vmap_fn = None if self._vmap is None else vmap_wrapped
+        outs = _core._custom_function(flat_fun, vjp_fn, jvp_fn, vmap_fn, list(args))
+        return unwrap(outs)
+
+
+def checkpoint(fun: Callable):
+    """Wraps ``fun`` so that its backward pass recomputes the forward instead of keeping
+    its intermediate values: less memory for more compute. Arguments must be arrays;
+    the result is an array or a tuple of arrays."""
+
+    def wrapper(*args):
+        for i, a in enumerate(args):
+            if not isinstance(a, array):
+                raise TypeError(f"[checkpoint] Argument {i} must be an array, got {_describe(a)}.")
+        box = []
+
+        def flat_fun(xs):
+            out = fun(*xs)
+            single = isinstance(out, array)
+            leaves, _ = _flatten_outputs("checkpoint", [out] if single else out)
+            box.append(single)
+            return leaves
+
+        outs = _core._checkpoint(flat_fun, list(args))
+        return outs[0] if box[0] else tuple(outs)
+
+    wrapper.__name__ = getattr(fun, "__name__", "checkpoint")
+    return wrapper

@@ -87,6 +87,36 @@ void init_transforms(nb::module_& m) {
     cts[0] = ones({}, loss.dtype());
     return std::make_pair(trace.outputs, detail::backward(trace, cts));
   }, "fun"_a, "primals"_a, "op"_a = "value_and_grad");
+  // custom_function over flat lists; None for a rule means "use fun's graph".
+  m.def("_custom_function", [](nb::callable fun, nb::object vjp_fn, nb::object jvp_fn,
+                               nb::object vmap_fn, std::vector<array> inputs) {
+    CustomVjpFn v;
+    CustomJvpFn j;
+    CustomVmapFn b;
+    if (!vjp_fn.is_none()) {
+      v = [vjp_fn](const std::vector<array>& xs, const std::vector<array>& cts,
+                   const std::vector<array>& ys) {
+        return nb::cast<std::vector<array>>(vjp_fn(nb::cast(xs), nb::cast(cts), nb::cast(ys)));
+      };
+    }
+    if (!jvp_fn.is_none()) {
+      j = [jvp_fn](const std::vector<array>& xs, const std::vector<array>& ts) {
+        return nb::cast<std::vector<array>>(jvp_fn(nb::cast(xs), nb::cast(ts)));
+      };
+    }
+    if (!vmap_fn.is_none()) {
+      b = [vmap_fn](const std::vector<array>& xs, const std::vector<std::optional<int>>& axes) {
+        nb::list ax;
+        for (auto& a : axes) ax.append(a ? nb::cast(*a) : nb::none());
+        nb::tuple r = nb::cast<nb::tuple>(vmap_fn(nb::cast(xs), ax));
+        return std::make_pair(nb::cast<std::vector<array>>(r[0]), nb::cast<std::vector<int>>(r[1]));
+      };
+    }
+    return custom_function(wrap(fun), v, j, b)(inputs);
+  }, "fun"_a, "vjp"_a.none(), "jvp"_a.none(), "vmap"_a.none(), "inputs"_a);
+  m.def("_checkpoint", [](nb::callable fun, std::vector<array> inputs) {
+    return checkpoint(wrap(fun))(inputs);
+  }, "fun"_a, "inputs"_a);
   nb::class_<VjpTrace>(m, "_VjpTrace")
       .def("backward", &VjpTrace::backward)
       .def_prop_ro("outputs", [](const VjpTrace& t) { return t.trace.outputs; });

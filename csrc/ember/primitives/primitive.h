@@ -35,7 +35,8 @@ class EMBER_API Primitive {
                     const std::vector<int>& argnums, const array& out);
 
   /// Reverse mode: one cotangent per entry of argnums, each shaped like that
-  /// input, given the output's cotangent.
+  /// input, given the output's cotangent. An empty (invalid) array means the
+  /// input gets no cotangent from this node (cheaper than zeros).
   virtual std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
                                  const std::vector<int>& argnums, const array& out);
 

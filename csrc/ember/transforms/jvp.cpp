@@ -42,6 +42,7 @@ std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
     }
     if (argnums.empty()) continue;
     array t = s.primitive->jvp(s.inputs, ts, argnums, s.node);
+    if (!t.valid()) continue;
     if (t.dtype() != s.node.dtype()) t = astype(t, s.node.dtype());
     if (t.shape() != s.node.shape()) t = broadcast_to(t, s.node.shape());
     tan.emplace(s.node.id(), t);

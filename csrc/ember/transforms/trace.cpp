@@ -103,6 +103,7 @@ std::vector<array> backward(const Trace& trace, const std::vector<array>& output
     for (size_t k = 0; k < argnums.size(); ++k) {
       const array& in = it->inputs[argnums[k]];
       array g = grads[k];
+      if (!g.valid()) continue;
       if (g.dtype() != in.dtype()) g = astype(g, in.dtype());
       if (g.shape() != in.shape()) g = broadcast_to(g, in.shape());
       accumulate(in, g);
