@@ -6,6 +6,7 @@
 #include "bindings.h"
 #include "convert.h"
 #include "ember/errors.h"
+#include "ember/graph.h"
 #include "ember/transforms/trace.h"
 
 using namespace ember;
@@ -117,6 +118,15 @@ void init_transforms(nb::module_& m) {
   m.def("_checkpoint", [](nb::callable fun, std::vector<array> inputs) {
     return checkpoint(wrap(fun))(inputs);
   }, "fun"_a, "inputs"_a);
+  m.def("_primitive_names", [](std::vector<array> outputs) {
+    // Names of the primitives in the (unevaluated) graph of outputs: used by
+    // tools/rule_coverage.py to tabulate which rules the op table exercises.
+    std::vector<std::string> names;
+    for (auto& a : detail::topological_order(outputs)) {
+      if (a.has_primitive()) names.push_back(a.primitive().name());
+    }
+    return names;
+  }, "outputs"_a);
   nb::class_<VjpTrace>(m, "_VjpTrace")
       .def("backward", &VjpTrace::backward)
       .def_prop_ro("outputs", [](const VjpTrace& t) { return t.trace.outputs; });
