@@ -12,7 +12,7 @@ namespace ember::detail {
 /// Returns the nodes reachable from `outputs` in an order where every input
 /// comes before its users. `descend(a)` says whether to walk into a's inputs
 /// (a itself is still listed); by default every node with a primitive.
-std::vector<array> topological_order(const std::vector<array>& outputs,
+EMBER_API std::vector<array> topological_order(const std::vector<array>& outputs,
                                      const std::function<bool(const array&)>& descend = nullptr);
 
 }  // namespace ember::detail

@@ -1,8 +1,105 @@
-// Bindings of the linalg family (TODO(#2): fill in).
+// Bindings of the linalg family: matmul, outer, inner, tensordot, einsum.
 #include "bindings.h"
 #include "convert.h"
 
 using namespace ember;
 using namespace ember::py;
+using namespace nb::literals;
 
-void init_ops_linalg(nb::module_& m) {}
+namespace {
+
+// One side of tensordot's axes pair: an int or a sequence of ints.
+std::vector<int> axis_list(nb::handle h) {
+  if (nb::isinstance<nb::int_>(h)) return {nb::cast<int>(h)};
+  return nb::cast<std::vector<int>>(h);
+}
+
+}  // namespace
+
+void init_ops_linalg(nb::module_& m) {
+  m.def("matmul", [](nb::handle a, nb::handle b) {
+    auto [x, y] = to_arrays(a, b);
+    return matmul(x, y);
+  }, "a"_a, "b"_a,
+  R"(Matrix product with numpy semantics.
+
+1-D operands become a row (a) or a column (b), and that dimension is dropped
+from the result; leading batch dimensions broadcast. float32 / float64 /
+complex64 use BLAS; bool gives bool (numpy's rule).
+
+Args:
+    a (array): left operand, at least 1-D.
+    b (array): right operand, at least 1-D.
+
+Returns:
+    array: a @ b.
+
+Example:
+    >>> mx.matmul(mx.ones((8, 2, 3)), mx.ones((3, 4))).shape
+    (8, 2, 4))");
+
+  m.def("outer", [](nb::handle a, nb::handle b) {
+    auto [x, y] = to_arrays(a, b);
+    return outer(x, y);
+  }, "a"_a, "b"_a,
+  R"(Outer product of the flattened inputs.
+
+Args:
+    a (array): input, flattened.
+    b (array): input, flattened.
+
+Returns:
+    array: out[i, j] = a[i] * b[j], of shape (a.size, b.size).)");
+
+  m.def("inner", [](nb::handle a, nb::handle b) {
+    auto [x, y] = to_arrays(a, b);
+    return inner(x, y);
+  }, "a"_a, "b"_a,
+  R"(Inner product over the last axes (a product when either is 0-d).
+
+Args:
+    a (array): input.
+    b (array): input with the same last dimension as a.
+
+Returns:
+    array: of shape a.shape[:-1] + b.shape[:-1].)");
+
+  m.def("tensordot", [](nb::handle a, nb::handle b, nb::handle axes) {
+    auto [x, y] = to_arrays(a, b);
+    if (nb::isinstance<nb::int_>(axes)) return tensordot(x, y, nb::cast<int>(axes));
+    if (!nb::isinstance<nb::sequence>(axes) || nb::len(axes) != 2) {
+      throw nb::type_error("[tensordot] axes must be an int or a pair (axes_a, axes_b).");
+    }
+    return tensordot(x, y, axis_list(axes[0]), axis_list(axes[1]));
+  }, "a"_a, "b"_a, "axes"_a = 2,
+  R"(Sums products over the given axes of a and b.
+
+Args:
+    a (array): input.
+    b (array): input.
+    axes (int or tuple(list(int), list(int))): an int n contracts the last n
+        axes of a with the first n of b; a pair lists the axes of each, in
+        matching order. Default: 2.
+
+Returns:
+    array: the free axes of a followed by the free axes of b.)");
+
+  m.def("einsum", [](const std::string& subscripts, nb::args operands) {
+    std::vector<array> xs;
+    for (nb::handle h : operands) xs.push_back(to_array(h));
+    return einsum(subscripts, xs);
+  }, "subscripts"_a, "operands"_a,
+  nb::sig("def einsum(subscripts: str, *operands) -> array"),
+  R"(Einstein summation over the operands, as matmuls.
+
+Supports explicit ("ij,jk->ik") and implicit ("ij,jk") outputs, letters
+repeated in one operand (diagonals, traces: "ii->i", "ii") and letters summed
+away; ellipsis ("...") is not supported yet (ValueError).
+
+Args:
+    subscripts (str): the subscripts, one term per operand, e.g. "bij,bjk->bik".
+    *operands (array): the inputs.
+
+Returns:
+    array: the result, with the output letters' axes in order.)");
+}

@@ -1,5 +1,154 @@
-// Bindings of ember.core.random (TODO(#2): fill in).
+// Bindings of ember.core.random: keys, splitting, and the distributions.
 #include "bindings.h"
 #include "convert.h"
 
-void init_random(nb::module_& m) { m.def_submodule("random", "Random number generation."); }
+using namespace ember;
+using namespace ember::py;
+using namespace nb::literals;
+
+namespace {
+
+Shape to_shape(nb::handle shape) {
+  if (nb::isinstance<nb::int_>(shape)) return {nb::cast<int64_t>(shape)};
+  return nb::cast<std::vector<int64_t>>(shape);
+}
+
+std::optional<Shape> to_opt_shape(nb::handle shape) {
+  if (shape.is_none()) return std::nullopt;
+  return to_shape(shape);
+}
+
+random::Key to_key(nb::handle key) {
+  if (key.is_none()) return std::nullopt;
+  return to_array(key);
+}
+
+// Python ints of either sign as 64 bits (negative seeds wrap, as in numpy's masks).
+uint64_t to_seed(nb::handle s) {
+  uint64_t u;
+  if (nb::try_cast<uint64_t>(s, u)) return u;
+  return uint64_t(nb::cast<int64_t>(s));
+}
+
+// A Python scalar becomes the requested dtype directly (no float32 detour for float64).
+array to_param(nb::handle h, Dtype dtype) {
+  return to_array(h, is_python_scalar(h) ? std::optional<Dtype>(dtype) : std::nullopt);
+}
+
+}  // namespace
+
+void init_random(nb::module_& parent) {
+  nb::module_ m = parent.def_submodule(
+      "random",
+      "Random number generation with counter-based, splittable keys (Threefry-2x32).\n\n"
+      "Every sampler takes an optional ``key``; the same key always gives the same numbers.\n"
+      "Without a key, a global key is split, so successive calls differ; ``seed`` resets it.");
+
+  m.def("seed", [](nb::handle s) { random::seed(to_seed(s)); }, "seed"_a,
+        "Resets the global key.\n\n"
+        "Args:\n    seed (int): The seed.");
+  m.def("key", [](nb::handle s) { return random::key(to_seed(s)); }, "seed"_a,
+        "Makes a key from a seed.\n\n"
+        "Args:\n    seed (int): The seed.\n\n"
+        "Returns:\n    array: A uint32 key of shape (2,).\n\n"
+        "Example:\n    >>> k = mx.random.key(0)\n    >>> mx.random.uniform(key=k)  # same value every run");
+  m.def("split", [](const array& key, int num) { return random::split(key, num); }, "key"_a,
+        "num"_a = 2,
+        "Derives num independent keys from a key.\n\n"
+        "Args:\n    key (array): The key to split.\n    num (int): How many keys (default 2).\n\n"
+        "Returns:\n    array: Keys of shape (num, 2).");
+  m.def("bits", [](nb::handle shape, int width, nb::handle key) {
+    return random::bits(to_shape(shape), width, to_key(key));
+  }, "shape"_a = nb::make_tuple(), "width"_a = 4, "key"_a = nb::none(),
+     "Raw random bits.\n\n"
+     "Args:\n    shape (tuple): Output shape.\n    width (int): Bytes per element: 1, 2, 4 or 8 "
+     "(uint8 ... uint64).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: Unsigned integers with uniformly random bits.");
+  m.def("uniform", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype, nb::handle key) {
+    return random::uniform(to_shape(shape), dtype, to_param(low, dtype), to_param(high, dtype),
+                           to_key(key));
+  }, "low"_a = 0.0, "high"_a = 1.0, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32,
+     "key"_a = nb::none(),
+     "Samples uniformly from the half-open interval [low, high).\n\n"
+     "Args:\n    low (scalar or array): Lower bound (included).\n    high (scalar or array): Upper "
+     "bound (excluded).\n    shape (tuple): Output shape; low and high must broadcast to it.\n"
+     "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The samples.");
+  m.def("normal", [](nb::handle shape, Dtype dtype, nb::handle loc, nb::handle scale, nb::handle key) {
+    bool plain = (loc.is_none() || nb::isinstance<nb::float_>(loc) || nb::isinstance<nb::int_>(loc)) &&
+                 (scale.is_none() || nb::isinstance<nb::float_>(scale) || nb::isinstance<nb::int_>(scale));
+    if (plain) {
+      float l = loc.is_none() ? 0.0f : nb::cast<float>(loc);
+      float s = scale.is_none() ? 1.0f : nb::cast<float>(scale);
+      return random::normal(to_shape(shape), dtype, l, s, to_key(key));
+    }
+    array l = loc.is_none() ? array(0.0f) : to_param(loc, dtype);
+    array s = scale.is_none() ? array(1.0f) : to_param(scale, dtype);
+    return random::normal(to_shape(shape), dtype, l, s, to_key(key));
+  }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "loc"_a = nb::none(),
+     "scale"_a = nb::none(), "key"_a = nb::none(),
+     "Samples from a normal distribution.\n\n"
+     "Args:\n    shape (tuple): Output shape.\n    dtype (Dtype): A floating type (default float32).\n"
+     "    loc (scalar or array, optional): Mean (default 0).\n    scale (scalar or array, optional): "
+     "Standard deviation (default 1).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The samples.");
+  m.def("randint", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype, nb::handle key) {
+    return random::randint(to_array(low), to_array(high), to_shape(shape), dtype, to_key(key));
+  }, "low"_a, "high"_a, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::int32, "key"_a = nb::none(),
+     "Samples integers uniformly from [low, high).\n\n"
+     "Args:\n    low (int or array): Lower bound (included).\n    high (int or array): Upper bound "
+     "(excluded); where high <= low the result is low.\n    shape (tuple): Output shape.\n"
+     "    dtype (Dtype): An integer type (default int32).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The samples.");
+  m.def("bernoulli", [](nb::handle p, nb::handle shape, nb::handle key) {
+    return random::bernoulli(to_array(p), to_opt_shape(shape), to_key(key));
+  }, "p"_a = 0.5, "shape"_a = nb::none(), "key"_a = nb::none(),
+     "Samples booleans that are true with probability p.\n\n"
+     "Args:\n    p (scalar or array): Probability of True (default 0.5).\n    shape (tuple, optional): "
+     "Output shape (default p's shape).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: bool samples.");
+  m.def("truncated_normal", [](nb::handle lower, nb::handle upper, nb::handle shape, Dtype dtype,
+                               nb::handle key) {
+    return random::truncated_normal(to_param(lower, dtype), to_param(upper, dtype), to_opt_shape(shape),
+                                    dtype, to_key(key));
+  }, "lower"_a, "upper"_a, "shape"_a = nb::none(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
+     "Samples a standard normal restricted to [lower, upper].\n\n"
+     "Args:\n    lower (scalar or array): Lower bound.\n    upper (scalar or array): Upper bound.\n"
+     "    shape (tuple, optional): Output shape (default the bounds' broadcast shape).\n"
+     "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The samples.");
+  m.def("gumbel", [](nb::handle shape, Dtype dtype, nb::handle key) {
+    return random::gumbel(to_shape(shape), dtype, to_key(key));
+  }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
+     "Samples from the standard Gumbel distribution, -log(-log(U)).\n\n"
+     "Args:\n    shape (tuple): Output shape.\n    dtype (Dtype): A floating type (default float32).\n"
+     "    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The samples.");
+  m.def("laplace", [](nb::handle shape, Dtype dtype, float loc, float scale, nb::handle key) {
+    return random::laplace(to_shape(shape), dtype, loc, scale, to_key(key));
+  }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "loc"_a = 0.0f, "scale"_a = 1.0f,
+     "key"_a = nb::none(),
+     "Samples from a Laplace distribution.\n\n"
+     "Args:\n    shape (tuple): Output shape.\n    dtype (Dtype): A floating type (default float32).\n"
+     "    loc (float): Location (default 0).\n    scale (float): Scale (default 1).\n"
+     "    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The samples.");
+  m.def("categorical", [](nb::handle logits, int axis, nb::handle shape, std::optional<int64_t> num_samples,
+                          nb::handle key) {
+    return random::categorical(to_array(logits), axis, to_opt_shape(shape), num_samples, to_key(key));
+  }, "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(), "key"_a = nb::none(),
+     "Samples category indices from unnormalized log-probabilities.\n\n"
+     "Args:\n    logits (array): Log-probabilities (up to a constant) along axis.\n    axis (int): The "
+     "category axis (default -1).\n    shape (tuple, optional): Output shape; the other axes of logits "
+     "must broadcast to it.\n    num_samples (int, optional): Draws per distribution, on a new last "
+     "axis. Give at most one of shape and num_samples.\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: uint32 indices.");
+  m.def("permutation", [](nb::handle x, int axis, nb::handle key) {
+    if (nb::isinstance<nb::int_>(x)) return random::permutation(nb::cast<int64_t>(x), to_key(key));
+    return random::permutation(to_array(x), axis, to_key(key));
+  }, "x"_a, "axis"_a = 0, "key"_a = nb::none(),
+     "A random permutation of arange(x), or x shuffled along axis.\n\n"
+     "Args:\n    x (int or array): The size, or the array to shuffle.\n    axis (int): The axis to "
+     "shuffle (default 0).\n    key (array, optional): The key.\n\n"
+     "Returns:\n    array: The permuted values.");
+}

@@ -9,14 +9,19 @@
 
 namespace ember {
 
+/// numpy's matmul: 1-D operands become a row / column (dropped from the result),
+/// batch dims broadcast; bool @ bool is bool. float32/float64/complex64 use BLAS.
 EMBER_API array matmul(const array& a, const array& b);
+/// out[i, j] = a.flat[i] * b.flat[j].
 EMBER_API array outer(const array& a, const array& b);
+/// Sum of products over the last axes (a product when either is 0-d).
 EMBER_API array inner(const array& a, const array& b);
 /// Contracts the last `axes` axes of a with the first of b.
 EMBER_API array tensordot(const array& a, const array& b, int axes = 2);
 EMBER_API array tensordot(const array& a, const array& b, const std::vector<int>& axes_a,
                           const std::vector<int>& axes_b);
-/// Einstein summation for explicit and implicit subscripts (no ellipsis yet).
+/// Einstein summation for explicit and implicit subscripts, with diagonals
+/// ("ii->i") and size-1 broadcasting; no ellipsis yet (std::invalid_argument).
 EMBER_API array einsum(const std::string& subscripts, const std::vector<array>& operands);
 
 }  // namespace ember

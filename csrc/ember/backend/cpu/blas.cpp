@@ -26,6 +26,14 @@ void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, 
                      m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void gemm(bool ta, bool tb, int m, int n, int k, std::complex<float> alpha,
+          const std::complex<float>* a, int lda, const std::complex<float>* b, int ldb,
+          std::complex<float> beta, std::complex<float>* c, int ldc) {
+  // Complex cblas passes scalars and matrices as void*.
+  EMBER_CBLAS(cgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                     m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc);
+}
+
 void blas_set_num_threads(int n) {
 #if defined(EMBER_BLAS_PREFIXED)
   scipy_openblas_set_num_threads(n);

@@ -3,13 +3,20 @@
 // cblas or Accelerate uses the plain names. EMBER_BLAS_PREFIXED selects.
 #pragma once
 
+#include <complex>
+
 namespace ember::cpu {
 
-/// C = alpha * op(A) @ op(B) + beta * C, row-major, float32 / float64.
+/// C = alpha * op(A) @ op(B) + beta * C, row-major, float32 / float64 /
+/// complex64. Sizes and leading dimensions are int (LP64 BLAS): callers
+/// check that theirs fit.
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
           const float* b, int ldb, float beta, float* c, int ldc);
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a, int lda,
           const double* b, int ldb, double beta, double* c, int ldc);
+void gemm(bool trans_a, bool trans_b, int m, int n, int k, std::complex<float> alpha,
+          const std::complex<float>* a, int lda, const std::complex<float>* b, int ldb,
+          std::complex<float> beta, std::complex<float>* c, int ldc);
 void blas_set_num_threads(int n);
 
 }  // namespace ember::cpu

@@ -1,0 +1,65 @@
+# Build step: writes core.pyi and py.typed for ember.core with nanobind's stubgen.
+# Usage: stubgen.py STAGE_DIR PYTHON_PACKAGE_DIR CORE_MODULE_FILE OUTPUT_DIR [--lenient]
+#
+# The wheel's pure-Python part comes from `wheel.packages`, so at build time no directory holds
+# both python/ember and the built module. This script stages one (a copy of python/ember plus
+# the module) and imports ember.core from it. Importing the real package matters: it attaches
+# the Python transforms (grad, vmap, ...) to ember.core, and the stubs should list them.
+#
+# --lenient (editable builds): if the import or stubgen fails, write a placeholder core.pyi
+# naming the error instead of failing, so a half-edited python/ember file does not block
+# everyone's C++ rebuild; tests/test_package.py then fails on the placeholder.
+import importlib
+import os
+import shutil
+import sys
+
+
+def generate(stage, package_src, core_file, out_dir):
+    package = os.path.join(stage, "ember")
+    shutil.rmtree(stage, ignore_errors=True)
+    shutil.copytree(package_src, package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyi", "py.typed"))
+    shutil.copy2(core_file, package)
+
+    # An editable install of ember registers an import hook that would win over sys.path and
+    # hand us the previously installed module; drop it, and anything already imported.
+    sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__name__.startswith("ScikitBuild")]
+    for name in [m for m in sys.modules if m == "ember" or m.startswith("ember.")]:
+        del sys.modules[name]
+    sys.path.insert(0, stage)
+    importlib.invalidate_caches()
+
+    core = importlib.import_module("ember.core")
+    where = os.path.dirname(os.path.abspath(core.__file__))
+    if where != package:
+        sys.exit(f"stubgen.py: imported ember.core from {where}, expected the staged {package}")
+
+    from nanobind.stubgen import main as stubgen_main
+
+    os.makedirs(out_dir, exist_ok=True)
+    stubgen_main(["-q", "-m", "ember.core", "-o", os.path.join(out_dir, "core.pyi"),
+                  "-M", os.path.join(out_dir, "py.typed")])
+    with open(os.path.join(out_dir, "core.pyi")) as f:
+        if "def exp(" not in f.read():
+            sys.exit("stubgen.py: core.pyi lacks `def exp(`; the stub generation went wrong")
+
+
+def main():
+    stage, package_src, core_file, out_dir = (os.path.abspath(p) for p in sys.argv[1:5])
+    if "--lenient" not in sys.argv[5:]:
+        generate(stage, package_src, core_file, out_dir)
+        return
+    try:
+        generate(stage, package_src, core_file, out_dir)
+    except (Exception, SystemExit) as e:
+        why = f"{type(e).__name__}: {e}".replace("\n", " ")
+        print(f"stubgen.py: WARNING: no stubs ({why})", file=sys.stderr)
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "core.pyi"), "w") as f:
+            f.write(f"# Stub generation failed: {why}\n")
+        open(os.path.join(out_dir, "py.typed"), "w").close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Op-table rows of the linalg family: matmul (2-D, batched, 1-D operands, broadcast
+batches), outer, inner, tensordot and einsum."""
+import numpy as np
+
+import ember.core as mx
+
+from . import OpRow
+
+# matmul accumulates in the working dtype (BLAS for floats): a little looser than
+# elementwise ops in float32.
+MM_DTYPES = ("float32", "float64", "float16", "bfloat16", "int32", "int64", "int8", "uint8",
+             "complex64")
+
+
+def _mm(a, b):
+    return mx.matmul(a, b)
+
+
+def _einsum_row(subscripts, shapes, name=None, **kw):
+    return OpRow(
+        name=name or f"einsum[{subscripts}]",
+        ember=lambda *xs: mx.einsum(subscripts, *xs),
+        numpy=lambda *xs: np.einsum(subscripts, *xs),
+        shapes=shapes,
+        dtypes=("float32", "float64", "int32"),
+        rtol=1e-4,
+        atol=1e-5,
+        **kw,
+    )
+
+
+def _tensordot_row(name, axes, shapes):
+    return OpRow(
+        name=name,
+        ember=lambda a, b: mx.tensordot(a, b, axes=axes),
+        numpy=lambda a, b: np.tensordot(a, b, axes=axes),
+        shapes=shapes,
+        dtypes=("float32", "float64", "int32"),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+ROWS = [
+    OpRow(
+        name="matmul",
+        ember=_mm,
+        numpy=np.matmul,
+        shapes=[((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)),
+                ((3, 4), (2, 4, 5)), ((1, 1), (1, 1)), ((0, 4), (4, 3)), ((3, 0), (0, 2)),
+                ((2, 0, 4), (2, 4, 3)), ((40, 50), (50, 30))],
+        dtypes=MM_DTYPES,
+        rtol=1e-4,
+        atol=1e-5,
+    ),
+    OpRow(
+        name="matmul_vec",
+        ember=_mm,
+        numpy=np.matmul,
+        shapes=[((4,), (4, 3)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4,)),
+                ((4,), (2, 4, 3)), ((0,), (0,))],
+        dtypes=MM_DTYPES,
+        rtol=1e-4,
+        atol=1e-5,
+    ),
+    OpRow(
+        name="matmul_broadcast",
+        ember=_mm,
+        numpy=np.matmul,
+        shapes=[((2, 1, 3, 4), (5, 4, 2)), ((1, 3, 4), (2, 4, 5)), ((2, 3, 4), (1, 4, 5)),
+                ((3, 1, 2, 3), (1, 4, 3, 2))],
+        dtypes=("float32", "float64", "int32"),
+        rtol=1e-4,
+        atol=1e-5,
+    ),
+    OpRow(
+        name="outer",
+        ember=lambda a, b: mx.outer(a, b),
+        numpy=np.outer,
+        shapes=[((3,), (4,)), ((2, 3), (4,)), ((), (3,))],
+        dtypes=("float32", "float64", "int32"),
+    ),
+    OpRow(
+        name="inner",
+        ember=lambda a, b: mx.inner(a, b),
+        numpy=np.inner,
+        shapes=[((2, 3), (4, 3)), ((3,), (2, 5, 3)), ((3,), (3,)), ((), (2, 3))],
+        dtypes=("float32", "float64", "int32"),
+        rtol=1e-4,
+        atol=1e-5,
+    ),
+    _tensordot_row("tensordot", 2, [((2, 3, 4), (3, 4, 5)), ((4, 2, 3), (2, 3)), ((3, 4), (3, 4))]),
+    _tensordot_row("tensordot_1", 1, [((2, 3), (3, 4)), ((2, 3, 4), (4, 5))]),
+    _tensordot_row("tensordot_0", 0, [((2, 3), (4,)), ((3,), (2,))]),
+    _tensordot_row("tensordot_pairs", ([1, 0], [0, 2]), [((2, 3, 4), (3, 5, 2)),
+                                                          ((3, 2), (2, 4, 3))]),
+    _einsum_row("ij,jk->ik", [((3, 4), (4, 5)), ((1, 4), (4, 1))]),
+    _einsum_row("bij,bjk->bik", [((2, 3, 4), (2, 4, 5))]),
+    _einsum_row("ij,kj", [((3, 4), (5, 4))]),
+    _einsum_row("ij->ji", [((3, 4),)]),
+    _einsum_row("ij->j", [((3, 4),)]),
+    _einsum_row("ij,ij->", [((3, 4), (3, 4))]),
+    _einsum_row("i,j->ij", [((3,), (4,))]),
+    _einsum_row("ij,j->i", [((3, 4), (4,))]),
+    _einsum_row("ii->i", [((4, 4),)]),
+    _einsum_row("ii", [((4, 4),)]),
+    _einsum_row("ijk,kj,l->il", [((2, 3, 4), (4, 3), (5,))]),
+    _einsum_row("abc,cd,bd->ad", [((2, 3, 4), (4, 5), (3, 5))]),
+]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# ember's test command (README, .ci/run): installs ember into build/venv (tools/install.sh),
+# then runs the Python tests (pytest) and the C++ tests (doctest through ctest, built against
+# the installed package's CMake files). Fails if any test fails.
+#   bash tools/test.sh [pytest args ...]
+# Needs: python3 (3.9+) with venv, a C++20 compiler, cmake >= 3.24, ninja, doctest (Debian
+# doctest-dev). Environment: EMBER_VENV, PYTHON (see install.sh), EMBER_TEST_JOBS (pytest -n).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${EMBER_VENV:-$ROOT/build/venv}
+PY="$VENV/bin/python"
+cd "$ROOT"
+
+start=$SECONDS
+bash "$ROOT/tools/install.sh" test
+echo "== install took $((SECONDS - start)) s"
+
+# C++ tests first: they are quick, and a crash there explains Python failures.
+t=$SECONDS
+CPP_BUILD="$ROOT/build/venv-cpp-tests"
+echo "== C++ tests"
+cmake -S "$ROOT/tests/cpp" -B "$CPP_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -Dember_DIR="$("$PY" -m ember --cmake-dir)" > "$CPP_BUILD.configure.log" 2>&1 ||
+  { cat "$CPP_BUILD.configure.log"; exit 1; }
+cmake --build "$CPP_BUILD"
+ctest --test-dir "$CPP_BUILD" --output-on-failure -j2
+echo "== C++ tests took $((SECONDS - t)) s"
+
+# Python tests against the installed package (the repo root holds no `ember` package, so
+# `import ember` finds the one in the venv).
+t=$SECONDS
+echo "== Python tests"
+"$PY" -m pytest -q -n "${EMBER_TEST_JOBS:-2}" -p no:cacheprovider "$@" tests
+echo "== Python tests took $((SECONDS - t)) s; all done in $((SECONDS - start)) s"
