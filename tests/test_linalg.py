@@ -153,23 +153,53 @@ def test_matmul_transposed_vectors_and_batches():
     check(mx.array(x).T @ mx.array(y).T, x.T @ y.T, 1e-4, 1e-4)
 
 
-def test_matmul_strided_views_through_vmap():
+@pytest.mark.parametrize("m,k,n", [(3, 4, 5), (24, 32, 20)], ids=["loop", "blas"])
+def test_matmul_strided_views_through_vmap(m, k, n):
     # vmap hands the kernel views: column-major matrices with a batch stride
     # (x.T per sample), rows spread out by the mapped axis (in_axes=1), and a
     # batch axis that is not the leading one (in_axes=2).
-    w = rand((4, 5))
-    xb = rand((7, 4, 3))
+    w = rand((k, n))
+    xb = rand((7, k, m))
     got = mx.vmap(lambda x: mx.matmul(x.T, mx.array(w)))(mx.array(xb))
     check(got, np.stack([x.T @ w for x in xb]), 1e-4, 1e-4)
-    xm = rand((3, 7, 4))
+    xm = rand((m, 7, k))
     got = mx.vmap(lambda x: mx.matmul(x, mx.array(w)), in_axes=1)(mx.array(xm))
     check(got, np.stack([xm[:, i] @ w for i in range(7)]), 1e-4, 1e-4)
-    wb = rand((4, 5, 7))
-    x0 = rand((3, 4))
+    wb = rand((k, n, 7))
+    x0 = rand((m, k))
     got = mx.vmap(lambda v: mx.matmul(mx.array(x0), v), in_axes=2)(mx.array(wb))
     check(got, np.stack([x0 @ wb[..., i] for i in range(7)]), 1e-4, 1e-4)
     got = mx.vmap(lambda v: mx.matmul(v.T, mx.array(x0).T), in_axes=2)(mx.array(wb))
     check(got, np.stack([wb[..., i].T @ x0.T for i in range(7)]), 1e-4, 1e-4)
+
+
+@pytest.mark.parametrize("m,k,n", [(3, 4, 5), (24, 32, 20)], ids=["loop", "blas"])
+def test_matmul_views(m, k, n):
+    # swapaxes: column-major matrices in a batch (trans flag); split: row-major
+    # matrices whose rows are further apart than K (lda > K) at an offset;
+    # broadcast_to: stride-0 batch dims (b the same for every matrix) and
+    # stride-0 matrix dims (copied).
+    x, w = rand((6, k, m)), rand((k, n))
+    check(mx.swapaxes(mx.array(x), -1, -2) @ mx.array(w), np.swapaxes(x, -1, -2) @ w, 1e-4, 1e-4)
+    y = rand((6, n, k))
+    check(mx.swapaxes(mx.array(x), -1, -2) @ mx.swapaxes(mx.array(y), 1, 2),
+          np.swapaxes(x, -1, -2) @ np.swapaxes(y, 1, 2), 1e-4, 1e-4)
+    wide = rand((m, 3 * k))
+    parts = mx.split(mx.array(wide), 3, axis=1)
+    for i, p in enumerate(parts):
+        check(p @ mx.array(w), wide[:, i * k:(i + 1) * k] @ w, 1e-4, 1e-4)
+        check(mx.array(w).T @ p.T, w.T @ wide[:, i * k:(i + 1) * k].T, 1e-4, 1e-4)
+    xb = rand((6, m, k))
+    wb = mx.broadcast_to(mx.array(w), (6, k, n))
+    check(mx.array(xb) @ wb, xb @ w, 1e-4, 1e-4)
+    row = rand((1, k))
+    flat = mx.broadcast_to(mx.array(row), (m, k))
+    check(flat @ mx.array(w), np.broadcast_to(row, (m, k)) @ w, 1e-4, 1e-4)
+    col = rand((k, 1))
+    check(mx.array(w).T @ mx.broadcast_to(mx.array(col), (k, m)),
+          w.T @ np.broadcast_to(col, (k, m)), 1e-4, 1e-4)
+    mv = rand((m, 2, k))
+    check(mx.moveaxis(mx.array(mv), 1, 0) @ mx.array(w), np.moveaxis(mv, 1, 0) @ w, 1e-4, 1e-4)
 
 
 def test_matmul_large_paths():
@@ -356,6 +386,15 @@ EINSUM_CASES = [
     (",i->i", [(), (3,)]),
     ("ij,jk->ik", [(0, 4), (4, 5)]),
     ("ij,jk->ik", [(3, 0), (0, 5)]),
+    ("...ij,...jk->...ik", [(5, 2, 3), (3, 4)]),
+    ("...ij,...jk", [(5, 2, 3), (5, 3, 4)]),
+    ("i...->...", [(2, 3, 4)]),
+    ("...", [(2, 3, 4)]),
+    ("ij...,j...->i...", [(2, 3, 4), (3, 1)]),
+    ("...ii->...i", [(2, 3, 3)]),
+    ("i...->i", [(3,)]),
+    ("i...,i...", [(3, 2), (3, 2)]),
+    ("...i,...i->...", [(2, 3, 4), (3, 4)]),
 ]
 
 
@@ -371,8 +410,13 @@ def test_einsum(subscripts, shapes, dtype):
 
 def test_einsum_errors():
     a = mx.ones((2, 3))
-    with pytest.raises(ValueError, match=r"\[einsum\] Ellipsis"):
-        mx.einsum("...ij->...ji", a)
+    with pytest.raises(ValueError, match=r"\[einsum\] The inputs of '...ij->ij' have '...' axes"):
+        mx.einsum("...ij->ij", mx.ones((4, 2, 3)))
+    with pytest.raises(ValueError, match=r"\[einsum\] '.' may only appear as one '...' per term"):
+        mx.einsum("..i", a)
+    with pytest.raises(ValueError, match=r"\[einsum\] An axis of '...' has size 4 in one operand "
+                       r"but size 5 in operand 1"):
+        mx.einsum("...i,...i", mx.ones((4, 3)), mx.ones((5, 3)))
     with pytest.raises(ValueError,
                        match=r"\[einsum\] Subscripts 'ij,jk' name 2 operand\(s\) but 1"):
         mx.einsum("ij,jk", a)

@@ -37,4 +37,4 @@ if [ $# -gt 0 ]; then
 fi
 echo "== building and installing ember ($spec)"
 "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
-  -Cbuild-dir="$ROOT/build/venv-build" "$spec"
+  --config-settings=build-dir="$ROOT/build/venv-build" "$spec"

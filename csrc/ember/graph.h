@@ -13,6 +13,6 @@ namespace ember::detail {
 /// comes before its users. `descend(a)` says whether to walk into a's inputs
 /// (a itself is still listed); by default every node with a primitive.
 EMBER_API std::vector<array> topological_order(const std::vector<array>& outputs,
-                                     const std::function<bool(const array&)>& descend = nullptr);
+                                               const std::function<bool(const array&)>& descend = nullptr);
 
 }  // namespace ember::detail

@@ -214,12 +214,24 @@ array from_buffer(nb::handle obj, std::optional<Dtype> dtype) {
 
 bool is_python_scalar(nb::handle obj) { return scalar_kind(obj) != ScalarKind::none; }
 
+namespace {
+// numpy's float64 and complex128 scalars subclass Python's float and complex.
+bool is_numpy_scalar(nb::handle o) {
+  bool sub = (PyFloat_Check(o.ptr()) && !PyFloat_CheckExact(o.ptr())) ||
+             (PyComplex_Check(o.ptr()) && !PyComplex_CheckExact(o.ptr()));
+  return sub && nb::hasattr(o, "dtype");
+}
+}  // namespace
+
 array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
   if (nb::isinstance<array>(obj)) {
     const array& a = nb::cast<const array&>(obj);
     return dtype ? astype(a, *dtype) : a;
   }
-  auto k = scalar_kind(obj);
+  // A numpy scalar converted on its own keeps its dtype (mx.array(np.float64(1)) is
+  // float64); next to an array in a binary op (`like` given) it is weak, like a Python
+  // float, so that x * np.sqrt(2) keeps x's float32 as in mlx.
+  auto k = (like == nullptr && is_numpy_scalar(obj)) ? ScalarKind::none : scalar_kind(obj);
   if (k != ScalarKind::none) {
     Dtype t;
     switch (k) {
@@ -239,9 +251,15 @@ array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
       case ScalarKind::integer: {
         int64_t v;
         if (!nb::try_cast<int64_t>(obj, v)) {
+          // Beyond int64: uint64 when it fits (unless a dtype or a weak type is given).
           uint64_t u;
-          if (nb::try_cast<uint64_t>(obj, u)) return array(u).astype_now(t);
-          throw std::out_of_range("[array] Python int is too large for a 64-bit integer.");
+          if (nb::try_cast<uint64_t>(obj, u)) {
+            return array(u).astype_now(dtype || like ? t : Dtype::uint64);
+          }
+          PyErr_Clear();
+          PyErr_SetString(PyExc_OverflowError,
+                          "[array] Python int is too large for a 64-bit integer.");
+          throw nb::python_error();
         }
         if (!dtype && !like && (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())) {
           t = Dtype::int64;
@@ -288,6 +306,28 @@ std::optional<std::vector<int>> to_axes(nb::handle axis) {
 }
 
 // ---- back to Python ---------------------------------------------------------
+namespace {
+
+// A read-only numpy view of evaluated `a`, its elements seen as `dt`.
+nb::object numpy_view(const array& a, nb::dlpack::dtype dt) {
+  // The capsule keeps the array (and so its buffer) alive as long as numpy needs it.
+  auto* keep = new array(a);
+  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<array*>(p); });
+  std::vector<size_t> shape(a.shape().begin(), a.shape().end());
+  std::vector<int64_t> strides(a.strides().begin(), a.strides().end());
+  void* data = a.size() > 0 ? a.raw_data() : nullptr;
+  nb::ndarray<nb::numpy, nb::ro> nd(data, a.ndim(), shape.data(), owner, strides.data(), dt);
+  return nb::cast(nd);
+}
+
+}  // namespace
+
+nb::object to_numpy_bits(array a) {
+  if (a.dtype() != Dtype::bfloat16) return to_numpy(a);
+  without_gil([&] { a.eval(); });
+  return numpy_view(a, nb::dtype<uint16_t>());
+}
+
 nb::object to_numpy(array a) {
   without_gil([&] { a.eval(); });
   if (a.dtype() == Dtype::bfloat16) {
@@ -312,14 +352,7 @@ nb::object to_numpy(array a) {
     case Dtype::complex64: dt = nb::dtype<std::complex<float>>(); break;
     default: dt = nb::dtype<float>();
   }
-  // The capsule keeps the array (and so its buffer) alive as long as numpy needs it.
-  auto* keep = new array(a);
-  nb::capsule owner(keep, [](void* p) noexcept { delete static_cast<array*>(p); });
-  std::vector<size_t> shape(a.shape().begin(), a.shape().end());
-  std::vector<int64_t> strides(a.strides().begin(), a.strides().end());
-  void* data = a.size() > 0 ? a.raw_data() : nullptr;
-  nb::ndarray<nb::numpy, nb::ro> nd(data, a.ndim(), shape.data(), owner, strides.data(), dt);
-  return nb::cast(nd);
+  return numpy_view(a, dt);
 }
 
 nb::object to_scalar(array a) {

@@ -27,6 +27,8 @@ bool is_python_scalar(nb::handle obj);
 /// A zero-copy read-only numpy view of an evaluated array (bfloat16 is
 /// converted to float32 since numpy has no bfloat16).
 nb::object to_numpy(array a);
+/// Like to_numpy, but bfloat16 comes as a uint16 view of its bits (for pickling).
+nb::object to_numpy_bits(array a);
 /// Python scalar for a 1-element array.
 nb::object to_scalar(array a);
 /// Nested Python lists.

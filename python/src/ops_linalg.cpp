@@ -93,8 +93,9 @@ Returns:
   R"(Einstein summation over the operands, as matmuls.
 
 Supports explicit ("ij,jk->ik") and implicit ("ij,jk") outputs, letters
-repeated in one operand (diagonals, traces: "ii->i", "ii") and letters summed
-away; ellipsis ("...") is not supported yet (ValueError).
+repeated in one operand (diagonals, traces: "ii->i", "ii"), letters summed
+away, "..." for the axes no letter names ("...ij,...jk->...ik"), and size-1
+axes broadcasting against larger ones, as numpy does.
 
 Args:
     subscripts (str): the subscripts, one term per operand, e.g. "bij,bjk->bik".

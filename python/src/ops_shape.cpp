@@ -1,8 +1,258 @@
-// Bindings of the shape family (TODO(#2): fill in).
+// Bindings of the shape family (mlx.core signatures), plus the shape methods
+// of array: a.reshape(*shape), a.flatten(), a.squeeze(), a.transpose(*axes), ...
+#include <nanobind/stl/pair.h>
+
 #include "bindings.h"
 #include "convert.h"
+#include "ember/errors.h"
 
 using namespace ember;
 using namespace ember::py;
+using namespace nb::literals;
 
-void init_ops_shape(nb::module_& m) {}
+namespace {
+
+// An int, a numpy integer, or a 0-d integer array (anything with __index__ and no length).
+bool is_int(nb::handle h) {
+  if (nb::isinstance<nb::int_>(h)) return true;
+  if (nb::hasattr(h, "ndim")) {
+    return nb::cast<int>(h.attr("ndim")) == 0 && nb::hasattr(h, "__index__");
+  }
+  return nb::hasattr(h, "__index__");
+}
+
+int64_t as_int(nb::handle h) { return nb::cast<int64_t>(nb::int_(h)); }
+
+std::vector<int64_t> to_ints(nb::handle seq) {
+  if (is_int(seq)) return {as_int(seq)};
+  std::vector<int64_t> out;
+  for (nb::handle h : seq) out.push_back(as_int(h));
+  return out;
+}
+
+std::vector<int> to_int_axes(nb::handle seq) {
+  std::vector<int> out;
+  for (int64_t v : to_ints(seq)) out.push_back(int(v));
+  return out;
+}
+
+// a.reshape(2, 3) and a.reshape((2, 3)) both work, as in numpy.
+std::vector<int64_t> varargs_ints(const nb::args& args) {
+  if (args.size() == 1 && !is_int(args[0])) return to_ints(args[0]);
+  std::vector<int64_t> out;
+  for (nb::handle h : args) out.push_back(as_int(h));
+  return out;
+}
+
+array squeeze_py(const array& a, nb::handle axis) {
+  if (axis.is_none()) return squeeze(a);
+  auto axes = to_int_axes(axis);
+  // An explicit empty list squeezes nothing (the C++ default means "all").
+  return axes.empty() ? a : squeeze(a, axes);
+}
+
+array transpose_py(const array& a, std::optional<std::vector<int>> axes) {
+  if (axes && axes->empty() && a.ndim() > 0) {
+    throw std::invalid_argument(msg("[transpose] Got 0 axes for an array with ", a.ndim(),
+                                    " dimensions (shape ", a.shape(), ")."));
+  }
+  return transpose(a, axes.value_or(std::vector<int>{}));
+}
+
+nb::list split_py(const array& a, nb::handle sections, int axis) {
+  std::vector<array> parts = is_int(sections) ? split(a, int(as_int(sections)), axis)
+                                               : split(a, to_ints(sections), axis);
+  nb::list out;
+  for (auto& p : parts) out.append(nb::cast(p));
+  return out;
+}
+
+std::vector<array> to_array_list(nb::handle arrays) {
+  std::vector<array> out;
+  for (nb::handle h : arrays) out.push_back(to_array(h));
+  return out;
+}
+
+// numpy's pad_width rules: an int, (n,), (before, after), or one of those per
+// axis, broadcast to (ndim, 2).
+std::vector<std::pair<int64_t, int64_t>> pad_widths(nb::handle w, int ndim) {
+  auto bad = [&]() {
+    return std::invalid_argument(msg("[pad] pad_width must be an int, a (before, after) pair, "
+                                     "or one pair per axis (", ndim, " axes)."));
+  };
+  std::vector<std::vector<int64_t>> rows;
+  if (is_int(w)) {
+    rows.push_back({as_int(w)});
+  } else {
+    nb::list items(w);
+    bool nested = items.size() > 0 && !is_int(items[0]);
+    if (!nested) {
+      rows.push_back(to_ints(items));
+    } else {
+      for (nb::handle r : items) {
+        if (is_int(r)) throw bad();
+        rows.push_back(to_ints(r));
+      }
+    }
+    if (nested && int(rows.size()) != ndim && rows.size() != 1) throw bad();
+  }
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (int i = 0; i < ndim; ++i) {
+    const auto& r = rows[rows.size() == 1 ? 0 : i];
+    if (r.size() == 1) out.emplace_back(r[0], r[0]);
+    else if (r.size() == 2) out.emplace_back(r[0], r[1]);
+    else throw bad();
+  }
+  return out;
+}
+
+const char* kSplitDoc =
+    "Splits an array into equal parts or at indices along an axis.\n\n"
+    "Args:\n"
+    "    a: Input array.\n"
+    "    indices_or_sections: Number of equal parts (must divide the axis), or the indices\n"
+    "        where each part starts.\n"
+    "    axis: Axis to split along.\n\n"
+    "Returns:\n"
+    "    A list of arrays.";
+
+}  // namespace
+
+void init_ops_shape(nb::module_& m) {
+  m.def("reshape", [](nb::handle a, nb::handle shape) {
+    return reshape(to_array(a), to_ints(shape));
+  },
+        "a"_a, "shape"_a,
+        "Gives the array a new shape with the same elements (one dimension may be -1).\n\n"
+        "Args:\n    a: Input array.\n    shape: The new shape.\n\n"
+        "Returns:\n    The reshaped array (a view when a is contiguous).");
+  m.def("flatten", [](nb::handle a, int start_axis, int end_axis) {
+    return flatten(to_array(a), start_axis, end_axis);
+  }, "a"_a, "start_axis"_a = 0, "end_axis"_a = -1,
+        "Merges the axes from start_axis to end_axis (inclusive) into one.\n\n"
+        "Args:\n    a: Input array.\n    start_axis: First axis to merge.\n"
+        "    end_axis: Last axis to merge.\n\nReturns:\n    The flattened array.");
+  m.def("squeeze", [](nb::handle a, nb::handle axis) { return squeeze_py(to_array(a), axis); },
+        "a"_a, "axis"_a = nb::none(),
+        "Removes axes of size one.\n\n"
+        "Args:\n    a: Input array.\n"
+        "    axis: Axis or axes to remove (all size-1 axes when None).\n\n"
+        "Returns:\n    The squeezed array.");
+  m.def("expand_dims", [](nb::handle a, nb::handle axis) {
+    return expand_dims(to_array(a), to_int_axes(axis));
+  }, "a"_a, "axis"_a,
+        "Inserts axes of size one.\n\n"
+        "Args:\n    a: Input array.\n    axis: Position(s) of the new axes in the result.\n\n"
+        "Returns:\n    The expanded array.");
+  m.def("transpose", [](nb::handle a, std::optional<std::vector<int>> axes) {
+    return transpose_py(to_array(a), std::move(axes));
+  }, "a"_a, "axes"_a = nb::none(),
+        "Permutes the axes.\n\n"
+        "Args:\n    a: Input array.\n    axes: The permutation (reversed axes when None).\n\n"
+        "Returns:\n    The transposed array (a view).");
+  m.def("swapaxes", [](nb::handle a, int axis1, int axis2) {
+    return swapaxes(to_array(a), axis1, axis2);
+  }, "a"_a, "axis1"_a, "axis2"_a,
+        "Swaps two axes.\n\nArgs:\n    a: Input array.\n    axis1: First axis.\n"
+        "    axis2: Second axis.\n\nReturns:\n    The array with the two axes swapped.");
+  m.def("moveaxis", [](nb::handle a, int source, int destination) {
+    return moveaxis(to_array(a), source, destination);
+  }, "a"_a, "source"_a, "destination"_a,
+        "Moves one axis to a new position.\n\nArgs:\n    a: Input array.\n"
+        "    source: Axis to move.\n    destination: Its position in the result.\n\n"
+        "Returns:\n    The array with the axis moved.");
+  m.def("broadcast_to", [](nb::handle a, nb::handle shape) {
+    return broadcast_to(to_array(a), to_ints(shape));
+  }, "a"_a, "shape"_a,
+        "Broadcasts an array to a shape (numpy rules).\n\n"
+        "Args:\n    a: Input array.\n    shape: The target shape.\n\n"
+        "Returns:\n    The broadcast array (a view).");
+  m.def("broadcast_arrays", [](nb::args arrays) {
+    auto out = broadcast_arrays(to_array_list(arrays));
+    nb::list l;
+    for (auto& x : out) l.append(nb::cast(x));
+    return nb::tuple(l);
+  }, "Broadcasts arrays against each other.\n\n"
+     "Args:\n    *arrays: Input arrays.\n\nReturns:\n    A tuple of arrays of the common shape.");
+  m.def("concatenate", [](nb::handle arrays, std::optional<int> axis) {
+    auto xs = to_array_list(arrays);
+    if (!axis) {
+      for (auto& x : xs) x = flatten(x);
+      return concatenate(xs, 0);
+    }
+    return concatenate(xs, *axis);
+  }, "arrays"_a, "axis"_a.none() = 0,
+        "Joins arrays along an existing axis (dtypes promote).\n\n"
+        "Args:\n    arrays: Arrays with equal shapes except along axis.\n"
+        "    axis: Axis to join along; None flattens the arrays first.\n\n"
+        "Returns:\n    The concatenated array.");
+  m.def("stack", [](nb::handle arrays, int axis) { return stack(to_array_list(arrays), axis); },
+        "arrays"_a, "axis"_a = 0,
+        "Joins arrays of one shape along a new axis.\n\n"
+        "Args:\n    arrays: Arrays of equal shape.\n    axis: Position of the new axis.\n\n"
+        "Returns:\n    The stacked array.");
+  m.def("split", [](nb::handle a, nb::handle sections, int axis) {
+    return split_py(to_array(a), sections, axis);
+  }, "a"_a, "indices_or_sections"_a, "axis"_a = 0, kSplitDoc);
+  m.def("repeat", [](nb::handle a, int64_t repeats, std::optional<int> axis) {
+    return repeat(to_array(a), repeats, axis);
+  }, "array"_a, "repeats"_a, "axis"_a = nb::none(),
+        "Repeats each element along an axis.\n\n"
+        "Args:\n    array: Input array.\n    repeats: Copies of each element.\n"
+        "    axis: Axis to repeat along (the flattened array when None).\n\n"
+        "Returns:\n    The repeated array.");
+  m.def("tile", [](nb::handle a, nb::handle reps) { return tile(to_array(a), to_ints(reps)); },
+        "a"_a, "reps"_a,
+        "Repeats the whole array reps[i] times along axis i (numpy rules).\n\n"
+        "Args:\n    a: Input array.\n    reps: Repetitions per axis (an int or a sequence).\n\n"
+        "Returns:\n    The tiled array.");
+  m.def("pad", [](nb::handle a, nb::handle pad_width, const std::string& mode,
+                  nb::handle constant_values) {
+    array x = to_array(a);
+    if (mode != "constant") {
+      throw std::invalid_argument(msg("[pad] Only mode=\"constant\" is supported, got \"", mode,
+                                      "\"."));
+    }
+    return pad(x, pad_widths(pad_width, x.ndim()), to_array(constant_values, std::nullopt, &x));
+  }, "a"_a, "pad_width"_a, "mode"_a = "constant", "constant_values"_a = 0,
+        "Pads an array with a constant value.\n\n"
+        "Args:\n    a: Input array.\n"
+        "    pad_width: An int, a (before, after) pair, or one pair per axis (numpy rules).\n"
+        "    mode: Only \"constant\".\n"
+        "    constant_values: The fill value (cast to a's dtype).\n\n"
+        "Returns:\n    The padded array.");
+
+  // ---- array methods ----
+  auto cls = nb::type<array>();
+  auto method = [&](const char* name, auto&& f, auto... extra) {
+    cls.attr(name) = nb::cpp_function(std::forward<decltype(f)>(f), nb::is_method(),
+                                      nb::name(name), extra...);
+  };
+  method("reshape", [](const array& a, nb::args shape) { return reshape(a, varargs_ints(shape)); },
+         "Gives the array a new shape: a.reshape(2, 3) or a.reshape((2, 3)).");
+  method("flatten", [](const array& a, int s, int e) { return flatten(a, s, e); },
+         "start_axis"_a = 0, "end_axis"_a = -1, "Merges axes start_axis..end_axis into one.");
+  method("squeeze", [](const array& a, nb::handle axis) { return squeeze_py(a, axis); },
+         "axis"_a = nb::none(), "Removes axes of size one.");
+  method("transpose", [](const array& a, nb::args axes) {
+    if (axes.size() == 0) return transpose(a);
+    auto ints = varargs_ints(axes);
+    return transpose_py(a, std::vector<int>(ints.begin(), ints.end()));
+  }, "Permutes the axes: a.transpose(1, 0) or a.transpose((1, 0)); reversed when none given.");
+  method("swapaxes", [](const array& a, int i, int j) { return swapaxes(a, i, j); }, "axis1"_a,
+         "axis2"_a, "Swaps two axes.");
+  method("moveaxis", [](const array& a, int s, int d) { return moveaxis(a, s, d); }, "source"_a,
+         "destination"_a, "Moves one axis to a new position.");
+  method("split", [](const array& a, nb::handle sections, int axis) {
+    return split_py(a, sections, axis);
+  }, "indices_or_sections"_a, "axis"_a = 0, "Splits into equal parts or at indices along an axis.");
+
+  // Internal: basic slicing with slice.indices-style bounds, for tests and indexing.
+  m.def("_slice", [](const array& a, std::vector<int64_t> start, std::vector<int64_t> stop,
+                     std::vector<int64_t> step) { return slice(a, start, stop, step); },
+        "a"_a, "start"_a, "stop"_a, "step"_a);
+  m.def("_slice_update", [](const array& a, nb::handle update, std::vector<int64_t> start,
+                            std::vector<int64_t> stop, std::vector<int64_t> step) {
+    return slice_update(a, to_array(update, std::nullopt, &a), start, stop, step);
+  }, "a"_a, "update"_a, "start"_a, "stop"_a, "step"_a);
+}

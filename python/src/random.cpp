@@ -64,7 +64,8 @@ void init_random(nb::module_& parent) {
      "Args:\n    shape (tuple): Output shape.\n    width (int): Bytes per element: 1, 2, 4 or 8 "
      "(uint8 ... uint64).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: Unsigned integers with uniformly random bits.");
-  m.def("uniform", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype, nb::handle key) {
+  m.def("uniform", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
+                      nb::handle key) {
     return random::uniform(to_shape(shape), dtype, to_param(low, dtype), to_param(high, dtype),
                            to_key(key));
   }, "low"_a = 0.0, "high"_a = 1.0, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32,
@@ -75,9 +76,10 @@ void init_random(nb::module_& parent) {
      "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
   m.def("normal", [](nb::handle shape, Dtype dtype, nb::handle loc, nb::handle scale, nb::handle key) {
-    bool plain = (loc.is_none() || nb::isinstance<nb::float_>(loc) || nb::isinstance<nb::int_>(loc)) &&
-                 (scale.is_none() || nb::isinstance<nb::float_>(scale) || nb::isinstance<nb::int_>(scale));
-    if (plain) {
+    auto plain = [](nb::handle h) {
+      return h.is_none() || nb::isinstance<nb::float_>(h) || nb::isinstance<nb::int_>(h);
+    };
+    if (plain(loc) && plain(scale)) {
       float l = loc.is_none() ? 0.0f : nb::cast<float>(loc);
       float s = scale.is_none() ? 1.0f : nb::cast<float>(scale);
       return random::normal(to_shape(shape), dtype, l, s, to_key(key));
@@ -92,7 +94,8 @@ void init_random(nb::module_& parent) {
      "    loc (scalar or array, optional): Mean (default 0).\n    scale (scalar or array, optional): "
      "Standard deviation (default 1).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("randint", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype, nb::handle key) {
+  m.def("randint", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
+                      nb::handle key) {
     return random::randint(to_array(low), to_array(high), to_shape(shape), dtype, to_key(key));
   }, "low"_a, "high"_a, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::int32, "key"_a = nb::none(),
      "Samples integers uniformly from [low, high).\n\n"
@@ -133,10 +136,11 @@ void init_random(nb::module_& parent) {
      "    loc (float): Location (default 0).\n    scale (float): Scale (default 1).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("categorical", [](nb::handle logits, int axis, nb::handle shape, std::optional<int64_t> num_samples,
-                          nb::handle key) {
+  m.def("categorical", [](nb::handle logits, int axis, nb::handle shape,
+                          std::optional<int64_t> num_samples, nb::handle key) {
     return random::categorical(to_array(logits), axis, to_opt_shape(shape), num_samples, to_key(key));
-  }, "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(), "key"_a = nb::none(),
+  }, "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(),
+     "key"_a = nb::none(),
      "Samples category indices from unnormalized log-probabilities.\n\n"
      "Args:\n    logits (array): Log-probabilities (up to a constant) along axis.\n    axis (int): The "
      "category axis (default -1).\n    shape (tuple, optional): Output shape; the other axes of logits "

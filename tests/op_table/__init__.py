@@ -39,6 +39,15 @@ class OpRow:
     vmap:      check vmap against a loop.
     rtol/atol: tolerance for float32 (float64 uses 1e-10-ish, halves looser: see tests).
     valid:     fn(shapes, kwargs) -> bool, filters cases.
+    out_dtype: optional fn(input_dtype_names, kwargs) -> the dtype name ember must return
+               (helpers below: SAME, BOOL, FLOAT, PROMOTE, PROMOTE_FLOAT, KWARG_DTYPE).
+               When None, test_op_values checks only that the result's kind (bool / int /
+               float / complex) matches numpy's, and that float inputs of one dtype give
+               that dtype when numpy gives a float.
+    tols:      optional {dtype name: (rtol, atol)} overriding test_op_values' tolerances.
+
+    Rows without inputs (creation ops such as zeros or arange) use shapes=[()] and carry
+    their dtype in kwargs (e.g. dict(shape=(2, 3), dtype="int32")); `dtypes` is unused.
     """
 
     name: str
@@ -55,6 +64,9 @@ class OpRow:
     rtol: float = 1e-5
     atol: float = 1e-6
     valid: Optional[Callable] = None
+    out_dtype: Optional[Callable] = None
+    tols: Optional[Dict[str, Tuple[float, float]]] = None
+    family: str = ""  # set by the loader: the module the row comes from
 
     def cases(self):
         for shapes in self.shapes:
@@ -72,6 +84,66 @@ def np_dtype(name):
     if name == "bool":
         return np.bool_
     return np.dtype(name)
+
+
+# ---- ember's dtype rules, written out as expectations ----------------------------------
+def expected_promote(a, b):
+    """The dtype ember should give for a binary op on dtypes a and b (names).
+
+    numpy's rules, except where ember follows mlx: integers joining a float take the float's
+    width (int32 + float16 -> float16, numpy gives float64 for int32 + float32); int64 with
+    uint64 (and any signed int with uint64) gives float32, not float64; float16 with
+    bfloat16 gives float32; complex is always complex64.
+    """
+    if a == b:
+        return a
+    if "complex64" in (a, b):
+        return "complex64"
+    fa, fb = a in FLOATS, b in FLOATS
+    if fa and fb:
+        if {a, b} == {"float16", "bfloat16"}:
+            return "float32"
+        return a if FLOATS_BY_SIZE.index(a) > FLOATS_BY_SIZE.index(b) else b
+    if fa or fb:
+        return a if fa else b
+    r = np.promote_types(np.dtype(a if a != "bool" else np.bool_),
+                         np.dtype(b if b != "bool" else np.bool_))
+    return "float32" if r.kind == "f" else ("bool" if r == np.bool_ else r.name)
+
+
+FLOATS_BY_SIZE = ("float16", "bfloat16", "float32", "float64")
+
+
+def to_inexact(d):
+    """The float dtype ops such as exp or divide give for dtype d (ints, bool: float32)."""
+    return d if d in FLOATS or d == "complex64" else "float32"
+
+
+def SAME(dtypes, kw):
+    return dtypes[0]
+
+
+def BOOL(dtypes, kw):
+    return "bool"
+
+
+def FLOAT(dtypes, kw):
+    return to_inexact(dtypes[0])
+
+
+def PROMOTE(dtypes, kw):
+    out = dtypes[0]
+    for d in dtypes[1:]:
+        out = expected_promote(out, d)
+    return out
+
+
+def PROMOTE_FLOAT(dtypes, kw):
+    return to_inexact(PROMOTE(dtypes, kw))
+
+
+def KWARG_DTYPE(dtypes, kw):
+    return kw.get("dtype", "float32")
 
 
 def default_make(rng, shapes, dtype):
@@ -111,6 +183,8 @@ def _load():
             if e.name == f"op_table.{fam}":
                 continue
             raise
+        for row in mod.ROWS:
+            row.family = fam
         rows.extend(mod.ROWS)
     return rows
 

@@ -30,14 +30,26 @@ array astype(const array& a, Dtype dtype) {
 
 array copy(const array& a) { return make_node<Copy>(a.shape(), a.dtype(), {a}); }
 
-array full(const Shape& shape, const array& value, std::optional<Dtype> dtype) {
-  shape_size(shape, "full");
-  array v = astype(value, dtype.value_or(value.dtype()));
-  return copy(broadcast_to(v, shape));
+namespace {
+
+// full() under the name the user called (zeros, ones, full, ...), for its messages.
+array fill(const char* op, const Shape& shape, const array& value, Dtype dtype) {
+  shape_size(shape, op);
+  if (broadcast_shapes(op, value.shape(), shape) != shape) {
+    throw std::invalid_argument(msg("[", op, "] Cannot broadcast a value of shape ", value.shape(),
+                                    " to shape ", shape, "."));
+  }
+  return copy(broadcast_to(astype(value, dtype), shape));
 }
 
-array zeros(const Shape& shape, Dtype dtype) { return full(shape, array(0), dtype); }
-array ones(const Shape& shape, Dtype dtype) { return full(shape, array(1), dtype); }
+}  // namespace
+
+array full(const Shape& shape, const array& value, std::optional<Dtype> dtype) {
+  return fill("full", shape, value, dtype.value_or(value.dtype()));
+}
+
+array zeros(const Shape& shape, Dtype dtype) { return fill("zeros", shape, array(0), dtype); }
+array ones(const Shape& shape, Dtype dtype) { return fill("ones", shape, array(1), dtype); }
 array zeros_like(const array& a) { return zeros(a.shape(), a.dtype()); }
 array ones_like(const array& a) { return ones(a.shape(), a.dtype()); }
 array full_like(const array& a, const array& value) { return full(a.shape(), value, a.dtype()); }

@@ -27,12 +27,25 @@ EMBER_API array gather(const array& a, const std::vector<array>& indices);
 /// shaped broadcast(indices) + a.shape[len(indices):].
 EMBER_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
                         bool add = false);
+/// gather over the given axes of a (the others are taken whole): the result is
+/// broadcast(indices).shape + the remaining axes of a, in order.
+EMBER_API array gather(const array& a, const std::vector<array>& indices, const std::vector<int>& axes);
+/// scatter over the given axes of a; updates are shaped like gather(a, indices, axes).
+EMBER_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+                        const std::vector<int>& axes, bool add);
+/// Sorted along axis (flattened when nullopt); NaNs last, as numpy.
 EMBER_API array sort(const array& a, std::optional<int> axis = -1);
+/// Stable argsort along axis (uint32, as mlx); NaNs last.
 EMBER_API array argsort(const array& a, std::optional<int> axis = -1);
 /// Values rearranged so element kth is in sorted position along axis.
 EMBER_API array partition(const array& a, int kth, std::optional<int> axis = -1);
 EMBER_API array argpartition(const array& a, int kth, std::optional<int> axis = -1);
-/// The k largest values along axis (unsorted order, as mlx).
+/// The k largest values along axis, in ascending order (mlx leaves them in
+/// partition order; sorted is one such order).
 EMBER_API array topk(const array& a, int k, std::optional<int> axis = -1);
+/// Coordinates of the nonzero elements (row-major), one int64 array per axis.
+/// Evaluates a, since the result's size depends on its values: it cannot be
+/// used inside vmap (boolean-mask indexing is built on it).
+EMBER_API std::vector<array> nonzero(const array& a);
 
 }  // namespace ember

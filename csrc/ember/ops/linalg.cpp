@@ -272,19 +272,15 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands) 
   for (char c : subscripts) {
     if (!std::isspace(static_cast<unsigned char>(c))) s.push_back(c);
   }
-  if (s.find('.') != std::string::npos) {
-    throw std::invalid_argument(msg("[einsum] Ellipsis ('...') is not supported yet in '",
-                                    subscripts, "'; name every axis with a letter."));
-  }
   if (operands.empty()) throw std::invalid_argument("[einsum] Needs at least one operand.");
   size_t arrow = s.find("->");
   const bool explicit_out = arrow != std::string::npos;
   std::string lhs = s.substr(0, arrow);
   std::string out_idx = explicit_out ? s.substr(arrow + 2) : "";
   for (char c : lhs + out_idx) {
-    if (c != ',' && !std::isalpha(static_cast<unsigned char>(c))) {
+    if (c != ',' && c != '.' && !std::isalpha(static_cast<unsigned char>(c))) {
       throw std::invalid_argument(msg("[einsum] Invalid character '", c, "' in subscripts '",
-                                      subscripts, "'; use letters a-z, A-Z, ',' and '->'."));
+                                      subscripts, "'; use letters a-z, A-Z, '...', ',' and '->'."));
     }
   }
   if (out_idx.find(',') != std::string::npos) {
@@ -302,17 +298,61 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands) 
     throw std::invalid_argument(msg("[einsum] Subscripts '", subscripts, "' name ", terms.size(),
                                     " operand(s) but ", operands.size(), " were given."));
   }
+  // Where a term has "...", it stands for the operand's axes that no letter
+  // names. Those axes get private labels (chars 1, 2, ..., never letters),
+  // aligned from the right across operands so they broadcast like numpy's.
+  auto ellipsis_at = [&](const std::string& term) {
+    size_t pos = term.find("...");
+    size_t dots = std::count(term.begin(), term.end(), '.');
+    if (dots != (pos == std::string::npos ? 0 : 3)) {
+      throw std::invalid_argument(msg("[einsum] '.' may only appear as one '...' per term, in '",
+                                      subscripts, "'."));
+    }
+    return pos;
+  };
+  std::vector<int> ellipsis_dims(terms.size(), 0);
+  int num_ellipsis = 0;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const std::string& idx = terms[i].idx;
+    size_t pos = ellipsis_at(idx);
+    int letters = int(idx.size()) - (pos == std::string::npos ? 0 : 3);
+    const array& x = operands[i];
+    if (pos == std::string::npos ? letters != x.ndim() : letters > x.ndim()) {
+      throw std::invalid_argument(msg("[einsum] Operand ", i, " has shape ", x.shape(), " (",
+                                      x.ndim(), " dimensions) but its subscripts '", idx,
+                                      "' name ", letters, "."));
+    }
+    if (pos != std::string::npos) ellipsis_dims[i] = x.ndim() - letters;
+    num_ellipsis = std::max(num_ellipsis, ellipsis_dims[i]);
+  }
+  std::string ellipsis_labels;
+  for (int k = 0; k < num_ellipsis; ++k) ellipsis_labels.push_back(char(1 + k));
+  for (size_t i = 0; i < terms.size(); ++i) {
+    std::string& idx = terms[i].idx;
+    size_t pos = idx.find("...");
+    if (pos != std::string::npos) {
+      idx.replace(pos, 3, ellipsis_labels.substr(num_ellipsis - ellipsis_dims[i]));
+    }
+  }
+  if (explicit_out) {
+    size_t pos = ellipsis_at(out_idx);
+    if (pos != std::string::npos) {
+      out_idx.replace(pos, 3, ellipsis_labels);
+    } else if (num_ellipsis > 0) {
+      throw std::invalid_argument(msg("[einsum] The inputs of '", subscripts,
+                                      "' have '...' axes, so the output must have '...' too."));
+    }
+  }
+  auto describe = [](char c) {
+    return std::isalpha(static_cast<unsigned char>(c)) ? msg("Index '", c, "'")
+                                                        : std::string("An axis of '...'");
+  };
   // Sizes per letter; a size-1 axis broadcasts against a larger one (numpy).
   std::map<char, int64_t> sizes;
   std::map<char, int> count;
   for (size_t i = 0; i < terms.size(); ++i) {
     const array& x = operands[i];
     const std::string& idx = terms[i].idx;
-    if (int(idx.size()) != x.ndim()) {
-      throw std::invalid_argument(msg("[einsum] Operand ", i, " has shape ", x.shape(), " (",
-                                      x.ndim(), " dimensions) but its subscripts '", idx,
-                                      "' name ", idx.size(), "."));
-    }
     for (size_t d = 0; d < idx.size(); ++d) {
       char c = idx[d];
       ++count[c];
@@ -321,7 +361,7 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands) 
       if (it == sizes.end() || it->second == 1) {
         sizes[c] = n;
       } else if (n != it->second && n != 1) {
-        throw std::invalid_argument(msg("[einsum] Index '", c, "' has size ", it->second,
+        throw std::invalid_argument(msg("[einsum] ", describe(c), " has size ", it->second,
                                         " in one operand but size ", n, " in operand ", i,
                                         " (shape ", x.shape(), ")."));
       }
@@ -339,9 +379,11 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands) 
       }
     }
   } else {
-    // numpy's implicit output: the letters used once, in character order.
+    // numpy's implicit output: the '...' axes, then the letters used once in
+    // character order.
+    out_idx = ellipsis_labels;
     for (auto& [c, n] : count) {
-      if (n == 1) out_idx.push_back(c);
+      if (n == 1 && std::isalpha(static_cast<unsigned char>(c))) out_idx.push_back(c);
     }
   }
   for (size_t i = 0; i < terms.size(); ++i) {

@@ -20,8 +20,8 @@ EMBER_API array inner(const array& a, const array& b);
 EMBER_API array tensordot(const array& a, const array& b, int axes = 2);
 EMBER_API array tensordot(const array& a, const array& b, const std::vector<int>& axes_a,
                           const std::vector<int>& axes_b);
-/// Einstein summation for explicit and implicit subscripts, with diagonals
-/// ("ii->i") and size-1 broadcasting; no ellipsis yet (std::invalid_argument).
+/// Einstein summation like numpy's: explicit and implicit outputs, diagonals
+/// ("ii->i"), '...' for unnamed leading axes, size-1 broadcasting.
 EMBER_API array einsum(const std::string& subscripts, const std::vector<array>& operands);
 
 }  // namespace ember

@@ -67,8 +67,12 @@ Shape broadcast_all(const char* op, const std::vector<array>& params) {
 
 void check_shape(const char* op, const Shape& shape, const Shape& b) {
   shape_size(shape, op);
-  Shape full = broadcast_shapes(op, shape, b);
-  if (full != shape) {
+  bool fits = b.size() <= shape.size();
+  for (size_t i = 0; fits && i < b.size(); ++i) {
+    int64_t d = b[b.size() - 1 - i];
+    fits = d == 1 || d == shape[shape.size() - 1 - i];
+  }
+  if (!fits) {
     throw std::invalid_argument(msg("[", op, "] Cannot generate random values of shape ", shape,
                                     " from parameters broadcast to shape ", b, "."));
   }

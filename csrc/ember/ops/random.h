@@ -20,8 +20,9 @@ EMBER_API array split(const array& key, int num = 2);
 /// Raw random bits: unsigned integers of `width` bytes (1, 2, 4 or 8).
 EMBER_API array bits(const Shape& shape, int width = 4, const Key& key = std::nullopt);
 /// Uniform in [low, high); low and high broadcast to shape.
-EMBER_API array uniform(const Shape& shape, Dtype dtype = Dtype::float32, const array& low = array(0.0f),
-                        const array& high = array(1.0f), const Key& key = std::nullopt);
+EMBER_API array uniform(const Shape& shape, Dtype dtype = Dtype::float32,
+                        const array& low = array(0.0f), const array& high = array(1.0f),
+                        const Key& key = std::nullopt);
 /// Standard normal scaled by `scale` and shifted by `loc`.
 EMBER_API array normal(const Shape& shape, Dtype dtype = Dtype::float32, float loc = 0.0f, float scale = 1.0f,
                        const Key& key = std::nullopt);
@@ -48,8 +49,9 @@ EMBER_API array laplace(const Shape& shape, Dtype dtype = Dtype::float32, float 
 /// logits); num_samples: that many draws per distribution, on a new last axis.
 EMBER_API array categorical(const array& logits, int axis = -1,
                             const std::optional<Shape>& shape = std::nullopt,
-                            std::optional<int64_t> num_samples = std::nullopt, const Key& key = std::nullopt);
-/// A random permutation of 0 .. n-1 (int32... uint32 from argsort).
+                            std::optional<int64_t> num_samples = std::nullopt,
+                            const Key& key = std::nullopt);
+/// A random permutation of 0 .. n-1 (the indices argsort returns).
 EMBER_API array permutation(int64_t n, const Key& key = std::nullopt);
 /// x shuffled along axis.
 EMBER_API array permutation(const array& x, int axis = 0, const Key& key = std::nullopt);

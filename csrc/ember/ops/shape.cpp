@@ -1,5 +1,7 @@
 // Shape ops: argument checks, then view primitives (reshape, transpose,
-// broadcast_to); expand_dims, squeeze and flatten are reshapes.
+// broadcast_to, slice); expand_dims, squeeze and flatten are reshapes; split,
+// stack, repeat and tile are compositions; concatenate, slice_update and pad
+// are copying primitives.
 #include "ember/ops/shape.h"
 
 #include <algorithm>
@@ -10,6 +12,88 @@
 #include "ember/primitives/shape.h"
 
 namespace ember {
+
+namespace {
+
+// Canonical window of one axis: start clamped the way slice.indices clamps,
+// the length n, and stop recomputed as start + n * step so that equal windows
+// compare equal (is_equivalent) whatever stop the caller wrote.
+struct Window {
+  std::vector<int64_t> start, stop, step;
+  Shape shape;
+};
+
+Window make_window(const char* op, const array& a, const std::vector<int64_t>& start,
+                   const std::vector<int64_t>& stop, const std::vector<int64_t>& step) {
+  if (int(start.size()) != a.ndim() || int(stop.size()) != a.ndim() ||
+      int(step.size()) != a.ndim()) {
+    throw std::invalid_argument(msg("[", op, "] Expected ", a.ndim(),
+                                    " values each for start, stop and step (array shape ",
+                                    a.shape(), "), got ", start.size(), ", ", stop.size(),
+                                    " and ", step.size(), "."));
+  }
+  Window w;
+  for (int i = 0; i < a.ndim(); ++i) {
+    int64_t d = a.shape(i), st = step[i], s, n;
+    if (st == 0) {
+      throw std::invalid_argument(msg("[", op, "] step must not be zero (axis ", i, ")."));
+    }
+    if (st > 0) {
+      s = std::clamp<int64_t>(start[i], 0, d);
+      int64_t e = std::clamp<int64_t>(stop[i], s, d);
+      n = (e - s + st - 1) / st;
+    } else {
+      // Going down, -1 stands for "past the first element" as in slice.indices.
+      s = std::clamp<int64_t>(start[i], -1, d - 1);
+      int64_t e = std::clamp<int64_t>(stop[i], -1, s);
+      n = (s - e - st - 1) / -st;
+    }
+    if (n == 0) s = 0;
+    w.start.push_back(s);
+    w.stop.push_back(s + n * st);
+    w.step.push_back(st);
+    w.shape.push_back(n);
+  }
+  return w;
+}
+
+}  // namespace
+
+array slice(const array& a, const std::vector<int64_t>& start, const std::vector<int64_t>& stop,
+            const std::vector<int64_t>& step) {
+  Window w = make_window("slice", a, start, stop, step);
+  bool whole = true;
+  for (int i = 0; i < a.ndim(); ++i) {
+    whole &= w.start[i] == 0 && w.step[i] == 1 && w.shape[i] == a.shape(i);
+  }
+  if (whole) return a;
+  Shape shape = w.shape;
+  return make_node<Slice>(std::move(shape), a.dtype(), {a}, std::move(w.start), std::move(w.stop),
+                          std::move(w.step));
+}
+
+array slice_update(const array& a, const array& update, const std::vector<int64_t>& start,
+                   const std::vector<int64_t>& stop, const std::vector<int64_t>& step) {
+  Window w = make_window("slice_update", a, start, stop, step);
+  // numpy assignment semantics: the update broadcasts to the window and takes a's dtype.
+  // Leading size-1 axes beyond the window's rank are dropped, as numpy does.
+  array upd = update;
+  while (upd.ndim() > a.ndim() && upd.shape(0) == 1) upd = squeeze(upd, {0});
+  Shape us = upd.shape();
+  bool ok = us.size() <= w.shape.size();
+  for (size_t i = 0; ok && i < us.size(); ++i) {
+    int64_t d = us[us.size() - 1 - i], t = w.shape[w.shape.size() - 1 - i];
+    ok = d == t || d == 1;
+  }
+  if (!ok) {
+    throw std::invalid_argument(msg("[slice_update] Cannot broadcast update of shape ",
+                                    update.shape(),
+                                    " to the slice shape ", w.shape, "."));
+  }
+  array u = broadcast_to(astype(upd, a.dtype()), w.shape);
+  return make_node<SliceUpdate>(a.shape(), a.dtype(), {a, u}, std::move(w.start),
+                                std::move(w.stop), std::move(w.step));
+}
 
 array reshape(const array& a, Shape shape) {
   int infer = -1;
@@ -148,6 +232,160 @@ std::vector<array> broadcast_arrays(const std::vector<array>& arrays, const char
   std::vector<array> out;
   for (auto& a : arrays) out.push_back(broadcast_to(a, s));
   return out;
+}
+
+namespace {
+
+// a[start:stop] along one axis (Python slice semantics, step 1).
+array slice_axis(const array& a, int axis, int64_t start, int64_t stop) {
+  std::vector<int64_t> lo(a.ndim(), 0), hi(a.shape().begin(), a.shape().end()),
+      step(a.ndim(), 1);
+  int64_t d = a.shape(axis);
+  if (start < 0) start += d;
+  if (stop < 0) stop += d;
+  lo[axis] = std::clamp<int64_t>(start, 0, d);
+  hi[axis] = std::clamp<int64_t>(stop, lo[axis], d);
+  return slice(a, lo, hi, step);
+}
+
+}  // namespace
+
+array concatenate(const std::vector<array>& arrays, int axis) {
+  if (arrays.empty()) throw std::invalid_argument("[concatenate] Need at least one array.");
+  const array& first = arrays[0];
+  if (first.ndim() == 0) {
+    throw std::invalid_argument("[concatenate] Zero-dimensional arrays cannot be concatenated.");
+  }
+  int ax = normalize_axis("concatenate", axis, first.ndim());
+  Dtype dtype = first.dtype();
+  Shape shape = first.shape();
+  shape[ax] = 0;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    const array& x = arrays[i];
+    bool ok = x.ndim() == first.ndim();
+    for (int d = 0; ok && d < x.ndim(); ++d) ok = d == ax || x.shape(d) == first.shape(d);
+    if (!ok) {
+      throw std::invalid_argument(
+          msg("[concatenate] All arrays must have the same shape except along axis ", ax,
+              ", but array 0 has shape ", first.shape(), " and array ", i, " has shape ",
+              x.shape(), "."));
+    }
+    shape[ax] += x.shape(ax);
+    dtype = promote_types(dtype, x.dtype());
+  }
+  if (arrays.size() == 1) return astype(first, dtype);
+  std::vector<array> inputs;
+  for (auto& x : arrays) inputs.push_back(astype(x, dtype));
+  return make_node<Concatenate>(std::move(shape), dtype, std::move(inputs), ax);
+}
+
+array stack(const std::vector<array>& arrays, int axis) {
+  if (arrays.empty()) throw std::invalid_argument("[stack] Need at least one array.");
+  for (size_t i = 1; i < arrays.size(); ++i) {
+    if (arrays[i].shape() != arrays[0].shape()) {
+      throw std::invalid_argument(msg("[stack] All arrays must have the same shape, but array 0 "
+                                      "has shape ", arrays[0].shape(), " and array ", i,
+                                      " has shape ", arrays[i].shape(), "."));
+    }
+  }
+  int ax = normalize_axis("stack", axis, arrays[0].ndim() + 1);
+  std::vector<array> expanded;
+  for (auto& x : arrays) expanded.push_back(expand_dims(x, {ax}));
+  return concatenate(expanded, ax);
+}
+
+std::vector<array> split(const array& a, int num, int axis) {
+  if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
+  int ax = normalize_axis("split", axis, a.ndim());
+  if (num <= 0) {
+    throw std::invalid_argument(msg("[split] Number of sections must be positive, got ", num, "."));
+  }
+  if (a.shape(ax) % num != 0) {
+    throw std::invalid_argument(msg("[split] Array of size ", a.shape(ax), " along axis ", ax,
+                                    " (shape ", a.shape(), ") cannot be split into ", num,
+                                    " equal sections."));
+  }
+  int64_t n = a.shape(ax) / num;
+  std::vector<array> out;
+  for (int i = 0; i < num; ++i) out.push_back(slice_axis(a, ax, i * n, (i + 1) * n));
+  return out;
+}
+
+std::vector<array> split(const array& a, const std::vector<int64_t>& indices, int axis) {
+  if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
+  int ax = normalize_axis("split", axis, a.ndim());
+  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics.
+  std::vector<array> out;
+  int64_t prev = 0;
+  for (int64_t idx : indices) {
+    out.push_back(slice_axis(a, ax, prev, idx));
+    prev = idx;
+  }
+  out.push_back(slice_axis(a, ax, prev, a.shape(ax)));
+  return out;
+}
+
+array repeat(const array& a, int64_t repeats, std::optional<int> axis) {
+  if (repeats < 0) {
+    throw std::invalid_argument(msg("[repeat] repeats must be non-negative, got ", repeats, "."));
+  }
+  array x = axis ? a : flatten(a);
+  int ax = normalize_axis("repeat", axis.value_or(0), x.ndim());
+  // (.., d, ..) -> (.., d, 1, ..) -> broadcast (.., d, r, ..) -> merge (.., d * r, ..)
+  array e = expand_dims(x, {ax + 1});
+  Shape b = e.shape();
+  b[ax + 1] = repeats;
+  Shape out = x.shape();
+  out[ax] *= repeats;
+  return reshape(broadcast_to(e, b), out);
+}
+
+array tile(const array& a, const std::vector<int64_t>& reps) {
+  for (int64_t r : reps) {
+    if (r < 0) {
+      throw std::invalid_argument(msg("[tile] reps must be non-negative, got ",
+                                      Shape(reps.begin(), reps.end()), "."));
+    }
+  }
+  // numpy: pad the shorter of shape and reps with leading ones.
+  size_t n = std::max(size_t(a.ndim()), reps.size());
+  Shape shape(n - a.ndim(), 1), r(n - reps.size(), 1);
+  shape.insert(shape.end(), a.shape().begin(), a.shape().end());
+  r.insert(r.end(), reps.begin(), reps.end());
+  // (d0, d1) -> (1, d0, 1, d1) -> broadcast (r0, d0, r1, d1) -> (r0 * d0, r1 * d1)
+  Shape inter, target, out;
+  for (size_t i = 0; i < n; ++i) {
+    inter.insert(inter.end(), {1, shape[i]});
+    target.insert(target.end(), {r[i], shape[i]});
+    out.push_back(r[i] * shape[i]);
+  }
+  return reshape(broadcast_to(reshape(a, inter), target), out);
+}
+
+array pad(const array& a, const std::vector<std::pair<int64_t, int64_t>>& widths,
+          const array& value) {
+  if (int(widths.size()) != a.ndim()) {
+    throw std::invalid_argument(msg("[pad] Expected ", a.ndim(), " (before, after) pairs for an "
+                                    "array of shape ", a.shape(), ", got ", widths.size(), "."));
+  }
+  if (value.size() != 1) {
+    throw std::invalid_argument(
+        msg("[pad] The pad value must be a scalar, got shape ", value.shape(), "."));
+  }
+  Shape shape = a.shape();
+  bool none = true;
+  for (int i = 0; i < a.ndim(); ++i) {
+    auto [lo, hi] = widths[i];
+    if (lo < 0 || hi < 0) {
+      throw std::invalid_argument(msg("[pad] Pad widths must be non-negative, got (", lo, ", ", hi,
+                                      ") for axis ", i, "."));
+    }
+    shape[i] += lo + hi;
+    none &= lo == 0 && hi == 0;
+  }
+  if (none) return a;
+  array v = astype(reshape(value, {}), a.dtype());
+  return make_node<Pad>(std::move(shape), a.dtype(), {a, v}, widths);
 }
 
 }  // namespace ember

@@ -2,6 +2,7 @@
 #include "ember/ops/unary.h"
 
 #include <cmath>
+#include <limits>
 
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
@@ -82,12 +83,36 @@ array ceil(const array& a) {
   if (is_complex(a.dtype())) throw type_error("[ceil] Not supported for complex64 input.");
   return a.dtype() == Dtype::bool_ ? a : same_op<Ceil>(a);
 }
+// Integers with decimals < 0 round to a multiple of s = 10^-decimals, half to
+// even (numpy: round(25, -1) == 20), with integer ops only so int64 stays exact.
+static array round_integer(const array& a, int decimals) {
+  double s = std::pow(10.0, -decimals);
+  double type_max = dispatch_dtype(a.dtype(), [](auto v) -> double {
+    using T = decltype(v);
+    if constexpr (std::is_integral_v<T>) return double(std::numeric_limits<T>::max());
+    else return 0.0;  // not reached: integers only
+  });
+  // Every value has |a| < s / 2 then, so all round to zero.
+  if (s > type_max) return zeros_like(a);
+  array sa = detail::scalar_like(s, a);
+  array q = floor_divide(a, sa);
+  array r = subtract(a, multiply(q, sa));  // in [0, s)
+  array rest = subtract(sa, r);            // s - r >= 1: no overflow, unlike 2 r
+  array odd = not_equal(bitwise_and(q, detail::scalar_like(1, q)), detail::scalar_like(0, q));
+  array up = logical_or(greater(r, rest), logical_and(equal(r, rest), odd));
+  return multiply(add(q, astype(up, a.dtype())), sa);
+}
+
 array round(const array& a, int decimals) {
   if (is_complex(a.dtype())) throw type_error("[round] Not supported for complex64 input.");
+  if (is_integral(a.dtype()) && decimals < 0) return round_integer(a, decimals);
   if (!is_floating(a.dtype())) return a;
   if (decimals == 0) return same_op<Round>(a);
-  array s = detail::scalar_like(std::pow(10.0, decimals), a);
-  return divide(same_op<Round>(multiply(a, s)), s);
+  // Halves scale in float32: x * 10^d rounded to 8 bits of bfloat16 would move values
+  // across a rounding boundary (2.35 -> 23.5 -> 24).
+  array x = size_of(a.dtype()) == 2 ? astype(a, Dtype::float32) : a;
+  array s = detail::scalar_like(std::pow(10.0, decimals), x);
+  return astype(divide(same_op<Round>(multiply(x, s)), s), a.dtype());
 }
 
 array logical_not(const array& a) { return make_node<LogicalNot>(a.shape(), Dtype::bool_, {a}); }

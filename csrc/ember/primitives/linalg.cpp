@@ -42,7 +42,8 @@ array Matmul::jvp(const std::vector<array>& primals, const std::vector<array>& t
                   const std::vector<int>& argnums, const array&) {
   array result;
   for (size_t i = 0; i < argnums.size(); ++i) {
-    array term = argnums[i] == 0 ? matmul(tangents[i], primals[1]) : matmul(primals[0], tangents[i]);
+    array term = argnums[i] == 0 ? matmul(tangents[i], primals[1])
+                                 : matmul(primals[0], tangents[i]);
     result = result.valid() ? add(result, term) : term;
   }
   return result;

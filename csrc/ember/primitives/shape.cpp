@@ -4,8 +4,46 @@
 #include <numeric>
 
 #include "ember/ops.h"
+#include "ember/ops/helpers.h"
 
 namespace ember {
+
+namespace {
+
+// A broadcast zero: costs no memory until something copies it.
+array zeros_of(const Shape& shape, Dtype dtype) {
+  return broadcast_to(detail::scalar(0, dtype), shape);
+}
+
+void print_vec(std::ostream& os, const std::vector<int64_t>& v) {
+  os << "(";
+  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+  os << ")";
+}
+
+// Prepends an axis that is taken whole (the batch axis of a vmap rule).
+std::vector<int64_t> with_front(int64_t value, const std::vector<int64_t>& v) {
+  std::vector<int64_t> out{value};
+  out.insert(out.end(), v.begin(), v.end());
+  return out;
+}
+
+// The batch size of the first batched input.
+int64_t batch_size(const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (axes[i]) return inputs[i].shape(*axes[i]);
+  }
+  throw std::logic_error("vmap rule called with no batched input");
+}
+
+// Moves x's batch axis to the front, or broadcasts an unbatched x to size b there.
+array batched_front(const array& x, const BatchAxis& axis, int64_t b) {
+  if (axis) return moveaxis(x, *axis, 0);
+  Shape s = with_front(b, x.shape());
+  return broadcast_to(expand_dims(x, {0}), s);
+}
+
+}  // namespace
 
 // ---- BroadcastTo: the vjp sums over the broadcast axes ----
 bool BroadcastTo::is_equivalent(const Primitive& other) const {
@@ -81,6 +119,187 @@ std::pair<array, int> Transpose::vmap(const std::vector<array>& inputs,
   for (int p : perm_) perm.push_back(p >= b ? p + 1 : p);
   perm.insert(perm.begin() + b, b);
   return {transpose(inputs[0], perm), b};
+}
+
+// ---- Slice: linear, so jvp slices the tangent; vjp scatters into zeros ----
+bool Slice::is_equivalent(const Primitive& other) const {
+  if (!Primitive::is_equivalent(other)) return false;
+  auto& o = static_cast<const Slice&>(other);
+  return o.start_ == start_ && o.stop_ == stop_ && o.step_ == step_;
+}
+void Slice::print(std::ostream& os) const {
+  os << "Slice";
+  print_vec(os, start_);
+  print_vec(os, stop_);
+  print_vec(os, step_);
+}
+// d out = t[window]
+array Slice::jvp(const std::vector<array>&, const std::vector<array>& tangents,
+                 const std::vector<int>&, const array&) {
+  return slice(tangents[0], start_, stop_, step_);
+}
+// dx = zeros with c written into the window
+std::vector<array> Slice::vjp(const std::vector<array>& primals, const array& cotangent,
+                              const std::vector<int>&, const array&) {
+  const array& x = primals[0];
+  return {slice_update(zeros_of(x.shape(), cotangent.dtype()), cotangent, start_, stop_, step_)};
+}
+std::pair<array, int> Slice::vmap(const std::vector<array>& inputs,
+                                  const std::vector<BatchAxis>& axes) {
+  // The batch axis stays where it is and is taken whole.
+  int b = *axes[0];
+  auto start = start_, stop = stop_, step = step_;
+  start.insert(start.begin() + b, 0);
+  stop.insert(stop.begin() + b, inputs[0].shape(b));
+  step.insert(step.begin() + b, 1);
+  return {slice(inputs[0], start, stop, step), b};
+}
+
+// ---- SliceUpdate: out = a outside the window, u inside; linear in (a, u) ----
+bool SliceUpdate::is_equivalent(const Primitive& other) const {
+  if (!Primitive::is_equivalent(other)) return false;
+  auto& o = static_cast<const SliceUpdate&>(other);
+  return o.start_ == start_ && o.stop_ == stop_ && o.step_ == step_;
+}
+void SliceUpdate::print(std::ostream& os) const {
+  os << "SliceUpdate";
+  print_vec(os, start_);
+  print_vec(os, stop_);
+  print_vec(os, step_);
+}
+// d out = slice_update(ta, tu)
+array SliceUpdate::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                       const std::vector<int>& argnums, const array&) {
+  array ta = zeros_of(primals[0].shape(), primals[0].dtype());
+  array tu = zeros_of(primals[1].shape(), primals[1].dtype());
+  for (size_t i = 0; i < argnums.size(); ++i) (argnums[i] == 0 ? ta : tu) = tangents[i];
+  return slice_update(ta, tu, start_, stop_, step_);
+}
+// da = c with the window zeroed; du = c[window]
+std::vector<array> SliceUpdate::vjp(const std::vector<array>& primals, const array& cotangent,
+                                    const std::vector<int>& argnums, const array&) {
+  std::vector<array> out;
+  for (int arg : argnums) {
+    if (arg == 0) {
+      out.push_back(slice_update(cotangent, zeros_of(primals[1].shape(), cotangent.dtype()),
+                                 start_, stop_, step_));
+    } else {
+      out.push_back(slice(cotangent, start_, stop_, step_));
+    }
+  }
+  return out;
+}
+std::pair<array, int> SliceUpdate::vmap(const std::vector<array>& inputs,
+                                        const std::vector<BatchAxis>& axes) {
+  // The output is batched, so a must be; an unbatched update broadcasts over the batch.
+  int64_t b = batch_size(inputs, axes);
+  array a = batched_front(inputs[0], axes[0], b);
+  array u = axes[1] ? moveaxis(inputs[1], *axes[1], 0) : inputs[1];
+  return {slice_update(a, u, with_front(0, start_), with_front(b, stop_), with_front(1, step_)), 0};
+}
+
+// ---- Concatenate: linear; each input's cotangent is its slab of c ----
+bool Concatenate::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const Concatenate&>(other).axis_ == axis_;
+}
+void Concatenate::print(std::ostream& os) const { os << "Concatenate(axis=" << axis_ << ")"; }
+// d out = concatenate(t_i), zeros for inputs without a tangent
+array Concatenate::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                       const std::vector<int>& argnums, const array&) {
+  std::vector<array> ts;
+  for (auto& p : primals) ts.push_back(zeros_of(p.shape(), p.dtype()));
+  for (size_t i = 0; i < argnums.size(); ++i) ts[argnums[i]] = tangents[i];
+  return concatenate(ts, axis_);
+}
+// dx_i = c[.., off_i : off_i + n_i, ..]
+std::vector<array> Concatenate::vjp(const std::vector<array>& primals, const array& cotangent,
+                                    const std::vector<int>& argnums, const array&) {
+  std::vector<int64_t> offsets{0};
+  for (auto& p : primals) offsets.push_back(offsets.back() + p.shape(axis_));
+  std::vector<array> out;
+  for (int arg : argnums) {
+    std::vector<int64_t> start(cotangent.ndim(), 0), step(cotangent.ndim(), 1);
+    std::vector<int64_t> stop(cotangent.shape().begin(), cotangent.shape().end());
+    start[axis_] = offsets[arg];
+    stop[axis_] = offsets[arg + 1];
+    out.push_back(slice(cotangent, start, stop, step));
+  }
+  return out;
+}
+std::pair<array, int> Concatenate::vmap(const std::vector<array>& inputs,
+                                        const std::vector<BatchAxis>& axes) {
+  // Every part of the output is batched, so unbatched inputs are broadcast
+  // over the batch (the copy that concatenation makes anyway).
+  int64_t b = batch_size(inputs, axes);
+  std::vector<array> xs;
+  for (size_t i = 0; i < inputs.size(); ++i) xs.push_back(batched_front(inputs[i], axes[i], b));
+  return {concatenate(xs, axis_ + 1), 0};
+}
+
+// ---- Pad: out = a inside, value outside; linear in (a, value) ----
+bool Pad::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const Pad&>(other).widths_ == widths_;
+}
+void Pad::print(std::ostream& os) const {
+  os << "Pad(";
+  for (size_t i = 0; i < widths_.size(); ++i) {
+    os << (i ? ", " : "") << "(" << widths_[i].first << ", " << widths_[i].second << ")";
+  }
+  os << ")";
+}
+
+namespace {
+// The interior window (where a lands) of a padded array.
+std::vector<int64_t> pad_start(const std::vector<std::pair<int64_t, int64_t>>& w) {
+  std::vector<int64_t> s;
+  for (auto& p : w) s.push_back(p.first);
+  return s;
+}
+std::vector<int64_t> pad_stop(const std::vector<std::pair<int64_t, int64_t>>& w, const Shape& in) {
+  std::vector<int64_t> s;
+  for (size_t i = 0; i < w.size(); ++i) s.push_back(w[i].first + in[i]);
+  return s;
+}
+}  // namespace
+
+// d out = pad(ta, tv)
+array Pad::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+               const std::vector<int>& argnums, const array&) {
+  array ta = zeros_of(primals[0].shape(), primals[0].dtype());
+  array tv = zeros_of({}, primals[1].dtype());
+  for (size_t i = 0; i < argnums.size(); ++i) (argnums[i] == 0 ? ta : tv) = tangents[i];
+  return pad(ta, widths_, tv);
+}
+// da = c[interior]; dvalue = sum(c) - sum(c[interior])
+std::vector<array> Pad::vjp(const std::vector<array>& primals, const array& cotangent,
+                            const std::vector<int>& argnums, const array&) {
+  auto start = pad_start(widths_), stop = pad_stop(widths_, primals[0].shape());
+  std::vector<int64_t> step(start.size(), 1);
+  array inner = slice(cotangent, start, stop, step);
+  std::vector<array> out;
+  for (int arg : argnums) {
+    if (arg == 0) out.push_back(inner);
+    else out.push_back(subtract(sum(cotangent), sum(inner)));
+  }
+  return out;
+}
+std::pair<array, int> Pad::vmap(const std::vector<array>& inputs,
+                                const std::vector<BatchAxis>& axes) {
+  auto widths = widths_;
+  widths.insert(widths.begin(), {0, 0});
+  if (!axes[1]) return {pad(moveaxis(inputs[0], *axes[0], 0), widths, inputs[1]), 0};
+  // A value per batch element: pad with zero, then fill the border from a mask
+  // computed once for the unbatched shape.
+  int64_t b = batch_size(inputs, axes);
+  Shape in_shape = inputs[0].shape();
+  if (axes[0]) in_shape.erase(in_shape.begin() + *axes[0]);
+  array a = batched_front(inputs[0], axes[0], b);
+  array padded = pad(a, widths, detail::scalar(0, a.dtype()));
+  array border = pad(zeros_of(in_shape, Dtype::bool_), widths_, array(true));
+  Shape vshape(padded.ndim(), 1);
+  vshape[0] = b;
+  array v = reshape(moveaxis(inputs[1], *axes[1], 0), vshape);
+  return {where(border, v, padded), 0};
 }
 
 }  // namespace ember

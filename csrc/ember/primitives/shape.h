@@ -1,5 +1,6 @@
-// Shape primitives. Most are views: eval_cpu points the output at the
-// input's buffer with new strides, so they cost no copy.
+// Shape primitives. BroadcastTo, Reshape (when it can), Transpose and Slice are
+// views: eval_cpu points the output at the input's buffer with new strides, so
+// they cost no copy. SliceUpdate, Concatenate and Pad write a fresh output.
 #pragma once
 
 #include "ember/primitives/primitive.h"
@@ -59,5 +60,68 @@ class EMBER_API Transpose : public Primitive {
  private:
   std::vector<int> perm_;
 };
+
+/// The common declarations of a shape primitive with all four rules.
+#define EMBER_SHAPE_RULES                                                                  \
+  void eval_cpu(const std::vector<array>& inputs, array& out) override;                    \
+  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,         \
+            const std::vector<int>& argnums, const array& out) override;                   \
+  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,        \
+                         const std::vector<int>& argnums, const array& out) override;      \
+  std::pair<array, int> vmap(const std::vector<array>& inputs,                             \
+                             const std::vector<BatchAxis>& axes) override;                 \
+  bool is_equivalent(const Primitive& other) const override;                               \
+  void print(std::ostream& os) const override;
+
+/// Strided window a[start:stop:step] per axis (a view; strides may become
+/// negative). start/stop are as Python's slice.indices(dim) gives them.
+class EMBER_API Slice : public Primitive {
+ public:
+  Slice(std::vector<int64_t> start, std::vector<int64_t> stop, std::vector<int64_t> step)
+      : start_(std::move(start)), stop_(std::move(stop)), step_(std::move(step)) {}
+  const char* name() const override { return "Slice"; }
+  EMBER_SHAPE_RULES
+
+ private:
+  std::vector<int64_t> start_, stop_, step_;
+};
+
+/// A copy of inputs[0] with inputs[1] (already shaped and typed like the
+/// window) written into the window a[start:stop:step].
+class EMBER_API SliceUpdate : public Primitive {
+ public:
+  SliceUpdate(std::vector<int64_t> start, std::vector<int64_t> stop, std::vector<int64_t> step)
+      : start_(std::move(start)), stop_(std::move(stop)), step_(std::move(step)) {}
+  const char* name() const override { return "SliceUpdate"; }
+  EMBER_SHAPE_RULES
+
+ private:
+  std::vector<int64_t> start_, stop_, step_;
+};
+
+/// Joins inputs (one dtype, equal shapes except along axis) along axis.
+class EMBER_API Concatenate : public Primitive {
+ public:
+  explicit Concatenate(int axis) : axis_(axis) {}
+  const char* name() const override { return "Concatenate"; }
+  EMBER_SHAPE_RULES
+
+ private:
+  int axis_;
+};
+
+/// Constant padding: inputs = {a, value (0-d, a's dtype)}; widths_[i] is
+/// (before, after) for axis i.
+class EMBER_API Pad : public Primitive {
+ public:
+  explicit Pad(std::vector<std::pair<int64_t, int64_t>> widths) : widths_(std::move(widths)) {}
+  const char* name() const override { return "Pad"; }
+  EMBER_SHAPE_RULES
+
+ private:
+  std::vector<std::pair<int64_t, int64_t>> widths_;
+};
+
+#undef EMBER_SHAPE_RULES
 
 }  // namespace ember

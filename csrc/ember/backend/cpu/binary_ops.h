@@ -93,19 +93,27 @@ struct LogAddExp {
   }
 };
 
-// Comparisons work for every type; complex compares real parts for ordering
-// (numpy orders complex lexicographically; equality is exact).
+// Comparisons work for every type; complex orders lexicographically (real
+// part, then imaginary part), as numpy does; equality is exact.
 template <typename T>
-inline auto order_key(T x) {
-  if constexpr (std::is_same_v<T, complex64_t>) return x.real();
-  else return x;
+inline bool less_than(T a, T b) {
+  if constexpr (std::is_same_v<T, complex64_t>) {
+    return a.real() < b.real() || (a.real() == b.real() && a.imag() < b.imag());
+  } else {
+    return a < b;
+  }
+}
+template <typename T>
+inline bool less_equal(T a, T b) {
+  if constexpr (std::is_same_v<T, complex64_t>) return less_than(a, b) || a == b;
+  else return a <= b;  // keeps NaN <= x false
 }
 struct Equal { template <typename T> bool operator()(T a, T b) const { return a == b; } };
 struct NotEqual { template <typename T> bool operator()(T a, T b) const { return a != b; } };
-struct Less { template <typename T> bool operator()(T a, T b) const { return order_key(a) < order_key(b); } };
-struct LessEqual { template <typename T> bool operator()(T a, T b) const { return order_key(a) <= order_key(b); } };
-struct Greater { template <typename T> bool operator()(T a, T b) const { return order_key(a) > order_key(b); } };
-struct GreaterEqual { template <typename T> bool operator()(T a, T b) const { return order_key(a) >= order_key(b); } };
+struct Less { template <typename T> bool operator()(T a, T b) const { return less_than(a, b); } };
+struct LessEqual { template <typename T> bool operator()(T a, T b) const { return less_equal(a, b); } };
+struct Greater { template <typename T> bool operator()(T a, T b) const { return less_than(b, a); } };
+struct GreaterEqual { template <typename T> bool operator()(T a, T b) const { return less_equal(b, a); } };
 struct LogicalAnd {
   template <typename T> bool operator()(T a, T b) const { return LogicalNot::detail_truth(a) && LogicalNot::detail_truth(b); }
 };

@@ -2,6 +2,8 @@
 #include "ember/backend/cpu/copy.h"
 #include "ember/primitives/shape.h"
 
+#include <algorithm>
+
 namespace ember {
 
 void BroadcastTo::eval_cpu(const std::vector<array>& inputs, array& out) {
@@ -30,6 +32,53 @@ void Transpose::eval_cpu(const std::vector<array>& inputs, array& out) {
   Strides st(perm_.size());
   for (size_t i = 0; i < perm_.size(); ++i) st[i] = in.strides()[perm_[i]];
   out.set_view(in, std::move(st), in.offset());
+}
+
+void Slice::eval_cpu(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  Strides st(in.ndim());
+  int64_t offset = in.offset();
+  for (int i = 0; i < in.ndim(); ++i) {
+    st[i] = in.strides()[i] * step_[i];
+    offset += start_[i] * in.strides()[i];
+  }
+  // An empty window may start one past the end; keep the offset inside the buffer.
+  if (out.size() == 0) offset = in.offset();
+  out.set_view(in, std::move(st), offset);
+}
+
+void SliceUpdate::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.allocate_row_contiguous();
+  cpu::copy_cast(inputs[0], out);
+  Strides st(out.ndim());
+  int64_t offset = 0;
+  for (int i = 0; i < out.ndim(); ++i) {
+    st[i] = out.strides()[i] * step_[i];
+    offset += start_[i] * out.strides()[i];
+  }
+  cpu::copy_into(inputs[1], out, st, offset);
+}
+
+void Concatenate::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.allocate_row_contiguous();
+  // Each input lands in its slab of the output: same strides, shifted offset.
+  int64_t offset = 0;
+  for (const array& in : inputs) {
+    cpu::copy_into(in, out, out.strides(), offset);
+    offset += in.shape(axis_) * out.strides()[axis_];
+  }
+}
+
+void Pad::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.allocate_row_contiguous();
+  dispatch_dtype(out.dtype(), [&](auto v) {
+    using T = decltype(v);
+    T value = inputs[1].data<T>()[0];
+    std::fill_n(out.data<T>(), out.size(), value);
+  });
+  int64_t offset = 0;
+  for (int i = 0; i < out.ndim(); ++i) offset += widths_[i].first * out.strides()[i];
+  cpu::copy_into(inputs[0], out, out.strides(), offset);
 }
 
 }  // namespace ember

@@ -24,7 +24,7 @@ concept Numeric = Inexact<T> || Integer<T>;
 struct Abs {
   template <Numeric T>
   auto operator()(T x) const {
-    if constexpr (std::is_same_v<T, complex64_t>) return complex64_t(std::abs(x), 0.f);
+    if constexpr (std::is_same_v<T, complex64_t>) return std::abs(x);  // float32 output
     else if constexpr (std::is_unsigned_v<T>) return x;
     else return x < T(0) ? T(-x) : x;
   }

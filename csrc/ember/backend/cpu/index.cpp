@@ -1,0 +1,172 @@
+// CPU kernels of Gather and Scatter. Both first turn the index arrays into one
+// element offset per index position, checking every index against its axis
+// before any element moves, so a bad index never reads or writes out of bounds.
+#include "ember/backend/cpu/index.h"
+
+#include <cstring>
+#include <type_traits>
+
+#include "ember/backend/common/strided.h"
+#include "ember/backend/cpu/copy.h"
+#include "ember/backend/cpu/threadpool.h"
+#include "ember/errors.h"
+#include "ember/primitives/index.h"
+
+namespace ember {
+
+namespace {
+
+// offsets[p] += wrap(idx[p]) * stride for every index position p (row-major
+// over idx's shape), where wrap maps [-dim, dim) onto [0, dim).
+void add_index_offsets(const std::string& op, const array& idx, int axis, int64_t dim,
+                       int64_t stride, std::vector<int64_t>& offsets) {
+  std::vector<int64_t> pos;
+  const bool dense = idx.flags().row_contiguous;
+  if (!dense) pos = cpu::offset_table(idx.shape(), idx.strides());
+  dispatch_dtype(idx.dtype(), [&](auto v) {
+    using T = decltype(v);
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      const T* d = idx.data<T>();
+      for (size_t p = 0; p < offsets.size(); ++p) {
+        T raw = d[dense ? int64_t(p) : pos[p]];
+        int64_t i;
+        bool ok;
+        if constexpr (std::is_unsigned_v<T>) {
+          ok = uint64_t(raw) < uint64_t(dim);
+          i = int64_t(raw);
+        } else {
+          i = int64_t(raw);
+          if (i < 0) i += dim;
+          ok = i >= 0 && i < dim;
+        }
+        if (!ok) {
+          using Print = std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>;
+          throw std::out_of_range(msg("[", op, "] Index ", Print(raw), " is out of bounds for axis ",
+                                      axis, " with size ", dim, "."));
+        }
+        offsets[p] += i * stride;
+      }
+    } else {
+      throw type_error(msg("[", op, "] Indices must be integers, got ", dtype_name(idx.dtype()), "."));
+    }
+  });
+}
+
+// Source (or destination) offset of each index position of a gather / scatter
+// over the leading idx.size() axes of a view with `shape` / `strides`.
+std::vector<int64_t> index_offsets(const std::string& op, const std::vector<int>& labels,
+                                   const std::vector<array>& idx, const Shape& shape,
+                                   const Strides& strides) {
+  std::vector<int64_t> offsets(size_t(idx[0].size()), 0);
+  for (size_t j = 0; j < idx.size(); ++j) {
+    int label = j < labels.size() ? labels[j] : int(j);
+    add_index_offsets(op, idx[j], label, shape[j], strides[j], offsets);
+  }
+  return offsets;
+}
+
+// Calls f with an unsigned type of the element size: gathers move bits only.
+template <typename F>
+void dispatch_size(size_t size, F&& f) {
+  switch (size) {
+    case 1: return f(uint8_t{});
+    case 2: return f(uint16_t{});
+    case 4: return f(uint32_t{});
+    default: return f(uint64_t{});
+  }
+}
+
+template <typename T>
+T add_values(T x, T y) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return x || y;
+  } else if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
+    return T(float(x) + float(y));
+  } else {
+    return T(x + y);
+  }
+}
+
+}  // namespace
+
+void Gather::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.allocate_row_contiguous();
+  if (out.size() == 0) return;
+  const array& a = inputs[0];
+  std::vector<array> idx(inputs.begin() + 1, inputs.end());
+  const int k = int(idx.size());
+  std::vector<int64_t> src = index_offsets(op_, axes_, idx, a.shape(), a.strides());
+  // Each index position copies one slice a[i..., :, ...] of the remaining axes.
+  Shape rest(a.shape().begin() + k, a.shape().end());
+  Strides rest_strides(a.strides().begin() + k, a.strides().end());
+  const int64_t slice = shape_size(rest);
+  const int64_t positions = int64_t(src.size());
+  auto L = detail::collapse<1>(rest, {&rest_strides});
+  const bool dense = L.shape.size() == 1 && (L.strides[0][0] == 1 || slice == 1);
+  std::vector<int64_t> inner;
+  if (!dense) inner = cpu::offset_table(rest, rest_strides);
+  dispatch_size(a.itemsize(), [&](auto tag) {
+    using U = decltype(tag);
+    const U* x = a.data<U>();
+    U* y = out.data<U>();
+    cpu::parallel_for(positions, std::max<int64_t>(1, (1 << 15) / slice), [&](int64_t b, int64_t e) {
+      for (int64_t p = b; p < e; ++p) {
+        U* dst = y + p * slice;
+        const U* s = x + src[p];
+        if (slice == 1) {
+          *dst = *s;
+        } else if (dense) {
+          std::memcpy(dst, s, size_t(slice) * sizeof(U));
+        } else {
+          for (int64_t i = 0; i < slice; ++i) dst[i] = s[inner[i]];
+        }
+      }
+    });
+  });
+}
+
+void Scatter::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.allocate_row_contiguous();
+  cpu::copy_cast(inputs[0], out);
+  const array& u = inputs[1];
+  if (u.size() == 0) return;
+  std::vector<array> idx(inputs.begin() + 2, inputs.end());
+  const int k = int(idx.size());
+  const int m = idx[0].ndim();
+  std::vector<int64_t> dst = index_offsets(op_, axes_, idx, out.shape(), out.strides());
+  // The updates are idx.shape + rest, possibly broadcast (stride 0): walk the
+  // index part and the slice part through their own offset tables.
+  Shape rest(out.shape().begin() + k, out.shape().end());
+  const int64_t slice = shape_size(rest);
+  std::vector<int64_t> u_outer = cpu::offset_table(
+      idx[0].shape(), Strides(u.strides().begin(), u.strides().begin() + m));
+  std::vector<int64_t> u_inner =
+      cpu::offset_table(rest, Strides(u.strides().begin() + m, u.strides().end()));
+  const int64_t positions = int64_t(dst.size());
+  // Positions stay in order (the last write of a repeated index wins, and
+  // float adds happen in a fixed order); large slices split across threads.
+  auto run = [&](auto write) {
+    cpu::parallel_for(slice, 1 << 14, [&](int64_t b, int64_t e) {
+      for (int64_t p = 0; p < positions; ++p) {
+        for (int64_t i = b; i < e; ++i) write(dst[p] + i, u_outer[p] + u_inner[i]);
+      }
+    });
+  };
+  if (!add_) {
+    dispatch_size(out.itemsize(), [&](auto tag) {
+      using U = decltype(tag);
+      U* y = out.data<U>();
+      const U* x = u.data<U>();
+      run([&](int64_t o, int64_t s) { y[o] = x[s]; });
+    });
+  } else {
+    dispatch_dtype(out.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      T* y = out.data<T>();
+      const T* x = u.data<T>();
+      run([&](int64_t o, int64_t s) { y[o] = add_values(y[o], x[s]); });
+    });
+  }
+}
+
+}  // namespace ember

@@ -1,0 +1,246 @@
+// Transform rules of the index family. Gather and Scatter are linear in their
+// array inputs, so their rules are gathers and scatters again; the sorts route
+// tangents through the permutation argsort gives. Indices never carry gradients.
+#include "ember/primitives/index.h"
+
+#include "ember/ops.h"
+#include "ember/ops/helpers.h"
+
+namespace ember {
+
+namespace {
+
+// A broadcast zero: costs no memory until something copies it.
+array zeros_of(const Shape& shape, Dtype dtype) {
+  return broadcast_to(detail::scalar(0, dtype), shape);
+}
+
+std::vector<array> slice_from(const std::vector<array>& v, size_t first) {
+  return std::vector<array>(v.begin() + first, v.end());
+}
+
+int64_t batch_size(const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (axes[i]) return inputs[i].shape(*axes[i]);
+  }
+  throw std::logic_error("vmap rule called with no batched input");
+}
+
+bool any_batched(const std::vector<BatchAxis>& axes, size_t first) {
+  for (size_t i = first; i < axes.size(); ++i) {
+    if (axes[i]) return true;
+  }
+  return false;
+}
+
+// Index arrays with the batch in front (unbatched ones get a size-1 axis
+// there and broadcast), plus a leading arange(b) shaped (b, 1, ..., 1) that
+// picks each batch element of a source whose batch axis is 0.
+std::vector<array> batched_indices(const std::vector<array>& idx,
+                                   const std::vector<BatchAxis>& axes, int64_t b,
+                                   bool with_arange) {
+  std::vector<array> out;
+  int ndim = idx[0].ndim() + 1;
+  if (with_arange) {
+    Shape s(ndim, 1);
+    s[0] = b;
+    out.push_back(reshape(arange(0, double(b), 1, Dtype::int64), s));
+  }
+  for (size_t j = 0; j < idx.size(); ++j) {
+    out.push_back(axes[j] ? moveaxis(idx[j], *axes[j], 0) : expand_dims(idx[j], {0}));
+  }
+  return out;
+}
+
+// Axis `axis` of an unbatched value, in the batched value whose batch axis is b.
+int shifted(int axis, int b) { return axis < b ? axis : axis + 1; }
+
+void print_axes(std::ostream& os, const char* name, int axis) {
+  os << name << "(axis=" << axis << ")";
+}
+
+}  // namespace
+
+// ---- Gather: linear in a ----
+bool Gather::is_equivalent(const Primitive& other) const {
+  // op_ and axes_ only name things in error messages.
+  return Primitive::is_equivalent(other);
+}
+void Gather::print(std::ostream& os) const { os << "Gather"; }
+// d out = gather(t, idx)
+array Gather::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                  const std::vector<int>&, const array&) {
+  return gather(tangents[0], slice_from(primals, 1));
+}
+// da = scatter_add(zeros, idx, c): repeated indices accumulate
+std::vector<array> Gather::vjp(const std::vector<array>& primals, const array& cotangent,
+                               const std::vector<int>& argnums, const array&) {
+  std::vector<array> out;
+  for (int arg : argnums) {
+    if (arg == 0) {
+      out.push_back(scatter(zeros_of(primals[0].shape(), cotangent.dtype()),
+                            slice_from(primals, 1), cotangent, true));
+    } else {
+      out.push_back(array());  // integer indices: no cotangent
+    }
+  }
+  return out;
+}
+std::pair<array, int> Gather::vmap(const std::vector<array>& inputs,
+                                   const std::vector<BatchAxis>& axes) {
+  const array& a = inputs[0];
+  std::vector<array> idx = slice_from(inputs, 1);
+  int k = int(idx.size());
+  if (!any_batched(axes, 1)) {
+    // Only the source is batched: put its batch axis just after the indexed
+    // ones, where the gather keeps it (right after the index dims).
+    return {gather(moveaxis(a, *axes[0], k), idx), idx[0].ndim()};
+  }
+  int64_t b = batch_size(inputs, axes);
+  std::vector<BatchAxis> idx_axes(axes.begin() + 1, axes.end());
+  if (!axes[0]) return {gather(a, batched_indices(idx, idx_axes, b, false)), 0};
+  // Both batched: index the source's batch axis with an arange.
+  return {gather(moveaxis(a, *axes[0], 0), batched_indices(idx, idx_axes, b, true)), 0};
+}
+
+// ---- Scatter: out = a outside the indexed positions, u (or a + u) on them ----
+bool Scatter::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const Scatter&>(other).add_ == add_;
+}
+void Scatter::print(std::ostream& os) const { os << name(); }
+// d out = scatter(ta, idx, tu)
+array Scatter::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                   const std::vector<int>& argnums, const array&) {
+  array ta = zeros_of(primals[0].shape(), primals[0].dtype());
+  array tu = zeros_of(primals[1].shape(), primals[1].dtype());
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    if (argnums[i] == 0) ta = tangents[i];
+    if (argnums[i] == 1) tu = tangents[i];
+  }
+  return scatter(ta, slice_from(primals, 2), tu, add_);
+}
+// da = c with the written positions zeroed (add: c itself); du = gather(c, idx).
+// With repeated indices and add=false, every duplicate gets the cotangent.
+std::vector<array> Scatter::vjp(const std::vector<array>& primals, const array& cotangent,
+                                const std::vector<int>& argnums, const array&) {
+  std::vector<array> idx = slice_from(primals, 2);
+  std::vector<array> out;
+  for (int arg : argnums) {
+    if (arg == 0) {
+      out.push_back(add_ ? cotangent
+                         : scatter(cotangent, idx, zeros_of(primals[1].shape(), cotangent.dtype()),
+                                   false));
+    } else if (arg == 1) {
+      out.push_back(gather(cotangent, idx));
+    } else {
+      out.push_back(array());
+    }
+  }
+  return out;
+}
+std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
+                                    const std::vector<BatchAxis>& axes) {
+  const array& a = inputs[0];
+  const array& u = inputs[1];
+  std::vector<array> idx = slice_from(inputs, 2);
+  int k = int(idx.size());
+  int m = idx[0].ndim();
+  int64_t b = batch_size(inputs, axes);
+  if (!any_batched(axes, 2)) {
+    // Indices shared by the batch: the batch becomes a whole axis of a right
+    // after the indexed ones, which sits at axis m of the updates.
+    array a2;
+    if (axes[0]) {
+      a2 = moveaxis(a, *axes[0], k);
+    } else {
+      Shape s = a.shape();
+      s.insert(s.begin() + k, b);
+      a2 = broadcast_to(expand_dims(a, {k}), s);
+    }
+    array u2 = axes[1] ? moveaxis(u, *axes[1], m) : expand_dims(u, {m});
+    return {scatter(a2, idx, u2, add_), k};
+  }
+  // Batched indices: batch everything in front and index a's batch with an arange.
+  array a2;
+  if (axes[0]) {
+    a2 = moveaxis(a, *axes[0], 0);
+  } else {
+    Shape s = a.shape();
+    s.insert(s.begin(), b);
+    a2 = broadcast_to(expand_dims(a, {0}), s);
+  }
+  array u2 = axes[1] ? moveaxis(u, *axes[1], 0) : expand_dims(u, {0});
+  std::vector<BatchAxis> idx_axes(axes.begin() + 2, axes.end());
+  return {scatter(a2, batched_indices(idx, idx_axes, b, true), u2, add_), 0};
+}
+
+// ---- Sort: a permutation of x, namely take_along_axis(x, argsort(x)) ----
+bool Sort::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const Sort&>(other).axis_ == axis_;
+}
+void Sort::print(std::ostream& os) const { print_axes(os, "Sort", axis_); }
+// d out = take_along_axis(t, argsort(x))
+array Sort::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                const std::vector<int>&, const array&) {
+  return take_along_axis(tangents[0], argsort(primals[0], axis_), axis_);
+}
+// dx = scatter_add_along_axis(zeros, argsort(x), c)
+std::vector<array> Sort::vjp(const std::vector<array>& primals, const array& cotangent,
+                             const std::vector<int>&, const array&) {
+  const array& x = primals[0];
+  return {scatter_add_along_axis(zeros_of(x.shape(), cotangent.dtype()), argsort(x, axis_),
+                                 cotangent, axis_)};
+}
+std::pair<array, int> Sort::vmap(const std::vector<array>& inputs,
+                                 const std::vector<BatchAxis>& axes) {
+  int b = *axes[0];
+  return {sort(inputs[0], shifted(axis_, b)), b};
+}
+
+// ---- ArgSort: piecewise constant, so zero derivatives ----
+bool ArgSort::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const ArgSort&>(other).axis_ == axis_;
+}
+void ArgSort::print(std::ostream& os) const { print_axes(os, "ArgSort", axis_); }
+// d out = 0
+array ArgSort::jvp(const std::vector<array>&, const std::vector<array>&, const std::vector<int>&,
+                   const array& out) {
+  return zeros_of(out.shape(), out.dtype());
+}
+// dx = 0
+std::vector<array> ArgSort::vjp(const std::vector<array>& primals, const array&,
+                                const std::vector<int>&, const array&) {
+  return {zeros_of(primals[0].shape(), primals[0].dtype())};
+}
+std::pair<array, int> ArgSort::vmap(const std::vector<array>& inputs,
+                                    const std::vector<BatchAxis>& axes) {
+  int b = *axes[0];
+  return {argsort(inputs[0], shifted(axis_, b)), b};
+}
+
+// ---- ArgPartition: piecewise constant, so zero derivatives ----
+bool ArgPartition::is_equivalent(const Primitive& other) const {
+  if (!Primitive::is_equivalent(other)) return false;
+  auto& o = static_cast<const ArgPartition&>(other);
+  return o.axis_ == axis_ && o.kth_ == kth_;
+}
+void ArgPartition::print(std::ostream& os) const {
+  os << "ArgPartition(kth=" << kth_ << ", axis=" << axis_ << ")";
+}
+// d out = 0
+array ArgPartition::jvp(const std::vector<array>&, const std::vector<array>&,
+                        const std::vector<int>&, const array& out) {
+  return zeros_of(out.shape(), out.dtype());
+}
+// dx = 0
+std::vector<array> ArgPartition::vjp(const std::vector<array>& primals, const array&,
+                                     const std::vector<int>&, const array&) {
+  return {zeros_of(primals[0].shape(), primals[0].dtype())};
+}
+std::pair<array, int> ArgPartition::vmap(const std::vector<array>& inputs,
+                                         const std::vector<BatchAxis>& axes) {
+  int b = *axes[0];
+  return {argpartition(inputs[0], kth_, shifted(axis_, b)), b};
+}
+
+}  // namespace ember

@@ -1,0 +1,93 @@
+// Index primitives: Gather / Scatter (integer-array indexing over leading
+// axes) and the sorting family (Sort, ArgSort, ArgPartition).
+#pragma once
+
+#include <string>
+
+#include "ember/primitives/primitive.h"
+
+namespace ember {
+
+/// The declarations every index primitive shares (all four rules).
+#define EMBER_INDEX_RULES                                                                  \
+  void eval_cpu(const std::vector<array>& inputs, array& out) override;                    \
+  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,         \
+            const std::vector<int>& argnums, const array& out) override;                   \
+  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,        \
+                         const std::vector<int>& argnums, const array& out) override;      \
+  std::pair<array, int> vmap(const std::vector<array>& inputs,                             \
+                             const std::vector<BatchAxis>& axes) override;                 \
+  bool is_equivalent(const Primitive& other) const override;                               \
+  void print(std::ostream& os) const override;
+
+/// out[i..., r...] = a[idx0[i...], ..., idx{k-1}[i...], r...]: inputs are
+/// {a, idx0, ..., idx{k-1}}, the indices integer arrays of one (broadcast)
+/// shape. `op` and `axes` (the user's axis of each index array) only name
+/// things in the error an out-of-range index raises.
+class EMBER_API Gather : public Primitive {
+ public:
+  explicit Gather(std::string op = "gather", std::vector<int> axes = {})
+      : op_(std::move(op)), axes_(std::move(axes)) {}
+  const char* name() const override { return "Gather"; }
+  EMBER_INDEX_RULES
+
+ private:
+  std::string op_;
+  std::vector<int> axes_;
+};
+
+/// A copy of a with updates written (or added, add=true) at the gathered
+/// positions: inputs are {a, updates, idx0, ..., idx{k-1}}, updates shaped
+/// idx.shape + a.shape[k:] and typed like a. With repeated indices and
+/// add=false, the last update in row-major order wins.
+class EMBER_API Scatter : public Primitive {
+ public:
+  explicit Scatter(bool add, std::string op = "scatter", std::vector<int> axes = {})
+      : add_(add), op_(std::move(op)), axes_(std::move(axes)) {}
+  const char* name() const override { return add_ ? "ScatterAdd" : "Scatter"; }
+  EMBER_INDEX_RULES
+
+ private:
+  bool add_;
+  std::string op_;
+  std::vector<int> axes_;
+};
+
+/// Sorts along axis (NaNs last, as numpy).
+class EMBER_API Sort : public Primitive {
+ public:
+  explicit Sort(int axis) : axis_(axis) {}
+  const char* name() const override { return "Sort"; }
+  EMBER_INDEX_RULES
+
+ private:
+  int axis_;
+};
+
+/// Stable argsort along axis (uint32 indices; NaNs last).
+class EMBER_API ArgSort : public Primitive {
+ public:
+  explicit ArgSort(int axis) : axis_(axis) {}
+  const char* name() const override { return "ArgSort"; }
+  EMBER_INDEX_RULES
+
+ private:
+  int axis_;
+};
+
+/// Indices (uint32) that put element kth in its sorted place along axis,
+/// smaller-or-equal elements before it and larger-or-equal after.
+class EMBER_API ArgPartition : public Primitive {
+ public:
+  ArgPartition(int kth, int axis) : kth_(kth), axis_(axis) {}
+  const char* name() const override { return "ArgPartition"; }
+  EMBER_INDEX_RULES
+
+ private:
+  int kth_;
+  int axis_;
+};
+
+#undef EMBER_INDEX_RULES
+
+}  // namespace ember
