@@ -53,6 +53,15 @@ def test_scalar_with_dtype():
 def test_int_too_large():
     with pytest.raises(OverflowError, match=r"\[array\].*too large"):
         mx.array(2**64)
+    with pytest.raises(OverflowError, match=r"\[array\].*no integer dtype"):
+        mx.array([-1, 2**63])
+
+
+def test_numpy_byte_order():
+    x = np.array([1, -2, 3], dtype=">i4")
+    a = mx.array(x)
+    assert a.dtype == mx.int32 and a.tolist() == [1, -2, 3]
+    assert mx.array(np.array([1.5], dtype=">f8")).tolist() == [1.5]
 
 
 @pytest.mark.parametrize("value,dtype,shape", [
@@ -60,6 +69,7 @@ def test_int_too_large():
     ([True, 2], mx.int32, (2,)), ([1, 2j], mx.complex64, (2,)), ([[1, 2], [3, 4]], mx.int32, (2, 2)),
     (((1, 2), [3, 4]), mx.int32, (2, 2)), ((1.0, 2.0), mx.float32, (2,)), ([], mx.float32, (0,)),
     ([[]], mx.float32, (1, 0)), ([[[1], [2]]], mx.int32, (1, 2, 1)), ([2**40, 1], mx.int64, (2,)),
+    ([1, 2**63], mx.uint64, (2,)),
 ])
 def test_list_construction(value, dtype, shape):
     a = mx.array(value)
@@ -512,3 +522,41 @@ def test_repr_inside_vmap_shows_traced_value():
 
     mx.vmap(f)(mx.ones((2, 3)))
     assert seen == ["array(<traced>, shape=(3,), dtype=float32)"]
+
+
+def test_methods_mirror_module_functions():
+    x = mx.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    n = np.asarray(x)
+    assert x.reshape(3, 2).shape == (3, 2) and x.reshape((6,)).shape == (6,)
+    assert x.reshape([2, 1, 3]).shape == (2, 1, 3)
+    assert x.transpose().shape == (3, 2) and x.transpose(1, 0).shape == (3, 2)
+    assert x.transpose((1, 0)).tolist() == n.T.tolist()
+    assert x.flatten().tolist() == n.reshape(-1).tolist()
+    assert x.swapaxes(0, 1).shape == (3, 2) and x.moveaxis(0, 1).shape == (3, 2)
+    assert x.reshape(1, 2, 3).squeeze().shape == (2, 3)
+    assert x.abs().tolist() == np.abs(n).tolist()
+    assert x.square().tolist() == np.square(n).tolist()
+    np.testing.assert_allclose(np.asarray(x.abs().sqrt()), np.sqrt(np.abs(n)), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(x.exp()), np.exp(n), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(x.sin()), np.sin(n), rtol=1e-6)
+    assert x.round().tolist() == np.round(n).tolist()
+    assert x.astype(mx.int32).dtype == mx.int32
+    # reductions come from the reduce family
+    np.testing.assert_allclose(np.asarray(x.sum(axis=0)), n.sum(axis=0))
+    np.testing.assert_allclose(np.asarray(x.mean()), n.mean(), rtol=1e-6)
+    assert x.max().item() == 5.0 and x.min(axis=1).tolist() == [-2.0, -6.0]
+
+
+def test_real_imag_conj():
+    z = mx.array([1 + 2j, 3 - 4j])
+    assert z.real.tolist() == [1.0, 3.0] and z.real.dtype == mx.float32
+    assert z.imag.tolist() == [2.0, -4.0]
+    assert mx.conj(z).tolist() == [1 - 2j, 3 + 4j] and mx.conjugate(z).dtype == mx.complex64
+    x = mx.array([1.5, 2.0])
+    assert x.real.tolist() == [1.5, 2.0] and x.imag.tolist() == [0.0, 0.0]
+
+
+def test_divmod():
+    q, r = mx.divmod(mx.array([7, -7, 7]), mx.array([3, 3, -3]))
+    assert q.tolist() == [2, -3, -3] and r.tolist() == [1, 2, -2]
+    assert [divmod(a, b) for a, b in [(7, 3), (-7, 3), (7, -3)]] == list(zip(q.tolist(), r.tolist()))

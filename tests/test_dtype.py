@@ -107,3 +107,61 @@ def test_python_scalars_are_weak(name):
     assert str((x * True).dtype) == name
     assert str((1 + x).dtype) == ("int32" if name == "bool" else name)
     assert str((x * 1j).dtype) == "complex64"
+
+
+def test_default_dtypes():
+    """Where ember's defaults differ from numpy's (int64 / float64), following mlx."""
+    assert mx.array(1).dtype == mx.int32 and np.array(1).dtype == np.int64
+    assert mx.array(1.0).dtype == mx.float32 and mx.array([1.0, 2]).dtype == mx.float32
+    assert mx.array(2**40).dtype == mx.int64  # too large for int32
+    assert mx.arange(3).dtype == mx.int32 and mx.arange(0.0, 1.0, 0.5).dtype == mx.float32
+    assert mx.zeros((2,)).dtype == mx.float32 and mx.ones((2,)).dtype == mx.float32
+    assert mx.full((2,), 3).dtype == mx.int32 and mx.full((2,), 3.0).dtype == mx.float32
+    assert mx.full((2,), True).dtype == mx.bool_
+    assert mx.linspace(0, 1, 3).dtype == mx.float32
+    assert mx.eye(2).dtype == mx.float32 and mx.tri(2).dtype == mx.float32
+    assert mx.array(np.zeros(2)).dtype == mx.float64  # numpy arrays keep theirs
+    assert mx.zeros_like(mx.array([1], mx.uint16)).dtype == mx.uint16
+
+
+CATEGORIES = {
+    "bool": {"generic"},
+    "int8": {"generic", "number", "integer", "signedinteger"},
+    "int64": {"generic", "number", "integer", "signedinteger"},
+    "uint8": {"generic", "number", "integer", "unsignedinteger"},
+    "uint64": {"generic", "number", "integer", "unsignedinteger"},
+    "float16": {"generic", "number", "inexact", "floating"},
+    "bfloat16": {"generic", "number", "inexact", "floating"},
+    "float64": {"generic", "number", "inexact", "floating"},
+    "complex64": {"generic", "number", "inexact", "complexfloating"},
+}
+ALL_CATEGORIES = ("generic", "number", "integer", "signedinteger", "unsignedinteger", "inexact",
+                  "floating", "complexfloating")
+
+
+@pytest.mark.parametrize("name", sorted(CATEGORIES))
+def test_issubdtype(name):
+    for c in ALL_CATEGORIES:
+        assert mx.issubdtype(dt(name), getattr(mx, c)) == (c in CATEGORIES[name]), (name, c)
+    assert mx.issubdtype(dt(name), dt(name))
+    assert not mx.issubdtype(dt(name), mx.float32 if name != "float32" else mx.int32)
+
+
+def test_category_tree():
+    assert mx.issubdtype(mx.floating, mx.inexact) and mx.issubdtype(mx.inexact, mx.number)
+    assert mx.issubdtype(mx.signedinteger, mx.integer) and mx.issubdtype(mx.integer, mx.generic)
+    assert not mx.issubdtype(mx.integer, mx.floating)
+    assert not mx.issubdtype(mx.number, mx.integer)
+    assert not mx.issubdtype(mx.floating, mx.float32)
+    assert str(mx.floating) == "floating" and repr(mx.integer) == "ember.core.integer"
+
+
+@pytest.mark.parametrize("name,big", [("float16", 65504.0), ("bfloat16", 3.3895313892515355e38),
+                                      ("float32", float(np.finfo(np.float32).max)),
+                                      ("float64", float(np.finfo(np.float64).max))])
+def test_nan_to_num_defaults_depend_on_dtype(name, big):
+    x = mx.array([float("nan"), float("inf"), -float("inf"), 1.5], dtype=dt(name))
+    y = mx.nan_to_num(x)
+    assert y.dtype == dt(name)
+    assert y.tolist() == [0.0, big, -big, 1.5]
+    assert mx.nan_to_num(mx.array([1, 2])).tolist() == [1, 2]

@@ -388,6 +388,11 @@ def test_permutation():
     assert sorted(y[0].tolist()) == list(range(5))
     z = np.array(mx.random.permutation(mx.array(x), key=key(1)))
     assert sorted(z[:, 0].tolist()) == [0, 5, 10, 15]
+    # Under vmap over keys, each lane is the permutation its key gives.
+    keys = np_keys(key(2), 3)
+    v = np.array(mx.vmap(lambda k: mx.random.permutation(6, key=k))(mx.array(keys)))
+    for i in range(3):
+        np.testing.assert_array_equal(v[i], np.array(mx.random.permutation(6, key=mx.array(keys[i]))))
 
 
 # ---- errors -------------------------------------------------------------------------

@@ -42,7 +42,8 @@ class EMBER_API array {
   array(T value, Dtype dtype) : array(array(value).astype_now(dtype)) {}
   /// A 1-d array from a list of values.
   template <typename T, typename = std::enable_if_t<!std::is_same_v<T, array>>>
-  array(std::initializer_list<T> values) : array(values.begin(), Shape{int64_t(values.size())}, dtype_of<T>) {}
+  array(std::initializer_list<T> values)
+      : array(values.begin(), Shape{int64_t(values.size())}, dtype_of<T>) {}
   /// An array of `shape` from values (converted to dtype).
   template <typename T>
   array(std::initializer_list<T> values, Shape shape, Dtype dtype = dtype_of<T>)

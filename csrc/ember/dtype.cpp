@@ -59,6 +59,46 @@ bool is_floating(Dtype t) { return kind_of(t) == DtypeKind::floating; }
 bool is_complex(Dtype t) { return kind_of(t) == DtypeKind::complex; }
 bool is_inexact(Dtype t) { return is_floating(t) || is_complex(t); }
 
+const char* category_name(DtypeCategory c) {
+  static const char* names[] = {"generic",         "number",  "integer",  "signedinteger",
+                                "unsignedinteger", "inexact", "floating", "complexfloating"};
+  return names[static_cast<int>(c)];
+}
+
+namespace {
+// The parent of each category in the tree (generic is the root).
+DtypeCategory parent(DtypeCategory c) {
+  switch (c) {
+    case DtypeCategory::signedinteger:
+    case DtypeCategory::unsignedinteger: return DtypeCategory::integer;
+    case DtypeCategory::floating:
+    case DtypeCategory::complexfloating: return DtypeCategory::inexact;
+    case DtypeCategory::integer:
+    case DtypeCategory::inexact: return DtypeCategory::number;
+    default: return DtypeCategory::generic;
+  }
+}
+}  // namespace
+
+bool issubdtype(DtypeCategory a, DtypeCategory b) {
+  while (true) {
+    if (a == b) return true;
+    if (a == DtypeCategory::generic) return false;
+    a = parent(a);
+  }
+}
+
+bool issubdtype(Dtype t, DtypeCategory c) {
+  switch (kind_of(t)) {
+    case DtypeKind::boolean: return c == DtypeCategory::generic;
+    case DtypeKind::unsigned_int: return issubdtype(DtypeCategory::unsignedinteger, c);
+    case DtypeKind::signed_int: return issubdtype(DtypeCategory::signedinteger, c);
+    case DtypeKind::floating: return issubdtype(DtypeCategory::floating, c);
+    case DtypeKind::complex: return issubdtype(DtypeCategory::complexfloating, c);
+  }
+  return false;
+}
+
 Dtype to_inexact(Dtype t) { return is_inexact(t) ? t : Dtype::float32; }
 
 Dtype promote_types(Dtype a, Dtype b) {

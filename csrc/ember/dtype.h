@@ -44,6 +44,24 @@ EMBER_API bool is_complex(Dtype t);
 /// Floating or complex: the dtypes that can carry gradients.
 EMBER_API bool is_inexact(Dtype t);
 
+/// Abstract dtype groups, as numpy's and mlx's (generic > number > integer >
+/// signed / unsigned; number > inexact > floating / complex). bool is only generic.
+enum class DtypeCategory : uint8_t {
+  generic,
+  number,
+  integer,
+  signedinteger,
+  unsignedinteger,
+  inexact,
+  floating,
+  complexfloating,
+};
+EMBER_API const char* category_name(DtypeCategory c);
+/// Whether dtype t belongs to category c (numpy.issubdtype).
+EMBER_API bool issubdtype(Dtype t, DtypeCategory c);
+/// Whether category a lies inside category b.
+EMBER_API bool issubdtype(DtypeCategory a, DtypeCategory b);
+
 /// numpy-like promotion: the smallest dtype that holds both (int64 with
 /// uint64 gives float32, as in mlx; float16 with bfloat16 gives float32).
 EMBER_API Dtype promote_types(Dtype a, Dtype b);

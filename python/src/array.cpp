@@ -12,7 +12,8 @@ using namespace nb::literals;
 
 void init_dtype(nb::module_& m) {
   auto dt = nb::enum_<Dtype>(m, "Dtype", "An array's element type, e.g. ember.core.float32.")
-                .def_prop_ro("size", [](Dtype t) { return size_of(t); }, "Size of one element in bytes.")
+                .def_prop_ro("size", [](Dtype t) { return size_of(t); },
+                             "Size of one element in bytes.")
                 .def("__repr__", [](Dtype t) { return std::string("ember.core.") + dtype_name(t); })
                 .def("__str__", [](Dtype t) { return std::string(dtype_name(t)); })
 ;
@@ -26,7 +27,29 @@ void init_dtype(nb::module_& m) {
     std::string name = dtype_name(t);
     m.attr(name == "bool" ? "bool_" : name.c_str()) = nb::cast(t);
   }
-  // Kind objects for issubdtype-like checks are plain strings for now.
+  auto cat = nb::enum_<DtypeCategory>(m, "DtypeCategory",
+                                      "An abstract group of dtypes, for issubdtype.")
+                 .def("__repr__", [](DtypeCategory c) {
+                   return std::string("ember.core.") + category_name(c);
+                 })
+                 .def("__str__", [](DtypeCategory c) { return std::string(category_name(c)); });
+  for (int i = 0; i <= int(DtypeCategory::complexfloating); ++i) {
+    auto c = static_cast<DtypeCategory>(i);
+    cat.value(category_name(c), c);
+    m.attr(category_name(c)) = nb::cast(c);
+  }
+  m.def("issubdtype", [](nb::handle a, nb::handle b) {
+    // Each side is a Dtype or a DtypeCategory.
+    if (nb::isinstance<DtypeCategory>(b)) {
+      auto cb = nb::cast<DtypeCategory>(b);
+      if (nb::isinstance<DtypeCategory>(a)) return issubdtype(nb::cast<DtypeCategory>(a), cb);
+      return issubdtype(nb::cast<Dtype>(a), cb);
+    }
+    if (nb::isinstance<DtypeCategory>(a)) return false;  // a group is never inside one dtype
+    return nb::cast<Dtype>(a) == nb::cast<Dtype>(b);
+  }, "arg1"_a, "arg2"_a,
+     "Whether arg1 (a dtype or a category) is arg2 or lies inside it, e.g.\n"
+     "issubdtype(mx.int8, mx.integer) is True; issubdtype(mx.bool_, mx.number) is False.");
   m.def("promote_types", &promote_types, "a"_a, "b"_a,
         "The dtype that holds values of both a and b (numpy-like promotion).");
 }
@@ -38,11 +61,36 @@ namespace {
 template <typename F>
 nb::object binop(nb::handle a, nb::handle b, F f) {
   if (!nb::isinstance<array>(b) && !is_python_scalar(b) && !nb::isinstance<nb::list>(b) &&
-      !nb::isinstance<nb::tuple>(b) && !PyObject_CheckBuffer(b.ptr()) && !nb::hasattr(b, "__array__")) {
+      !nb::isinstance<nb::tuple>(b) && !PyObject_CheckBuffer(b.ptr()) &&
+      !nb::hasattr(b, "__array__")) {
     return nb::borrow(Py_NotImplemented);
   }
   auto [x, y] = to_arrays(a, b);
   return nb::cast(f(x, y));
+}
+
+// Defines the operator `name` and, when `rname` is given, its reflected form
+// (operands swapped), both through binop.
+template <typename F>
+void def_operator(nb::class_<array>& cls, const char* name, const char* rname, F f) {
+  cls.def(name, [f](nb::handle a, nb::handle b) { return binop(a, b, f); },
+          nb::arg("other").none());
+  if (rname) {
+    auto swapped = [f](const array& x, const array& y) { return f(y, x); };
+    cls.def(rname, [swapped](nb::handle a, nb::handle b) { return binop(a, b, swapped); },
+            nb::arg("other").none());
+  }
+}
+
+// The arrays among the leaves of a tree of lists, tuples and dicts.
+void collect_arrays(nb::handle tree, std::vector<array>& out) {
+  if (nb::isinstance<array>(tree)) {
+    out.push_back(nb::cast<array>(tree));
+  } else if (nb::isinstance<nb::list>(tree) || nb::isinstance<nb::tuple>(tree)) {
+    for (auto item : tree) collect_arrays(item, out);
+  } else if (nb::isinstance<nb::dict>(tree)) {
+    for (auto item : nb::borrow<nb::dict>(tree).values()) collect_arrays(item, out);
+  }
 }
 
 std::string format_array(const array& a) {
@@ -76,9 +124,12 @@ void init_array(nb::module_& m) {
       .def_prop_ro("dtype", &array::dtype, "The element type.")
       .def_prop_ro("itemsize", &array::itemsize, "Bytes per element.")
       .def_prop_ro("nbytes", &array::nbytes, "Bytes of all elements.")
-      .def_prop_ro("T", [](const array& a) { return transpose(a); }, "The array with axes reversed.")
-      .def("item", [](const array& a) { return to_scalar(a); }, "The value of a 1-element array as a Python scalar.")
-      .def("tolist", [](const array& a) { return to_list(a); }, "The values as nested Python lists.")
+      .def_prop_ro("T", [](const array& a) { return transpose(a); },
+                   "The array with axes reversed.")
+      .def("item", [](const array& a) { return to_scalar(a); },
+           "The value of a 1-element array as a Python scalar.")
+      .def("tolist", [](const array& a) { return to_list(a); },
+           "The values as nested Python lists.")
       .def("astype", [](const array& a, Dtype t) { return astype(a, t); }, "dtype"_a,
            "A copy converted to dtype.")
       .def("__array__", [](const array& a, nb::handle dtype, nb::handle copy) {
@@ -171,39 +222,6 @@ void init_array(nb::module_& m) {
       })
       .def("__copy__", [](const array& a) { return a; })
       .def("__deepcopy__", [](const array& a, nb::handle) { return a; }, "memo"_a)
-      // Operators: Python scalars are weakly typed against the array.
-      .def("__add__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return add(x, y); }); }, nb::arg("other").none())
-      .def("__radd__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return add(y, x); }); }, nb::arg("other").none())
-      .def("__sub__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return subtract(x, y); }); }, nb::arg("other").none())
-      .def("__rsub__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return subtract(y, x); }); }, nb::arg("other").none())
-      .def("__mul__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return multiply(x, y); }); }, nb::arg("other").none())
-      .def("__rmul__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return multiply(y, x); }); }, nb::arg("other").none())
-      .def("__truediv__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return divide(x, y); }); }, nb::arg("other").none())
-      .def("__rtruediv__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return divide(y, x); }); }, nb::arg("other").none())
-      .def("__floordiv__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return floor_divide(x, y); }); }, nb::arg("other").none())
-      .def("__rfloordiv__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return floor_divide(y, x); }); }, nb::arg("other").none())
-      .def("__mod__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return remainder(x, y); }); }, nb::arg("other").none())
-      .def("__rmod__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return remainder(y, x); }); }, nb::arg("other").none())
-      .def("__pow__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return power(x, y); }); }, nb::arg("other").none())
-      .def("__rpow__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return power(y, x); }); }, nb::arg("other").none())
-      .def("__matmul__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return matmul(x, y); }); }, nb::arg("other").none())
-      .def("__rmatmul__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return matmul(y, x); }); }, nb::arg("other").none())
-      .def("__eq__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return equal(x, y); }); }, nb::arg("other").none())
-      .def("__ne__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return not_equal(x, y); }); }, nb::arg("other").none())
-      .def("__lt__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return less(x, y); }); }, nb::arg("other").none())
-      .def("__le__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return less_equal(x, y); }); }, nb::arg("other").none())
-      .def("__gt__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return greater(x, y); }); }, nb::arg("other").none())
-      .def("__ge__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return greater_equal(x, y); }); }, nb::arg("other").none())
-      .def("__and__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return bitwise_and(x, y); }); }, nb::arg("other").none())
-      .def("__rand__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return bitwise_and(y, x); }); }, nb::arg("other").none())
-      .def("__or__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return bitwise_or(x, y); }); }, nb::arg("other").none())
-      .def("__ror__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return bitwise_or(y, x); }); }, nb::arg("other").none())
-      .def("__xor__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return bitwise_xor(x, y); }); }, nb::arg("other").none())
-      .def("__rxor__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return bitwise_xor(y, x); }); }, nb::arg("other").none())
-      .def("__lshift__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return left_shift(x, y); }); }, nb::arg("other").none())
-      .def("__rshift__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return right_shift(x, y); }); }, nb::arg("other").none())
-      .def("__rlshift__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return left_shift(y, x); }); }, nb::arg("other").none())
-      .def("__rrshift__", [](nb::handle a, nb::handle b) { return binop(a, b, [](auto x, auto y) { return right_shift(y, x); }); }, nb::arg("other").none())
       .def("__neg__", [](const array& a) { return negative(a); })
       .def("__pos__", [](const array& a) { return a; })
       .def("__abs__", [](const array& a) { return abs(a); })
@@ -211,15 +229,64 @@ void init_array(nb::module_& m) {
         return a.dtype() == Dtype::bool_ ? logical_not(a) : bitwise_invert(a);
       });
 
+  // Operators: Python scalars are weakly typed against the array; other operands that
+  // cannot become arrays (None, strings) give NotImplemented, so == None is False.
+#define EMBER_OPERATOR(name, rname, fn) \
+  def_operator(cls, name, rname, [](const array& x, const array& y) { return fn(x, y); })
+  EMBER_OPERATOR("__add__", "__radd__", add);
+  EMBER_OPERATOR("__sub__", "__rsub__", subtract);
+  EMBER_OPERATOR("__mul__", "__rmul__", multiply);
+  EMBER_OPERATOR("__truediv__", "__rtruediv__", divide);
+  EMBER_OPERATOR("__floordiv__", "__rfloordiv__", floor_divide);
+  EMBER_OPERATOR("__mod__", "__rmod__", remainder);
+  EMBER_OPERATOR("__pow__", "__rpow__", power);
+  EMBER_OPERATOR("__matmul__", "__rmatmul__", matmul);
+  EMBER_OPERATOR("__eq__", nullptr, equal);
+  EMBER_OPERATOR("__ne__", nullptr, not_equal);
+  EMBER_OPERATOR("__lt__", nullptr, less);
+  EMBER_OPERATOR("__le__", nullptr, less_equal);
+  EMBER_OPERATOR("__gt__", nullptr, greater);
+  EMBER_OPERATOR("__ge__", nullptr, greater_equal);
+  EMBER_OPERATOR("__and__", "__rand__", bitwise_and);
+  EMBER_OPERATOR("__or__", "__ror__", bitwise_or);
+  EMBER_OPERATOR("__xor__", "__rxor__", bitwise_xor);
+  EMBER_OPERATOR("__lshift__", "__rlshift__", left_shift);
+  EMBER_OPERATOR("__rshift__", "__rrshift__", right_shift);
+#undef EMBER_OPERATOR
+
+  // Methods that mirror module functions (x.sum(axis=0) is mx.sum(x, axis=0)), as mlx's
+  // array has them. They look the function up when called, so each works as soon as its
+  // family binds the function.
+  for (const char* name :
+       {"abs", "all", "any", "argmax", "argmin", "conj", "cos", "cummax", "cummin", "cumprod",
+        "cumsum", "diag", "diagonal", "exp", "flatten", "log", "log10", "log1p", "log2",
+        "logsumexp", "max", "mean", "min", "moveaxis", "prod", "reciprocal", "round", "rsqrt",
+        "sin", "split", "sqrt", "square", "squeeze", "std", "sum", "swapaxes", "var"}) {
+    std::string fn = name;
+    cls.def(name, [m, fn](nb::handle self, nb::args args, nb::kwargs kwargs) {
+      return m.attr(fn.c_str())(self, *args, **kwargs);
+    }, (std::string("Same as ember.core.") + fn + "(self, ...).").c_str());
+  }
+  // reshape(2, 3) and reshape((2, 3)) both work, as transpose(1, 0) and transpose((1, 0)).
+  auto packed = [](nb::args args) -> nb::object {
+    if (args.size() == 1 && !nb::isinstance<nb::int_>(args[0])) return nb::borrow(args[0]);
+    return nb::tuple(args);
+  };
+  cls.def("reshape", [m, packed](nb::handle self, nb::args shape) {
+    return m.attr("reshape")(self, packed(shape));
+  }, "Same as ember.core.reshape(self, shape); the shape may be given as separate ints.");
+  cls.def("transpose", [m, packed](nb::handle self, nb::args axes) {
+    if (axes.size() == 0) return m.attr("transpose")(self);
+    return m.attr("transpose")(self, packed(axes));
+  }, "Same as ember.core.transpose(self, axes); the axes may be given as separate ints.");
+  cls.def_prop_ro("real", [](const array& a) { return real(a); }, "The real part.");
+  cls.def_prop_ro("imag", [](const array& a) { return imag(a); }, "The imaginary part.");
+
   m.def("eval", [](nb::args args) {
+        // Walks the trees here rather than through ember.utils.tree_flatten: no Python
+        // objects are created, so none can keep the arrays alive after the call.
         std::vector<array> outs;
-        nb::object flatten = nb::module_::import_("ember.utils").attr("tree_flatten");
-        for (auto a : args) {
-          nb::list leaves = nb::cast<nb::list>(flatten(a)[0]);
-          for (auto l : leaves) {
-            if (nb::isinstance<array>(l)) outs.push_back(nb::cast<array>(l));
-          }
-        }
+        collect_arrays(args, outs);
         without_gil([&] { eval(outs); });
       },
       "Computes the given arrays (or trees of arrays: lists, tuples, dicts) now.");
@@ -231,7 +298,9 @@ void init_memory(nb::module_& m) {
   m.def("reset_peak_memory", &reset_peak_memory, "Sets the peak to the current active memory.");
   m.def("get_cache_memory", &get_cache_memory, "Bytes of freed buffers kept for reuse.");
   m.def("clear_cache", &clear_cache, "Frees the buffers kept for reuse.");
-  m.def("set_cache_limit", &set_cache_limit, "limit"_a, "Caps the reuse cache (bytes); returns the old cap.");
+  m.def("set_cache_limit", &set_cache_limit, "limit"_a,
+        "Caps the reuse cache (bytes); returns the old cap.");
   m.def("get_num_threads", &get_num_threads, "Threads used by ember's kernels.");
-  m.def("set_num_threads", &set_num_threads, "n"_a, "Sets ember's kernel threads and BLAS threads.");
+  m.def("set_num_threads", &set_num_threads, "n"_a,
+        "Sets ember's kernel threads and BLAS threads.");
 }

@@ -19,6 +19,7 @@ struct ListInfo {
   Shape shape;
   ScalarKind kind = ScalarKind::none;
   bool has_arrays = false;
+  bool beyond_int64 = false;  // a Python int needs uint64
 };
 
 ScalarKind scalar_kind(nb::handle o) {
@@ -52,6 +53,10 @@ void inspect(nb::handle obj, size_t depth, ListInfo& info) {
       throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
     }
     info.kind = std::max(info.kind, k);
+    if (k == ScalarKind::integer && !info.beyond_int64) {
+      int64_t v;
+      info.beyond_int64 = !nb::try_cast<int64_t>(obj, v);
+    }
     return;
   }
   auto n = int64_t(nb::len(obj));
@@ -79,6 +84,16 @@ void fill(nb::handle obj, T*& out) {
     *out++ = T(nb::cast<double>(obj));
   } else if constexpr (std::is_same_v<T, bool>) {
     *out++ = nb::cast<bool>(obj);
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    uint64_t v;
+    if (!nb::try_cast<uint64_t>(obj, v)) {
+      PyErr_Clear();
+      PyErr_SetString(PyExc_OverflowError,
+                      "[array] The list mixes negative ints with ints beyond int64, or holds an "
+                      "int beyond uint64; no integer dtype holds them all.");
+      throw nb::python_error();
+    }
+    *out++ = v;
   } else {
     *out++ = T(nb::cast<int64_t>(obj));
   }
@@ -115,6 +130,11 @@ array from_list(nb::handle obj, std::optional<Dtype> dtype) {
   switch (info.kind) {
     case ScalarKind::boolean: a = build(bool{}, Dtype::bool_); break;
     case ScalarKind::integer: {
+      if (info.beyond_int64) {
+        a = build(uint64_t{}, Dtype::uint64);
+        natural = Dtype::uint64;
+        break;
+      }
       a = build(int64_t{}, Dtype::int64);
       // Ints default to int32 unless a value needs 64 bits.
       const int64_t* d = a.data<int64_t>();
@@ -171,6 +191,9 @@ array from_buffer(nb::handle obj, std::optional<Dtype> dtype) {
       return astype(f, dtype.value_or(Dtype::bfloat16)).astype_now(dtype.value_or(Dtype::bfloat16));
     }
     if (name == "complex128") return from_buffer(o.attr("astype")("complex64"), dtype);
+    if (nb::hasattr(dtype_obj, "isnative") && !nb::cast<bool>(dtype_obj.attr("isnative"))) {
+      return from_buffer(o.attr("astype")(dtype_obj.attr("newbyteorder")("=")), dtype);
+    }
   }
   Py_buffer view;
   if (PyObject_GetBuffer(o.ptr(), &view, PyBUF_RECORDS_RO) != 0) {

@@ -404,14 +404,14 @@ void init_indexing(nb::module_& m) {
   nb::handle cls = nb::type<array>();
   nb::cpp_function_def(
       [](const array& a, nb::handle index) { return getitem(a, index); }, nb::scope(cls),
-      nb::name("__getitem__"), nb::is_method(), "index"_a,
+      nb::name("__getitem__"), nb::is_method(), "index"_a.none(),
       "Indexes like numpy: ints, slices, None, ..., integer arrays and boolean masks.\n\n"
       "Basic indices (ints, slices, None, ...) give views; integer arrays gather (the\n"
       "broadcast index dims replace adjacent index arrays in place, else they go first);\n"
       "a boolean mask is evaluated and acts as the integer arrays of its nonzero entries.");
   nb::cpp_function_def(
       [](array& a, nb::handle index, nb::handle value) { a = setitem(a, index, value); },
-      nb::scope(cls), nb::name("__setitem__"), nb::is_method(), "index"_a, "value"_a,
+      nb::scope(cls), nb::name("__setitem__"), nb::is_method(), "index"_a.none(), "value"_a.none(),
       "Assigns value (broadcast, cast to the array's dtype) at index.\n\n"
       "Arrays are immutable values: the Python object is rebound to a new lazy array\n"
       "holding the update; other references to the old array keep the old values.\n"

@@ -1,8 +1,102 @@
-// Bindings of the index family (TODO(#2): fill in).
+// Bindings of the index family (mlx.core signatures): take, the along-axis
+// ops, sort / argsort / partition / argpartition / topk; array indexing
+// itself (__getitem__ / __setitem__) is in indexing.cpp.
 #include "bindings.h"
 #include "convert.h"
 
 using namespace ember;
 using namespace ember::py;
+using namespace nb::literals;
 
-void init_ops_index(nb::module_& m) {}
+void init_indexing(nb::module_& m);  // indexing.cpp
+
+void init_ops_index(nb::module_& m) {
+  m.def("take", [](nb::handle a, nb::handle indices, std::optional<int> axis) {
+    return take(to_array(a), to_array(indices), axis);
+  }, "a"_a, "indices"_a, "axis"_a = nb::none(),
+  "Takes elements along an axis at integer indices (numpy.take).\n\n"
+  "Args:\n"
+  "    a: Input array.\n"
+  "    indices: Integer indices; negative ones count from the end. An index out of\n"
+  "        range raises IndexError when the result is evaluated.\n"
+  "    axis: The axis to index; None indexes the flattened array.\n\n"
+  "Returns:\n"
+  "    a.shape[:axis] + indices.shape + a.shape[axis + 1:] (indices.shape for None).\n\n"
+  "Example:\n"
+  "    >>> mx.take(mx.array([[1, 2], [3, 4]]), mx.array([1, 0]), axis=1)\n"
+  "    array([[2, 1],\n"
+  "           [4, 3]], dtype=int32)");
+  m.def("take_along_axis", [](nb::handle a, nb::handle indices, std::optional<int> axis) {
+    return take_along_axis(to_array(a), to_array(indices), axis);
+  }, "a"_a, "indices"_a, "axis"_a.none(),
+  "Picks values along an axis at per-position indices (numpy.take_along_axis).\n\n"
+  "Args:\n"
+  "    a: Input array.\n"
+  "    indices: Integer array with a's number of dimensions; broadcast against a\n"
+  "        in every axis but `axis`.\n"
+  "    axis: The axis to index; None uses the flattened a (indices must be 1-D).\n\n"
+  "Returns:\n"
+  "    out[..., i, ...] = a[..., indices[..., i, ...], ...].");
+  m.def("put_along_axis", [](nb::handle a, nb::handle indices, nb::handle values,
+                             std::optional<int> axis) {
+    array x = to_array(a);
+    return put_along_axis(x, to_array(indices), to_array(values, std::nullopt, &x), axis);
+  }, "a"_a, "indices"_a, "values"_a, "axis"_a.none(),
+  "Returns a copy of a with values written at indices along an axis.\n\n"
+  "Args:\n"
+  "    a: Input array.\n"
+  "    indices: Integer array as for take_along_axis.\n"
+  "    values: Values broadcast to the indexed shape and cast to a's dtype.\n"
+  "    axis: The axis to index; None uses the flattened a.\n\n"
+  "Returns:\n"
+  "    The updated array (a itself is unchanged).");
+  m.def("sort", [](nb::handle a, std::optional<int> axis) { return sort(to_array(a), axis); },
+        "a"_a, "axis"_a.none() = -1,
+        "Sorts along an axis (NaNs last, as numpy).\n\n"
+        "Args:\n"
+        "    a: Input array.\n"
+        "    axis: The axis to sort; None sorts the flattened array.\n\n"
+        "Returns:\n"
+        "    The sorted array.");
+  m.def("argsort", [](nb::handle a, std::optional<int> axis) { return argsort(to_array(a), axis); },
+        "a"_a, "axis"_a.none() = -1,
+        "Indices that sort an array along an axis (stable; NaNs last).\n\n"
+        "Args:\n"
+        "    a: Input array.\n"
+        "    axis: The axis to sort; None sorts the flattened array.\n\n"
+        "Returns:\n"
+        "    uint32 indices, shaped like a (flattened for None).");
+  m.def("partition", [](nb::handle a, int kth, std::optional<int> axis) {
+    return partition(to_array(a), kth, axis);
+  }, "a"_a, "kth"_a, "axis"_a.none() = -1,
+  "Partially sorts along an axis: element kth lands in its sorted place, no larger\n"
+  "elements before it and no smaller ones after it.\n\n"
+  "Args:\n"
+  "    a: Input array.\n"
+  "    kth: The position to fix (negative counts from the end).\n"
+  "    axis: The axis; None uses the flattened array.\n\n"
+  "Returns:\n"
+  "    The partitioned array.");
+  m.def("argpartition", [](nb::handle a, int kth, std::optional<int> axis) {
+    return argpartition(to_array(a), kth, axis);
+  }, "a"_a, "kth"_a, "axis"_a.none() = -1,
+  "Indices that partition an array along an axis (see partition).\n\n"
+  "Args:\n"
+  "    a: Input array.\n"
+  "    kth: The position to fix (negative counts from the end).\n"
+  "    axis: The axis; None uses the flattened array.\n\n"
+  "Returns:\n"
+  "    uint32 indices.");
+  m.def("topk", [](nb::handle a, int k, std::optional<int> axis) {
+    return topk(to_array(a), k, axis);
+  }, "a"_a, "k"_a, "axis"_a.none() = -1,
+  "The k largest values along an axis.\n\n"
+  "mlx leaves them in partition order; ember returns them sorted ascending.\n\n"
+  "Args:\n"
+  "    a: Input array.\n"
+  "    k: How many values to keep (0 <= k <= size of the axis).\n"
+  "    axis: The axis; None uses the flattened array.\n\n"
+  "Returns:\n"
+  "    An array whose axis has size k.");
+  init_indexing(m);
+}

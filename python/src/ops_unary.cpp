@@ -48,8 +48,23 @@ void init_ops_unary(nb::module_& m) {
   UNARY(stop_gradient, "Returns x unchanged, but blocks gradients through it at every order.");
   m.def("round", [](nb::handle a, int decimals) { return round(to_array(a), decimals); }, "a"_a,
         "decimals"_a = 0, "Rounds to the given number of decimals (half to even).");
-  m.def("isfinite", [](nb::handle a) {
-    array x = to_array(a);
-    return logical_not(logical_or(isnan(x), isinf(x)));
-  }, "a"_a, "True where the value is neither NaN nor infinite.");
+  UNARY(isfinite, "True where the value is neither NaN nor infinite.");
+  UNARY(isposinf, "True where the value is +inf.");
+  UNARY(isneginf, "True where the value is -inf.");
+  UNARY(degrees, "Converts angles from radians to degrees.");
+  UNARY(radians, "Converts angles from degrees to radians.");
+  UNARY(real, "The real part (float32 for complex64 input; the input itself otherwise).");
+  UNARY(imag, "The imaginary part (float32 for complex64 input; zeros otherwise).");
+  UNARY(conjugate, "Elementwise complex conjugate (the identity for real dtypes).");
+  m.def("conj", [](nb::handle a) { return conjugate(to_array(a)); }, "a"_a,
+        "Elementwise complex conjugate; same as conjugate.");
+  m.def("nan_to_num",
+        [](nb::handle a, double nan, std::optional<double> posinf, std::optional<double> neginf) {
+          return nan_to_num(to_array(a), nan, posinf, neginf);
+        },
+        "a"_a, "nan"_a = 0.0, "posinf"_a = nb::none(), "neginf"_a = nb::none(),
+        "Replaces NaN, +inf and -inf with finite numbers.\n\n"
+        "Args:\n  a: input array.\n  nan: value for NaN.\n"
+        "  posinf, neginf: values for +inf / -inf (default: the dtype's largest and lowest).\n\n"
+        "Returns:\n  An array of a's dtype; integer and bool arrays are returned unchanged.");
 }

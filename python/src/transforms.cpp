@@ -15,10 +15,20 @@ using namespace nb::literals;
 
 namespace {
 
+// A Python object that a C++ closure may outlive the call with: primitives
+// holding user rules are destroyed by eval, which runs without the GIL, so the
+// last reference is dropped under a freshly acquired GIL.
+std::shared_ptr<nb::object> keep(nb::object obj) {
+  return std::shared_ptr<nb::object>(new nb::object(std::move(obj)), [](nb::object* o) {
+    nb::gil_scoped_acquire gil;
+    delete o;
+  });
+}
+
 // Wraps a Python callable (list of arrays -> list of arrays) as an ArrayFn.
 ArrayFn wrap(nb::callable fun) {
-  return [fun](const std::vector<array>& xs) {
-    nb::object r = fun(nb::cast(xs));
+  return [f = keep(fun)](const std::vector<array>& xs) {
+    nb::object r = (*f)(nb::cast(xs));
     return nb::cast<std::vector<array>>(r);
   };
 }
@@ -95,21 +105,22 @@ void init_transforms(nb::module_& m) {
     CustomJvpFn j;
     CustomVmapFn b;
     if (!vjp_fn.is_none()) {
-      v = [vjp_fn](const std::vector<array>& xs, const std::vector<array>& cts,
-                   const std::vector<array>& ys) {
-        return nb::cast<std::vector<array>>(vjp_fn(nb::cast(xs), nb::cast(cts), nb::cast(ys)));
+      v = [f = keep(vjp_fn)](const std::vector<array>& xs, const std::vector<array>& cts,
+                             const std::vector<array>& ys) {
+        return nb::cast<std::vector<array>>((*f)(nb::cast(xs), nb::cast(cts), nb::cast(ys)));
       };
     }
     if (!jvp_fn.is_none()) {
-      j = [jvp_fn](const std::vector<array>& xs, const std::vector<array>& ts) {
-        return nb::cast<std::vector<array>>(jvp_fn(nb::cast(xs), nb::cast(ts)));
+      j = [f = keep(jvp_fn)](const std::vector<array>& xs, const std::vector<array>& ts) {
+        return nb::cast<std::vector<array>>((*f)(nb::cast(xs), nb::cast(ts)));
       };
     }
     if (!vmap_fn.is_none()) {
-      b = [vmap_fn](const std::vector<array>& xs, const std::vector<std::optional<int>>& axes) {
+      b = [f = keep(vmap_fn)](const std::vector<array>& xs,
+                              const std::vector<std::optional<int>>& axes) {
         nb::list ax;
         for (auto& a : axes) ax.append(a ? nb::cast(*a) : nb::none());
-        nb::tuple r = nb::cast<nb::tuple>(vmap_fn(nb::cast(xs), ax));
+        nb::tuple r = nb::cast<nb::tuple>((*f)(nb::cast(xs), ax));
         return std::make_pair(nb::cast<std::vector<array>>(r[0]), nb::cast<std::vector<int>>(r[1]));
       };
     }

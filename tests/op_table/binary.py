@@ -70,6 +70,37 @@ def small_ints(rng, shapes, dtype):
     return out
 
 
+def near_pairs(rng, shapes, dtype):
+    """Small integers, b's nudged by 1e-9 relative half of the time (some NaN for floats):
+    each pair is equal, close for every tolerance, or at least 1 apart. Nothing sits near a
+    tolerance boundary, where float32 and the float64 reference could disagree."""
+    out = []
+    for i, s in enumerate(shapes):
+        v = rng.integers(-3, 3, size=s).astype(np.float64)
+        if i == 1:
+            v = v * np.where(rng.random(s) < 0.5, 1.0, 1.0 + 1e-9)
+        if dtype == "complex64":
+            v = (v + 1j * rng.integers(-1, 2, size=s)).astype(np.complex64)
+        elif dtype in FLOATS:
+            v = np.where(rng.random(s) < 0.1, np.nan, v).astype(np_dtype(dtype))
+        else:
+            v = v.astype(dtype)
+        out.append(v)
+    return out
+
+
+def equal_pairs(rng, shapes, dtype):
+    """Same shapes: b is a copy of a, with one element changed half of the time."""
+    a = make_range(-3, 3)(rng, shapes[:1], dtype)[0]
+    if tuple(shapes[0]) != tuple(shapes[1]) or a.size == 0:
+        return [a, make_range(-3, 3)(rng, shapes[1:], dtype)[0]]
+    b = np.array(a)
+    if rng.random() < 0.5:
+        flat = b.reshape(-1)
+        flat[0] = np.logical_not(flat[0]) if dtype == "bool" else flat[0] + 1
+    return [a, b]
+
+
 def where_inputs(rng, shapes, dtype):
     cond = rng.random(shapes[0]) > 0.5
     from . import default_make
@@ -125,6 +156,16 @@ ROWS = [
     _cmp("greater_equal", np.greater_equal),
     _cmp("logical_and", np.logical_and),
     _cmp("logical_or", np.logical_or),
+    _cmp("logical_xor", np.logical_xor),
+    _row("isclose", np.isclose, F + ("int32", "complex64"), BOOL, near_pairs, grad=False,
+         kwargs=[dict(), dict(rtol=1e-2, atol=0.1), dict(equal_nan=True)]),
+    # 0-d bool results of a reduction over the elementwise test
+    _row("allclose", lambda a, b, **k: np.allclose(a, b, **k), F + ("int32",), BOOL, near_pairs,
+         grad=False, kwargs=[dict(), dict(rtol=1e-2, atol=0.1)]),
+    _row("array_equal", lambda a, b: np.array_equal(a, b), ("bool", "int32", "float32", "float16"),
+         BOOL, equal_pairs, grad=False,
+         shapes=[((3, 4), (3, 4)), ((2, 3), (2, 3)), ((), ()), ((3,), (4,)), ((3, 4), (4,)),
+                 ((0, 2), (0, 2))]),
     _row("bitwise_and", np.bitwise_and, ("bool",) + INTS, make=make_range(-100, 100), grad=False),
     _row("bitwise_or", np.bitwise_or, ("bool",) + INTS, make=make_range(-100, 100), grad=False),
     _row("bitwise_xor", np.bitwise_xor, ("bool",) + INTS, make=make_range(-100, 100), grad=False),

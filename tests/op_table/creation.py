@@ -26,11 +26,20 @@ def _np(kw):
     return kw
 
 
-def _nullary(name, np_fn, kwargs, ember=None):
-    fn = ember or getattr(mx, name)
+def _nullary(name, np_fn, kwargs, out_dtype=KWARG_DTYPE):
+    fn = getattr(mx, name)
     return OpRow(name=name, ember=lambda **k: fn(**_mx(k)), numpy=lambda **k: np_fn(**_np(k)),
                  shapes=NONE, kwargs=kwargs, grad=False, smooth=False, vmap=False,
-                 out_dtype=KWARG_DTYPE)
+                 out_dtype=out_dtype)
+
+
+def arange_dtype(dtypes, kw):
+    """The dtype given, else int32 for Python ints (numpy: int64) and float32 when any of
+    start, stop, step is a float (numpy: float64)."""
+    if "dtype" in kw:
+        return kw["dtype"]
+    floats = any(isinstance(kw.get(k), float) for k in ("start", "stop", "step"))
+    return "float32" if floats else "int32"
 
 
 DT = ("float32", "int32", "bool", "float16", "bfloat16", "uint8", "int64", "float64", "complex64")
@@ -47,11 +56,12 @@ ROWS = [
     _nullary("arange", lambda start, stop=None, step=None, dtype=None:
              np.arange(start, stop, step, dtype=dtype),
              [dict(start=0, stop=10, step=1, dtype="int32"), dict(start=5, dtype="int32"),
+              dict(start=5), dict(start=1, stop=3.5), dict(start=0, stop=2, step=0.5),
               dict(start=0.5, stop=3.2, step=0.3, dtype="float32"),
               dict(start=10, stop=0, step=-3, dtype="int32"), dict(start=0, stop=0, dtype="int32"),
               dict(start=3, stop=1, dtype="int32"), dict(start=-1.0, stop=1.0, step=0.25, dtype="float64"),
               dict(start=0, stop=6, step=2, dtype="float16"), dict(start=0, stop=5, dtype="uint8"),
-              dict(start=1, stop=2, step=0.1, dtype="bfloat16")]),
+              dict(start=1, stop=2, step=0.1, dtype="bfloat16")], out_dtype=arange_dtype),
     _nullary("linspace", lambda start, stop, num=50, dtype=None:
              np.linspace(start, stop, num, dtype=dtype),
              [dict(start=0, stop=1, num=5, dtype="float32"), dict(start=-2, stop=3, num=7, dtype="float64"),

@@ -96,7 +96,9 @@ array logaddexp(const array& a, const array& b) {
 array equal(const array& a, const array& b) { return comparison<Equal>("equal", a, b); }
 array not_equal(const array& a, const array& b) { return comparison<NotEqual>("not_equal", a, b); }
 array less(const array& a, const array& b) { return comparison<Less>("less", a, b); }
-array less_equal(const array& a, const array& b) { return comparison<LessEqual>("less_equal", a, b); }
+array less_equal(const array& a, const array& b) {
+  return comparison<LessEqual>("less_equal", a, b);
+}
 array greater(const array& a, const array& b) { return comparison<Greater>("greater", a, b); }
 array greater_equal(const array& a, const array& b) {
   return comparison<GreaterEqual>("greater_equal", a, b);
@@ -104,7 +106,36 @@ array greater_equal(const array& a, const array& b) {
 array logical_and(const array& a, const array& b) {
   return comparison<LogicalAnd>("logical_and", a, b);
 }
-array logical_or(const array& a, const array& b) { return comparison<LogicalOr>("logical_or", a, b); }
+array logical_or(const array& a, const array& b) {
+  return comparison<LogicalOr>("logical_or", a, b);
+}
+
+array logical_xor(const array& a, const array& b) {
+  auto [x, y] = prepare("logical_xor", a, b);
+  return not_equal(astype(x, Dtype::bool_), astype(y, Dtype::bool_));
+}
+
+array isclose(const array& a, const array& b, double rtol, double atol, bool equal_nan) {
+  auto [x, y] = prepare("isclose", a, b, true);
+  array tol = add(detail::scalar_like(atol, y), multiply(detail::scalar_like(rtol, y), abs(y)));
+  // abs() of complex is float32: compare the distance in that dtype
+  array dist = abs(subtract(x, y));
+  array close = less_equal(dist, astype(tol, dist.dtype()));
+  close = logical_or(close, equal(x, y));  // inf == inf, where inf - inf is NaN
+  if (equal_nan) close = logical_or(close, logical_and(isnan(x), isnan(y)));
+  return close;
+}
+
+array allclose(const array& a, const array& b, double rtol, double atol, bool equal_nan) {
+  return all(isclose(a, b, rtol, atol, equal_nan));
+}
+
+array array_equal(const array& a, const array& b, bool equal_nan) {
+  if (a.shape() != b.shape()) return array(false);
+  array eq = equal(a, b);
+  if (equal_nan) eq = logical_or(eq, logical_and(isnan(a), isnan(b)));
+  return all(eq);
+}
 
 array bitwise_and(const array& a, const array& b) {
   integers_only("bitwise_and", a, b);
@@ -133,14 +164,17 @@ array right_shift(const array& a, const array& b) {
 
 array where(const array& cond, const array& x, const array& y) {
   Dtype t = promote_types(x.dtype(), y.dtype());
-  Shape s = broadcast_shapes("where", broadcast_shapes("where", cond.shape(), x.shape()), y.shape());
+  Shape s = broadcast_shapes("where", cond.shape(), x.shape());
+  s = broadcast_shapes("where", s, y.shape());
   return make_node<Select>(s, t,
                            {broadcast_to(astype(cond, Dtype::bool_), s),
                             broadcast_to(astype(x, t), s), broadcast_to(astype(y, t), s)});
 }
 
 array clip(const array& a, const std::optional<array>& a_min, const std::optional<array>& a_max) {
-  if (!a_min && !a_max) throw std::invalid_argument("[clip] At least one of a_min and a_max is needed.");
+  if (!a_min && !a_max) {
+    throw std::invalid_argument("[clip] At least one of a_min and a_max is needed.");
+  }
   array r = a;
   if (a_min) r = maximum(r, *a_min);
   if (a_max) r = minimum(r, *a_max);

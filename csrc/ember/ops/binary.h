@@ -36,10 +36,22 @@ EMBER_API array bitwise_or(const array& a, const array& b);
 EMBER_API array bitwise_xor(const array& a, const array& b);
 EMBER_API array left_shift(const array& a, const array& b);
 EMBER_API array right_shift(const array& a, const array& b);
+/// Elementwise logical xor; returns bool.
+EMBER_API array logical_xor(const array& a, const array& b);
+/// |a - b| <= atol + rtol |b| elementwise (numpy.isclose); equal infinities are
+/// close, NaNs only when equal_nan.
+EMBER_API array isclose(const array& a, const array& b, double rtol = 1e-5, double atol = 1e-8,
+                        bool equal_nan = false);
+/// 0-d bool: isclose everywhere.
+EMBER_API array allclose(const array& a, const array& b, double rtol = 1e-5, double atol = 1e-8,
+                         bool equal_nan = false);
+/// 0-d bool: same shape and equal values (dtypes may differ).
+EMBER_API array array_equal(const array& a, const array& b, bool equal_nan = false);
 /// Elementwise choice: x where cond is true, else y (all three broadcast).
 EMBER_API array where(const array& cond, const array& x, const array& y);
 /// Limits values to [a_min, a_max]; either bound may be absent.
-EMBER_API array clip(const array& a, const std::optional<array>& a_min, const std::optional<array>& a_max);
+EMBER_API array clip(const array& a, const std::optional<array>& a_min,
+                     const std::optional<array>& a_max);
 
 EMBER_API array operator+(const array& a, const array& b);
 EMBER_API array operator-(const array& a, const array& b);

@@ -17,7 +17,8 @@ array scalar_like(double value, const array& like) { return scalar(value, like.d
 
 void require_inexact(const char* op, const array& a) {
   if (!is_inexact(a.dtype())) {
-    throw type_error(msg("[", op, "] Needs a floating point input, got ", dtype_name(a.dtype()), "."));
+    throw type_error(
+        msg("[", op, "] Needs a floating point input, got ", dtype_name(a.dtype()), "."));
   }
 }
 
@@ -97,13 +98,17 @@ array eye(int64_t n, std::optional<int64_t> m, int k, Dtype dtype) {
 array identity(int64_t n, Dtype dtype) { return eye(n, n, 0, dtype); }
 
 array tril(const array& a, int k) {
-  if (a.ndim() < 2) throw std::invalid_argument("[tril] Needs an array with at least 2 dimensions.");
+  if (a.ndim() < 2) {
+    throw std::invalid_argument("[tril] Needs an array with at least 2 dimensions.");
+  }
   array mask = tri(a.shape(-2), a.shape(-1), k, Dtype::bool_);
   return where(mask, a, zeros({}, a.dtype()));
 }
 
 array triu(const array& a, int k) {
-  if (a.ndim() < 2) throw std::invalid_argument("[triu] Needs an array with at least 2 dimensions.");
+  if (a.ndim() < 2) {
+    throw std::invalid_argument("[triu] Needs an array with at least 2 dimensions.");
+  }
   array mask = tri(a.shape(-2), a.shape(-1), k - 1, Dtype::bool_);
   return where(mask, zeros({}, a.dtype()), a);
 }

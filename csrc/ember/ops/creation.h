@@ -8,7 +8,8 @@
 namespace ember {
 
 /// An array of `shape` filled with `value` (broadcast), cast to dtype.
-EMBER_API array full(const Shape& shape, const array& value, std::optional<Dtype> dtype = std::nullopt);
+EMBER_API array full(const Shape& shape, const array& value,
+                     std::optional<Dtype> dtype = std::nullopt);
 EMBER_API array zeros(const Shape& shape, Dtype dtype = Dtype::float32);
 EMBER_API array ones(const Shape& shape, Dtype dtype = Dtype::float32);
 EMBER_API array zeros_like(const array& a);

@@ -287,11 +287,13 @@ array topk(const array& a, int k, std::optional<int> axis) {
     throw std::invalid_argument(msg("[topk] k must be in [0, ", n, "] for axis ", ax,
                                     " of size ", n, ", got ", k, "."));
   }
-  // Partition so the k largest are last, keep them, sort those k (ascending).
-  array p = (k == 0 || k == n) ? x : partition(x, int(n - k), ax);
+  // Partition the indices so the k largest come last, gather just those k,
+  // and sort them (ascending).
   std::vector<int64_t> start(x.ndim(), 0), stop(x.shape()), step(x.ndim(), 1);
   start[ax] = n - k;
-  return sort(slice(p, start, stop, step), ax);
+  if (k == 0 || k == n) return sort(slice(x, start, stop, step), ax);
+  array idx = slice(argpartition(x, int(n - k), ax), start, stop, step);
+  return sort(take_along_axis(x, idx, ax), ax);
 }
 
 std::vector<array> nonzero(const array& a) {

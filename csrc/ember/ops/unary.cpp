@@ -126,6 +126,55 @@ array bitwise_invert(const array& a) {
   return same_op<BitwiseInvert>(a);
 }
 
+array isfinite(const array& a) { return logical_not(logical_or(isnan(a), isinf(a))); }
+array isposinf(const array& a) {
+  if (!is_floating(a.dtype())) return zeros(a.shape(), Dtype::bool_);
+  return logical_and(isinf(a), greater(a, detail::scalar_like(0.0, a)));
+}
+array isneginf(const array& a) {
+  if (!is_floating(a.dtype())) return zeros(a.shape(), Dtype::bool_);
+  return logical_and(isinf(a), less(a, detail::scalar_like(0.0, a)));
+}
+
+array nan_to_num(const array& a, double nan, std::optional<double> posinf,
+                 std::optional<double> neginf) {
+  if (is_complex(a.dtype())) throw type_error("[nan_to_num] Not supported for complex64 input.");
+  if (!is_floating(a.dtype())) return a;
+  double big = 0;
+  switch (a.dtype()) {
+    case Dtype::float16: big = 65504.0; break;
+    case Dtype::bfloat16: big = 3.3895313892515355e38; break;
+    case Dtype::float32: big = std::numeric_limits<float>::max(); break;
+    default: big = std::numeric_limits<double>::max();
+  }
+  array r = where(isnan(a), detail::scalar_like(nan, a), a);
+  r = where(isposinf(a), detail::scalar_like(posinf.value_or(big), a), r);
+  return where(isneginf(a), detail::scalar_like(neginf.value_or(-big), a), r);
+}
+
+array degrees(const array& a) {
+  array x = is_inexact(a.dtype()) ? a : astype(a, Dtype::float32);
+  return multiply(x, detail::scalar_like(180.0 / M_PI, x));
+}
+array radians(const array& a) {
+  array x = is_inexact(a.dtype()) ? a : astype(a, Dtype::float32);
+  return multiply(x, detail::scalar_like(M_PI / 180.0, x));
+}
+
+// complex64 -> float32 keeps the real part, so real() is a cast; imag(z) is the
+// real part of -i z, and conj(z) = 2 re(z) - z, both exact in floating point.
+array real(const array& a) { return is_complex(a.dtype()) ? astype(a, Dtype::float32) : a; }
+array imag(const array& a) {
+  if (!is_complex(a.dtype())) return zeros_like(a);
+  array minus_i = array(complex64_t(0.f, -1.f));
+  return astype(multiply(a, minus_i), Dtype::float32);
+}
+array conjugate(const array& a) {
+  if (!is_complex(a.dtype())) return a;
+  array re = astype(real(a), Dtype::complex64);
+  return subtract(multiply(re, array(complex64_t(2.f, 0.f))), a);
+}
+
 array relu(const array& a) { return maximum(a, detail::scalar_like(0.0, a)); }
 
 array stop_gradient(const array& a) { return make_node<StopGradient>(a.shape(), a.dtype(), {a}); }

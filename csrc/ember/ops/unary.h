@@ -2,6 +2,8 @@
 // integer and bool inputs to float32; abs, negative, sign, square keep ints.
 #pragma once
 
+#include <optional>
+
 #include "ember/array.h"
 
 namespace ember {
@@ -44,6 +46,24 @@ EMBER_API array isnan(const array& a);
 EMBER_API array isinf(const array& a);
 /// Bitwise not of integers (logical not of bool).
 EMBER_API array bitwise_invert(const array& a);
+/// True where the value is neither NaN nor infinite.
+EMBER_API array isfinite(const array& a);
+/// True where the value is +inf (isposinf) / -inf (isneginf).
+EMBER_API array isposinf(const array& a);
+EMBER_API array isneginf(const array& a);
+/// Replaces NaN with `nan` and infinities with `posinf` / `neginf` (default: the
+/// dtype's largest / lowest finite value); integer and bool arrays are unchanged.
+EMBER_API array nan_to_num(const array& a, double nan = 0.0,
+                           std::optional<double> posinf = std::nullopt,
+                           std::optional<double> neginf = std::nullopt);
+/// Radians to degrees and back (ints promote to float32).
+EMBER_API array degrees(const array& a);
+EMBER_API array radians(const array& a);
+/// Real and imaginary parts (float32 for complex64; for real input: a, and zeros).
+EMBER_API array real(const array& a);
+EMBER_API array imag(const array& a);
+/// Complex conjugate (the identity for real dtypes).
+EMBER_API array conjugate(const array& a);
 /// max(x, 0).
 EMBER_API array relu(const array& a);
 /// Identity on values; blocks gradients at every order.

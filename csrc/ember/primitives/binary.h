@@ -19,18 +19,20 @@ class EMBER_API BinaryElementwise : public Primitive {
                              const std::vector<BatchAxis>& axes) override;
 
   /// d out/d a and d out/d b (may be 0-d arrays that broadcast).
-  virtual std::pair<array, array> partials(const array& a, const array& b, const array& out) const = 0;
+  virtual std::pair<array, array> partials(const array& a, const array& b,
+                                           const array& out) const = 0;
   /// Applies the op again (vmap).
   virtual array apply(const array& a, const array& b) const = 0;
 };
 
-#define EMBER_BINARY_PRIMITIVE(Name)                                                              \
-  class EMBER_API Name : public BinaryElementwise {                                               \
-   public:                                                                                        \
-    const char* name() const override { return #Name; }                                           \
-    void eval_cpu(const std::vector<array>& inputs, array& out) override;                         \
-    std::pair<array, array> partials(const array& a, const array& b, const array& out) const override; \
-    array apply(const array& a, const array& b) const override;                                   \
+#define EMBER_BINARY_PRIMITIVE(Name)                                                      \
+  class EMBER_API Name : public BinaryElementwise {                                       \
+   public:                                                                                \
+    const char* name() const override { return #Name; }                                   \
+    void eval_cpu(const std::vector<array>& inputs, array& out) override;                 \
+    std::pair<array, array> partials(const array& a, const array& b,                      \
+                                     const array& out) const override;                    \
+    array apply(const array& a, const array& b) const override;                           \
   };
 
 EMBER_BINARY_PRIMITIVE(Add)

@@ -3,6 +3,8 @@
 // tangents through the permutation argsort gives. Indices never carry gradients.
 #include "ember/primitives/index.h"
 
+#include <algorithm>
+
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 
@@ -40,14 +42,15 @@ std::vector<array> batched_indices(const std::vector<array>& idx,
                                    const std::vector<BatchAxis>& axes, int64_t b,
                                    bool with_arange) {
   std::vector<array> out;
-  int ndim = idx[0].ndim() + 1;
+  int ndim = 0;
+  for (size_t j = 0; j < idx.size(); ++j) {
+    out.push_back(axes[j] ? moveaxis(idx[j], *axes[j], 0) : expand_dims(idx[j], {0}));
+    ndim = std::max(ndim, out.back().ndim());
+  }
   if (with_arange) {
     Shape s(ndim, 1);
     s[0] = b;
-    out.push_back(reshape(arange(0, double(b), 1, Dtype::int64), s));
-  }
-  for (size_t j = 0; j < idx.size(); ++j) {
-    out.push_back(axes[j] ? moveaxis(idx[j], *axes[j], 0) : expand_dims(idx[j], {0}));
+    out.insert(out.begin(), reshape(arange(0, double(b), 1, Dtype::int64), s));
   }
   return out;
 }

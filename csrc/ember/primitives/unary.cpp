@@ -40,7 +40,9 @@ array Negative::apply(const array& x) const { return negative(x); }
 EMBER_ZERO_DERIVATIVE(Sign)
 array Sign::apply(const array& x) const { return sign(x); }
 // d x^2 = 2x
-array Square::derivative(const array& x, const array&) const { return multiply(x, scalar_like(2.0, x)); }
+array Square::derivative(const array& x, const array&) const {
+  return multiply(x, scalar_like(2.0, x));
+}
 array Square::apply(const array& x) const { return square(x); }
 // d sqrt(x) = 1 / (2 sqrt(x))
 array Sqrt::derivative(const array&, const array& y) const {
@@ -86,7 +88,9 @@ array Sin::apply(const array& x) const { return sin(x); }
 array Cos::derivative(const array& x, const array&) const { return negative(sin(x)); }
 array Cos::apply(const array& x) const { return cos(x); }
 // d tan = 1 + tan^2
-array Tan::derivative(const array&, const array& y) const { return add(scalar_like(1.0, y), square(y)); }
+array Tan::derivative(const array&, const array& y) const {
+  return add(scalar_like(1.0, y), square(y));
+}
 array Tan::apply(const array& x) const { return tan(x); }
 // d arcsin = 1/sqrt(1 - x^2)
 array ArcSin::derivative(const array& x, const array&) const {

@@ -17,35 +17,39 @@ namespace ember {
 namespace {
 
 // offsets[p] += wrap(idx[p]) * stride for every index position p (row-major
-// over idx's shape), where wrap maps [-dim, dim) onto [0, dim).
+// over idx's shape), where wrap maps [-dim, dim) onto [0, dim). Broadcast
+// indices (stride 0) are walked in place, never materialized.
 void add_index_offsets(const std::string& op, const array& idx, int axis, int64_t dim,
                        int64_t stride, std::vector<int64_t>& offsets) {
-  std::vector<int64_t> pos;
-  const bool dense = idx.flags().row_contiguous;
-  if (!dense) pos = cpu::offset_table(idx.shape(), idx.strides());
+  if (offsets.empty()) return;
+  auto L = detail::collapse<1>(idx.shape(), {&idx.strides()});
   dispatch_dtype(idx.dtype(), [&](auto v) {
     using T = decltype(v);
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       const T* d = idx.data<T>();
-      for (size_t p = 0; p < offsets.size(); ++p) {
-        T raw = d[dense ? int64_t(p) : pos[p]];
-        int64_t i;
-        bool ok;
-        if constexpr (std::is_unsigned_v<T>) {
-          ok = uint64_t(raw) < uint64_t(dim);
-          i = int64_t(raw);
-        } else {
-          i = int64_t(raw);
-          if (i < 0) i += dim;
-          ok = i >= 0 && i < dim;
+      int64_t* o = offsets.data();
+      auto bad = [&](T raw) {
+        using Print = std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>;
+        return std::out_of_range(msg("[", op, "] Index ", Print(raw), " is out of bounds for axis ",
+                                     axis, " with size ", dim, "."));
+      };
+      detail::for_each_row(L, 0, detail::num_rows(L), [&](const auto& off, int64_t n,
+                                                          const auto& st) {
+        const T* row = d + off[0];
+        const int64_t step = st[0];
+        for (int64_t i = 0; i < n; ++i) {
+          T raw = row[i * step];
+          int64_t j = int64_t(raw);
+          if constexpr (std::is_unsigned_v<T>) {
+            if (uint64_t(raw) >= uint64_t(dim)) throw bad(raw);
+          } else {
+            if (j < 0) j += dim;
+            if (j < 0 || j >= dim) throw bad(raw);
+          }
+          o[i] += j * stride;
         }
-        if (!ok) {
-          using Print = std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>;
-          throw std::out_of_range(msg("[", op, "] Index ", Print(raw), " is out of bounds for axis ",
-                                      axis, " with size ", dim, "."));
-        }
-        offsets[p] += i * stride;
-      }
+        o += n;
+      });
     } else {
       throw type_error(msg("[", op, "] Indices must be integers, got ", dtype_name(idx.dtype()), "."));
     }
