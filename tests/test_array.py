@@ -66,7 +66,8 @@ def test_numpy_byte_order():
 
 @pytest.mark.parametrize("value,dtype,shape", [
     ([1, 2, 3], mx.int32, (3,)), ([1, 2.5], mx.float32, (2,)), ([True, False], mx.bool_, (2,)),
-    ([True, 2], mx.int32, (2,)), ([1, 2j], mx.complex64, (2,)), ([[1, 2], [3, 4]], mx.int32, (2, 2)),
+    ([True, 2], mx.int32, (2,)), ([1, 2j], mx.complex64, (2,)),
+    ([[1, 2], [3, 4]], mx.int32, (2, 2)),
     (((1, 2), [3, 4]), mx.int32, (2, 2)), ((1.0, 2.0), mx.float32, (2,)), ([], mx.float32, (0,)),
     ([[]], mx.float32, (1, 0)), ([[[1], [2]]], mx.int32, (1, 2, 1)), ([2**40, 1], mx.int64, (2,)),
     ([1, 2**63], mx.uint64, (2,)),
@@ -228,7 +229,8 @@ def test_astype(name):
     dt = getattr(mx, "bool_" if name == "bool" else name)
     y = x.astype(dt)
     assert y.dtype == dt
-    np.testing.assert_array_equal(_as_f64(y), _as_f64(np.array([0.0, 1.5, 2.0, 7.25]).astype(np_dtype(name))))
+    expected = np.array([0.0, 1.5, 2.0, 7.25]).astype(np_dtype(name))
+    np.testing.assert_array_equal(_as_f64(y), _as_f64(expected))
 
 
 def test_numpy_view_is_read_only():
@@ -283,6 +285,12 @@ def test_numpy_of_views():
     np.testing.assert_array_equal(np.asarray(a.T), x.T)
     np.testing.assert_array_equal(np.asarray(mx.broadcast_to(mx.array([1, 2]), (3, 2))),
                                   np.broadcast_to([1, 2], (3, 2)))
+    # negative strides and offsets
+    np.testing.assert_array_equal(np.asarray(a[:, ::-1]), x[:, ::-1])
+    np.testing.assert_array_equal(np.asarray(a[1:, 1::2]), x[1:, 1::2])
+    b = mx.array(x, mx.bfloat16)[::-1, ::2]
+    assert pickle.loads(pickle.dumps(b)).tolist() == x[::-1, ::2].tolist()
+    assert pickle.loads(pickle.dumps(b)).dtype == mx.bfloat16
 
 
 # ---- Python protocols ---------------------------------------------------------------------
@@ -559,4 +567,5 @@ def test_real_imag_conj():
 def test_divmod():
     q, r = mx.divmod(mx.array([7, -7, 7]), mx.array([3, 3, -3]))
     assert q.tolist() == [2, -3, -3] and r.tolist() == [1, 2, -2]
-    assert [divmod(a, b) for a, b in [(7, 3), (-7, 3), (7, -3)]] == list(zip(q.tolist(), r.tolist()))
+    python = [divmod(a, b) for a, b in [(7, 3), (-7, 3), (7, -3)]]
+    assert python == list(zip(q.tolist(), r.tolist()))

@@ -54,7 +54,8 @@ CASES = [
     ("broadcast_to", lambda: mx.broadcast_to(ones(3), (2, 4)), ValueError,
      r"^\[broadcast_to\] .*\(3,\).*\(2, 4\)"),
     # ---- reductions: a bad axis is an IndexError naming the axis and the rank ----
-    ("sum_axis", lambda: mx.sum(ones(2, 3), axis=2), IndexError, r"^\[sum\] Axis 2 is out of bounds"),
+    ("sum_axis", lambda: mx.sum(ones(2, 3), axis=2), IndexError,
+     r"^\[sum\] Axis 2 is out of bounds"),
     ("mean_axis", lambda: mx.mean(ones(2, 3), axis=-3), IndexError, r"^\[mean\] Axis -3"),
     # ---- linalg ----
     ("matmul", lambda: ones(2, 3) @ ones(4, 5), ValueError,

@@ -207,7 +207,11 @@ def test_out_of_range_indices_raise_at_eval():
          r"\[put_along_axis\] Index 9 is out of bounds for axis 1 with size 4"),
         (lambda: mx.take(x, mx.array(np.array([2**63 + 5], np.uint64)), axis=0),
          r"Index 9223372036854775813 is out of bounds"),
+        # Checked even when the gathered slices are empty.
+        (lambda: mx.take(mx.zeros((3, 0)), mx.array([5]), axis=0),
+         r"\[take\] Index 5 is out of bounds for axis 0 with size 3"),
     ]
+    assert mx.take(mx.zeros((3, 0)), mx.array([2, -3]), axis=0).shape == (2, 0)
     for make, message in cases:
         y = make()
         with pytest.raises(IndexError, match=message):

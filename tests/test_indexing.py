@@ -94,6 +94,23 @@ def test_getitem_on_scalar_and_views():
                                   np.arange(12).reshape(3, 4)[::-1][1:, ::-2][:, [1, 0]])
 
 
+@pytest.mark.parametrize("index,np_index", [
+    ((mx.array(1),), (1,)),
+    ((mx.array(1), slice(1, None)), (1, slice(1, None))),
+    ((slice(None), mx.array(-1)), (slice(None), -1)),
+    ((mx.array(0), slice(None), mx.array([1, 2])), (0, slice(None), [1, 2])),
+    ((mx.array([[1], [0]]), mx.array(2)), ([[1], [0]], 2)),
+])
+def test_zero_d_ember_arrays_act_as_ints(x_np, index, np_index):
+    # 0-d ember arrays stay lazy (they may be traced) but index like ints, as in numpy.
+    np.testing.assert_array_equal(np.asarray(mx.array(x_np)[index]), x_np[np_index])
+    x = mx.array(x_np)
+    x[index] = -1.0
+    expected = x_np.copy()
+    expected[np_index] = -1.0
+    np.testing.assert_array_equal(np.asarray(x), expected)
+
+
 def test_getitem_lazy_index_array():
     # An index computed by ember stays lazy until the result is needed.
     x = mx.array(np.arange(10.0))

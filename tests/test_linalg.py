@@ -202,6 +202,22 @@ def test_matmul_views(m, k, n):
     check(mx.moveaxis(mx.array(mv), 1, 0) @ mx.array(w), np.moveaxis(mv, 1, 0) @ w, 1e-4, 1e-4)
 
 
+@pytest.mark.parametrize("m,k,n", [(3, 4, 5), (24, 32, 20)], ids=["loop", "blas"])
+def test_matmul_slices(m, k, n):
+    # Sliced operands: rows skipped (lda = 2K), an offset window, reversed rows
+    # (negative stride: copied) and a column step (not unit stride: copied).
+    a, b = rand((2 * m, k + 3)), rand((k, 2 * n))
+    A, B = mx.array(a), mx.array(b)
+    check(A[::2, 1:k + 1] @ B[:, :n], a[::2, 1:k + 1] @ b[:, :n], 1e-4, 1e-4)
+    check(A[::-2, :k] @ B[:, ::2], a[::-2, :k] @ b[:, ::2], 1e-4, 1e-4)
+    check(B[:, ::2].T @ A[:m, :k].T, b[:, ::2].T @ a[:m, :k].T, 1e-4, 1e-4)
+    x = rand((5, 2 * m, k))
+    check(mx.array(x)[1:4, ::2] @ B[:, n:], x[1:4, ::2] @ b[:, n:], 1e-4, 1e-4)
+    X = mx.array(x)
+    check(X[::2, :m] @ mx.swapaxes(X[::2, m:], 1, 2),
+          x[::2, :m] @ np.swapaxes(x[::2, m:], 1, 2), 1e-4, 1e-4)
+
+
 def test_matmul_large_paths():
     # One gemm for a batch folded into M, a gemm per matrix, and the small-matrix loop.
     x, w = rand((8, 64, 96)), rand((96, 80))

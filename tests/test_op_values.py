@@ -4,8 +4,8 @@ The reference runs in float64 (complex128) on the same input values, then is rou
 dtype ember returned; tolerances depend on that dtype (float16 / bfloat16 loose, float64
 tight). Integer and bool results must match exactly. The result dtype must be the one the
 row's `out_dtype` predicts from ember's rules (see op_table.expected_promote for where they
-differ from numpy). test_strided feeds the same ops non-contiguous inputs: transposed
-views, and broadcast (stride-0) views for the elementwise families.
+differ from numpy). test_strided feeds the same ops non-contiguous inputs: transposed views,
+step-2 slices with an offset, and broadcast (stride-0) views for the elementwise families.
 """
 import zlib
 
@@ -41,7 +41,8 @@ def _value_cases():
         for shapes, kw in row.cases():
             dtypes = row.dtypes if shapes else (None,)
             for dtype in dtypes:
-                out.append(pytest.param(row, shapes, kw, dtype, id=_case_id(row, shapes, kw, dtype)))
+                case_id = _case_id(row, shapes, kw, dtype)
+                out.append(pytest.param(row, shapes, kw, dtype, id=case_id))
     return out
 
 
@@ -129,9 +130,10 @@ def check_row(row, shapes, kw, dtype, to_ember=None):
         if all(_name(x.dtype) not in ("bfloat16",) for x in native):
             with np.errstate(all="ignore"):
                 native_kind = _kind(_name(np.asarray(row.numpy(*native, **kw)).dtype))
-            assert _kind(got_dtype) == native_kind, f"dtype {got_dtype}, numpy gives a {native_kind}"
+            assert _kind(got_dtype) == native_kind, f"dtype {got_dtype}, numpy: {native_kind}"
         floats = {d for d in in_dtypes if d in FLOATS}
-        if len(floats) == 1 and _kind(_name(expected.dtype)) == "float" and len(set(in_dtypes)) == 1:
+        one_float = len(floats) == 1 and len(set(in_dtypes)) == 1
+        if one_float and _kind(_name(expected.dtype)) == "float":
             assert got_dtype == in_dtypes[0], f"dtype {got_dtype} for {in_dtypes[0]} inputs"
 
     kind = _kind(got_dtype)
@@ -171,13 +173,28 @@ def broadcast_rows(i, x):
     return mx.broadcast_to(mx.array(first), x.shape), np.broadcast_to(first, x.shape)
 
 
-VARIANTS = {"T": transposed, "bcast": broadcast_rows}
+def sliced(i, x):
+    """A view with step 2 and a nonzero offset along axis 0: x sits at big[1::2] of a larger
+    array whose other rows hold garbage (NaN for floats), so reading a wrong row shows."""
+    x = np.asarray(x)
+    if x.ndim < 1:
+        return mx.array(x), x
+    big = np.zeros((2 * x.shape[0] + 1,) + x.shape[1:], dtype=x.dtype)
+    if x.dtype.kind == "f" or x.dtype.name == "bfloat16":
+        big[...] = np.nan
+    elif x.dtype.kind in "iu":
+        big[...] = 7
+    big[1::2] = x
+    return mx.array(big)[1::2], x
+
+
+VARIANTS = {"T": transposed, "bcast": broadcast_rows, "sliced": sliced}
 
 
 def _strided_cases():
     out = []
     for row in ALL_ROWS:
-        variants = ["T"]
+        variants = ["T", "sliced"]
         if getattr(row, "family", "") in STRIDED_FAMILIES:
             variants.append("bcast")
         dtypes = [d for d in ("float32", "int32") if d in row.dtypes] or list(row.dtypes[:1])

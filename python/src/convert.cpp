@@ -30,6 +30,9 @@ ScalarKind scalar_kind(nb::handle o) {
   return ScalarKind::none;
 }
 
+constexpr const char* kRagged =
+    "[array] The nested lists are ragged (not one rectangular shape).";
+
 // Walks a nested list once to find its shape and the widest scalar kind.
 void inspect(nb::handle obj, size_t depth, ListInfo& info) {
   bool seq = nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj);
@@ -50,7 +53,7 @@ void inspect(nb::handle obj, size_t depth, ListInfo& info) {
                                .c_str());
     }
     if (depth != info.shape.size()) {
-      throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
+      throw std::invalid_argument(kRagged);
     }
     info.kind = std::max(info.kind, k);
     if (k == ScalarKind::integer && !info.beyond_int64) {
@@ -62,11 +65,11 @@ void inspect(nb::handle obj, size_t depth, ListInfo& info) {
   auto n = int64_t(nb::len(obj));
   if (depth == info.shape.size()) {
     if (info.kind != ScalarKind::none) {
-      throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
+      throw std::invalid_argument(kRagged);
     }
     info.shape.push_back(n);
   } else if (depth > info.shape.size() || info.shape[depth] != n) {
-    throw std::invalid_argument("[array] The nested lists are ragged (not one rectangular shape).");
+    throw std::invalid_argument(kRagged);
   }
   for (auto item : obj) inspect(item, depth + 1, info);
 }
@@ -140,7 +143,8 @@ array from_list(nb::handle obj, std::optional<Dtype> dtype) {
       const int64_t* d = a.data<int64_t>();
       bool fits = true;
       for (int64_t i = 0; i < n && fits; ++i) {
-        fits = d[i] >= std::numeric_limits<int32_t>::min() && d[i] <= std::numeric_limits<int32_t>::max();
+        fits = d[i] >= std::numeric_limits<int32_t>::min() &&
+               d[i] <= std::numeric_limits<int32_t>::max();
       }
       if (!fits) natural = Dtype::int64;
       break;
@@ -206,7 +210,8 @@ array from_buffer(nb::handle obj, std::optional<Dtype> dtype) {
   } release{&view};
   auto t = dtype_from_format(view.format ? view.format : "B", view.itemsize);
   if (!t) {
-    throw nb::type_error((std::string("[array] Unsupported buffer format '") + view.format + "'.").c_str());
+    std::string text = std::string("[array] Unsupported buffer format '") + view.format + "'.";
+    throw nb::type_error(text.c_str());
   }
   Shape shape(view.shape, view.shape + view.ndim);
   int64_t n = shape_size(shape);
@@ -284,7 +289,9 @@ array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
                           "[array] Python int is too large for a 64-bit integer.");
           throw nb::python_error();
         }
-        if (!dtype && !like && (v > std::numeric_limits<int32_t>::max() || v < std::numeric_limits<int32_t>::min())) {
+        bool fits32 = v >= std::numeric_limits<int32_t>::min() &&
+                      v <= std::numeric_limits<int32_t>::max();
+        if (!dtype && !like && !fits32) {
           t = Dtype::int64;
         }
         return array(v).astype_now(t);

@@ -66,5 +66,6 @@ void init_ops_binary(nb::module_& m) {
     if (!a_min.is_none()) lo = to_array(a_min, std::nullopt, &x);
     if (!a_max.is_none()) hi = to_array(a_max, std::nullopt, &x);
     return clip(x, lo, hi);
-  }, "a"_a, "a_min"_a.none(), "a_max"_a.none(), "Limits values to [a_min, a_max]; either may be None.");
+  }, "a"_a, "a_min"_a.none(), "a_max"_a.none(),
+     "Limits values to [a_min, a_max]; either may be None.");
 }

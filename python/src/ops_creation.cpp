@@ -24,14 +24,18 @@ void init_ops_creation(nb::module_& m) {
   }, "shape"_a, "dtype"_a = nb::none(), "An array of ones (float32 by default).");
   m.def("full", [](nb::handle shape, nb::handle vals, std::optional<Dtype> dtype) {
     return full(to_shape(shape), to_array(vals), dtype);
-  }, "shape"_a, "vals"_a, "dtype"_a = nb::none(), "An array of shape filled with vals (broadcast).");
-  m.def("zeros_like", [](nb::handle a) { return zeros_like(to_array(a)); }, "a"_a, "Zeros shaped like a.");
-  m.def("ones_like", [](nb::handle a) { return ones_like(to_array(a)); }, "a"_a, "Ones shaped like a.");
+  }, "shape"_a, "vals"_a, "dtype"_a = nb::none(),
+     "An array of shape filled with vals (broadcast).");
+  m.def("zeros_like", [](nb::handle a) { return zeros_like(to_array(a)); }, "a"_a,
+        "Zeros shaped like a.");
+  m.def("ones_like", [](nb::handle a) { return ones_like(to_array(a)); }, "a"_a,
+        "Ones shaped like a.");
   m.def("full_like", [](nb::handle a, nb::handle v) {
     array x = to_array(a);
     return full_like(x, to_array(v, std::nullopt, &x));
   }, "a"_a, "fill_value"_a, "An array shaped like a filled with fill_value.");
-  m.def("arange", [](nb::handle start, nb::handle stop, nb::handle step, std::optional<Dtype> dtype) {
+  m.def("arange", [](nb::handle start, nb::handle stop, nb::handle step,
+                     std::optional<Dtype> dtype) {
     // arange(stop) / arange(start, stop[, step]); ints give int32 unless a float is given.
     bool any_float = false;
     for (auto h : {start, stop, step}) any_float |= nb::isinstance<nb::float_>(h);
@@ -48,10 +52,12 @@ void init_ops_creation(nb::module_& m) {
      "Evenly spaced values in [start, stop) (numpy.arange).");
   m.def("linspace", [](double start, double stop, int64_t num, std::optional<Dtype> dtype) {
     return linspace(start, stop, num, dtype.value_or(Dtype::float32));
-  }, "start"_a, "stop"_a, "num"_a = 50, "dtype"_a = nb::none(), "num evenly spaced values from start to stop.");
+  }, "start"_a, "stop"_a, "num"_a = 50, "dtype"_a = nb::none(),
+     "num evenly spaced values from start to stop.");
   m.def("eye", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
     return eye(n, m_, k, dtype.value_or(Dtype::float32));
-  }, "n"_a, "m"_a = nb::none(), "k"_a = 0, "dtype"_a = nb::none(), "Ones on diagonal k, zeros elsewhere.");
+  }, "n"_a, "m"_a = nb::none(), "k"_a = 0, "dtype"_a = nb::none(),
+     "Ones on diagonal k, zeros elsewhere.");
   m.def("identity", [](int64_t n, std::optional<Dtype> dtype) {
     return identity(n, dtype.value_or(Dtype::float32));
   }, "n"_a, "dtype"_a = nb::none(), "The n x n identity matrix.");

@@ -5,7 +5,7 @@ import numpy as np
 
 import ember.core as mx
 
-from . import BOOL, FLOATS, INTS, PROMOTE, PROMOTE_FLOAT, SAME, OpRow, np_dtype
+from . import BOOL, FLOATS, INTS, PROMOTE, PROMOTE_FLOAT, OpRow, default_make, np_dtype
 from .unary import make_range
 
 PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (3,)), ((3,), ()),
@@ -30,7 +30,8 @@ def nonzero_divisor(rng, shapes, dtype):
     elif dtype == "complex64":
         b = ((rng.uniform(0.5, 2, s) + 1j * rng.uniform(0.5, 2, s))).astype(np.complex64)
     else:
-        b = (rng.uniform(0.5, 2.5, s) * np.where(rng.random(s) < 0.5, -1, 1)).astype(np_dtype(dtype))
+        sign = np.where(rng.random(s) < 0.5, -1, 1)
+        b = (rng.uniform(0.5, 2.5, s) * sign).astype(np_dtype(dtype))
     return [a, b]
 
 
@@ -103,8 +104,6 @@ def equal_pairs(rng, shapes, dtype):
 
 def where_inputs(rng, shapes, dtype):
     cond = rng.random(shapes[0]) > 0.5
-    from . import default_make
-
     return [cond] + default_make(rng, shapes[1:], dtype)
 
 
@@ -185,5 +184,6 @@ ROWS = [
           numpy=lambda x, a_min, a_max: np.clip(x, a_min, a_max),
           shapes=[((3, 4),), ((),), ((0, 2),)],
           kwargs=[dict(a_min=-1, a_max=1), dict(a_min=-0.5, a_max=None), dict(a_min=None, a_max=2)],
-          dtypes=F + ("int8", "int32", "int64"), make=make_range(-3, 3), out_dtype=_clip_scalar_dtype),
+          dtypes=F + ("int8", "int32", "int64"), make=make_range(-3, 3),
+          out_dtype=_clip_scalar_dtype),
 ]

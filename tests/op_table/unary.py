@@ -17,7 +17,6 @@ F = FLOATS
 FC = FLOATS + ("complex64",)
 # float ops on ints and bool promote to float32
 FI = FLOATS + ("int32", "uint8", "bool")
-SIGNED = ("int8", "int16", "int32", "int64")
 NUM = FLOATS + INTS
 
 
@@ -154,8 +153,8 @@ def _float_row(name, np_fn, make=None, dtypes=FI, shapes=SHAPES, **kw):
 
 ROWS = [
     # ---- ops that keep the dtype ----
-    OpRow(name="abs", ember=mx.abs, numpy=np.abs, shapes=SHAPES + BIG, dtypes=NUM + ("bool", "complex64"),
-          make=away_from_zero, out_dtype=abs_dtype),
+    OpRow(name="abs", ember=mx.abs, numpy=np.abs, shapes=SHAPES + BIG,
+          dtypes=NUM + ("bool", "complex64"), make=away_from_zero, out_dtype=abs_dtype),
     OpRow(name="negative", ember=mx.negative, numpy=np.negative, shapes=SHAPES,
           dtypes=NUM + ("complex64",), out_dtype=SAME),
     OpRow(name="sign", ember=mx.sign, numpy=np.sign, shapes=SHAPES, dtypes=NUM + ("complex64",),

@@ -118,8 +118,10 @@ array matmul(const array& a_in, const array& b_in) {
   return reshape(out, final_shape);
 }
 
+// A matmul with K = 1 rather than a broadcast multiply: its gradients are
+// matmuls too, with no sum over a broadcast axis.
 array outer(const array& a, const array& b) {
-  return multiply(reshape(a, {a.size(), 1}), reshape(b, {1, b.size()}));
+  return matmul(reshape(a, {a.size(), 1}), reshape(b, {1, b.size()}));
 }
 
 array inner(const array& a, const array& b) {

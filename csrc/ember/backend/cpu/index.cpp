@@ -95,11 +95,12 @@ T add_values(T x, T y) {
 
 void Gather::eval_cpu(const std::vector<array>& inputs, array& out) {
   out.allocate_row_contiguous();
-  if (out.size() == 0) return;
   const array& a = inputs[0];
   std::vector<array> idx(inputs.begin() + 1, inputs.end());
   const int k = int(idx.size());
+  // Checked even when the slices are empty, as numpy does.
   std::vector<int64_t> src = index_offsets(op_, axes_, idx, a.shape(), a.strides());
+  if (out.size() == 0) return;
   // Each index position copies one slice a[i..., :, ...] of the remaining axes.
   Shape rest(a.shape().begin() + k, a.shape().end());
   Strides rest_strides(a.strides().begin() + k, a.strides().end());
@@ -133,11 +134,11 @@ void Scatter::eval_cpu(const std::vector<array>& inputs, array& out) {
   out.allocate_row_contiguous();
   cpu::copy_cast(inputs[0], out);
   const array& u = inputs[1];
-  if (u.size() == 0) return;
   std::vector<array> idx(inputs.begin() + 2, inputs.end());
   const int k = int(idx.size());
   const int m = idx[0].ndim();
   std::vector<int64_t> dst = index_offsets(op_, axes_, idx, out.shape(), out.strides());
+  if (u.size() == 0) return;
   // The updates are idx.shape + rest, possibly broadcast (stride 0): walk the
   // index part and the slice part through their own offset tables.
   Shape rest(out.shape().begin() + k, out.shape().end());
