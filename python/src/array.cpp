@@ -175,7 +175,10 @@ void init_array(nb::module_& m) {
       })
       .def("__repr__", [](const array& a) { return format_array(a); })
       .def("__format__", [](const array& a, nb::handle spec) {
-        if (a.ndim() == 0) return nb::cast<std::string>(to_scalar(a).attr("__format__")(spec));
+        // An empty spec (f"{x}") prints like repr, as mlx; "{x:.3f}" formats a 0-d value.
+        if (a.ndim() == 0 && nb::len(spec) > 0) {
+          return nb::cast<std::string>(to_scalar(a).attr("__format__")(spec));
+        }
         if (nb::len(spec) > 0) {
           throw nb::type_error("unsupported format string passed to ember.core.array.__format__");
         }

@@ -1,0 +1,131 @@
+// Branch-free float32 exp, log, tanh, sigmoid, sin and cos that compilers vectorize (range
+// reduction + minimax polynomials fitted for ember; see bench/tools/fit_poly.py), within ~2 ulp.
+// Included once per instruction set (simd_kernels.h): EMBER_SIMD_NS names the namespace, so the
+// copies built with -mavx2 or -mavx512f never merge with the baseline ones at link time.
+#pragma once
+
+#include <cstdint>
+
+#ifndef EMBER_SIMD_NS
+#error "define EMBER_SIMD_NS (the instruction-set namespace) before including simd_math.h"
+#endif
+
+#if defined(__GNUC__)
+#define EMBER_SIMD_INLINE inline __attribute__((always_inline))
+#else
+#define EMBER_SIMD_INLINE inline
+#endif
+
+namespace ember::cpu::EMBER_SIMD_NS {
+
+// Every function is written as straight-line code with selects (`c ? a : b` on values that
+// are all computed), so a loop calling it vectorizes: no calls, no branches, no tables.
+
+EMBER_SIMD_INLINE int32_t as_int(float x) { return __builtin_bit_cast(int32_t, x); }
+EMBER_SIMD_INLINE float as_float(int32_t i) { return __builtin_bit_cast(float, i); }
+EMBER_SIMD_INLINE float abs_f(float x) { return as_float(as_int(x) & 0x7fffffff); }
+/// |mag| with the sign of sgn.
+EMBER_SIMD_INLINE float copysign_f(float mag, float sgn) {
+  return as_float((as_int(mag) & 0x7fffffff) | (as_int(sgn) & int32_t(0x80000000u)));
+}
+
+// Adding then subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to the nearest
+// integer (ties to even), and leaves that integer in the low mantissa bits of the sum.
+inline constexpr float kShifter = 0x1.8p23f;
+
+/// e^x. x = n ln2 + r with |r| <= ln2/2; e^r by a degree-6 polynomial; then 2^n is applied as
+/// two factors so results in the subnormal range round once and overflow gives inf.
+EMBER_SIMD_INLINE float exp_f(float x) {
+  // Clamp (NaN passes through: both comparisons are false).
+  x = x > 89.0f ? 89.0f : x;
+  x = x < -104.0f ? -104.0f : x;
+  const float z = x * 0x1.715476p+0f + kShifter;  // x log2(e) + shifter
+  const float n = z - kShifter;
+  // ln2 = kLn2Hi + kLn2Lo; kLn2Hi has 15 significant bits, so n * kLn2Hi is exact.
+  const float r = (x - n * 0x1.62e4p-1f) - n * 0x1.7f7d1cp-20f;
+  float p = 0x1.6a243ap-10f;
+  p = p * r + 0x1.1239e0p-7f;
+  p = p * r + 0x1.5558f2p-5f;
+  p = p * r + 0x1.555492p-3f;
+  p = p * r + 0x1.fffffcp-2f;
+  p = (p * r) * r + r + 1.0f;
+  const int32_t ni = as_int(z) - as_int(kShifter);  // n in [-150, 129]
+  const int32_t n1 = ni >> 1, n2 = ni - n1;        // each in [-75, 65]: normal powers of 2
+  return (p * as_float((n1 + 127) << 23)) * as_float((n2 + 127) << 23);
+}
+
+/// log x. x = 2^e m with m in [sqrt(1/2), sqrt(2)); log(1 + f), f = m - 1, by
+/// f - f^2/2 + f^3 P(f) with P of degree 7.
+EMBER_SIMD_INLINE float log_f(float x) {
+  const bool sub = x < 0x1p-126f;  // subnormal (or <= 0, fixed below): scale into range
+  const float xs = sub ? x * 0x1p23f : x;
+  const int32_t t = as_int(xs) - 0x3f3504f3;  // bits of sqrt(1/2)
+  const int32_t e = t >> 23;
+  const float m = as_float(as_int(xs) - (e << 23));
+  const float f = m - 1.0f;  // exact
+  const float ef = float(e) - (sub ? 23.0f : 0.0f);
+  float p = -0x1.38b580p-4f;
+  p = p * f + 0x1.055b6ap-3f;
+  p = p * f - 0x1.0d8542p-3f;
+  p = p * f + 0x1.22da1cp-3f;
+  p = p * f - 0x1.547244p-3f;
+  p = p * f + 0x1.99a008p-3f;
+  p = p * f - 0x1.000226p-2f;
+  p = p * f + 0x1.555554p-2f;
+  const float f2 = f * f;
+  const float lg = (f2 * f) * p - 0.5f * f2 + f;
+  // e ln2 as a two-part constant: the high product is exact for |e| < 2^8.
+  float res = ef * 0x1.62e4p-1f + (lg + ef * 0x1.7f7d1cp-20f);
+  res = x > 0.0f ? res : (x == 0.0f ? -__builtin_inff() : __builtin_nanf(""));
+  return x == __builtin_inff() ? x : res;
+}
+
+/// tanh x: an odd polynomial for |x| < 0.625, 1 - 2 / (e^{2|x|} + 1) above.
+EMBER_SIMD_INLINE float tanh_f(float x) {
+  const float ax = abs_f(x);
+  const float x2 = ax * ax;
+  float p = -0x1.75e1cep-8f;
+  p = p * x2 + 0x1.52269cp-6f;
+  p = p * x2 - 0x1.b83c5ap-5f;
+  p = p * x2 + 0x1.110726p-3f;
+  p = p * x2 - 0x1.555532p-2f;
+  const float small = (ax * x2) * p + ax;
+  const float large = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
+  return copysign_f(ax < 0.625f ? small : large, x);
+}
+
+/// 1 / (1 + e^-x), from e^-|x| so that neither sign overflows or loses tiny results.
+EMBER_SIMD_INLINE float sigmoid_f(float x) {
+  const float e = exp_f(-abs_f(x));
+  const float r = 1.0f / (1.0f + e);
+  return x >= 0.0f ? r : e * r;
+}
+
+/// Above this |x|, sin and cos are redone with the C library: the 3-part reduction below
+/// loses accuracy once n (the multiple of pi/2) has more than 12 bits.
+inline constexpr float kTrigMax = 4096.0f;
+
+/// sin x (quadrant 0) or cos x (quadrant 1). x = n pi/2 + r, |r| <= pi/4, then
+/// sin r or cos r by quadrant, from odd and even polynomials.
+EMBER_SIMD_INLINE float sincos_f(float x, int32_t quadrant) {
+  const float z = x * 0x1.45f306p-1f + kShifter;  // x * 2/pi
+  const float n = z - kShifter;
+  // pi/2 in three parts with 12, 12 and 24 bits: n * (first two) is exact for |n| < 2^12.
+  float r = x - n * 0x1.922p+0f;
+  r = r - n * 0x1.fb4p-12f;
+  r = r - n * 0x1.4442d2p-24f;
+  const int32_t q = as_int(z) - as_int(kShifter) + quadrant;
+  const float r2 = r * r;
+  float s = -0x1.9943e2p-13f;
+  s = s * r2 + 0x1.11073ap-7f;
+  s = s * r2 - 0x1.555546p-3f;
+  s = (s * r2) * r + r;
+  float c = 0x1.99eb9cp-16f;
+  c = c * r2 - 0x1.6c0c34p-10f;
+  c = c * r2 + 0x1.55554ap-5f;
+  c = (c * r2) * r2 - 0.5f * r2 + 1.0f;
+  const float v = (q & 1) ? c : s;
+  return as_float(as_int(v) ^ ((q & 2) << 30));  // quadrants 2 and 3 flip the sign
+}
+
+}  // namespace ember::cpu::EMBER_SIMD_NS
