@@ -110,10 +110,10 @@ inline constexpr float kTrigMax = 4096.0f;
 EMBER_SIMD_INLINE float sincos_f(float x, int32_t quadrant) {
   const float z = x * 0x1.45f306p-1f + kShifter;  // x * 2/pi
   const float n = z - kShifter;
-  // pi/2 in three parts with 12, 12 and 24 bits: n * (first two) is exact for |n| < 2^12.
+  // pi/2 = C1 - C2 - C3 with 12, 12 and 24 bits: n * (first two) is exact for |n| < 2^12.
   float r = x - n * 0x1.922p+0f;
-  r = r - n * 0x1.fb4p-12f;
-  r = r - n * 0x1.4442d2p-24f;
+  r = r + n * 0x1.2aep-18f;
+  r = r + n * 0x1.de973ep-31f;
   const int32_t q = as_int(z) - as_int(kShifter) + quadrant;
   const float r2 = r * r;
   float s = -0x1.9943e2p-13f;
