@@ -146,3 +146,40 @@ def test_composition_per_sample_and_hvp():
     batched = mx.vmap(hvp)(vs)
     for i in range(4):
         close(batched[i], hvp(vs[i]), tol=1e-4)
+
+
+def test_training_example():
+    import ember.nn as nn
+    import ember.optimizers as optim
+    from ember.utils import tree_map
+
+    class SimpleNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(10, 20)
+            self.fc2 = nn.Linear(20, 1)
+
+        def __call__(self, x):
+            x = mx.relu(self.fc1(x))
+            return self.fc2(x)
+
+    mx.random.seed(0)
+    model = SimpleNet()
+
+    def loss_fn(model, x, y):
+        pred = model(x)
+        return mx.mean(mx.square(pred - y))
+
+    loss_and_grad = mx.value_and_grad(model, loss_fn)  # SPEC-NOTES 9
+    xb = mx.random.normal((32, 10))
+    yb = mx.sum(xb[:, :3], axis=1, keepdims=True)
+    first = loss_fn(model, xb, yb).item()
+    optimizer = optim.SGD(learning_rate=0.05)
+    for step in range(60):
+        loss, grads = loss_and_grad(model, xb, yb)
+        if step % 2:
+            optimizer.update(model, grads)
+        else:  # the by-hand form
+            model.update(tree_map(lambda p, g: p - 0.05 * g, model.parameters(), grads))
+        mx.eval(model.parameters())
+    assert loss_fn(model, xb, yb).item() < 0.5 * first

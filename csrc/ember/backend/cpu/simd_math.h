@@ -97,8 +97,7 @@ EMBER_SIMD_INLINE float tanh_f(float x) {
 /// 1 / (1 + e^-x), from e^-|x| so that neither sign overflows or loses tiny results.
 EMBER_SIMD_INLINE float sigmoid_f(float x) {
   const float e = exp_f(-abs_f(x));
-  const float r = 1.0f / (1.0f + e);
-  return x >= 0.0f ? r : e * r;
+  return (x >= 0.0f ? 1.0f : e) / (1.0f + e);  // e^x / (1 + e^x) below 0
 }
 
 /// Above this |x|, sin and cos are redone with the C library: the 3-part reduction below
