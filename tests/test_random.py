@@ -489,3 +489,28 @@ def test_reproducible_inside_transforms():
     np.testing.assert_array_equal(np.array(g), ref)
     v = np.array(mx.vmap(lambda x: x * mx.random.normal((3,), key=k))(mx.ones((2, 3))))
     np.testing.assert_array_equal(v, np.stack([ref, ref]))
+
+
+def test_grad_of_sampling_function():
+    k = key(5)
+    u = np.array(mx.random.uniform(shape=(6,), key=k))
+    # Scalar bounds broadcast to the shape: their gradients sum over the samples.
+    g_lo, g_hi = mx.grad(lambda a, b: mx.sum(mx.random.uniform(a, b, (6,), key=k)), argnums=(0, 1))(
+        mx.array(0.0), mx.array(2.0))
+    np.testing.assert_allclose(g_lo.item(), np.sum(1 - u), rtol=1e-5)
+    np.testing.assert_allclose(g_hi.item(), np.sum(u), rtol=1e-5)
+    # Reparameterized normal: d/dloc sum(loc + scale n) = 6, d/dscale = sum(n).
+    n = np.array(mx.random.normal((6,), key=k))
+    f = lambda loc, scale: mx.sum(mx.random.normal((6,), loc=loc, scale=scale, key=k))
+    g_loc, g_scale = mx.grad(f, argnums=(0, 1))(mx.array(1.0), mx.array(2.0))
+    np.testing.assert_allclose(g_loc.item(), 6.0, rtol=1e-6)
+    np.testing.assert_allclose(g_scale.item(), n.sum(), rtol=1e-5)
+
+
+def test_vmap_categorical_over_keys():
+    keys = np_keys(key(6), 3)
+    logits = mx.array([0.0, 1.0, 2.0])
+    f = lambda k: mx.random.categorical(logits, num_samples=5, key=k)
+    v = np.array(mx.vmap(f)(mx.array(keys)))
+    for i in range(3):
+        np.testing.assert_array_equal(v[i], np.array(f(mx.array(keys[i]))))

@@ -1,4 +1,4 @@
-// Branch-free float32 exp, log, tanh, sigmoid, sin and cos that compilers vectorize (range
+// Branch-free float32 exp, log, tanh, sigmoid, erf, sin and cos that compilers vectorize (range
 // reduction + minimax polynomials fitted for ember; see bench/tools/fit_poly.py), within ~2 ulp.
 // Included once per instruction set (simd_kernels.h): EMBER_SIMD_NS names the namespace, so the
 // copies built with -mavx2 or -mavx512f never merge with the baseline ones at link time.
@@ -98,6 +98,32 @@ EMBER_SIMD_INLINE float tanh_f(float x) {
 EMBER_SIMD_INLINE float sigmoid_f(float x) {
   const float e = exp_f(-abs_f(x));
   return (x >= 0.0f ? 1.0f : e) / (1.0f + e);  // e^x / (1 + e^x) below 0
+}
+
+/// erf x: an odd polynomial for |x| < 1.25; above, 1 - e^{P(|x|)} with P a degree-6 fit of
+/// log erfc on [1.25, 3.95] (erf rounds to 1 beyond).
+EMBER_SIMD_INLINE float erf_f(float x) {
+  const float ax = abs_f(x);
+  const float x2 = ax * ax;
+  float p = -0x1.fc3738p-18f;
+  p = p * x2 + 0x1.b3f3a8p-14f;
+  p = p * x2 - 0x1.b53be4p-11f;
+  p = p * x2 + 0x1.5560cep-8f;
+  p = p * x2 - 0x1.b8140cp-6f;
+  p = p * x2 + 0x1.ce2de8p-4f;
+  p = p * x2 - 0x1.812740p-2f;
+  p = p * x2 + 0x1.20dd74p+0f;
+  const float small = p * ax;
+  const float t = (ax > 3.95f ? 3.95f : ax) - 2.6f;
+  float q = 0x1.445e3ap-13f;
+  q = q * t - 0x1.938812p-13f;
+  q = q * t + 0x1.1868fcp-9f;
+  q = q * t - 0x1.46b60ep-7f;
+  q = q * t - 0x1.e4e166p-1f;
+  q = q * t - 0x1.62ac9ep+2f;
+  q = q * t - 0x1.0b3fc4p+3f;
+  const float large = 1.0f - exp_f(q);
+  return copysign_f(ax < 1.25f ? small : large, x);
 }
 
 /// Above this |x|, sin and cos are redone with the C library: the 3-part reduction below
