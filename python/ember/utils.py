@@ -7,40 +7,43 @@ def _is_node(x):
     return isinstance(x, (list, tuple, dict))
 
 
+def _flatten_into(t, is_leaf, leaves):
+    if (is_leaf is not None and is_leaf(t)) or not _is_node(t):
+        leaves.append(t)
+        return None
+    if isinstance(t, dict):
+        return (dict, tuple(t.keys()), tuple(_flatten_into(v, is_leaf, leaves) for v in t.values()))
+    return (type(t), len(t), tuple(_flatten_into(v, is_leaf, leaves) for v in t))
+
+
 def tree_flatten(tree: Any, is_leaf: Callable = None) -> Tuple[List[Any], Any]:
-    """Returns (leaves, structure); ``tree_unflatten(structure, leaves)`` rebuilds."""
+    """Returns (leaves, structure); ``tree_unflatten(structure, leaves)`` rebuilds.
+
+    Written with module-level helpers rather than a recursive closure: a closure that
+    calls itself is a reference cycle, which would keep the leaves (arrays) alive until
+    the garbage collector runs."""
     leaves = []
-
-    def walk(t):
-        if (is_leaf is not None and is_leaf(t)) or not _is_node(t):
-            leaves.append(t)
-            return None
-        if isinstance(t, dict):
-            return (dict, tuple(t.keys()), tuple(walk(v) for v in t.values()))
-        return (type(t), len(t), tuple(walk(v) for v in t))
-
-    structure = walk(tree)
+    structure = _flatten_into(tree, is_leaf, leaves)
     return leaves, structure
+
+
+def _build(s, it):
+    if s is None:
+        return next(it)
+    kind, meta, children = s
+    if kind is dict:
+        return {k: _build(c, it) for k, c in zip(meta, children)}
+    values = [_build(c, it) for c in children]
+    if kind is list:
+        return values
+    if kind is tuple:
+        return tuple(values)
+    return kind(*values)  # namedtuple
 
 
 def tree_unflatten(structure: Any, leaves: List[Any]) -> Any:
     """Inverse of tree_flatten."""
-    it = iter(leaves)
-
-    def build(s):
-        if s is None:
-            return next(it)
-        kind, meta, children = s
-        if kind is dict:
-            return {k: build(c) for k, c in zip(meta, children)}
-        values = [build(c) for c in children]
-        if kind is list:
-            return values
-        if kind is tuple:
-            return tuple(values)
-        return kind(*values)  # namedtuple
-
-    return build(structure)
+    return _build(structure, iter(leaves))
 
 
 def tree_map(fn: Callable, tree: Any, *rest: Any, is_leaf: Callable = None) -> Any:

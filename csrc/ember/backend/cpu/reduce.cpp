@@ -1,14 +1,19 @@
-// CPU kernels of the reduce family. Reductions pick one of three loops:
-// a contiguous inner run (vectorized, several accumulators), rows summed
-// into the output when the reduced axes are outer ones, or a general strided
-// walk. Floats accumulate in double and ints in 64 bits, so float32 sums of
-// millions of elements stay accurate to about 1e-7.
+// CPU kernels of Reduce and ArgReduce. The reduced and the kept axes are each
+// collapsed, then one of two loops runs:
+//  * runs: each output reduces runs along the innermost reduced axis, with 16
+//    independent lanes so the loop vectorizes (strided runs use the same code);
+//  * rows: when the innermost kept axis is contiguous (reducing leading axes),
+//    whole rows are accumulated into a tile of outputs, also vectorized.
+// Float sums add 16-lane blocks of at most 32 values per lane in float and fold
+// each block into a double, so sum(ones(2**22) * 1.1) is right to ~1e-7.
+// Work is split over outputs, or, when there are fewer outputs than threads,
+// over the reduced elements with partial results combined in a fixed order.
+#include <algorithm>
 #include <cmath>
-#include <complex>
-#include <limits>
 #include <vector>
 
-#include "ember/backend/common/convert.h"
+#include "ember/backend/cpu/elementwise.h"
+#include "ember/backend/cpu/reduce_ops.h"
 #include "ember/backend/cpu/threadpool.h"
 #include "ember/errors.h"
 #include "ember/primitives/reduce.h"
@@ -17,84 +22,22 @@ namespace ember {
 
 namespace {
 
-template <typename T>
-struct AccOf {
-  using type = std::conditional_t<std::is_unsigned_v<T>, uint64_t, int64_t>;
-};
-template <> struct AccOf<bool> { using type = int64_t; };
-template <> struct AccOf<float> { using type = double; };
-template <> struct AccOf<double> { using type = double; };
-template <> struct AccOf<float16_t> { using type = double; };
-template <> struct AccOf<bfloat16_t> { using type = double; };
-template <> struct AccOf<complex64_t> { using type = std::complex<double>; };
+using namespace cpu::reduce_ops;
 
-template <typename A>
-A to_acc(auto x) {
-  if constexpr (std::is_same_v<A, std::complex<double>>) {
-    if constexpr (std::is_same_v<decltype(x), complex64_t>) return A(x.real(), x.imag());
-    else return A(detail::convert<double>(x), 0.0);
-  } else {
-    return detail::convert<A>(x);
-  }
-}
+constexpr int64_t kGrain = cpu::kParallelGrain;
+constexpr int kLanes = 16;
+// Elements per lane block in `run`, and rows per block in `rows`: float lanes
+// add at most 32 values before they are folded into the wide accumulator.
+constexpr int64_t kBlock = 32 * kLanes;
+constexpr int64_t kRowBlock = 32;
+// Outputs per tile of the rows loop: its accumulators stay in L1.
+constexpr int64_t kTile = 512;
 
-template <ReduceKind K, typename A>
-struct Combine;
-template <typename A>
-struct Combine<ReduceKind::sum, A> {
-  static A init() { return A(0); }
-  static A apply(A a, A x) { return a + x; }
-};
-template <typename A>
-struct Combine<ReduceKind::prod, A> {
-  static A init() { return A(1); }
-  static A apply(A a, A x) { return a * x; }
-};
-template <typename A>
-struct Combine<ReduceKind::max, A> {
-  static A init() {
-    if constexpr (std::is_floating_point_v<A>) return -std::numeric_limits<A>::infinity();
-    else return std::numeric_limits<A>::lowest();
-  }
-  static A apply(A a, A x) {
-    if constexpr (std::is_floating_point_v<A>) {
-      if (std::isnan(a) || std::isnan(x)) return std::numeric_limits<A>::quiet_NaN();
-    }
-    return x > a ? x : a;
-  }
-};
-template <typename A>
-struct Combine<ReduceKind::min, A> {
-  static A init() {
-    if constexpr (std::is_floating_point_v<A>) return std::numeric_limits<A>::infinity();
-    else return std::numeric_limits<A>::max();
-  }
-  static A apply(A a, A x) {
-    if constexpr (std::is_floating_point_v<A>) {
-      if (std::isnan(a) || std::isnan(x)) return std::numeric_limits<A>::quiet_NaN();
-    }
-    return x < a ? x : a;
-  }
-};
-template <typename A>
-struct Combine<ReduceKind::all, A> {
-  static A init() { return A(1); }
-  static A apply(A a, A x) { return A(a != A(0) && x != A(0)); }
-};
-template <typename A>
-struct Combine<ReduceKind::any, A> {
-  static A init() { return A(0); }
-  static A apply(A a, A x) { return A(a != A(0) || x != A(0)); }
-};
-
-// Dimensions (size, stride) with size-1 dims dropped and mergeable neighbours merged.
+// Dimensions (size, stride) with size-1 dims dropped and mergeable neighbours
+// merged. Never empty: a lone (1, 0) stands for "no dims".
 struct Dims {
-  std::vector<int64_t> shape, strides;
-  int64_t size() const {
-    int64_t n = 1;
-    for (auto d : shape) n *= d;
-    return n;
-  }
+  Shape shape;
+  Strides strides;
   void push(int64_t n, int64_t st) {
     if (n == 1) return;
     if (!shape.empty() && strides.back() == st * n) {
@@ -105,164 +48,347 @@ struct Dims {
     shape.push_back(n);
     strides.push_back(st);
   }
-  // Offset of the k-th element in row-major order of these dims.
-  int64_t offset(int64_t k) const {
-    int64_t off = 0;
-    for (int i = int(shape.size()) - 1; i >= 0; --i) {
-      off += (k % shape[i]) * strides[i];
-      k /= shape[i];
+  void finish() {
+    if (shape.empty()) {
+      shape.push_back(1);
+      strides.push_back(0);
     }
-    return off;
+  }
+  int64_t size() const {
+    int64_t n = 1;
+    for (auto d : shape) n *= d;
+    return n;
+  }
+  int ndim() const { return int(shape.size()); }
+  // All but the innermost dim.
+  Dims outer() const {
+    Dims d;
+    for (int i = 0; i + 1 < ndim(); ++i) d.push(shape[i], strides[i]);
+    d.finish();
+    return d;
   }
 };
 
-// Calls f(offset) for every element of `d`, incrementally (no divisions).
-template <typename F>
-void walk(const Dims& d, F&& f) {
-  int nd = int(d.shape.size());
-  if (nd == 0) {
-    f(int64_t(0));
-    return;
-  }
-  std::vector<int64_t> idx(nd, 0);
+// Element offsets of Dims in row-major order, from a start position on,
+// advanced without divisions.
+struct Cursor {
+  const Dims& d;
+  std::vector<int64_t> idx;
   int64_t off = 0;
-  int64_t inner = d.shape[nd - 1], inner_stride = d.strides[nd - 1];
-  for (;;) {
-    for (int64_t i = 0; i < inner; ++i) f(off + i * inner_stride);
-    int k = nd - 2;
-    for (; k >= 0; --k) {
-      off += d.strides[k];
-      if (++idx[k] < d.shape[k]) break;
-      off -= d.strides[k] * d.shape[k];
-      idx[k] = 0;
+  Cursor(const Dims& dims, int64_t start) : d(dims), idx(dims.ndim(), 0) {
+    for (int i = d.ndim() - 1; i >= 0; --i) {
+      idx[i] = start % d.shape[i];
+      start /= d.shape[i];
+      off += idx[i] * d.strides[i];
     }
-    if (k < 0) return;
   }
+  void next() {
+    for (int i = d.ndim() - 1; i >= 0; --i) {
+      off += d.strides[i];
+      if (++idx[i] < d.shape[i]) return;
+      off -= d.strides[i] * d.shape[i];
+      idx[i] = 0;
+    }
+  }
+};
+
+// Reduces x[0], x[s], ..., x[(n-1) s] into w. kContig makes s == 1 known to
+// the compiler. The lanes are combined as a tree (pairwise for sums).
+template <typename Op, bool kContig, typename T>
+typename Op::W run(const T* x, int64_t n, int64_t s, typename Op::W w) {
+  using L = typename Op::L;
+  using W = typename Op::W;
+  auto at = [&](int64_t i) { return kContig ? x[i] : x[i * s]; };
+  if (n < 2 * kLanes) {
+    L l = Op::init();
+    for (int64_t i = 0; i < n; ++i) l = Op::step(l, at(i));
+    return Op::combine(w, W(l));
+  }
+  const int64_t block = kWidens<Op> ? kBlock : n;
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t e = b + std::min(block, n - b);
+    L lane[kLanes];
+    for (int j = 0; j < kLanes; ++j) lane[j] = Op::init();
+    int64_t i = b;
+    for (; i + kLanes <= e; i += kLanes) {
+      for (int j = 0; j < kLanes; ++j) lane[j] = Op::step(lane[j], at(i + j));
+    }
+    for (; i < e; ++i) lane[0] = Op::step(lane[0], at(i));
+    for (int h = kLanes / 2; h > 0; h /= 2) {
+      for (int j = 0; j < h; ++j) lane[j] = Op::combine(lane[j], lane[j + h]);
+    }
+    w = Op::combine(w, W(lane[0]));
+  }
+  return w;
 }
 
-// Contiguous run: several independent accumulators so the loop vectorizes.
-template <ReduceKind K, typename A, typename T>
-A reduce_run(const T* x, int64_t n) {
-  using C = Combine<K, A>;
-  if constexpr (K == ReduceKind::sum && std::is_same_v<A, double> && std::is_same_v<T, float>) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      for (int j = 0; j < 8; ++j) acc[j] += double(x[i + j]);
-    }
-    double s = 0;
-    for (; i < n; ++i) s += double(x[i]);
-    return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  } else {
-    A a = C::init();
-    for (int64_t i = 0; i < n; ++i) a = C::apply(a, to_acc<A>(x[i]));
-    return a;
-  }
-}
+template <typename Op, typename T, typename O>
+class Reducer {
+  using L = typename Op::L;
+  using W = typename Op::W;
 
-template <ReduceKind K, typename T, typename Out>
-void reduce_typed(const array& in, array& out, const std::vector<int>& axes) {
-  using A = typename AccOf<T>::type;
-  using C = Combine<K, A>;
-  Dims kept, red;
-  for (int i = 0; i < in.ndim(); ++i) {
-    bool r = std::find(axes.begin(), axes.end(), i) != axes.end();
-    (r ? red : kept).push(in.shape(i), in.strides()[i]);
-  }
-  const T* x = in.data<T>();
-  Out* y = out.data<Out>();
-  const int64_t n_out = out.size();
-  const int64_t n_red = red.size();
-  auto store = [](A a) -> Out {
-    if constexpr (std::is_same_v<A, std::complex<double>>) {
-      if constexpr (std::is_same_v<Out, complex64_t>) return complex64_t(float(a.real()), float(a.imag()));
-      else if constexpr (std::is_same_v<Out, bool>) return a != A(0);
-      else return detail::convert<Out>(a.real());
-    } else {
-      return detail::convert<Out>(a);
+ public:
+  Reducer(const array& in, array& out, const std::vector<int>& axes)
+      : x_(in.data<T>()), y_(out.data<O>()), n_out_(out.size()) {
+    for (int i = 0; i < in.ndim(); ++i) {
+      bool r = std::find(axes.begin(), axes.end(), i) != axes.end();
+      (r ? red_ : kept_).push(in.shape(i), in.strides()[i]);
     }
-  };
-  if (n_out == 0) return;
-  if (n_red == 0) {
-    for (int64_t o = 0; o < n_out; ++o) y[o] = store(C::init());
-    return;
+    red_.finish();
+    kept_.finish();
+    n_red_ = red_.size();
   }
-  const bool inner_run = red.shape.size() == 1 && red.strides[0] == 1;
-  if (inner_run) {
-    const int64_t R = red.shape[0];
-    if (n_out == 1 && R >= (1 << 16)) {
-      // One output: split the run among threads and combine the partials.
-      int chunks = get_num_threads();
-      std::vector<A> part(chunks, C::init());
-      int64_t per = (R + chunks - 1) / chunks;
-      cpu::parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-          int64_t s = c * per, t = std::min(R, s + per);
-          if (s < t) part[c] = reduce_run<K, A>(x + s, t - s);
-        }
-      });
-      A a = C::init();
-      for (auto& p : part) a = C::apply(a, p);
-      y[0] = store(a);
+
+  void operator()() {
+    if (n_out_ == 0) return;
+    if (n_red_ == 0) {
+      std::fill(y_, y_ + n_out_, Op::out(W(Op::init())));
       return;
     }
-    cpu::parallel_for(n_out, std::max<int64_t>(1, (1 << 15) / R), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) y[o] = store(reduce_run<K, A>(x + kept.offset(o), R));
-    });
-    return;
+    const bool long_runs = red_.strides.back() == 1 && red_.shape.back() >= 2 * kLanes;
+    if (kept_.strides.back() == 1 && kept_.shape.back() > 1 && !long_runs) {
+      rows();
+    } else if (red_.strides.back() == 1) {
+      runs<true>();
+    } else {
+      runs<false>();
+    }
   }
-  const bool rows = !kept.shape.empty() && kept.strides.back() == 1;
-  if (rows) {
-    // Reduced axes are outer: accumulate whole contiguous rows of length L.
-    const int64_t L = kept.shape.back();
-    Dims outer;
-    for (size_t i = 0; i + 1 < kept.shape.size(); ++i) outer.push(kept.shape[i], kept.strides[i]);
-    const int64_t n_outer = n_out / L;
-    cpu::parallel_for(n_outer, 1, [&](int64_t b, int64_t e) {
-      std::vector<A> acc(L);
-      for (int64_t o = b; o < e; ++o) {
-        std::fill(acc.begin(), acc.end(), C::init());
-        const T* base = x + outer.offset(o);
-        walk(red, [&](int64_t r) {
-          const T* row = base + r;
-          for (int64_t l = 0; l < L; ++l) acc[l] = C::apply(acc[l], to_acc<A>(row[l]));
+
+ private:
+  // ---- runs: each output reduces runs along the innermost reduced axis ----
+  // Reduces the flat reduced elements [lo, hi) of the output at `base`.
+  template <bool kContig>
+  W reduce_range(int64_t base, int64_t lo, int64_t hi, const Dims& outer) const {
+    const int64_t len = red_.shape.back(), s = red_.strides.back();
+    W w = W(Op::init());
+    int64_t i = lo % len;
+    Cursor c(outer, lo / len);
+    while (lo < hi) {
+      int64_t n = std::min(len - i, hi - lo);
+      w = run<Op, kContig>(x_ + base + c.off + i * s, n, s, w);
+      lo += n;
+      i = 0;
+      c.next();
+    }
+    return w;
+  }
+
+  template <bool kContig>
+  void runs() {
+    const Dims outer = red_.outer();
+    const int threads = get_num_threads();
+    if (n_out_ < threads && n_red_ >= 2 * kGrain) {
+      // Few outputs: split each one's elements among the threads.
+      std::vector<W> part(threads);
+      for (int64_t o = 0; o < n_out_; ++o) {
+        const int64_t base = Cursor(kept_, o).off;
+        cpu::parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+          for (int64_t c = b; c < e; ++c) {
+            part[c] = reduce_range<kContig>(base, n_red_ * c / threads,
+                                            n_red_ * (c + 1) / threads, outer);
+          }
         });
-        for (int64_t l = 0; l < L; ++l) y[o * L + l] = store(acc[l]);
+        W w = part[0];
+        for (int c = 1; c < threads; ++c) w = Op::combine(w, part[c]);
+        y_[o] = Op::out(w);
+      }
+      return;
+    }
+    cpu::parallel_for(n_out_, std::max<int64_t>(1, kGrain / n_red_), [&](int64_t b, int64_t e) {
+      Cursor k(kept_, b);
+      for (int64_t o = b; o < e; ++o, k.next()) {
+        y_[o] = Op::out(reduce_range<kContig>(k.off, 0, n_red_, outer));
       }
     });
-    return;
   }
-  cpu::parallel_for(n_out, std::max<int64_t>(1, (1 << 15) / n_red), [&](int64_t b, int64_t e) {
-    for (int64_t o = b; o < e; ++o) {
-      const T* base = x + kept.offset(o);
-      A a = C::init();
-      walk(red, [&](int64_t r) { a = C::apply(a, to_acc<A>(base[r])); });
-      y[o] = store(a);
+
+  // ---- rows: accumulate contiguous rows of the input into a tile of outputs ----
+  // Reduces rows [r_lo, r_hi) of the tile [j0, j0 + len) at `base` into w.
+  void row_tile(int64_t base, int64_t j0, int64_t len, int64_t r_lo, int64_t r_hi, W* w) const {
+    L acc[kTile];
+    std::fill(acc, acc + len, Op::init());
+    for (int64_t j = 0; j < len; ++j) w[j] = W(Op::init());
+    Cursor c(red_, r_lo);
+    int64_t since_fold = 0;
+    for (int64_t r = r_lo; r < r_hi; ++r, c.next()) {
+      const T* p = x_ + base + c.off + j0;
+      for (int64_t j = 0; j < len; ++j) acc[j] = Op::step(acc[j], p[j]);
+      if constexpr (kWidens<Op>) {
+        if (++since_fold == kRowBlock) {
+          for (int64_t j = 0; j < len; ++j) {
+            w[j] = Op::combine(w[j], W(acc[j]));
+            acc[j] = Op::init();
+          }
+          since_fold = 0;
+        }
+      }
+    }
+    for (int64_t j = 0; j < len; ++j) w[j] = Op::combine(w[j], W(acc[j]));
+  }
+
+  void rows() {
+    const int64_t m = kept_.shape.back();
+    const Dims kouter = kept_.outer();
+    const int64_t tiles = (m + kTile - 1) / kTile;
+    const int64_t units = kouter.size() * tiles;
+    const int threads = get_num_threads();
+    // Few tiles and many rows: each thread takes a share of the rows of every tile.
+    const int64_t split =
+        (units < threads && n_red_ * std::min(m, kTile) >= 2 * kGrain) ? threads : 1;
+    std::vector<W> part(split > 1 ? split * n_out_ : 0);
+    const int64_t work = n_red_ * std::min(m, kTile);
+    cpu::parallel_for(units * split, std::max<int64_t>(1, kGrain / work), [&](int64_t b, int64_t e) {
+      W w[kTile];
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t unit = u / split, c = u % split;
+        const int64_t ko = unit / tiles, j0 = (unit % tiles) * kTile;
+        const int64_t len = std::min(kTile, m - j0);
+        const int64_t base = Cursor(kouter, ko).off;
+        row_tile(base, j0, len, n_red_ * c / split, n_red_ * (c + 1) / split, w);
+        const int64_t o = ko * m + j0;
+        if (split == 1) {
+          for (int64_t j = 0; j < len; ++j) y_[o + j] = Op::out(w[j]);
+        } else {
+          std::copy(w, w + len, part.begin() + c * n_out_ + o);
+        }
+      }
+    });
+    if (split > 1) {
+      for (int64_t o = 0; o < n_out_; ++o) {
+        W w = part[o];
+        for (int64_t c = 1; c < split; ++c) w = Op::combine(w, part[c * n_out_ + o]);
+        y_[o] = Op::out(w);
+      }
+    }
+  }
+
+  const T* x_;
+  O* y_;
+  int64_t n_out_;
+  int64_t n_red_ = 0;
+  Dims kept_, red_;
+};
+
+template <template <typename, typename> class Op, typename T, typename O>
+void reduce_with(const array& in, array& out, const std::vector<int>& axes) {
+  Reducer<Op<T, O>, T, O>(in, out, axes)();
+}
+
+// Sums and products give the natural dtype (SumOut) or float32 (mean of ints and halves).
+template <template <typename, typename> class Op>
+void reduce_arith(const char* name, const array& in, array& out, const std::vector<int>& axes) {
+  dispatch_dtype(in.dtype(), [&](auto v) {
+    using T = decltype(v);
+    if (out.dtype() == dtype_of<SumOut<T>>) {
+      reduce_with<Op, T, SumOut<T>>(in, out, axes);
+    } else if constexpr (!std::is_same_v<T, complex64_t> && !std::is_same_v<T, double>) {
+      if (out.dtype() != Dtype::float32) {
+        throw std::logic_error(msg("[", name, "] no kernel for ", dtype_name(in.dtype()), " -> ",
+                                   dtype_name(out.dtype()), "."));
+      }
+      reduce_with<Op, T, float>(in, out, axes);
+    } else {
+      throw std::logic_error(msg("[", name, "] no kernel for ", dtype_name(in.dtype()), "."));
     }
   });
 }
 
-// The output type each reduction produces for input type T (the op sets the
-// output dtype by the same rule): sums and products widen small integers to
-// 32 bits, all / any give bool, max / min keep T.
-template <ReduceKind K, typename T>
-using OutOf = std::conditional_t<
-    K == ReduceKind::all || K == ReduceKind::any, bool,
-    std::conditional_t<(K == ReduceKind::sum || K == ReduceKind::prod) &&
-                           (std::is_integral_v<T> && sizeof(T) < 8),
-                       std::conditional_t<std::is_unsigned_v<T> && !std::is_same_v<T, bool>, uint32_t,
-                                          int32_t>,
-                       T>>;
-
-template <ReduceKind K>
-void reduce_dispatch(const array& in, array& out, const std::vector<int>& axes) {
+template <template <typename, typename> class Op, bool kBoolOut>
+void reduce_logic(const char* name, const array& in, array& out, const std::vector<int>& axes) {
   dispatch_dtype(in.dtype(), [&](auto v) {
     using T = decltype(v);
-    constexpr bool ordered = K == ReduceKind::max || K == ReduceKind::min;
-    if constexpr (ordered && std::is_same_v<T, complex64_t>) {
-      throw type_error("[max] Not supported for complex64.");
+    if constexpr (!kBoolOut && std::is_same_v<T, complex64_t>) {
+      throw type_error(msg("[", name, "] Not supported for complex64."));
     } else {
-      reduce_typed<K, T, OutOf<K, T>>(in, out, axes);
+      using O = std::conditional_t<kBoolOut, bool, T>;
+      reduce_with<Op, T, O>(in, out, axes);
+    }
+  });
+}
+
+// ---- ArgReduce ----
+// Whether x should replace the best value so far: larger (smaller) or the
+// first NaN, which numpy reports as the extremum.
+template <bool kMax, typename R>
+inline bool better(R x, R best) {
+  if constexpr (std::is_floating_point_v<R>) {
+    return (kMax ? x > best : x < best) | ((x != x) & (best == best));
+  } else {
+    return kMax ? x > best : x < best;
+  }
+}
+
+template <bool kMax, typename T>
+void arg_reduce(const array& in, array& out, int axis) {
+  using R = Real<T>;
+  Dims kept;
+  for (int i = 0; i < in.ndim(); ++i) {
+    if (i != axis) kept.push(in.shape(i), in.strides()[i]);
+  }
+  kept.finish();
+  const int64_t n = in.shape(axis), s = in.strides()[axis];
+  const T* x = in.data<T>();
+  uint32_t* y = out.data<uint32_t>();
+  const int64_t n_out = out.size();
+  if (n_out == 0 || n == 0) return;
+  const int64_t m = kept.shape.back();
+  if (kept.strides.back() == 1 && m > 1 && s != 1) {
+    // Rows: track the best value and its index for a tile of outputs at once.
+    const Dims kouter = kept.outer();
+    const int64_t tiles = (m + kTile - 1) / kTile;
+    cpu::parallel_for(kouter.size() * tiles, std::max<int64_t>(1, kGrain / (n * std::min(m, kTile))),
+                      [&](int64_t b, int64_t e) {
+                        R best[kTile];
+                        uint32_t idx[kTile];
+                        for (int64_t u = b; u < e; ++u) {
+                          const int64_t ko = u / tiles, j0 = (u % tiles) * kTile;
+                          const int64_t len = std::min(kTile, m - j0);
+                          const T* p = x + Cursor(kouter, ko).off + j0;
+                          for (int64_t j = 0; j < len; ++j) {
+                            best[j] = R(p[j]);
+                            idx[j] = 0;
+                          }
+                          for (int64_t i = 1; i < n; ++i) {
+                            const T* q = p + i * s;
+                            for (int64_t j = 0; j < len; ++j) {
+                              R v = R(q[j]);
+                              bool take = better<kMax>(v, best[j]);
+                              best[j] = take ? v : best[j];
+                              idx[j] = take ? uint32_t(i) : idx[j];
+                            }
+                          }
+                          std::copy(idx, idx + len, y + ko * m + j0);
+                        }
+                      });
+    return;
+  }
+  using Ext = std::conditional_t<kMax, Max<T, T>, Min<T, T>>;
+  cpu::parallel_for(n_out, std::max<int64_t>(1, kGrain / n), [&](int64_t b, int64_t e) {
+    Cursor k(kept, b);
+    for (int64_t o = b; o < e; ++o, k.next()) {
+      const T* p = x + k.off;
+      int64_t best_i = 0;
+      if (s == 1 && n >= 4 * kLanes) {
+        // Two passes, both fast: the extremum by the vectorized reduction, then
+        // the first position holding it (or the first NaN).
+        R ext = run<Ext, true>(p, n, 1, Ext::init());
+        if (ext != ext) {
+          while (!(R(p[best_i]) != R(p[best_i]))) ++best_i;
+        } else {
+          while (!(R(p[best_i]) == ext)) ++best_i;
+        }
+      } else {
+        R best = R(p[0]);
+        for (int64_t i = 1; i < n; ++i) {
+          R v = R(p[i * s]);
+          if (better<kMax>(v, best)) {
+            best = v;
+            best_i = i;
+          }
+        }
+      }
+      y[o] = uint32_t(best_i);
     }
   });
 }
@@ -273,88 +399,27 @@ void Reduce::eval_cpu(const std::vector<array>& inputs, array& out) {
   out.allocate_row_contiguous();
   const array& in = inputs[0];
   switch (kind_) {
-    case ReduceKind::sum: reduce_dispatch<ReduceKind::sum>(in, out, axes_); break;
-    case ReduceKind::prod: reduce_dispatch<ReduceKind::prod>(in, out, axes_); break;
-    case ReduceKind::max: reduce_dispatch<ReduceKind::max>(in, out, axes_); break;
-    case ReduceKind::min: reduce_dispatch<ReduceKind::min>(in, out, axes_); break;
-    case ReduceKind::all: reduce_dispatch<ReduceKind::all>(in, out, axes_); break;
-    case ReduceKind::any: reduce_dispatch<ReduceKind::any>(in, out, axes_); break;
+    case ReduceKind::sum: reduce_arith<Sum>("sum", in, out, axes_); break;
+    case ReduceKind::prod: reduce_arith<Prod>("prod", in, out, axes_); break;
+    case ReduceKind::max: reduce_logic<Max, false>("max", in, out, axes_); break;
+    case ReduceKind::min: reduce_logic<Min, false>("min", in, out, axes_); break;
+    case ReduceKind::all: reduce_logic<All, true>("all", in, out, axes_); break;
+    case ReduceKind::any: reduce_logic<Any, true>("any", in, out, axes_); break;
   }
 }
 
 void ArgReduce::eval_cpu(const std::vector<array>& inputs, array& out) {
   out.allocate_row_contiguous();
   const array& in = inputs[0];
-  Dims kept;
-  for (int i = 0; i < in.ndim(); ++i) {
-    if (i != axis_) kept.push(in.shape(i), in.strides()[i]);
-  }
-  const int64_t n = in.shape(axis_), st = in.strides()[axis_];
-  uint32_t* y = out.data<uint32_t>();
   dispatch_dtype(in.dtype(), [&](auto v) {
     using T = decltype(v);
     if constexpr (std::is_same_v<T, complex64_t>) {
-      throw type_error("[argmax] Not supported for complex64.");
+      throw type_error(msg("[", is_max_ ? "argmax" : "argmin", "] Not supported for complex64."));
+    } else if (is_max_) {
+      arg_reduce<true, T>(in, out, axis_);
     } else {
-      const T* x = in.data<T>();
-      cpu::parallel_for(out.size(), 256, [&](int64_t b, int64_t e) {
-        for (int64_t o = b; o < e; ++o) {
-          const T* p = x + kept.offset(o);
-          int64_t best = 0;
-          double bv = detail::convert<double>(p[0]);
-          for (int64_t i = 1; i < n && !std::isnan(bv); ++i) {
-            double c = detail::convert<double>(p[i * st]);
-            // NaN wins (first one), like numpy.
-            if (std::isnan(c) || (is_max_ ? c > bv : c < bv)) {
-              best = i;
-              bv = c;
-            }
-          }
-          y[o] = uint32_t(best);
-        }
-      });
+      arg_reduce<false, T>(in, out, axis_);
     }
-  });
-}
-
-void Scan::eval_cpu(const std::vector<array>& inputs, array& out) {
-  out.allocate_row_contiguous();
-  const array& in = inputs[0];
-  Dims kept_in, kept_out;
-  Strides out_strides = row_major_strides(out.shape());
-  for (int i = 0; i < in.ndim(); ++i) {
-    if (i == axis_) continue;
-    kept_in.shape.push_back(in.shape(i));
-    kept_in.strides.push_back(in.strides()[i]);
-    kept_out.shape.push_back(out.shape(i));
-    kept_out.strides.push_back(out_strides[i]);
-  }
-  const int64_t n = in.shape(axis_), sx = in.strides()[axis_], sy = out_strides[axis_];
-  int64_t lines = 1;
-  for (auto d : kept_in.shape) lines *= d;
-  dispatch_dtype(in.dtype(), [&](auto v) {
-    using T = decltype(v);
-    using A = typename AccOf<T>::type;
-    const T* x = in.data<T>();
-    T* y = out.data<T>();
-    cpu::parallel_for(lines, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-      for (int64_t l = b; l < e; ++l) {
-        const T* px = x + kept_in.offset(l);
-        T* py = y + kept_out.offset(l);
-        A acc = is_sum_ ? A(0) : A(1);
-        for (int64_t k = 0; k < n; ++k) {
-          int64_t i = reverse_ ? n - 1 - k : k;
-          A xi = to_acc<A>(px[i * sx]);
-          if (inclusive_) acc = is_sum_ ? acc + xi : acc * xi;
-          if constexpr (std::is_same_v<A, std::complex<double>>) {
-            py[i * sy] = complex64_t(float(acc.real()), float(acc.imag()));
-          } else {
-            py[i * sy] = detail::convert<T>(acc);
-          }
-          if (!inclusive_) acc = is_sum_ ? acc + xi : acc * xi;
-        }
-      }
-    });
   });
 }
 

@@ -100,30 +100,31 @@ EMBER_SIMD_INLINE float sigmoid_f(float x) {
   return (x >= 0.0f ? 1.0f : e) / (1.0f + e);  // e^x / (1 + e^x) below 0
 }
 
-/// erf x: an odd polynomial for |x| < 1.25; above, 1 - e^{P(|x|)} with P a degree-6 fit of
-/// log erfc on [1.25, 3.95] (erf rounds to 1 beyond).
+/// erf x. Below 0.921875: x + x P(x^2), the polynomial a small correction. Above:
+/// 1 - e^{Q(|x|) - x^2}, Q a fit of log(erfc(x)) + x^2 on [0.921875, 3.95] (erf rounds to 1
+/// beyond); Q varies slowly, so its rounding barely shows in erf.
 EMBER_SIMD_INLINE float erf_f(float x) {
   const float ax = abs_f(x);
   const float x2 = ax * ax;
-  float p = -0x1.fc3738p-18f;
-  p = p * x2 + 0x1.b3f3a8p-14f;
-  p = p * x2 - 0x1.b53be4p-11f;
-  p = p * x2 + 0x1.5560cep-8f;
-  p = p * x2 - 0x1.b8140cp-6f;
-  p = p * x2 + 0x1.ce2de8p-4f;
-  p = p * x2 - 0x1.812740p-2f;
-  p = p * x2 + 0x1.20dd74p+0f;
-  const float small = p * ax;
-  const float t = (ax > 3.95f ? 3.95f : ax) - 2.6f;
-  float q = 0x1.445e3ap-13f;
-  q = q * t - 0x1.938812p-13f;
-  q = q * t + 0x1.1868fcp-9f;
-  q = q * t - 0x1.46b60ep-7f;
-  q = q * t - 0x1.e4e166p-1f;
-  q = q * t - 0x1.62ac9ep+2f;
-  q = q * t - 0x1.0b3fc4p+3f;
-  const float large = 1.0f - exp_f(q);
-  return copysign_f(ax < 1.25f ? small : large, x);
+  float p = 0x1.5f118ep-14f;
+  p = p * x2 - 0x1.aae9a0p-11f;
+  p = p * x2 + 0x1.54dadap-8f;
+  p = p * x2 - 0x1.b8107cp-6f;
+  p = p * x2 + 0x1.ce2e20p-4f;
+  p = p * x2 - 0x1.812744p-2f;
+  p = p * x2 + 0x1.06eba8p-3f;
+  const float small = p * ax + ax;
+  const float t = (ax > 3.95f ? 3.95f : ax) - 2.4359375f;
+  float q = -0x1.624f48p-16f;
+  q = q * t + 0x1.3905b0p-14f;
+  q = q * t - 0x1.d7e69ap-12f;
+  q = q * t + 0x1.2f6fd8p-9f;
+  q = q * t - 0x1.7656b6p-7f;
+  q = q * t + 0x1.dd2c36p-5f;
+  q = q * t - 0x1.70a554p-2f;
+  q = q * t - 0x1.88b37ap+0f;
+  const float large = 1.0f - exp_f(q - (ax > 3.95f ? 3.95f * 3.95f : x2));
+  return copysign_f(ax < 0.921875f ? small : large, x);
 }
 
 /// Above this |x|, sin and cos are redone with the C library: the 3-part reduction below
