@@ -25,9 +25,16 @@ def _cases(flag):
             continue
         if "float64" not in row.dtypes and "float32" not in row.dtypes:
             continue
-        for n, (shapes, kw) in enumerate(row.cases()):
+        n = 0
+        for shapes, kw in row.cases():
             if n >= MAX_CASES:
                 break
+            # Cases whose output is not float64 for float64 inputs (astype to another
+            # dtype) have nothing to compare finite differences against in float64.
+            od = getattr(row, "out_dtype", None)
+            if od is not None and od(("float64",) * len(shapes), kw) != "float64":
+                continue
+            n += 1
             out.append(pytest.param(row, shapes, kw, id=f"{row.name}-{shapes}-{kw}"))
     return out
 

@@ -198,13 +198,13 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   grain = std::max<int64_t>(grain, 1);
   const int64_t max_chunks = (n + grain - 1) / grain;
   ThreadPool& p = pool();
-  if (max_chunks <= 1 || in_parallel || p.size() <= 1) {
+  if (max_chunks <= 1 || in_parallel) {
     fn(0, n);
     return;
   }
   // Another thread's job holds the pool: running inline beats waiting for it.
   std::unique_lock<std::mutex> lock(p.run_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) {
+  if (!lock.owns_lock() || p.size() <= 1) {
     fn(0, n);
     return;
   }
