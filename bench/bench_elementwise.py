@@ -92,5 +92,9 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    md, _ = run(quick="--quick" in sys.argv)
+    import json
+    md, summary = run(quick="--quick" in sys.argv)
     print(md)
+    if "--summary" in sys.argv:  # used by run_all.py
+        with open(sys.argv[sys.argv.index("--summary") + 1], "w") as f:
+            json.dump({str(k): v for k, v in summary.items()}, f, default=str)

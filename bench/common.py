@@ -43,8 +43,15 @@ def timeit(fn, repeat=7, warmup=2, min_time=0.01, max_number=100_000):
     return statistics.median(times)
 
 
+def settle(seconds=0.3):
+    """Lets the previous framework's spinning threads (OpenMP, OpenBLAS) go idle, so they do
+    not steal a core from the next one: on a 2-core machine that skews results several-fold."""
+    time.sleep(seconds)
+
+
 def try_time(make, **kw):
     """timeit(make()) or None when the framework lacks the op (or raises on it)."""
+    settle()
     try:
         fn = make()
         fn()

@@ -1,4 +1,8 @@
-// Bindings of the reduce family, as functions and as array methods.
+// Bindings of the reduce family, as functions (mx.sum(a, ...)) and as array
+// methods (a.sum(...)) sharing one body and one docstring.
+#include <deque>
+#include <string>
+
 #include "bindings.h"
 #include "convert.h"
 
@@ -13,52 +17,121 @@ std::optional<int> to_axis(nb::handle axis) {
   return nb::cast<int>(axis);
 }
 
-// Defines mx.<name>(a, ...) and the method a.<name>(...) with one body.
+// Defines mx.<name>(a, ...) and the method a.<name>(...) (the method replaces
+// the generic forwarder array.cpp installs, with a real signature).
 template <typename F, typename... Extra>
 void def_both(nb::module_& m, const char* name, F f, const char* doc, const Extra&... extra) {
-  m.def(name, f, nb::arg("a"), extra..., doc);
+  m.def(name, f, "a"_a, extra..., doc);
   nb::handle cls = nb::type<array>();
-  cls.attr(name) = nb::cpp_function(f, nb::is_method(), nb::scope(cls), nb::name(name), extra..., doc);
+  nb::setattr(cls, name,
+              nb::cpp_function(f, nb::is_method(), nb::scope(cls), nb::name(name), extra..., doc));
+}
+
+constexpr const char* kAxesArgs =
+    "Args:\n"
+    "  a: input array.\n"
+    "  axis: an int, a sequence of ints, or None (the default) for all axes.\n"
+    "  keepdims: keep the reduced axes as size-1 dimensions.\n\n";
+
+// "<what>\n\nArgs: ...\n\nReturns:\n  <returns>"
+std::string doc(const char* what, const char* args, const char* returns) {
+  return std::string(what) + "\n\n" + args + "Returns:\n  " + returns;
 }
 
 }  // namespace
 
 void init_ops_reduce(nb::module_& m) {
-#define REDUCE(name, doc)                                                          \
-  def_both(m, #name, [](nb::handle a, nb::handle axis, bool keepdims) {            \
-    return name(to_array(a), to_axes(axis), keepdims);                             \
-  }, doc, "axis"_a = nb::none(), "keepdims"_a = false)
-  REDUCE(sum, "Sum over the given axes (all when axis is None). Small ints sum as int32.");
-  REDUCE(prod, "Product over the given axes (all when axis is None).");
-  REDUCE(mean, "Mean over the given axes; integers give float32.");
-  REDUCE(max, "Maximum over the given axes (NaN propagates).");
-  REDUCE(min, "Minimum over the given axes (NaN propagates).");
-  REDUCE(all, "True where every element over the axes is nonzero.");
-  REDUCE(any, "True where some element over the axes is nonzero.");
-  REDUCE(logsumexp, "log(sum(exp(a))) over the axes, computed without overflow.");
+  // Docstrings built at run time must outlive the module (a deque never moves them).
+  static std::deque<std::string> docs;
+  auto d = [](const char* what, const char* args, const char* returns) {
+    docs.push_back(doc(what, args, returns));
+    return docs.back().c_str();
+  };
+
+#define REDUCE(name, what, returns)                                                         \
+  def_both(m, #name, [](nb::handle a, nb::handle axis, bool keepdims) {                     \
+    return name(to_array(a), to_axes(axis), keepdims);                                      \
+  }, d(what, kAxesArgs, returns), "axis"_a = nb::none(), "keepdims"_a = false)
+  REDUCE(sum, "Sum over the given axes.",
+         "The sums; bool and int8 / int16 give int32, uint8 / uint16 give uint32. An empty "
+         "selection sums to 0.");
+  REDUCE(prod, "Product over the given axes.",
+         "The products, with sum's dtypes. An empty selection gives 1.");
+  REDUCE(mean, "Mean over the given axes.",
+         "The means; ints and bool give float32.");
+  REDUCE(max, "Maximum over the given axes; NaN propagates.",
+         "The maxima, of a's dtype. ValueError for an empty selection.");
+  REDUCE(min, "Minimum over the given axes; NaN propagates.",
+         "The minima, of a's dtype. ValueError for an empty selection.");
+  REDUCE(all, "Whether every element over the given axes is nonzero.",
+         "A bool array (True for an empty selection).");
+  REDUCE(any, "Whether some element over the given axes is nonzero.",
+         "A bool array (False for an empty selection).");
+  REDUCE(logsumexp, "log(sum(exp(a))) over the given axes, computed without overflow.",
+         "The results; ints and bool give float32.");
 #undef REDUCE
+
+  constexpr const char* kDdofArgs =
+      "Args:\n"
+      "  a: input array.\n"
+      "  axis: an int, a sequence of ints, or None (the default) for all axes.\n"
+      "  keepdims: keep the reduced axes as size-1 dimensions.\n"
+      "  ddof: delta degrees of freedom: the sum of squares is divided by N - ddof.\n\n";
   def_both(m, "var", [](nb::handle a, nb::handle axis, bool keepdims, int ddof) {
     return var(to_array(a), to_axes(axis), keepdims, ddof);
-  }, "Variance over the axes with ddof degrees of freedom removed.", "axis"_a = nb::none(),
-     "keepdims"_a = false, "ddof"_a = 0);
+  }, d("Variance over the given axes.", kDdofArgs,
+       "The variances; ints give float32, complex64 gives float32."),
+     "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
   def_both(m, "std", [](nb::handle a, nb::handle axis, bool keepdims, int ddof) {
     return ember::std(to_array(a), to_axes(axis), keepdims, ddof);
-  }, "Standard deviation over the axes.", "axis"_a = nb::none(), "keepdims"_a = false,
-     "ddof"_a = 0);
+  }, d("Standard deviation over the given axes.", kDdofArgs, "sqrt(var(a, axis, keepdims, ddof))."),
+     "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
+
+  constexpr const char* kArgArgs =
+      "Args:\n"
+      "  a: input array.\n"
+      "  axis: an int, or None (the default) for the flattened array.\n"
+      "  keepdims: keep the reduced axis as a size-1 dimension.\n\n";
   def_both(m, "argmax", [](nb::handle a, nb::handle axis, bool keepdims) {
     return argmax(to_array(a), to_axis(axis), keepdims);
-  }, "Index (uint32) of the first maximum along axis (of the flattened array if None).", "axis"_a = nb::none(), "keepdims"_a = false);
+  }, d("Index of the first maximum along an axis (a NaN counts as the maximum).", kArgArgs,
+       "uint32 indices. ValueError for an empty axis."),
+     "axis"_a = nb::none(), "keepdims"_a = false);
   def_both(m, "argmin", [](nb::handle a, nb::handle axis, bool keepdims) {
     return argmin(to_array(a), to_axis(axis), keepdims);
-  }, "Index (uint32) of the first minimum along axis (of the flattened array if None).", "axis"_a = nb::none(), "keepdims"_a = false);
-  m.def("softmax", [](nb::handle a, nb::handle axis) { return softmax(to_array(a), to_axes(axis)); },
-        "a"_a, "axis"_a = nb::none(), "exp(a) / sum(exp(a)) over the axes (all when None), computed stably.");
-  def_both(m, "cumsum", [](nb::handle a, nb::handle axis, bool reverse, bool inclusive) {
-    return cumsum(to_array(a), to_axis(axis), reverse, inclusive);
-  }, "Cumulative sum along axis (of the flattened array if None).", "axis"_a = nb::none(),
-     "reverse"_a = false, "inclusive"_a = true);
-  def_both(m, "cumprod", [](nb::handle a, nb::handle axis, bool reverse, bool inclusive) {
-    return cumprod(to_array(a), to_axis(axis), reverse, inclusive);
-  }, "Cumulative product along axis (of the flattened array if None).", "axis"_a = nb::none(),
-     "reverse"_a = false, "inclusive"_a = true);
+  }, d("Index of the first minimum along an axis (a NaN counts as the minimum).", kArgArgs,
+       "uint32 indices. ValueError for an empty axis."),
+     "axis"_a = nb::none(), "keepdims"_a = false);
+
+  m.def("softmax", [](nb::handle a, nb::handle axis, bool precise) {
+          return softmax(to_array(a), to_axes(axis), precise);
+        }, "a"_a, "axis"_a = nb::none(), nb::kw_only(), "precise"_a = false,
+        d("exp(a) / sum(exp(a)) over the given axes, computed stably (the max is subtracted "
+          "first).",
+          "Args:\n"
+          "  a: input array (ints and bool are computed in float32).\n"
+          "  axis: an int, a sequence of ints, or None (the default) for all axes.\n"
+          "  precise: compute float16 / bfloat16 input in float32.\n\n",
+          "An array of a's shape whose entries along the axes sum to 1."));
+
+  constexpr const char* kScanArgs =
+      "Args:\n"
+      "  a: input array.\n"
+      "  axis: an int, or None (the default) for the flattened array.\n"
+      "  reverse: scan from the end of the axis.\n"
+      "  inclusive: include each position's own element (else start from the identity).\n\n";
+#define SCAN(name, what, returns)                                                           \
+  def_both(m, #name, [](nb::handle a, nb::handle axis, bool reverse, bool inclusive) {      \
+    return name(to_array(a), to_axis(axis), reverse, inclusive);                            \
+  }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
+     "inclusive"_a = true)
+  SCAN(cumsum, "Cumulative sum along an axis.",
+       "An array of a's shape (flattened for axis=None), with sum's dtypes.");
+  SCAN(cumprod, "Cumulative product along an axis.",
+       "An array of a's shape (flattened for axis=None), with sum's dtypes.");
+  SCAN(cummax, "Running maximum along an axis; NaN propagates.",
+       "An array of a's shape and dtype (flattened for axis=None).");
+  SCAN(cummin, "Running minimum along an axis; NaN propagates.",
+       "An array of a's shape and dtype (flattened for axis=None).");
+#undef SCAN
 }

@@ -1,4 +1,6 @@
-// Transform rules of the reduce family.
+// Transform rules of the reduce family: Reduce, ArgReduce and Scan, each with
+// jvp, vjp and vmap in that order. Outputs keep the reduced axes (size 1), so
+// cotangents broadcast back to the input and vmap only renumbers axes.
 #include "ember/primitives/reduce.h"
 
 #include <algorithm>
@@ -11,49 +13,54 @@
 namespace ember {
 
 using detail::reduce_keepdims;
+using detail::scalar_like;
 using detail::scan;
 
 namespace {
 
-// Maps unbatched axes to their place in an input with a batch axis at b.
+// Unbatched axes renumbered for an input whose batch axis is at b.
 std::vector<int> shift_axes(const std::vector<int>& axes, int b) {
   std::vector<int> out;
   for (int a : axes) out.push_back(a >= b ? a + 1 : a);
   return out;
 }
 
-// d prod / d x_i = product of the other elements, computed without dividing
-// (so zeros are handled): move the reduced axes last, flatten them, and
-// multiply an exclusive cumprod from the left by one from the right.
-array prod_partials(const array& x, const std::vector<int>& axes) {
+// d prod / d x_i = the product of the other elements, without dividing (so
+// zeros are handled): the reduced axes are moved last and flattened, and an
+// exclusive cumprod from the left times one from the right gives each
+// position the product of everything but itself. Its own derivative goes
+// through cumprod's rules, which are exact at zeros too.
+array prod_others(const array& x, const std::vector<int>& axes) {
   std::vector<int> perm;
-  Shape kept_shape;
+  Shape flat;
   for (int i = 0; i < x.ndim(); ++i) {
     if (std::find(axes.begin(), axes.end(), i) == axes.end()) {
       perm.push_back(i);
-      kept_shape.push_back(x.shape(i));
+      flat.push_back(x.shape(i));
     }
   }
   perm.insert(perm.end(), axes.begin(), axes.end());
-  array xt = transpose(x, perm);
-  Shape flat = kept_shape;
   flat.push_back(-1);
+  array xt = transpose(x, perm);
   array x2 = reshape(xt, flat);
-  array others = multiply(scan(x2, false, x2.ndim() - 1, false, false),
-                          scan(x2, false, x2.ndim() - 1, true, false));
+  const int last = x2.ndim() - 1;
+  array others = multiply(scan(x2, ScanKind::prod, last, false, false),
+                          scan(x2, ScanKind::prod, last, true, false));
   std::vector<int> inverse(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = int(i);
   return transpose(reshape(others, xt.shape()), inverse);
 }
 
-// d max / d x: 1 at the positions equal to the maximum, shared among ties.
-array extremum_partials(const array& x, const array& out, const std::vector<int>& axes) {
+// d max / d x_i: 1 / (number of ties) at the positions equal to the extremum, 0
+// elsewhere, so tied positions share the cotangent evenly (as in JAX).
+array extremum_share(const array& x, const array& out, const std::vector<int>& axes) {
   array mask = astype(equal(x, out), x.dtype());
   return divide(mask, reduce_keepdims(mask, ReduceKind::sum, axes));
 }
 
 }  // namespace
 
+// ---- Reduce ----
 const char* Reduce::name() const {
   switch (kind_) {
     case ReduceKind::sum: return "Sum";
@@ -68,7 +75,13 @@ const char* Reduce::name() const {
 
 bool Reduce::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const Reduce*>(&other);
-  return o && o->kind_ == kind_ && o->axes_ == axes_;
+  return o && o->kind_ == kind_ && o->axes_ == axes_ && o->dtype_ == dtype_;
+}
+
+void Reduce::print(std::ostream& os) const {
+  os << name() << "(axes=(";
+  for (size_t i = 0; i < axes_.size(); ++i) os << (i ? ", " : "") << axes_[i];
+  os << "))";
 }
 
 array Reduce::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
@@ -76,51 +89,60 @@ array Reduce::jvp(const std::vector<array>& primals, const std::vector<array>& t
   const array& x = primals[0];
   const array& t = tangents[0];
   switch (kind_) {
-    // d sum = sum of the tangent
-    case ReduceKind::sum: return reduce_keepdims(t, ReduceKind::sum, axes_);
-    // d prod = sum_i t_i prod_{j != i} x_j
+    // d sum(x) = sum(t)
+    case ReduceKind::sum: return reduce_keepdims(t, kind_, axes_, dtype_);
+    // d prod(x) = sum_i t_i prod_{j != i} x_j
     case ReduceKind::prod:
-      return reduce_keepdims(multiply(t, prod_partials(x, axes_)), ReduceKind::sum, axes_);
-    // d max = mean of the tangent over the arg-max positions
+      return reduce_keepdims(multiply(t, prod_others(x, axes_)), ReduceKind::sum, axes_);
+    // d max(x) = mean of t over the positions holding the max
     case ReduceKind::max:
     case ReduceKind::min:
-      return reduce_keepdims(multiply(t, extremum_partials(x, out, axes_)), ReduceKind::sum, axes_);
-    default: return zeros_like(out);  // all / any: boolean, no derivative
+      return reduce_keepdims(multiply(t, extremum_share(x, out, axes_)), ReduceKind::sum, axes_);
+    // all / any: boolean outputs carry no tangent
+    default: return zeros(out.shape(), out.dtype());
   }
 }
 
 std::vector<array> Reduce::vjp(const std::vector<array>& primals, const array& cotangent,
                                const std::vector<int>&, const array& out) {
   const array& x = primals[0];
-  array ct = broadcast_to(cotangent, x.shape());
+  if (kind_ == ReduceKind::all || kind_ == ReduceKind::any) return {zeros_like(x)};
+  // The cotangent has the output's dtype (float32 for the mean of halves).
+  array c = broadcast_to(astype(cotangent, x.dtype()), x.shape());
   switch (kind_) {
-    case ReduceKind::sum: return {ct};
-    case ReduceKind::prod: return {multiply(ct, prod_partials(x, axes_))};
-    case ReduceKind::max:
-    case ReduceKind::min: return {multiply(ct, extremum_partials(x, out, axes_))};
-    default: return {zeros_like(x)};
+    // d sum / d x_i = 1
+    case ReduceKind::sum: return {c};
+    // d prod / d x_i = prod_{j != i} x_j
+    case ReduceKind::prod: return {multiply(c, prod_others(x, axes_))};
+    // d max / d x_i = [x_i == max] / (number of ties)
+    default: return {multiply(c, extremum_share(x, astype(out, x.dtype()), axes_))};
   }
 }
 
 std::pair<array, int> Reduce::vmap(const std::vector<array>& inputs,
                                    const std::vector<BatchAxis>& axes) {
   int b = *axes[0];
-  return {reduce_keepdims(inputs[0], kind_, shift_axes(axes_, b)), b};
+  return {reduce_keepdims(inputs[0], kind_, shift_axes(axes_, b), dtype_), b};
 }
 
+// ---- ArgReduce: indices are piecewise constant, so every derivative is zero ----
 bool ArgReduce::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const ArgReduce*>(&other);
   return o && o->is_max_ == is_max_ && o->axis_ == axis_;
 }
-// Indices are piecewise constant: zero derivative.
+
+void ArgReduce::print(std::ostream& os) const { os << name() << "(axis=" << axis_ << ")"; }
+
 array ArgReduce::jvp(const std::vector<array>&, const std::vector<array>&, const std::vector<int>&,
                      const array& out) {
-  return zeros_like(out);
+  return zeros(out.shape(), out.dtype());
 }
+
 std::vector<array> ArgReduce::vjp(const std::vector<array>& primals, const array&,
                                   const std::vector<int>&, const array&) {
   return {zeros_like(primals[0])};
 }
+
 std::pair<array, int> ArgReduce::vmap(const std::vector<array>& inputs,
                                       const std::vector<BatchAxis>& axes) {
   int b = *axes[0];
@@ -131,28 +153,147 @@ std::pair<array, int> ArgReduce::vmap(const std::vector<array>& inputs,
   return {make_node<ArgReduce>(s, Dtype::uint32, {x}, is_max_, a), b};
 }
 
+// ---- Scan ----
+namespace {
+
+// Scan helpers along `axis` in scan order: `forward` = not reverse.
+struct ScanAxis {
+  int axis;
+  bool reverse;
+  // Cumulative sum in this direction (dir = true) or the opposite one.
+  array cumsum(const array& v, bool inclusive, bool same_dir = true) const {
+    return scan(v, ScanKind::sum, axis, same_dir ? reverse : !reverse, inclusive);
+  }
+  // out_i = v at the position before i in scan order; 0 at the first position.
+  array shift(const array& v, bool same_dir = true) const {
+    bool fwd = same_dir ? !reverse : reverse;
+    const int64_t n = v.shape(axis);
+    std::vector<std::pair<int64_t, int64_t>> widths(v.ndim(), {0, 0});
+    widths[axis] = fwd ? std::pair<int64_t, int64_t>(1, 0) : std::pair<int64_t, int64_t>(0, 1);
+    array p = pad(v, widths, zeros({}, v.dtype()));
+    std::vector<int64_t> start(v.ndim(), 0), stop(p.shape()), step(v.ndim(), 1);
+    start[axis] = fwd ? 0 : 1;
+    stop[axis] = start[axis] + n;
+    return slice(p, start, stop, step);
+  }
+  // 0, 1, ..., n-1 along the axis (int32), broadcast to like's shape.
+  array iota(const array& like) const {
+    Shape s(like.ndim(), 1);
+    s[axis] = like.shape(axis);
+    return broadcast_to(reshape(arange(0, double(like.shape(axis)), 1, Dtype::int32), s), like.shape());
+  }
+};
+
+// For inclusive cummax / cummin y of x: the index each output was taken from,
+// the latest position (in scan order) where the running extremum changed.
+array extremum_source(const array& x, const array& y, ScanKind kind, const ScanAxis& s) {
+  array prev = scan(x, kind, s.axis, s.reverse, false);
+  // A NaN takes over the running value, so it counts as a new extremum.
+  array holds = is_floating(x.dtype()) ? logical_or(equal(x, y), isnan(x)) : equal(x, y);
+  array record = logical_and(holds, not_equal(prev, y));
+  const int64_t n = x.shape(s.axis);
+  // Before any record (leading -inf for cummax), outputs come from the first position.
+  array fill = scalar_like(s.reverse ? double(n - 1) : 0.0, s.iota(x));
+  array marks = where(record, s.iota(x), fill);
+  return scan(marks, s.reverse ? ScanKind::min : ScanKind::max, s.axis, s.reverse, true);
+}
+
+}  // namespace
+
+const char* Scan::name() const {
+  switch (kind_) {
+    case ScanKind::sum: return "CumSum";
+    case ScanKind::prod: return "CumProd";
+    case ScanKind::max: return "CumMax";
+    case ScanKind::min: return "CumMin";
+  }
+  return "Scan";
+}
+
 bool Scan::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const Scan*>(&other);
-  return o && o->is_sum_ == is_sum_ && o->axis_ == axis_ && o->reverse_ == reverse_ &&
+  return o && o->kind_ == kind_ && o->axis_ == axis_ && o->reverse_ == reverse_ &&
          o->inclusive_ == inclusive_;
 }
-// cumsum is linear: d cumsum(x) = cumsum(t). cumprod: d y = y * cumsum(t / x).
+
+void Scan::print(std::ostream& os) const {
+  os << name() << "(axis=" << axis_ << (reverse_ ? ", reverse" : "")
+     << (inclusive_ ? "" : ", exclusive") << ")";
+}
+
+// Tangents of cumprod (any flags) at x, with y = cumprod(x). With z the first
+// zero in scan order and x' = x with x_z replaced by 1, y' = cumprod(x'):
+//   before z (no zero among the inputs of y_i): dy_i = y_i * cumsum(t / x)_i;
+//   from z on: only the term of x_z survives: dy_i = t_z * y'_i.
+array cumprod_jvp(const array& x, const array& y, const array& t, bool inclusive,
+                  const ScanAxis& s) {
+  array zero = scalar_like(0.0, x), one = scalar_like(1.0, x);
+  array is_zero = equal(x, zero);
+  array zf = astype(is_zero, x.dtype());
+  array first = logical_and(is_zero, equal(s.cumsum(zf, true), one));
+  array safe = where(is_zero, one, x);
+  array y1 = scan(where(first, one, x), ScanKind::prod, s.axis, s.reverse, inclusive);
+  array clean = equal(s.cumsum(zf, inclusive), zero);
+  return where(clean, multiply(y, s.cumsum(divide(t, safe), inclusive)),
+               multiply(s.cumsum(where(first, t, zero), inclusive), y1));
+}
+
+// Cotangent of cumprod: dx_k = sum over the outputs i that use x_k of
+// c_i y_i / x_k, i.e. a cumsum of c y in the opposite direction, divided by x.
+// At the first zero z (where that division fails) it is the same sum with
+// y' = cumprod(x with x_z = 1); at later zeros every term holds x_z = 0.
+array cumprod_vjp(const array& x, const array& y, const array& c, bool inclusive,
+                  const ScanAxis& s) {
+  array zero = scalar_like(0.0, x), one = scalar_like(1.0, x);
+  array is_zero = equal(x, zero);
+  array first = logical_and(is_zero, equal(s.cumsum(astype(is_zero, x.dtype()), true), one));
+  array safe = where(is_zero, one, x);
+  array y1 = scan(where(first, one, x), ScanKind::prod, s.axis, s.reverse, inclusive);
+  array at_zero = where(first, s.cumsum(multiply(c, y1), inclusive, false), zero);
+  return where(is_zero, at_zero, divide(s.cumsum(multiply(c, y), inclusive, false), safe));
+}
+
 array Scan::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
                 const std::vector<int>&, const array& out) {
-  if (is_sum_) return scan(tangents[0], true, axis_, reverse_, inclusive_);
-  return multiply(out, scan(divide(tangents[0], primals[0]), true, axis_, reverse_, inclusive_));
+  const array& x = primals[0];
+  const array& t = tangents[0];
+  ScanAxis s{axis_, reverse_};
+  switch (kind_) {
+    // cumsum is linear: d cumsum(x) = cumsum(t)
+    case ScanKind::sum: return scan(t, kind_, axis_, reverse_, inclusive_);
+    // d prod_{j<=i} x_j = sum_{k<=i} t_k prod_{j<=i, j!=k} x_j
+    case ScanKind::prod: return cumprod_jvp(x, out, t, inclusive_, s);
+    default: {
+      // d cummax(x)_i = t at the position the running max came from; an
+      // exclusive scan is the inclusive one shifted by one place.
+      array y = inclusive_ ? out : scan(x, kind_, axis_, reverse_, true);
+      array d = take_along_axis(t, extremum_source(x, y, kind_, s), axis_);
+      return inclusive_ ? d : s.shift(d);
+    }
+  }
 }
-// The transpose of a scan is the scan in the other direction; for cumprod,
-// grad_i = (1 / x_i) sum_{j after i} c_j y_j (assumes x has no zeros).
+
 std::vector<array> Scan::vjp(const std::vector<array>& primals, const array& cotangent,
                              const std::vector<int>&, const array& out) {
-  if (is_sum_) return {scan(cotangent, true, axis_, !reverse_, inclusive_)};
-  return {divide(scan(multiply(cotangent, out), true, axis_, !reverse_, inclusive_), primals[0])};
+  const array& x = primals[0];
+  ScanAxis s{axis_, reverse_};
+  switch (kind_) {
+    // the transpose of a cumsum is the cumsum in the other direction
+    case ScanKind::sum: return {s.cumsum(cotangent, inclusive_, false)};
+    case ScanKind::prod: return {cumprod_vjp(x, out, cotangent, inclusive_, s)};
+    default: {
+      // each output's cotangent goes to the position its value came from
+      array y = inclusive_ ? out : scan(x, kind_, axis_, reverse_, true);
+      array c = inclusive_ ? cotangent : s.shift(cotangent, false);
+      return {scatter_add_along_axis(zeros_like(x), extremum_source(x, y, kind_, s), c, axis_)};
+    }
+  }
 }
+
 std::pair<array, int> Scan::vmap(const std::vector<array>& inputs,
                                  const std::vector<BatchAxis>& axes) {
   int b = *axes[0];
-  return {scan(inputs[0], is_sum_, axis_ >= b ? axis_ + 1 : axis_, reverse_, inclusive_), b};
+  return {scan(inputs[0], kind_, axis_ >= b ? axis_ + 1 : axis_, reverse_, inclusive_), b};
 }
 
 }  // namespace ember

@@ -3,12 +3,36 @@
 #include "ember/backend/cpu/binary_ops.h"
 #include "ember/backend/common/convert.h"
 #include "ember/backend/cpu/elementwise.h"
+#include "ember/backend/cpu/simd.h"
 #include "ember/errors.h"
 #include "ember/primitives/binary.h"
 
 namespace ember {
 
 namespace {
+
+// The vectorized float32 loops of each op that has them (simd.h).
+template <typename Op>
+constexpr int kSimdBinary = -1;
+#define EMBER_SIMD_BINARY(Name) \
+  template <>               \
+  constexpr int kSimdBinary<cpu::ops::Name> = int(cpu::simd::Binary::Name);
+EMBER_SIMD_BINARY(Add)
+EMBER_SIMD_BINARY(Subtract)
+EMBER_SIMD_BINARY(Multiply)
+EMBER_SIMD_BINARY(Divide)
+EMBER_SIMD_BINARY(Maximum)
+EMBER_SIMD_BINARY(Minimum)
+#undef EMBER_SIMD_BINARY
+
+// Ops that call the math library per element are worth threads on fewer elements.
+template <typename Op>
+constexpr bool kCostlyBinary = std::is_same_v<Op, cpu::ops::Power> ||
+                               std::is_same_v<Op, cpu::ops::ArcTan2> ||
+                               std::is_same_v<Op, cpu::ops::LogAddExp> ||
+                               std::is_same_v<Op, cpu::ops::Remainder>;
+template <typename Op>
+constexpr int64_t kBinaryGrain = kCostlyBinary<Op> ? cpu::kParallelGrain / 8 : cpu::kParallelGrain;
 
 // Both inputs share one dtype. The output type is the functor's result
 // (bool for comparisons); halves compute through float.
@@ -20,13 +44,22 @@ void binary_eval(const char* name, const array& a, const array& b, array& out, O
       if constexpr (std::is_invocable_v<Op, float, float>) {
         using R = std::invoke_result_t<Op, float, float>;
         using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
-        cpu::binary_kernel<T, T, Out>(a, b, out,
-                                      [op](T x, T y) { return Out(op(float(x), float(y))); });
+        cpu::binary_kernel<T, T, Out>(
+            a, b, out, [op](T x, T y) { return Out(op(float(x), float(y))); }, {},
+            kBinaryGrain<Op>);
         return;
       }
     } else if constexpr (std::is_invocable_v<Op, T, T>) {
       using R = std::invoke_result_t<Op, T, T>;
-      cpu::binary_kernel<T, T, R>(a, b, out, op);
+      cpu::BinaryRuns<T, T, R> runs;
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float> &&
+                    kSimdBinary<Op> >= 0) {
+        using cpu::simd::Layout;
+        const auto id = cpu::simd::Binary(kSimdBinary<Op>);
+        runs = {cpu::simd::binary_fn(id, Layout::VV), cpu::simd::binary_fn(id, Layout::VS),
+                cpu::simd::binary_fn(id, Layout::SV)};
+      }
+      cpu::binary_kernel<T, T, R>(a, b, out, op, runs, kBinaryGrain<Op>);
       return;
     }
     throw type_error(msg("[", name, "] Not supported for dtype ", dtype_name(a.dtype()), "."));

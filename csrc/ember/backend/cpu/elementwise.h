@@ -3,6 +3,7 @@
 // for broadcast and strided ones, and threading above a size threshold.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "ember/array.h"

@@ -10,6 +10,7 @@
 // over the reduced elements with partial results combined in a fixed order.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "ember/backend/cpu/elementwise.h"
@@ -180,7 +181,7 @@ class Reducer {
     const int threads = get_num_threads();
     if (n_out_ < threads && n_red_ >= 2 * kGrain) {
       // Few outputs: split each one's elements among the threads.
-      std::vector<W> part(threads);
+      std::unique_ptr<W[]> part(new W[threads]);
       for (int64_t o = 0; o < n_out_; ++o) {
         const int64_t base = Cursor(kept_, o).off;
         cpu::parallel_for(threads, 1, [&](int64_t b, int64_t e) {
@@ -236,7 +237,8 @@ class Reducer {
     // Few tiles and many rows: each thread takes a share of the rows of every tile.
     const int64_t split =
         (units < threads && n_red_ * std::min(m, kTile) >= 2 * kGrain) ? threads : 1;
-    std::vector<W> part(split > 1 ? split * n_out_ : 0);
+    // (std::vector<bool> packs bits, so partial results live in a plain array.)
+    std::unique_ptr<W[]> part(new W[split > 1 ? split * n_out_ : 0]);
     const int64_t work = n_red_ * std::min(m, kTile);
     cpu::parallel_for(units * split, std::max<int64_t>(1, kGrain / work), [&](int64_t b, int64_t e) {
       W w[kTile];
@@ -250,7 +252,7 @@ class Reducer {
         if (split == 1) {
           for (int64_t j = 0; j < len; ++j) y_[o + j] = Op::out(w[j]);
         } else {
-          std::copy(w, w + len, part.begin() + c * n_out_ + o);
+          std::copy(w, w + len, part.get() + c * n_out_ + o);
         }
       }
     });

@@ -3,6 +3,7 @@
 #include "ember/backend/common/convert.h"
 #include "ember/backend/cpu/copy.h"
 #include "ember/backend/cpu/elementwise.h"
+#include "ember/backend/cpu/simd.h"
 #include "ember/backend/cpu/unary_ops.h"
 #include "ember/errors.h"
 #include "ember/primitives/unary.h"
@@ -10,6 +11,39 @@
 namespace ember {
 
 namespace {
+
+// The vectorized float32 loop of each op that has one (simd.h), and how many elements a
+// thread should get at least: transcendentals cost ~10x a memory-bound op per element.
+template <typename Op>
+constexpr int kSimdUnary = -1;
+#define EMBER_SIMD_UNARY(Name) \
+  template <>              \
+  constexpr int kSimdUnary<cpu::ops::Name> = int(cpu::simd::Unary::Name);
+EMBER_SIMD_UNARY(Exp)
+EMBER_SIMD_UNARY(Log)
+EMBER_SIMD_UNARY(Tanh)
+EMBER_SIMD_UNARY(Sigmoid)
+EMBER_SIMD_UNARY(Erf)
+EMBER_SIMD_UNARY(Sin)
+EMBER_SIMD_UNARY(Cos)
+EMBER_SIMD_UNARY(Abs)
+EMBER_SIMD_UNARY(Negative)
+EMBER_SIMD_UNARY(Square)
+EMBER_SIMD_UNARY(Sqrt)
+EMBER_SIMD_UNARY(Reciprocal)
+#undef EMBER_SIMD_UNARY
+
+template <typename Op>
+constexpr bool kCheapUnary =
+    std::is_same_v<Op, cpu::ops::Abs> || std::is_same_v<Op, cpu::ops::Negative> ||
+    std::is_same_v<Op, cpu::ops::Square> || std::is_same_v<Op, cpu::ops::Sqrt> ||
+    std::is_same_v<Op, cpu::ops::Reciprocal> || std::is_same_v<Op, cpu::ops::Floor> ||
+    std::is_same_v<Op, cpu::ops::Ceil> || std::is_same_v<Op, cpu::ops::Round> ||
+    std::is_same_v<Op, cpu::ops::LogicalNot> || std::is_same_v<Op, cpu::ops::IsNan> ||
+    std::is_same_v<Op, cpu::ops::IsInf> || std::is_same_v<Op, cpu::ops::BitwiseInvert> ||
+    std::is_same_v<Op, cpu::ops::Sign>;
+template <typename Op>
+constexpr int64_t kUnaryGrain = kCheapUnary<Op> ? cpu::kParallelGrain : cpu::kParallelGrain / 8;
 
 // Runs op over every element. The output dtype is the functor's result type
 // (bool for predicates, float32 for |complex|); halves compute through float.
@@ -21,12 +55,18 @@ void unary_eval(const char* name, const array& in, array& out, Op op = Op{}) {
       if constexpr (std::is_invocable_v<Op, float>) {
         using R = std::invoke_result_t<Op, float>;
         using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
-        cpu::unary_kernel<T, Out>(in, out, [op](T x) { return Out(op(float(x))); });
+        cpu::unary_kernel<T, Out>(in, out, [op](T x) { return Out(op(float(x))); }, nullptr,
+                                  kUnaryGrain<Op>);
         return;
       }
     } else if constexpr (std::is_invocable_v<Op, T>) {
       using R = std::invoke_result_t<Op, T>;
-      cpu::unary_kernel<T, R>(in, out, op);
+      cpu::UnaryRun<T, R> run = nullptr;
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float> &&
+                    kSimdUnary<Op> >= 0) {
+        run = cpu::simd::unary_fn(cpu::simd::Unary(kSimdUnary<Op>));
+      }
+      cpu::unary_kernel<T, R>(in, out, op, run, kUnaryGrain<Op>);
       return;
     }
     throw type_error(msg("[", name, "] Not supported for dtype ", dtype_name(in.dtype()), "."));
