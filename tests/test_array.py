@@ -569,3 +569,14 @@ def test_divmod():
     assert q.tolist() == [2, -3, -3] and r.tolist() == [1, 2, -2]
     python = [divmod(a, b) for a, b in [(7, 3), (-7, 3), (7, -3)]]
     assert python == list(zip(q.tolist(), r.tolist()))
+
+
+def test_dlpack_round_trip():
+    a = mx.array([[1.0, 2.0], [3.0, 4.0]])
+    assert a.__dlpack_device__() == (1, 0)
+    n = np.from_dlpack(a)
+    np.testing.assert_array_equal(n, [[1.0, 2.0], [3.0, 4.0]])
+    assert not n.flags.writeable  # an ember array cannot be changed through the view
+    b = mx.from_dlpack(np.arange(6, dtype=np.int16).reshape(2, 3))
+    assert b.dtype == mx.int16 and b.shape == (2, 3)
+    np.testing.assert_array_equal(np.asarray(b), np.arange(6).reshape(2, 3))
