@@ -26,7 +26,9 @@ namespace {
 using namespace cpu::reduce_ops;
 
 constexpr int64_t kGrain = cpu::kParallelGrain;
-constexpr int kLanes = 16;
+// 32 lanes: GCC vectorizes the lane loop as a loop (16 gets unrolled first,
+// and the unrolled max / min selects then stay scalar).
+constexpr int kLanes = 32;
 // Elements per lane block in `run`, and rows per block in `rows`: float lanes
 // add at most 32 values before they are folded into the wide accumulator.
 constexpr int64_t kBlock = 32 * kLanes;
@@ -71,26 +73,39 @@ struct Dims {
 };
 
 // Element offsets of Dims in row-major order, from a start position on,
-// advanced without divisions.
-struct Cursor {
-  const Dims& d;
-  std::vector<int64_t> idx;
-  int64_t off = 0;
-  Cursor(const Dims& dims, int64_t start) : d(dims), idx(dims.ndim(), 0) {
-    for (int i = d.ndim() - 1; i >= 0; --i) {
-      idx[i] = start % d.shape[i];
-      start /= d.shape[i];
-      off += idx[i] * d.strides[i];
+// advanced without divisions. The index lives inline for up to 8 dims, so
+// making one per output costs no allocation.
+class Cursor {
+ public:
+  Cursor(const Dims& dims, int64_t start) : d_(dims) {
+    const int nd = d_.ndim();
+    if (nd > kInline) {
+      big_.resize(nd);
+      idx_ = big_.data();
+    }
+    for (int i = nd - 1; i >= 0; --i) {
+      idx_[i] = start % d_.shape[i];
+      start /= d_.shape[i];
+      off += idx_[i] * d_.strides[i];
     }
   }
+  Cursor(const Cursor&) = delete;
   void next() {
-    for (int i = d.ndim() - 1; i >= 0; --i) {
-      off += d.strides[i];
-      if (++idx[i] < d.shape[i]) return;
-      off -= d.strides[i] * d.shape[i];
-      idx[i] = 0;
+    for (int i = d_.ndim() - 1; i >= 0; --i) {
+      off += d_.strides[i];
+      if (++idx_[i] < d_.shape[i]) return;
+      off -= d_.strides[i] * d_.shape[i];
+      idx_[i] = 0;
     }
   }
+  int64_t off = 0;
+
+ private:
+  static constexpr int kInline = 8;
+  const Dims& d_;
+  int64_t small_[kInline];
+  std::vector<int64_t> big_;
+  int64_t* idx_ = small_;
 };
 
 // Reduces x[0], x[s], ..., x[(n-1) s] into w. kContig makes s == 1 known to
