@@ -1,10 +1,11 @@
 // CPU kernels of Reduce and ArgReduce. The reduced and the kept axes are each
 // collapsed, then one of two loops runs:
-//  * runs: each output reduces runs along the innermost reduced axis, with 16
+//  * runs: each output reduces runs along the innermost reduced axis, with 32
 //    independent lanes so the loop vectorizes (strided runs use the same code);
 //  * rows: when the innermost kept axis is contiguous (reducing leading axes),
-//    whole rows are accumulated into a tile of outputs, also vectorized.
-// Float sums add 16-lane blocks of at most 32 values per lane in float and fold
+//    or the reduced runs are too short to vectorize, rows of the input are
+//    accumulated into a tile of outputs at once (vectorized when contiguous).
+// Float sums add 32-lane blocks of at most 32 values per lane in float and fold
 // each block into a double, so sum(ones(2**22) * 1.1) is right to ~1e-7.
 // Work is split over outputs, or, when there are fewer outputs than threads,
 // over the reduced elements with partial results combined in a fixed order.
@@ -161,9 +162,13 @@ class Reducer {
       std::fill(y_, y_ + n_out_, Op::out(W(Op::init())));
       return;
     }
-    const bool long_runs = red_.strides.back() == 1 && red_.shape.back() >= 2 * kLanes;
-    if (kept_.strides.back() == 1 && kept_.shape.back() > 1 && !long_runs) {
-      rows();
+    const int64_t run_len = red_.shape.back(), ks = kept_.strides.back();
+    const bool long_runs = red_.strides.back() == 1 && run_len >= 2 * kLanes;
+    const bool many_outputs = kept_.shape.back() >= 16;
+    if (ks == 1 && kept_.shape.back() > 1 && !long_runs) {
+      rows<true>();
+    } else if (many_outputs && run_len < 16) {
+      rows<false>();
     } else if (red_.strides.back() == 1) {
       runs<true>();
     } else {
@@ -211,25 +216,36 @@ class Reducer {
       }
       return;
     }
+    const bool one_run = outer.size() == 1;
+    const int64_t len = red_.shape.back(), s = red_.strides.back();
     cpu::parallel_for(n_out_, std::max<int64_t>(1, kGrain / n_red_), [&](int64_t b, int64_t e) {
       Cursor k(kept_, b);
       for (int64_t o = b; o < e; ++o, k.next()) {
-        y_[o] = Op::out(reduce_range<kContig>(k.off, 0, n_red_, outer));
+        W w = one_run ? run<Op, kContig>(x_ + k.off, len, s, W(Op::init()))
+                      : reduce_range<kContig>(k.off, 0, n_red_, outer);
+        y_[o] = Op::out(w);
       }
     });
   }
 
-  // ---- rows: accumulate contiguous rows of the input into a tile of outputs ----
-  // Reduces rows [r_lo, r_hi) of the tile [j0, j0 + len) at `base` into w.
+  // ---- rows: accumulate rows of the input into a tile of outputs ----
+  // Reduces rows [r_lo, r_hi) of the tile [j0, j0 + len) at `base` into w;
+  // kContig: the kept axis has stride 1.
+  template <bool kContig>
   void row_tile(int64_t base, int64_t j0, int64_t len, int64_t r_lo, int64_t r_hi, W* w) const {
+    const int64_t ks = kContig ? 1 : kept_.strides.back();
     L acc[kTile];
     std::fill(acc, acc + len, Op::init());
     for (int64_t j = 0; j < len; ++j) w[j] = W(Op::init());
     Cursor c(red_, r_lo);
     int64_t since_fold = 0;
     for (int64_t r = r_lo; r < r_hi; ++r, c.next()) {
-      const T* p = x_ + base + c.off + j0;
-      for (int64_t j = 0; j < len; ++j) acc[j] = Op::step(acc[j], p[j]);
+      const T* p = x_ + base + c.off + j0 * ks;
+      if constexpr (kContig) {
+        for (int64_t j = 0; j < len; ++j) acc[j] = Op::step(acc[j], p[j]);
+      } else {
+        for (int64_t j = 0; j < len; ++j) acc[j] = Op::step(acc[j], p[j * ks]);
+      }
       if constexpr (kWidens<Op>) {
         if (++since_fold == kRowBlock) {
           for (int64_t j = 0; j < len; ++j) {
@@ -243,6 +259,7 @@ class Reducer {
     for (int64_t j = 0; j < len; ++j) w[j] = Op::combine(w[j], W(acc[j]));
   }
 
+  template <bool kContig>
   void rows() {
     const int64_t m = kept_.shape.back();
     const Dims kouter = kept_.outer();
@@ -262,7 +279,7 @@ class Reducer {
         const int64_t ko = unit / tiles, j0 = (unit % tiles) * kTile;
         const int64_t len = std::min(kTile, m - j0);
         const int64_t base = Cursor(kouter, ko).off;
-        row_tile(base, j0, len, n_red_ * c / split, n_red_ * (c + 1) / split, w);
+        row_tile<kContig>(base, j0, len, n_red_ * c / split, n_red_ * (c + 1) / split, w);
         const int64_t o = ko * m + j0;
         if (split == 1) {
           for (int64_t j = 0; j < len; ++j) y_[o + j] = Op::out(w[j]);
