@@ -248,6 +248,19 @@ def machine_info():
     return f"{model}, {os.cpu_count()} cores, {isa}"
 
 
+def free_cores(seconds=0.3):
+    """How many cores a CPU-bound job really gets now: the time of one job over the time of
+    two run at once, times 2 (2.0 = two idle cores; ~1.0 = the second core is taken)."""
+    import subprocess
+    code = f"import time\nt=time.perf_counter()\nwhile time.perf_counter()-t<{seconds}: pass\n" \
+           "n=0\nt=time.perf_counter()\nwhile n<3_000_000: n+=1\nprint(time.perf_counter()-t)"
+    run = lambda k: [subprocess.Popen([__import__("sys").executable, "-c", code],  # noqa: E731
+                                      stdout=subprocess.PIPE, text=True) for _ in range(k)]
+    one = float(run(1)[0].communicate()[0])
+    two = max(float(p.communicate()[0]) for p in run(2))
+    return round(2 * one / max(two, one), 2)
+
+
 def versions():
     out = []
     for p in peers():

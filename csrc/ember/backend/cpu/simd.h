@@ -20,10 +20,16 @@ using UnaryFn = void (*)(const float* x, float* y, int64_t n);
 /// y[i] = f(a[i], b[i]) (a scalar operand is read at index 0). y may equal a or b.
 using BinaryFn = void (*)(const float* a, const float* b, float* y, int64_t n);
 
+/// 16-bit float bits <-> float, for running the float kernels on float16 / bfloat16 blocks.
+using ToFloatFn = void (*)(const uint16_t* x, float* y, int64_t n);
+using FromFloatFn = void (*)(const float* x, uint16_t* y, int64_t n);
+
 struct Table {
   const char* isa = "none";
   UnaryFn unary[int(Unary::Count)] = {};
   BinaryFn binary[int(Binary::Count)][int(Layout::Count)] = {};
+  ToFloatFn half_to_float = nullptr, bf16_to_float = nullptr;
+  FromFloatFn float_to_half = nullptr, float_to_bf16 = nullptr;
 };
 
 /// The table for the widest instruction set this CPU supports. EMBER_SIMD=base|avx2|avx512

@@ -51,6 +51,19 @@ void trig_k(const float* x, float* y, int64_t n) {
   }
 }
 
+void half_to_float_k(const uint16_t* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = half_to_float(x[i]);
+}
+void float_to_half_k(const float* __restrict x, uint16_t* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
+}
+void bf16_to_float_k(const uint16_t* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_float(x[i]);
+}
+void float_to_bf16_k(const float* __restrict x, uint16_t* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = float_to_bf16(x[i]);
+}
+
 #define EMBER_SIMD_BINARY(name, expr)                                                         \
   void name##_vv(const float* __restrict a, const float* __restrict b, float* __restrict y, \
                  int64_t n) {                                                                \
@@ -116,6 +129,10 @@ inline void fill(simd::Table& t, const char* isa) {
   b(Binary::Divide, divide_vv, divide_vs, divide_sv);
   b(Binary::Maximum, maximum_vv, maximum_vs, maximum_sv);
   b(Binary::Minimum, minimum_vv, minimum_vs, minimum_sv);
+  t.half_to_float = half_to_float_k;
+  t.float_to_half = float_to_half_k;
+  t.bf16_to_float = bf16_to_float_k;
+  t.float_to_bf16 = float_to_bf16_k;
 }
 
 }  // namespace ember::cpu::EMBER_SIMD_NS

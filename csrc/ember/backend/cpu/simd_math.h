@@ -1,5 +1,6 @@
 // Branch-free float32 exp, log, tanh, sigmoid, erf, sin and cos that compilers vectorize (range
-// reduction + minimax polynomials fitted for ember; see bench/tools/fit_poly.py), within ~2 ulp.
+// reduction + minimax polynomials fitted for ember; see bench/tools/fit_poly.py), within ~2 ulp,
+// and float16 / bfloat16 <-> float conversions.
 // Included once per instruction set (simd_kernels.h): EMBER_SIMD_NS names the namespace, so the
 // copies built with -mavx2 or -mavx512f never merge with the baseline ones at link time.
 #pragma once
@@ -127,6 +128,42 @@ EMBER_SIMD_INLINE float erf_f(float x) {
   return copysign_f(ax < 0.921875f ? small : large, x);
 }
 
+/// float16 bits -> float (exact).
+EMBER_SIMD_INLINE float half_to_float(uint16_t h) {
+  const int32_t em = h & 0x7fff;
+  const float normal = as_float((em << 13) + 0x38000000);  // rebias the exponent: 127 - 15
+  const float infnan = as_float((em << 13) | 0x7f800000);
+  const float sub = float(em) * 0x1p-24f;                   // zero and subnormals
+  const float r = em >= 0x7c00 ? infnan : (em < 0x400 ? sub : normal);
+  return as_float(as_int(r) | (int32_t(h & 0x8000) << 16));
+}
+
+/// float -> float16 bits, rounded to nearest even (the same bits as float16_t(float)).
+EMBER_SIMD_INLINE uint16_t float_to_half(float f) {
+  const int32_t x = as_int(f);
+  const int32_t sign = (x >> 16) & 0x8000;
+  const int32_t ax = x & 0x7fffffff;
+  const int32_t infnan = 0x7c00 | (ax > 0x7f800000 ? 0x200 : 0);
+  // Subnormal halves: adding 0.5 aligns the half's last bit with float's, and rounds.
+  const int32_t sub = as_int(as_float(ax) + 0.5f) - 0x3f000000;
+  // Normal: rebias the exponent (-112 << 23) and round to even on the 13 dropped bits.
+  const int32_t normal = int32_t(uint32_t(ax + int32_t(0xc8000fff) + ((ax >> 13) & 1)) >> 13);
+  const int32_t r = ax >= 0x7f800000 ? infnan
+                    : ax >= 0x477ff000 ? 0x7c00
+                    : ax < 0x38800000  ? sub
+                                       : normal;
+  return uint16_t(sign | r);
+}
+
+EMBER_SIMD_INLINE float bf16_to_float(uint16_t b) { return as_float(int32_t(uint32_t(b) << 16)); }
+
+/// float -> bfloat16 bits, rounded to nearest even; NaN stays a (quiet) NaN.
+EMBER_SIMD_INLINE uint16_t float_to_bf16(float f) {
+  const uint32_t x = uint32_t(as_int(f));
+  const uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+  return uint16_t((x & 0x7fffffffu) > 0x7f800000u ? (x >> 16) | 0x40u : rounded);
+}
+
 /// Above this |x|, sin and cos are redone with the C library: the 3-part reduction below
 /// loses accuracy once n (the multiple of pi/2) has more than 12 bits.
 inline constexpr float kTrigMax = 4096.0f;
@@ -150,8 +187,10 @@ EMBER_SIMD_INLINE float sincos_f(float x, int32_t quadrant) {
   c = c * r2 - 0x1.6c0c34p-10f;
   c = c * r2 + 0x1.55554ap-5f;
   c = (c * r2) * r2 - 0.5f * r2 + 1.0f;
-  const float v = (q & 1) ? c : s;
-  return as_float(as_int(v) ^ ((q & 2) << 30));  // quadrants 2 and 3 flip the sign
+  float v = (q & 1) ? c : s;
+  v = as_float(as_int(v) ^ ((q & 2) << 30));  // quadrants 2 and 3 flip the sign
+  // sin x rounds to x below 2^-12; returning x also keeps the sign of -0.
+  return (quadrant == 0 && abs_f(x) < 0x1p-12f) ? x : v;
 }
 
 }  // namespace ember::cpu::EMBER_SIMD_NS

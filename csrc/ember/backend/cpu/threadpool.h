@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 
 #include "ember/api.h"
 
@@ -17,9 +18,21 @@ EMBER_API void set_num_threads(int n);
 
 namespace cpu {
 
+/// The pool's side of parallel_for (below).
+void parallel_run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
 /// Runs fn(begin, end) over [0, n) split into chunks of at least `grain`
-/// items, on the pool plus the calling thread. Runs inline when one chunk.
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+/// items, on the pool plus the calling thread. Runs inline when one chunk
+/// (without wrapping fn in a std::function: small ops pay nothing here).
+template <typename F>
+void parallel_for(int64_t n, int64_t grain, F&& fn) {
+  if (n <= 0) return;
+  if (n <= grain || n == 1) {
+    fn(int64_t(0), n);
+    return;
+  }
+  parallel_run(n, grain, std::function<void(int64_t, int64_t)>(std::ref(fn)));
+}
 
 }  // namespace cpu
 }  // namespace ember

@@ -13,7 +13,8 @@ namespace ember {
 namespace {
 
 // The vectorized float32 loop of each op that has one (simd.h), and how many elements a
-// thread should get at least: transcendentals cost ~10x a memory-bound op per element.
+// thread should get at least: transcendentals cost ~10x a memory-bound op per element (the
+// libm calls of other dtypes more, but a smaller grain would not pay on float32).
 template <typename Op>
 constexpr int kSimdUnary = -1;
 #define EMBER_SIMD_UNARY(Name) \
@@ -43,7 +44,7 @@ constexpr bool kCheapUnary =
     std::is_same_v<Op, cpu::ops::IsInf> || std::is_same_v<Op, cpu::ops::BitwiseInvert> ||
     std::is_same_v<Op, cpu::ops::Sign>;
 template <typename Op>
-constexpr int64_t kUnaryGrain = kCheapUnary<Op> ? cpu::kParallelGrain : cpu::kParallelGrain / 8;
+constexpr int64_t kUnaryGrain = kCheapUnary<Op> ? cpu::kParallelGrain : cpu::kParallelGrainCostly;
 
 // Runs op over every element. The output dtype is the functor's result type
 // (bool for predicates, float32 for |complex|); halves compute through float.
