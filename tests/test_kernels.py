@@ -188,3 +188,47 @@ def test_cache_evicts_oldest_and_respects_limit():
         assert mx.get_cache_memory() <= 1 << 20
     finally:
         mx.set_cache_limit(old)
+
+
+HALF_UNARY = ["exp", "log", "tanh", "sigmoid", "erf", "sin", "cos", "sqrt", "square"]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_unary_through_float_kernels(dtype):
+    """16-bit inputs run the float kernels on blocks: within one 16-bit ulp of the exact
+    result (the float32 error is far below it), and special values kept."""
+    x32 = inputs(4)
+    x32 = x32[np.abs(x32) < 6e4]
+    xh = mx.array(x32).astype(getattr(mx, dtype))
+    xv = np.asarray(xh.astype(mx.float32)).astype(np.float64)  # the values actually held
+    rel = 2.0 ** -10 if dtype == "float16" else 2.0 ** -7
+    for name in HALF_UNARY:
+        op, ref, _ = UNARY[name]
+        got = np.asarray(op(xh).astype(mx.float32)).astype(np.float64)
+        with np.errstate(all="ignore"):
+            want = ref(xv)
+            want32 = want.astype(np.float32)
+        want_h = np.asarray(mx.array(want32).astype(getattr(mx, dtype))
+                            .astype(mx.float32)).astype(np.float64)
+        fin = np.isfinite(want_h)
+        np.testing.assert_array_equal(got[~fin], want_h[~fin], err_msg=name)
+        tiny = 2.0 ** -24 if dtype == "float16" else 2.0 ** -133
+        np.testing.assert_allclose(got[fin], want[fin], rtol=rel, atol=tiny, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("name,op,ref", BINARY, ids=[b[0] for b in BINARY])
+def test_half_binary_layouts(dtype, name, op, ref):
+    """Same bits as computing in float32 and rounding once (what the scalar path does)."""
+    rng = np.random.default_rng(5)
+    dt = getattr(mx, dtype)
+    a = mx.array(rng.standard_normal((70, 600)).astype(np.float32)).astype(dt)
+    b = mx.array(rng.standard_normal((70, 600)).astype(np.float32)).astype(dt)
+    f32 = lambda v: np.asarray(v.astype(mx.float32))  # noqa: E731
+    cases = [(a, b), (a, b[0]), (b[0], a), (a, b[:, :1]), (b[:, :1], a),
+             (a, mx.array(1.5).astype(dt)), (a[:, 3:500], b[:, 7:504])]
+    for x, y in cases:
+        got = f32(op(x, y))
+        with np.errstate(all="ignore"):
+            want = f32(mx.array(ref(f32(x), f32(y))).astype(dt))
+        np.testing.assert_array_equal(got, want)

@@ -212,8 +212,8 @@ def test_strided_inputs(name, e, x):
         np.testing.assert_allclose(_np(mx.cumsum(e, axis=axis)),
                                    np.cumsum(np.asarray(x, np.float64), axis=axis), rtol=1e-4,
                                    atol=1e-4)
-        np.testing.assert_allclose(_np(mx.cummax(e, axis=axis, reverse=True)),
-                                   np.flip(np.maximum.accumulate(np.flip(x, axis), axis=axis), axis))
+        want = np.flip(np.maximum.accumulate(np.flip(x, axis), axis=axis), axis)
+        np.testing.assert_allclose(_np(mx.cummax(e, axis=axis, reverse=True)), want)
 
 
 # ---- empty selections, NaN -----------------------------------------------------------------
@@ -282,6 +282,15 @@ def test_axis_errors():
         mx.softmax(x, axis=2)
     with pytest.raises(IndexError, match=r"\[logsumexp\]"):
         x.logsumexp(axis=5)
+    with pytest.raises(TypeError, match=r"\[sum\] axis must be None, an int or a sequence of "
+                                        r"ints, got str\."):
+        mx.sum(x, axis="0")
+    with pytest.raises(TypeError, match=r"\[var\] axis must be"):
+        mx.var(x, axis=1.0)
+    with pytest.raises(TypeError, match=r"\[argmax\] axis must be None or an int, got tuple\."):
+        mx.argmax(x, axis=(0, 1))
+    with pytest.raises(TypeError, match=r"\[cumprod\] axis must be None or an int"):
+        x.cumprod(axis=[0])
 
 
 # ---- composite ops -------------------------------------------------------------------------

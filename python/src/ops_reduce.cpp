@@ -5,6 +5,7 @@
 
 #include "bindings.h"
 #include "convert.h"
+#include "ember/errors.h"
 
 using namespace ember;
 using namespace ember::py;
@@ -12,8 +13,28 @@ using namespace nb::literals;
 
 namespace {
 
-std::optional<int> to_axis(nb::handle axis) {
+// axis arguments with a TypeError naming the op for anything that is not an
+// int (or, for reductions, a sequence of ints), instead of a bare bad_cast.
+[[noreturn]] void bad_axis(const char* op, nb::handle axis, const char* want) {
+  throw nb::type_error(msg("[", op, "] axis must be ", want, ", got ",
+                           nb::type_name(axis.type()).c_str(), ".")
+                           .c_str());
+}
+
+Axes axes_arg(const char* op, nb::handle axis) {
+  if (nb::isinstance<nb::float_>(axis) || nb::isinstance<nb::str>(axis)) {
+    bad_axis(op, axis, "None, an int or a sequence of ints");
+  }
+  try {
+    return to_axes(axis);
+  } catch (const std::bad_cast&) {
+    bad_axis(op, axis, "None, an int or a sequence of ints");
+  }
+}
+
+std::optional<int> axis_arg(const char* op, nb::handle axis) {
   if (axis.is_none()) return std::nullopt;
+  if (!nb::isinstance<nb::int_>(axis)) bad_axis(op, axis, "None or an int");
   return nb::cast<int>(axis);
 }
 
@@ -50,7 +71,7 @@ void init_ops_reduce(nb::module_& m) {
 
 #define REDUCE(name, what, returns)                                                         \
   def_both(m, #name, [](nb::handle a, nb::handle axis, bool keepdims) {                     \
-    return name(to_array(a), to_axes(axis), keepdims);                                      \
+    return name(to_array(a), axes_arg(#name, axis), keepdims);                              \
   }, d(what, kAxesArgs, returns), "axis"_a = nb::none(), "keepdims"_a = false)
   REDUCE(sum, "Sum over the given axes.",
          "The sums; bool and int8 / int16 give int32, uint8 / uint16 give uint32. An empty "
@@ -78,12 +99,12 @@ void init_ops_reduce(nb::module_& m) {
       "  keepdims: keep the reduced axes as size-1 dimensions.\n"
       "  ddof: delta degrees of freedom: the sum of squares is divided by N - ddof.\n\n";
   def_both(m, "var", [](nb::handle a, nb::handle axis, bool keepdims, int ddof) {
-    return var(to_array(a), to_axes(axis), keepdims, ddof);
+    return var(to_array(a), axes_arg("var", axis), keepdims, ddof);
   }, d("Variance over the given axes.", kDdofArgs,
        "The variances; ints give float32, complex64 gives float32."),
      "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
   def_both(m, "std", [](nb::handle a, nb::handle axis, bool keepdims, int ddof) {
-    return ember::std(to_array(a), to_axes(axis), keepdims, ddof);
+    return ember::std(to_array(a), axes_arg("std", axis), keepdims, ddof);
   }, d("Standard deviation over the given axes.", kDdofArgs, "sqrt(var(a, axis, keepdims, ddof))."),
      "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
 
@@ -93,18 +114,18 @@ void init_ops_reduce(nb::module_& m) {
       "  axis: an int, or None (the default) for the flattened array.\n"
       "  keepdims: keep the reduced axis as a size-1 dimension.\n\n";
   def_both(m, "argmax", [](nb::handle a, nb::handle axis, bool keepdims) {
-    return argmax(to_array(a), to_axis(axis), keepdims);
+    return argmax(to_array(a), axis_arg("argmax", axis), keepdims);
   }, d("Index of the first maximum along an axis (a NaN counts as the maximum).", kArgArgs,
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
   def_both(m, "argmin", [](nb::handle a, nb::handle axis, bool keepdims) {
-    return argmin(to_array(a), to_axis(axis), keepdims);
+    return argmin(to_array(a), axis_arg("argmin", axis), keepdims);
   }, d("Index of the first minimum along an axis (a NaN counts as the minimum).", kArgArgs,
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
 
   m.def("softmax", [](nb::handle a, nb::handle axis, bool precise) {
-          return softmax(to_array(a), to_axes(axis), precise);
+          return softmax(to_array(a), axes_arg("softmax", axis), precise);
         }, "a"_a, "axis"_a = nb::none(), nb::kw_only(), "precise"_a = false,
         d("exp(a) / sum(exp(a)) over the given axes, computed stably (the max is subtracted "
           "first).",
@@ -122,7 +143,7 @@ void init_ops_reduce(nb::module_& m) {
       "  inclusive: include each position's own element (else start from the identity).\n\n";
 #define SCAN(name, what, returns)                                                           \
   def_both(m, #name, [](nb::handle a, nb::handle axis, bool reverse, bool inclusive) {      \
-    return name(to_array(a), to_axis(axis), reverse, inclusive);                            \
+    return name(to_array(a), axis_arg(#name, axis), reverse, inclusive);                    \
   }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
      "inclusive"_a = true)
   SCAN(cumsum, "Cumulative sum along an axis.",

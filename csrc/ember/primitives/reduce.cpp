@@ -180,7 +180,8 @@ struct ScanAxis {
   array iota(const array& like) const {
     Shape s(like.ndim(), 1);
     s[axis] = like.shape(axis);
-    return broadcast_to(reshape(arange(0, double(like.shape(axis)), 1, Dtype::int32), s), like.shape());
+    array i = arange(0, double(like.shape(axis)), 1, Dtype::int32);
+    return broadcast_to(reshape(i, s), like.shape());
   }
 };
 

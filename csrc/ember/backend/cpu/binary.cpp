@@ -4,6 +4,7 @@
 #include "ember/backend/common/convert.h"
 #include "ember/backend/cpu/elementwise.h"
 #include "ember/backend/cpu/simd.h"
+#include "ember/backend/cpu/simd_half.h"
 #include "ember/errors.h"
 #include "ember/primitives/binary.h"
 
@@ -44,14 +45,26 @@ void binary_eval(const char* name, const array& a, const array& b, array& out, O
       if constexpr (std::is_invocable_v<Op, float, float>) {
         using R = std::invoke_result_t<Op, float, float>;
         using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
-        cpu::binary_kernel<T, T, Out>(
-            a, b, out, [op](T x, T y) { return Out(op(float(x), float(y))); }, {},
-            kBinaryGrain<Op>);
+        auto scalar = [op](T x, T y) { return Out(op(float(x), float(y))); };
+        if constexpr (std::is_same_v<R, float> && kSimdBinary<Op> >= 0) {
+          // Through the float kernels, a block at a time (simd_half.h).
+          using cpu::simd::Layout;
+          using Run = cpu::simd::HalfBinary<T>;
+          const auto id = cpu::simd::Binary(kSimdBinary<Op>);
+          const cpu::BinaryRuns<Run> runs{
+              Run{cpu::simd::binary_fn(id, Layout::VV), Layout::VV},
+              Run{cpu::simd::binary_fn(id, Layout::VS), Layout::VS},
+              Run{cpu::simd::binary_fn(id, Layout::SV), Layout::SV}};
+          cpu::binary_kernel<T, T, Out>(a, b, out, scalar, runs, kBinaryGrain<Op>);
+        } else {
+          cpu::binary_kernel<T, T, Out>(a, b, out, scalar, cpu::BinaryRuns<std::nullptr_t>{},
+                                        kBinaryGrain<Op>);
+        }
         return;
       }
     } else if constexpr (std::is_invocable_v<Op, T, T>) {
       using R = std::invoke_result_t<Op, T, T>;
-      cpu::BinaryRuns<T, T, R> runs;
+      cpu::BinaryRuns<cpu::BinaryRun<T, T, R>> runs;
       if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float> &&
                     kSimdBinary<Op> >= 0) {
         using cpu::simd::Layout;

@@ -34,8 +34,10 @@ constexpr int kLanes = 32;
 // add at most 32 values before they are folded into the wide accumulator.
 constexpr int64_t kBlock = 32 * kLanes;
 constexpr int64_t kRowBlock = 32;
-// Outputs per tile of the rows loop: its accumulators stay in L1.
-constexpr int64_t kTile = 512;
+// Outputs per tile of the rows loop. Wide tiles read long stretches of each
+// row (a tile of 512 floats per 16 KB row stride starves the prefetcher and the
+// TLB); the accumulators (on the heap: 16-64 KB each) stay in L2.
+constexpr int64_t kTile = 4096;
 
 // Dimensions (size, stride) with size-1 dims dropped and mergeable neighbours
 // merged. Never empty: a lone (1, 0) stands for "no dims".
@@ -232,9 +234,9 @@ class Reducer {
   // Reduces rows [r_lo, r_hi) of the tile [j0, j0 + len) at `base` into w;
   // kContig: the kept axis has stride 1.
   template <bool kContig>
-  void row_tile(int64_t base, int64_t j0, int64_t len, int64_t r_lo, int64_t r_hi, W* w) const {
+  void row_tile(int64_t base, int64_t j0, int64_t len, int64_t r_lo, int64_t r_hi, L* acc,
+                W* w) const {
     const int64_t ks = kContig ? 1 : kept_.strides.back();
-    L acc[kTile];
     std::fill(acc, acc + len, Op::init());
     for (int64_t j = 0; j < len; ++j) w[j] = W(Op::init());
     Cursor c(red_, r_lo);
@@ -262,11 +264,9 @@ class Reducer {
   // Rows of length m that lie back to back (the innermost reduced axis has
   // stride m): G = kTile / m of them form one contiguous run of G * m values,
   // accumulated like a single wide row and folded over the G groups at the end.
-  void grouped_tile(int64_t base, int64_t r_lo, int64_t r_hi, W* w) const {
+  void grouped_tile(int64_t base, int64_t r_lo, int64_t r_hi, L* acc, W* wide, W* w) const {
     const int64_t m = kept_.shape.back(), G = kTile / m, gm = G * m, R0 = red_.shape.back();
     const Dims outer = red_.outer();
-    L acc[kTile];
-    W wide[kTile];
     std::fill(acc, acc + gm, Op::init());
     std::fill(wide, wide + gm, W(Op::init()));
     int64_t since_fold = 0;
@@ -314,8 +314,10 @@ class Reducer {
     const int64_t work = n_red_ * std::min(m, kTile);
     // Short rows that lie back to back are taken several at a time.
     const bool grouped = kContig && 2 * m <= kTile && red_.strides.back() == m;
-    cpu::parallel_for(units * split, std::max<int64_t>(1, kGrain / work), [&](int64_t b, int64_t e) {
-      W w[kTile];
+    const int64_t grain = std::max<int64_t>(1, kGrain / work);
+    cpu::parallel_for(units * split, grain, [&](int64_t b, int64_t e) {
+      std::unique_ptr<L[]> acc(new L[kTile]);
+      std::unique_ptr<W[]> w(new W[kTile]), wide(new W[grouped ? kTile : 0]);
       for (int64_t u = b; u < e; ++u) {
         const int64_t unit = u / split, c = u % split;
         const int64_t ko = unit / tiles, j0 = (unit % tiles) * kTile;
@@ -323,15 +325,15 @@ class Reducer {
         const int64_t base = Cursor(kouter, ko).off;
         const int64_t r_lo = n_red_ * c / split, r_hi = n_red_ * (c + 1) / split;
         if (grouped) {
-          grouped_tile(base, r_lo, r_hi, w);
+          grouped_tile(base, r_lo, r_hi, acc.get(), wide.get(), w.get());
         } else {
-          row_tile<kContig>(base, j0, len, r_lo, r_hi, w);
+          row_tile<kContig>(base, j0, len, r_lo, r_hi, acc.get(), w.get());
         }
         const int64_t o = ko * m + j0;
         if (split == 1) {
           for (int64_t j = 0; j < len; ++j) y_[o + j] = Op::out(w[j]);
         } else {
-          std::copy(w, w + len, part.get() + c * n_out_ + o);
+          std::copy(w.get(), w.get() + len, part.get() + c * n_out_ + o);
         }
       }
     });
@@ -418,30 +420,30 @@ void arg_reduce(const array& in, array& out, int axis) {
     // Rows: track the best value and its index for a tile of outputs at once.
     const Dims kouter = kept.outer();
     const int64_t tiles = (m + kTile - 1) / kTile;
+    auto tile_rows = [&](int64_t b, int64_t e) {
+      std::unique_ptr<R[]> best(new R[kTile]);
+      std::unique_ptr<uint32_t[]> idx(new uint32_t[kTile]);
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t ko = u / tiles, j0 = (u % tiles) * kTile, len = std::min(kTile, m - j0);
+        const T* p = x + Cursor(kouter, ko).off + j0;
+        for (int64_t j = 0; j < len; ++j) {
+          best[j] = load<R>(p[j]);
+          idx[j] = 0;
+        }
+        for (int64_t i = 1; i < n; ++i) {
+          const T* q = p + i * s;
+          for (int64_t j = 0; j < len; ++j) {
+            R v = load<R>(q[j]);
+            bool take = better<kMax>(v, best[j]);
+            best[j] = take ? v : best[j];
+            idx[j] = take ? uint32_t(i) : idx[j];
+          }
+        }
+        std::copy(idx.get(), idx.get() + len, y + ko * m + j0);
+      }
+    };
     cpu::parallel_for(kouter.size() * tiles, std::max<int64_t>(1, kGrain / (n * std::min(m, kTile))),
-                      [&](int64_t b, int64_t e) {
-                        R best[kTile];
-                        uint32_t idx[kTile];
-                        for (int64_t u = b; u < e; ++u) {
-                          const int64_t ko = u / tiles, j0 = (u % tiles) * kTile;
-                          const int64_t len = std::min(kTile, m - j0);
-                          const T* p = x + Cursor(kouter, ko).off + j0;
-                          for (int64_t j = 0; j < len; ++j) {
-                            best[j] = load<R>(p[j]);
-                            idx[j] = 0;
-                          }
-                          for (int64_t i = 1; i < n; ++i) {
-                            const T* q = p + i * s;
-                            for (int64_t j = 0; j < len; ++j) {
-                              R v = load<R>(q[j]);
-                              bool take = better<kMax>(v, best[j]);
-                              best[j] = take ? v : best[j];
-                              idx[j] = take ? uint32_t(i) : idx[j];
-                            }
-                          }
-                          std::copy(idx, idx + len, y + ko * m + j0);
-                        }
-                      });
+                      tile_rows);
     return;
   }
   using Ext = std::conditional_t<kMax, Max<T, T>, Min<T, T>>;

@@ -3,6 +3,7 @@
 // loop over a tile of running accumulators); otherwise each line is scanned
 // serially. float32 and half sums run in double, like the reductions.
 #include <algorithm>
+#include <memory>
 
 #include "ember/backend/common/strided.h"
 #include "ember/backend/cpu/elementwise.h"
@@ -17,7 +18,8 @@ namespace {
 
 using namespace cpu::reduce_ops;
 
-constexpr int64_t kTile = 512;
+// Columns per tile of the rows loop (wide, so each row is read in long stretches).
+constexpr int64_t kTile = 2048;
 
 template <typename Op, typename T, typename O>
 void scan_typed(const array& in, array& out, int axis, bool reverse, bool inclusive) {
@@ -40,13 +42,17 @@ void scan_typed(const array& in, array& out, int axis, bool reverse, bool inclus
   const int64_t rows = detail::num_rows(L), m = L.shape.back();
 
   if (m > 1 && L.strides[0].back() == 1 && L.strides[1].back() == 1) {
-    // Rows: out[i, :] = out[i - 1, :] (+) x[i, :] over tiles of kTile columns.
-    const int64_t tiles = (m + kTile - 1) / kTile;
-    const int64_t grain = std::max<int64_t>(1, cpu::kParallelGrain / (n * std::min(m, kTile)));
+    // Rows: out[i, :] = out[i - 1, :] (+) x[i, :] over tiles of columns, narrow
+    // enough that every thread gets one.
+    const int64_t threads = rows >= get_num_threads() ? 1 : get_num_threads();
+    const int64_t tile = std::min(kTile, std::max<int64_t>(256, (m + threads - 1) / threads));
+    const int64_t tiles = (m + tile - 1) / tile;
+    const int64_t grain = std::max<int64_t>(1, cpu::kParallelGrain / (n * std::min(m, tile)));
     cpu::parallel_for(rows * tiles, grain, [&](int64_t b, int64_t e) {
-      W acc[kTile];
+      std::unique_ptr<W[]> buf(new W[tile]);
+      W* acc = buf.get();
       for (int64_t u = b; u < e; ++u) {
-        const int64_t row = u / tiles, j0 = (u % tiles) * kTile, len = std::min(kTile, m - j0);
+        const int64_t row = u / tiles, j0 = (u % tiles) * tile, len = std::min(tile, m - j0);
         detail::for_each_row(L, row, row + 1, [&](const auto& off, int64_t, const auto&) {
           std::fill(acc, acc + len, W(Op::init()));
           for (int64_t k = 0; k < n; ++k) {
@@ -71,32 +77,55 @@ void scan_typed(const array& in, array& out, int axis, bool reverse, bool inclus
     return;
   }
 
-  // Lines: a serial scan along the axis for every kept position.
-  const int64_t grain = std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(n * m, 1));
-  cpu::parallel_for(rows, grain, [&](int64_t b, int64_t e) {
-    detail::for_each_row(L, b, e, [&](const auto& off, int64_t len, const auto& st) {
-      for (int64_t j = 0; j < len; ++j) {
-        const T* px = x + off[0] + j * st[0];
-        O* py = y + off[1] + j * st[1];
-        // Walk in scan order with signed steps so both directions share the loop.
-        const int64_t first = reverse ? n - 1 : 0, dir = reverse ? -1 : 1;
-        const T* p = px + first * sx;
-        O* q = py + first * sy;
-        const int64_t dx = dir * sx, dy = dir * sy;
-        W acc = W(Op::init());
-        if (inclusive) {
-          for (int64_t k = 0; k < n; ++k, p += dx, q += dy) {
-            acc = Op::combine(acc, elem(*p));
-            *q = Op::out(acc);
+  // Lines: a serial scan along the axis for every kept position. Up to kGroup
+  // lines are scanned in lockstep, so their additions overlap instead of
+  // waiting on one accumulator's latency.
+  constexpr int kGroup = 8;
+  const int64_t first = reverse ? n - 1 : 0, dir = reverse ? -1 : 1;
+  const int64_t dx = dir * sx, dy = dir * sy;
+  auto scan_lines = [&](const T* const* px, O* const* py, int count) {
+    W acc[kGroup];
+    const T* p[kGroup];
+    O* q[kGroup];
+    for (int g = 0; g < count; ++g) {
+      acc[g] = W(Op::init());
+      p[g] = px[g] + first * sx;
+      q[g] = py[g] + first * sy;
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      for (int g = 0; g < count; ++g) {
+        W v = elem(*p[g]);
+        if (inclusive) acc[g] = Op::combine(acc[g], v);
+        *q[g] = Op::out(acc[g]);
+        if (!inclusive) acc[g] = Op::combine(acc[g], v);
+        p[g] += dx;
+        q[g] += dy;
+      }
+    }
+  };
+  // Threads take ranges of lines (line l is position l % m of row l / m).
+  const int64_t lines = rows * m;
+  const int64_t grain = std::max<int64_t>(kGroup, cpu::kParallelGrain / std::max<int64_t>(n, 1));
+  cpu::parallel_for(lines, grain, [&](int64_t b, int64_t e) {
+    for (int64_t row = b / m; row * m < e; ++row) {
+      const int64_t j_lo = std::max(b - row * m, int64_t(0)), j_hi = std::min(e - row * m, m);
+      detail::for_each_row(L, row, row + 1, [&](const auto& off, int64_t, const auto& st) {
+        const T* px[kGroup];
+        O* py[kGroup];
+        for (int64_t j = j_lo; j < j_hi; j += kGroup) {
+          const int count = int(std::min<int64_t>(kGroup, j_hi - j));
+          for (int g = 0; g < count; ++g) {
+            px[g] = x + off[0] + (j + g) * st[0];
+            py[g] = y + off[1] + (j + g) * st[1];
           }
-        } else {
-          for (int64_t k = 0; k < n; ++k, p += dx, q += dy) {
-            *q = Op::out(acc);
-            acc = Op::combine(acc, elem(*p));
+          if (count == kGroup) {
+            scan_lines(px, py, kGroup);  // a constant count lets the compiler unroll
+          } else {
+            scan_lines(px, py, count);
           }
         }
-      }
-    });
+      });
+    }
   });
 }
 
@@ -108,10 +137,13 @@ void Scan::eval_cpu(const std::vector<array>& inputs, array& out) {
   dispatch_dtype(in.dtype(), [&](auto v) {
     using T = decltype(v);
     using S = SumOut<T>;
-    switch (kind_) {
-      case ScanKind::sum: scan_typed<Sum<T, S>, T, S>(in, out, axis_, reverse_, inclusive_); return;
-      case ScanKind::prod: scan_typed<Prod<T, S>, T, S>(in, out, axis_, reverse_, inclusive_); return;
-      default: break;
+    if (kind_ == ScanKind::sum) {
+      scan_typed<Sum<T, S>, T, S>(in, out, axis_, reverse_, inclusive_);
+      return;
+    }
+    if (kind_ == ScanKind::prod) {
+      scan_typed<Prod<T, S>, T, S>(in, out, axis_, reverse_, inclusive_);
+      return;
     }
     if constexpr (std::is_same_v<T, complex64_t>) {
       throw type_error(msg("[", name(), "] Not supported for complex64."));

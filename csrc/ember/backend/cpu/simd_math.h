@@ -173,10 +173,15 @@ inline constexpr float kTrigMax = 4096.0f;
 EMBER_SIMD_INLINE float sincos_f(float x, int32_t quadrant) {
   const float z = x * 0x1.45f306p-1f + kShifter;  // x * 2/pi
   const float n = z - kShifter;
-  // pi/2 = C1 - C2 - C3 with 12, 12 and 24 bits: n * (first two) is exact for |n| < 2^12.
-  float r = x - n * 0x1.922p+0f;
-  r = r + n * 0x1.2aep-18f;
-  r = r + n * 0x1.de973ep-31f;
+  // pi/2 = C1 - C2 - C3 with 12, 12 and 24 bits: n * (first two) is exact for |n| < 2^12, so
+  // x - n C1 is exact; the rounding error of adding n C2 is kept (TwoSum) and added back with
+  // n C3. (Arguments within ~1e-7 of a multiple of pi still see up to 2.2 ulp.)
+  const float ra = x - n * 0x1.922p+0f;
+  const float rb = n * 0x1.2aep-18f;
+  const float rs = ra + rb;
+  const float rv = rs - ra;
+  const float re = (ra - (rs - rv)) + (rb - rv);
+  const float r = rs + (re + n * 0x1.de973ep-31f);
   const int32_t q = as_int(z) - as_int(kShifter) + quadrant;
   const float r2 = r * r;
   float s = -0x1.9943e2p-13f;

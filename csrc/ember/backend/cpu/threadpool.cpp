@@ -2,7 +2,8 @@
 // epoch, then workers and the caller claim chunks from one atomic ticket until none are left.
 // Chunks are claimed, not assigned, so a worker the OS has not scheduled yet (common on a
 // busy 2-core machine) costs nothing: the caller takes its share. Idle workers spin briefly
-// (ops often come back to back) and then sleep on a condition variable.
+// (ops often come back to back), yielding the core between polls, and then sleep on a
+// condition variable.
 #include "ember/backend/cpu/threadpool.h"
 
 #include <algorithm>
@@ -114,8 +115,11 @@ class ThreadPool {
       if (e == seen) {
         auto until = std::chrono::steady_clock::now() + kSpin;
         for (int i = 0; e == seen && !stopping_.load(std::memory_order_relaxed); ++i) {
-          EMBER_CPU_RELAX();
-          if ((i & 255) == 255 && std::chrono::steady_clock::now() > until) {
+          // Poll hard for a moment, then yield between polls: on a busy machine a waiting
+          // worker must not take the core from the thread that will hand it the next job.
+          if (i < 256) EMBER_CPU_RELAX();
+          else std::this_thread::yield();
+          if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) {
             std::unique_lock<std::mutex> lock(sleep_mu_);
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             sleep_cv_.wait(lock, [&] {

@@ -4,6 +4,7 @@
 #include "ember/backend/cpu/copy.h"
 #include "ember/backend/cpu/elementwise.h"
 #include "ember/backend/cpu/simd.h"
+#include "ember/backend/cpu/simd_half.h"
 #include "ember/backend/cpu/unary_ops.h"
 #include "ember/errors.h"
 #include "ember/primitives/unary.h"
@@ -56,8 +57,14 @@ void unary_eval(const char* name, const array& in, array& out, Op op = Op{}) {
       if constexpr (std::is_invocable_v<Op, float>) {
         using R = std::invoke_result_t<Op, float>;
         using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
-        cpu::unary_kernel<T, Out>(in, out, [op](T x) { return Out(op(float(x))); }, nullptr,
-                                  kUnaryGrain<Op>);
+        auto scalar = [op](T x) { return Out(op(float(x))); };
+        if constexpr (std::is_same_v<R, float> && kSimdUnary<Op> >= 0) {
+          // Through the float kernel, a block at a time (simd_half.h).
+          const cpu::simd::HalfUnary<T> run{cpu::simd::unary_fn(cpu::simd::Unary(kSimdUnary<Op>))};
+          cpu::unary_kernel<T, Out>(in, out, scalar, run, kUnaryGrain<Op>);
+        } else {
+          cpu::unary_kernel<T, Out>(in, out, scalar, nullptr, kUnaryGrain<Op>);
+        }
         return;
       }
     } else if constexpr (std::is_invocable_v<Op, T>) {
