@@ -332,7 +332,13 @@ std::pair<array, array> to_arrays(nb::handle a, nb::handle b) {
 std::optional<std::vector<int>> to_axes(nb::handle axis) {
   if (axis.is_none()) return std::nullopt;
   if (nb::isinstance<nb::int_>(axis)) return std::vector<int>{nb::cast<int>(axis)};
-  return nb::cast<std::vector<int>>(axis);
+  std::vector<int> axes;
+  if (!nb::try_cast(axis, axes)) {
+    throw nb::type_error(("axis must be None, an int or a sequence of ints, got " +
+                          std::string(nb::type_name(axis.type()).c_str()) + ".")
+                             .c_str());
+  }
+  return axes;
 }
 
 // ---- back to Python ---------------------------------------------------------
