@@ -114,8 +114,11 @@ def test_unary_layouts_agree(name):
     want = np.asarray(op(mx.array(base)))
     for v in views:
         np.testing.assert_array_equal(np.asarray(op(v)), want)
-    # a transposed input goes through a stride != 1 loop and the scalar functor
-    np.testing.assert_allclose(np.asarray(op(mx.array(base).T)), want.T, rtol=3e-7, atol=0)
+    # a transposed input is dense: one flat loop, the output keeps the transposed layout
+    np.testing.assert_array_equal(np.asarray(op(mx.array(base).T)), want.T)
+    # a stride-2 input is gathered into blocks for the vectorized loop
+    np.testing.assert_array_equal(np.asarray(op(mx.array(x)[:, ::2])),
+                                  np.asarray(op(mx.array(np.ascontiguousarray(x[:, ::2])))))
 
 
 BINARY = [("add", mx.add, np.add), ("subtract", mx.subtract, np.subtract),
@@ -232,3 +235,25 @@ def test_half_binary_layouts(dtype, name, op, ref):
         with np.errstate(all="ignore"):
             want = f32(mx.array(ref(f32(x), f32(y))).astype(dt))
         np.testing.assert_array_equal(got, want)
+
+
+def test_transposed_outputs_feed_other_ops():
+    """Elementwise ops on dense transposed operands return the transposed layout; every
+    consumer (reshape, matmul, reductions, numpy, another elementwise op) must see the
+    right values."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((33, 65)).astype(np.float32)
+    y = rng.standard_normal((33, 65)).astype(np.float32)
+    a, b = mx.array(x), mx.array(y)
+    e = mx.exp(a.T)          # (65, 33), column-major buffer
+    s = a.T * b.T            # both transposed: flat loop
+    m = a.T + b[:, :1].T     # mixed layouts: strided loops, row-major output
+    np.testing.assert_allclose(np.asarray(e), np.exp(x.T), rtol=3e-7)
+    np.testing.assert_array_equal(np.asarray(s), x.T * y.T)
+    np.testing.assert_array_equal(np.asarray(m), x.T + y[:, :1].T)
+    np.testing.assert_allclose(np.asarray(mx.reshape(e, (-1,))), np.exp(x.T).reshape(-1),
+                               rtol=3e-7)
+    np.testing.assert_allclose(np.asarray(e @ a), np.exp(x.T) @ x, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(mx.tanh(s) + e), np.tanh(x.T * y.T) + np.exp(x.T),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(e[3]), np.exp(x.T)[3], rtol=3e-7)

@@ -1,6 +1,6 @@
-// Elementwise kernel templates shared by the unary, binary and ternary
-// families: flat loops for contiguous operands, stride-specialized inner loops
-// for broadcast and strided ones, and threading above a size threshold.
+// Elementwise kernel templates shared by the unary, binary and ternary families: flat loops
+// for dense operands (vectorized runs from simd.h where the op has one), stride-specialized
+// inner loops for broadcast and strided ones, and threading above a size threshold.
 #pragma once
 
 #include <algorithm>
@@ -14,12 +14,13 @@
 
 namespace ember::cpu {
 
-/// Elements per thread at least, for ops that cost about a memory access per element: a chunk
-/// should take ~10 us or more, so waking a worker (up to a few us when it sleeps) pays.
+/// Kernels split across threads above `grain` elements (chunks of at least grain / 2), so a
+/// chunk takes ~5 us or more and waking a worker pays (bench/RESULTS.md, "Thresholds").
+/// Ops that cost about a memory access per element gain only once the data leave L2:
 inline constexpr int64_t kParallelGrain = 1 << 17;
-/// The same for ops that cost ~10x more per element (exp, tanh, erf, ... on float32).
+/// Ops ~10x costlier per element (exp, tanh, erf, ... on float32):
 inline constexpr int64_t kParallelGrainCostly = 1 << 14;
-/// The same for ops that call the C library per element (float64 tanh, pow, ...).
+/// Ops that call the C library per element (float64 tanh, pow, ...):
 inline constexpr int64_t kParallelGrainLibm = 1 << 12;
 
 /// A vectorized loop for contiguous runs (simd.h), or null to use the functor.
@@ -61,7 +62,7 @@ inline bool allocate_like(array& out, const array& like) {
 inline constexpr int64_t kGatherBlock = 256;
 
 /// out[i] = op(in[i]). `run`, when given, computes contiguous stretches instead of op (a
-/// strided input is gathered into blocks for it). `grain`: elements per thread at least.
+/// strided input is gathered into blocks for it). `grain`: see kParallelGrain.
 template <typename In, typename Out, typename Op, typename Run = std::nullptr_t>
 void unary_kernel(const array& in, array& out, Op op, Run run = nullptr,
                   int64_t grain = kParallelGrain) {

@@ -1,6 +1,6 @@
 // Branch-free float32 exp, log, tanh, sigmoid, erf, sin and cos that compilers vectorize (range
-// reduction + minimax polynomials fitted for ember; see bench/tools/fit_poly.py), within ~2 ulp,
-// and float16 / bfloat16 <-> float conversions.
+// reduction + minimax polynomials fitted for ember; see bench/tools/fit_poly.py), within 1-2.4
+// ulp (bench/RESULTS.md), and float16 / bfloat16 <-> float conversions.
 // Included once per instruction set (simd_kernels.h): EMBER_SIMD_NS names the namespace, so the
 // copies built with -mavx2 or -mavx512f never merge with the baseline ones at link time.
 #pragma once
@@ -42,7 +42,7 @@ EMBER_SIMD_INLINE float exp_f(float x) {
   x = x < -104.0f ? -104.0f : x;
   const float z = x * 0x1.715476p+0f + kShifter;  // x log2(e) + shifter
   const float n = z - kShifter;
-  // ln2 = kLn2Hi + kLn2Lo; kLn2Hi has 15 significant bits, so n * kLn2Hi is exact.
+  // ln2 = 0x1.62e4p-1 + 0x1.7f7d1cp-20; the first has 15 significant bits: n times it is exact.
   const float r = (x - n * 0x1.62e4p-1f) - n * 0x1.7f7d1cp-20f;
   float p = 0x1.6a243ap-10f;
   p = p * r + 0x1.1239e0p-7f;
@@ -53,6 +53,20 @@ EMBER_SIMD_INLINE float exp_f(float x) {
   const int32_t ni = as_int(z) - as_int(kShifter);  // n in [-150, 129]
   const int32_t n1 = ni >> 1, n2 = ni - n1;        // each in [-75, 65]: normal powers of 2
   return (p * as_float((n1 + 127) << 23)) * as_float((n2 + 127) << 23);
+}
+
+/// e^x for x in [-87, 88] (the caller clamps): normal results only, so 2^n is one factor.
+EMBER_SIMD_INLINE float exp_normal_f(float x) {
+  const float z = x * 0x1.715476p+0f + kShifter;
+  const float n = z - kShifter;
+  const float r = (x - n * 0x1.62e4p-1f) - n * 0x1.7f7d1cp-20f;
+  float p = 0x1.6a243ap-10f;
+  p = p * r + 0x1.1239e0p-7f;
+  p = p * r + 0x1.5558f2p-5f;
+  p = p * r + 0x1.555492p-3f;
+  p = p * r + 0x1.fffffcp-2f;
+  p = (p * r) * r + r + 1.0f;
+  return p * as_float((as_int(z) - as_int(kShifter) + 127) << 23);
 }
 
 /// log x. x = 2^e m with m in [sqrt(1/2), sqrt(2)); log(1 + f), f = m - 1, by
@@ -91,7 +105,8 @@ EMBER_SIMD_INLINE float tanh_f(float x) {
   p = p * x2 + 0x1.110726p-3f;
   p = p * x2 - 0x1.555532p-2f;
   const float small = (ax * x2) * p + ax;
-  const float large = 1.0f - 2.0f / (exp_f(2.0f * ax) + 1.0f);
+  // tanh rounds to 1 above 9.02, so e^{2|x|} is taken at 18 at most (NaN passes through).
+  const float large = 1.0f - 2.0f / (exp_normal_f(2.0f * (ax > 9.5f ? 9.5f : ax)) + 1.0f);
   return copysign_f(ax < 0.625f ? small : large, x);
 }
 
@@ -124,7 +139,7 @@ EMBER_SIMD_INLINE float erf_f(float x) {
   q = q * t + 0x1.dd2c36p-5f;
   q = q * t - 0x1.70a554p-2f;
   q = q * t - 0x1.88b37ap+0f;
-  const float large = 1.0f - exp_f(q - (ax > 3.95f ? 3.95f * 3.95f : x2));
+  const float large = 1.0f - exp_normal_f(q - (ax > 3.95f ? 3.95f * 3.95f : x2));
   return copysign_f(ax < 0.921875f ? small : large, x);
 }
 

@@ -21,9 +21,10 @@ namespace cpu {
 /// The pool's side of parallel_for (below).
 void parallel_run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-/// Runs fn(begin, end) over [0, n) split into chunks of at least `grain`
-/// items, on the pool plus the calling thread. Runs inline when one chunk
-/// (without wrapping fn in a std::function: small ops pay nothing here).
+/// Runs fn(begin, end) over [0, n) on the pool plus the calling thread, in at most
+/// ceil(n / grain) chunks (so each holds grain / 2 items or more). Runs inline when n <= grain
+/// (without wrapping fn in a std::function: small ops pay nothing here), inside another
+/// parallel_for, or while another thread's job holds the pool.
 template <typename F>
 void parallel_for(int64_t n, int64_t grain, F&& fn) {
   if (n <= 0) return;
