@@ -33,7 +33,7 @@ def inputs(op, n, rng):
     return [rng.uniform(-4, 4, n).astype(np.float32)]
 
 
-def measure(op, shapes_args, nbytes):
+def measure(op, shapes_args):
     """{peer: seconds or None} for op on numpy inputs shapes_args."""
     out = {}
     for p in peers():
@@ -73,7 +73,7 @@ def run(quick=False):
             label, count = op, n
             nbytes = 4 * n * (len(args) + 1)
             size_label = f"{n:.0e}".replace("+0", "")
-        res = measure(op, args, nbytes)
+        res = measure(op, args)
         te = res.get("ember")
         gbs = None if te is None else nbytes / te / 1e9
         row = [label, size_label, fmt_time(te), fmt_num(gbs)]
@@ -84,7 +84,8 @@ def run(quick=False):
         summary[(label, size_label)] = {"gbs": gbs, **res}
     copy = copy_bandwidth()
     summary["copy_gbs"] = copy
-    md = table(["op", "elements", "ember", "ember GB/s"] + [f"{o} (ember/{o})" for o in others], rows)
+    md = table(["op", "elements", "ember", "ember GB/s"] + [f"{o} (ember/{o})" for o in others],
+               rows)
     md += (f"\n\nMemory bandwidth reference: numpy copy of 1e7 float32 = {copy:.1f} GB/s "
            "(read + write). GB/s counts bytes read + written once. "
            "(x) = ember time / peer time, below 1 means ember is faster.")

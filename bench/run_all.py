@@ -35,7 +35,8 @@ def run_one(name, quick):
         cmd.append("--quick")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        return f"(failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode})", {}
+        why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode
+        return f"(failed: {why})", {}
     with open(path) as f:
         summary = json.load(f)
     os.unlink(path)

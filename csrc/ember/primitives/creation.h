@@ -21,13 +21,7 @@ class EMBER_API Arange : public Primitive {
 class EMBER_API Copy : public Primitive {
  public:
   const char* name() const override { return "Copy"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
 };
 
 }  // namespace ember

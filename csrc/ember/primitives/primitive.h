@@ -60,6 +60,17 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
                                             bool expand_unbatched = true);
 }  // namespace detail
 
+/// Declares a primitive's kernel and its three transform rules (the usual set of
+/// overrides; a primitive that keeps a default leaves it out and declares the rest).
+#define EMBER_PRIMITIVE_RULES                                                               \
+  void eval_cpu(const std::vector<array>& inputs, array& out) override;                      \
+  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,           \
+            const std::vector<int>& argnums, const array& out) override;                     \
+  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,          \
+                         const std::vector<int>& argnums, const array& out) override;        \
+  std::pair<array, int> vmap(const std::vector<array>& inputs,                               \
+                             const std::vector<BatchAxis>& axes) override;
+
 /// Builds the lazy output node of a primitive.
 template <typename P, typename... Args>
 array make_node(Shape shape, Dtype dtype, std::vector<array> inputs, Args&&... args) {

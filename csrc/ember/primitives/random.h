@@ -43,13 +43,7 @@ class EMBER_API RandomBits : public Primitive {
  public:
   RandomBits(Shape shape, int width) : shape_(std::move(shape)), width_(width) {}
   const char* name() const override { return "RandomBits"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
 

@@ -19,13 +19,7 @@ class EMBER_API Reduce : public Primitive {
   Reduce(ReduceKind kind, std::vector<int> axes, Dtype dtype)
       : kind_(kind), axes_(std::move(axes)), dtype_(dtype) {}
   const char* name() const override;
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
 
@@ -44,13 +38,7 @@ class EMBER_API ArgReduce : public Primitive {
  public:
   ArgReduce(bool is_max, int axis) : is_max_(is_max), axis_(axis) {}
   const char* name() const override { return is_max_ ? "ArgMax" : "ArgMin"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
 
@@ -68,13 +56,7 @@ class EMBER_API Scan : public Primitive {
   Scan(ScanKind kind, int axis, bool reverse, bool inclusive)
       : kind_(kind), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
   const char* name() const override;
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
 

@@ -12,13 +12,7 @@ class EMBER_API BroadcastTo : public Primitive {
  public:
   explicit BroadcastTo(Shape shape) : shape_(std::move(shape)) {}
   const char* name() const override { return "BroadcastTo"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
 
  private:
@@ -30,13 +24,7 @@ class EMBER_API Reshape : public Primitive {
  public:
   explicit Reshape(Shape shape) : shape_(std::move(shape)) {}
   const char* name() const override { return "Reshape"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
 
  private:
@@ -48,13 +36,7 @@ class EMBER_API Transpose : public Primitive {
  public:
   explicit Transpose(std::vector<int> perm) : perm_(std::move(perm)) {}
   const char* name() const override { return "Transpose"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
 
  private:

@@ -73,13 +73,7 @@ EMBER_UNARY_PRIMITIVE(BitwiseInvert)
 class EMBER_API StopGradient : public Primitive {
  public:
   const char* name() const override { return "StopGradient"; }
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override;
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override;
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override;
+  EMBER_PRIMITIVE_RULES
 };
 
 /// Converts the dtype (numpy's casting rules).
