@@ -12,7 +12,7 @@ import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, __import__("os").path.dirname(__file__))
-from common import (NA, fmt_num, fmt_ratio, fmt_time, peers, settle, table, timeit,  # noqa: E402
+from common import (script_main, NA, fmt_num, fmt_ratio, fmt_time, peers, settle, table, timeit,  # noqa: E402
                     try_time)
 
 SIZES = (256, 512, 1024, 2048)
@@ -81,9 +81,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    import json
-    md, summary = run(quick="--quick" in sys.argv)
-    print(md)
-    if "--summary" in sys.argv:  # used by run_all.py
-        with open(sys.argv[sys.argv.index("--summary") + 1], "w") as f:
-            json.dump({str(k): v for k, v in summary.items()}, f, default=str)
+    script_main(run)

@@ -10,6 +10,7 @@ import importlib
 import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -281,3 +282,15 @@ def import_optional(name):
         return importlib.import_module(name)
     except Exception:
         return None
+
+
+def script_main(run):
+    """Command line of every bench script: prints its markdown table; with
+    `--summary FILE` also writes the figures run_all.py collects; `--quick` for fewer sizes."""
+    import json
+
+    md, summary = run(quick="--quick" in sys.argv)
+    print(md)
+    if "--summary" in sys.argv:
+        with open(sys.argv[sys.argv.index("--summary") + 1], "w") as f:
+            json.dump({str(k): v for k, v in summary.items()}, f, default=str)

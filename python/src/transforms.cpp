@@ -81,22 +81,7 @@ void init_transforms(nb::module_& m) {
         "fun"_a, "inputs"_a, "in_axes"_a, "out_axes_for"_a);
   m.def("_value_and_grad", [](nb::callable fun, std::vector<array> primals, const char* op) {
     // The first output is the scalar loss; the others are auxiliary values.
-    auto trace = detail::trace_function(wrap(fun), primals, op);
-    if (trace.outputs.empty()) {
-      throw std::invalid_argument(msg("[", op, "] The function returned no arrays."));
-    }
-    const array& loss = trace.outputs[0];
-    if (loss.ndim() != 0) {
-      throw std::invalid_argument(msg("[", op, "] The function must return a scalar (0-d array), "
-                                      "but it returned shape ", loss.shape(), "."));
-    }
-    if (!is_inexact(loss.dtype())) {
-      throw type_error(msg("[", op, "] The function must return a floating point scalar, but it "
-                           "returned dtype ", dtype_name(loss.dtype()), "."));
-    }
-    std::vector<array> cts(trace.outputs.size());
-    cts[0] = ones({}, loss.dtype());
-    return std::make_pair(trace.outputs, detail::backward(trace, cts));
+    return detail::value_and_grad_trace(wrap(fun), primals, op);
   }, "fun"_a, "primals"_a, "op"_a = "value_and_grad");
   // custom_function over flat lists; None for a rule means "use fun's graph".
   m.def("_custom_function", [](nb::callable fun, nb::object vjp_fn, nb::object jvp_fn,

@@ -8,16 +8,11 @@
 
 namespace ember {
 
-/// The declarations every index primitive shares (all four rules).
-#define EMBER_INDEX_RULES                                                                  \
-  void eval_cpu(const std::vector<array>& inputs, array& out) override;                    \
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,         \
-            const std::vector<int>& argnums, const array& out) override;                   \
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,        \
-                         const std::vector<int>& argnums, const array& out) override;      \
-  std::pair<array, int> vmap(const std::vector<array>& inputs,                             \
-                             const std::vector<BatchAxis>& axes) override;                 \
-  bool is_equivalent(const Primitive& other) const override;                               \
+/// The declarations every index primitive shares: the kernel and all three rules,
+/// plus equality and printing of its parameters.
+#define EMBER_INDEX_RULES                                     \
+  EMBER_PRIMITIVE_RULES                                       \
+  bool is_equivalent(const Primitive& other) const override; \
   void print(std::ostream& os) const override;
 
 /// out[i..., r...] = a[idx0[i...], ..., idx{k-1}[i...], r...]: inputs are

@@ -52,6 +52,13 @@ std::vector<Step> dependent_steps(const std::vector<array>& outputs,
 /// cotangents for trace.outputs (an invalid array means zero).
 EMBER_API std::vector<array> backward(const Trace& trace, const std::vector<array>& output_cotangents);
 
+/// The core of grad / value_and_grad: traces fun, checks that its first output
+/// is a floating point scalar (the others are auxiliary) and pulls a cotangent of
+/// 1 back from it. Returns (outputs, one gradient per primal). `op` names the
+/// transform the user called.
+EMBER_API std::pair<std::vector<array>, std::vector<array>> value_and_grad_trace(
+    const ArrayFn& fun, const std::vector<array>& primals, const char* op);
+
 /// vmap with out_axes chosen once the number of outputs is known (the
 /// Python layer resolves out_axes trees against the returned structure).
 using OutAxesFn = std::function<std::vector<std::optional<int>>(size_t num_outputs)>;

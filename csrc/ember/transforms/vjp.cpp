@@ -41,6 +41,26 @@ std::pair<std::vector<array>, std::vector<array>> vjp(const ArrayFn& fun,
   return {trace.outputs, grads};
 }
 
+std::pair<std::vector<array>, std::vector<array>> detail::value_and_grad_trace(
+    const ArrayFn& fun, const std::vector<array>& primals, const char* op) {
+  auto trace = trace_function(fun, primals, op);
+  if (trace.outputs.empty()) {
+    throw std::invalid_argument(msg("[", op, "] The function returned no arrays."));
+  }
+  const array& loss = trace.outputs[0];
+  if (loss.ndim() != 0) {
+    throw std::invalid_argument(msg("[", op, "] The function must return a scalar (0-d array), "
+                                    "but it returned shape ", loss.shape(), "."));
+  }
+  if (!is_inexact(loss.dtype())) {
+    throw type_error(msg("[", op, "] The function must return a floating point scalar, but it "
+                         "returned dtype ", dtype_name(loss.dtype()), "."));
+  }
+  std::vector<array> cts(trace.outputs.size());
+  cts[0] = ones({}, loss.dtype());
+  return {trace.outputs, backward(trace, cts)};
+}
+
 ValueAndGradFn value_and_grad(ArrayFn fun, std::vector<int> argnums) {
   if (argnums.empty()) throw std::invalid_argument("[value_and_grad] argnums must not be empty.");
   return [fun = std::move(fun), argnums](const std::vector<array>& inputs) {
@@ -62,19 +82,7 @@ ValueAndGradFn value_and_grad(ArrayFn fun, std::vector<int> argnums) {
       for (size_t k = 0; k < argnums.size(); ++k) all[argnums[k]] = diff[k];
       return fun(all);
     };
-    auto trace = detail::trace_function(partial, primals, "value_and_grad");
-    if (trace.outputs.empty()) {
-      throw std::invalid_argument("[value_and_grad] The function must return at least one array.");
-    }
-    const array& loss = trace.outputs[0];
-    if (loss.size() != 1 || loss.ndim() != 0) {
-      throw std::invalid_argument(msg("[value_and_grad] The function must return a scalar, but it "
-                                      "returned shape ", loss.shape(), "."));
-    }
-    std::vector<array> cts(trace.outputs.size());
-    cts[0] = ones({}, loss.dtype());
-    auto grads = detail::backward(trace, cts);
-    return std::make_pair(trace.outputs, grads);
+    return detail::value_and_grad_trace(partial, primals, "value_and_grad");
   };
 }
 
