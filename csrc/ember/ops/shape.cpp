@@ -294,6 +294,21 @@ array stack(const std::vector<array>& arrays, int axis) {
   return concatenate(expanded, ax);
 }
 
+namespace {
+// One Split node for pieces [bounds[k], bounds[k + 1]) of `a` along ax.
+std::vector<array> split_at(const array& a, int ax, std::vector<int64_t> bounds) {
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
+  for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+    Shape s = a.shape();
+    s[ax] = bounds[k + 1] - bounds[k];
+    shapes.push_back(std::move(s));
+    dtypes.push_back(a.dtype());
+  }
+  return make_nodes<Split>(std::move(shapes), std::move(dtypes), {a}, ax, std::move(bounds));
+}
+}  // namespace
+
 std::vector<array> split(const array& a, int num, int axis) {
   if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
   int ax = normalize_axis("split", axis, a.ndim());
@@ -306,23 +321,33 @@ std::vector<array> split(const array& a, int num, int axis) {
                                     " equal sections."));
   }
   int64_t n = a.shape(ax) / num;
-  std::vector<array> out;
-  for (int i = 0; i < num; ++i) out.push_back(slice_axis(a, ax, i * n, (i + 1) * n));
-  return out;
+  std::vector<int64_t> bounds;
+  for (int i = 0; i <= num; ++i) bounds.push_back(i * n);
+  return split_at(a, ax, std::move(bounds));
 }
 
 std::vector<array> split(const array& a, const std::vector<int64_t>& indices, int axis) {
   if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
   int ax = normalize_axis("split", axis, a.ndim());
-  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics.
-  std::vector<array> out;
-  int64_t prev = 0;
-  for (int64_t idx : indices) {
-    out.push_back(slice_axis(a, ax, prev, idx));
-    prev = idx;
+  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics (negative indices
+  // count from the end, out-of-range ones clamp, a decreasing index gives an empty part).
+  const int64_t n = a.shape(ax);
+  auto clamp = [n](int64_t i) { return std::min(n, std::max<int64_t>(0, i < 0 ? i + n : i)); };
+  std::vector<int64_t> bounds{0};
+  for (int64_t idx : indices) bounds.push_back(clamp(idx));
+  bounds.push_back(n);
+  if (!std::is_sorted(bounds.begin(), bounds.end())) {
+    // Decreasing indices give overlapping or empty parts, which are not one Split: slices.
+    std::vector<array> out;
+    int64_t p = 0;
+    for (int64_t idx : indices) {
+      out.push_back(slice_axis(a, ax, p, idx));
+      p = idx;
+    }
+    out.push_back(slice_axis(a, ax, p, n));
+    return out;
   }
-  out.push_back(slice_axis(a, ax, prev, a.shape(ax)));
-  return out;
+  return split_at(a, ax, std::move(bounds));
 }
 
 array repeat(const array& a, int64_t repeats, std::optional<int> axis) {
