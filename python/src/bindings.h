@@ -3,6 +3,8 @@
 
 #include <nanobind/nanobind.h>
 
+#include "dtype_caster.h"
+
 namespace nb = nanobind;
 
 void init_dtype(nb::module_& m);
@@ -17,3 +19,4 @@ void init_ops_linalg(nb::module_& m);
 void init_random(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);
+void init_io(nb::module_& m);
