@@ -139,6 +139,7 @@ array isclose(const array& a, const array& b, double rtol, double atol, bool equ
 }
 
 array allclose(const array& a, const array& b, double rtol, double atol, bool equal_nan) {
+  broadcast_shapes("allclose", a.shape(), b.shape());  // errors name allclose, not isclose
   return all(isclose(a, b, rtol, atol, equal_nan));
 }
 
