@@ -272,7 +272,9 @@ def test_failure_while_computing_keeps_the_old_file(tmp_path):
 # ---- hostile and corrupt files ------------------------------------------------------------
 def run_child(code):
     src = "import ember.core as mx\nimport numpy as np\n" + textwrap.dedent(code)
-    p = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True, timeout=300)
+    # through stdin: the case lists are too long for a command line
+    p = subprocess.run([sys.executable, "-"], input=src, capture_output=True, text=True,
+                       timeout=300)
     assert p.returncode == 0, f"child crashed (rc={p.returncode}): {p.stdout[-1500:]} {p.stderr[-1500:]}"
     return p.stdout
 

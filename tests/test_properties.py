@@ -179,6 +179,7 @@ UNARY = [r for r in ALL_ROWS if r.family in ("unary", "binary") and r.ember is g
        pos=st.integers(0, 2))
 def test_non_array_argument_is_a_type_error(row, bad, pos):
     n = len(row.shapes[0])
+    assume(not (row.name == "clip" and bad is None))  # clip's None bound means "no bound"
     args = [mx.ones((2,)) for _ in range(n)]
     args[pos % n] = bad
     with pytest.raises((TypeError, ValueError)) as e:

@@ -265,3 +265,29 @@ def test_random_key_wants_an_int(seed):
         mx.random.key(seed)
     with pytest.raises(TypeError, match="seed"):
         mx.random.seed(seed)
+
+
+# ---- regressions from the property tests and the fuzzer -------------------------------------
+def test_squeeze_and_expand_dims_axes_beyond_int64_or_int_are_errors_not_wraps():
+    x = mx.ones((1, 2))
+    # 2**32 used to wrap to axis 0 (squeezing it); 2**63 was RuntimeError: std::bad_cast
+    for axis in (2**32, 2**63, -(2**63) - 1, 2**64):
+        with pytest.raises((IndexError, ValueError)) as e:
+            mx.squeeze(x, axis=axis)
+        assert "std::" not in str(e.value)
+        with pytest.raises((IndexError, ValueError)):
+            mx.expand_dims(x, axis=axis)
+    assert mx.squeeze(x, axis=0).shape == (2,)
+
+
+def test_split_into_absurdly_many_empty_parts_is_an_error():
+    assert len(mx.split(mx.zeros((0,)), 5)) == 5  # as numpy and MLX
+    with pytest.raises(ValueError, match=r"\[split\]"):
+        mx.split(mx.zeros((0,)), 2**31 - 1)
+
+
+def test_allclose_and_std_name_themselves():
+    with pytest.raises(ValueError, match=r"\[allclose\]"):
+        mx.allclose(mx.zeros((2,)), mx.zeros((3,)))
+    with pytest.raises(IndexError, match=r"\[std\]"):
+        mx.std(mx.zeros((2,)), axis=1)

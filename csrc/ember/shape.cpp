@@ -37,7 +37,7 @@ namespace {
 
 [[noreturn]] void too_large(const char* op, const Shape& s) {
   throw std::invalid_argument(msg("[", op, "] Shape ", s, " has more elements than an array can ",
-                                  "hold (at most 2^60, so that its size in bytes fits in int64)."));
+                                  "hold (fewer than 2^60, so that its size in bytes fits in int64)."));
 }
 
 // RAM plus swap, read once: a buffer larger than this can never be allocated (and under
@@ -79,7 +79,7 @@ int64_t shape_size(const Shape& s, const char* op) {
 int64_t checked_add(const char* op, int64_t a, int64_t b) {
   if (a < 0 || b < 0 || a > kMaxArraySize - b) {
     throw std::invalid_argument(msg("[", op, "] The size ", a, " + ", b,
-                                    " is out of range (at most 2^60)."));
+                                    " is out of range (fewer than 2^60)."));
   }
   return a + b;
 }
@@ -87,7 +87,7 @@ int64_t checked_add(const char* op, int64_t a, int64_t b) {
 int64_t checked_mul(const char* op, int64_t a, int64_t b) {
   if (a < 0 || b < 0 || (b != 0 && a > kMaxArraySize / b)) {
     throw std::invalid_argument(msg("[", op, "] The size ", a, " * ", b,
-                                    " is out of range (at most 2^60)."));
+                                    " is out of range (fewer than 2^60)."));
   }
   return a * b;
 }

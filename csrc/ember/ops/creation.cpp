@@ -63,7 +63,7 @@ array arange(double start, double stop, double step, Dtype dtype) {
   double n = std::ceil((stop - start) / step);
   if (!(n < double(kMaxArraySize))) {
     throw std::invalid_argument(msg("[arange] (stop - start) / step = ", n,
-                                    " values: more than an array can hold (at most 2^60)."));
+                                    " values: more than an array can hold (fewer than 2^60)."));
   }
   int64_t size = n > 0 ? int64_t(n) : 0;
   checked_nbytes("arange", Shape{size}, dtype);

@@ -300,6 +300,12 @@ std::vector<array> split(const array& a, int num, int axis) {
   if (num <= 0) {
     throw std::invalid_argument(msg("[split] Number of sections must be positive, got ", num, "."));
   }
+  // An empty axis splits into any number of empty parts; each part is a node, so a huge
+  // count would exhaust memory building them.
+  if (num > (1 << 24)) {
+    throw std::invalid_argument(msg("[split] ", num, " sections are more arrays than split makes "
+                                    "(at most 2^24)."));
+  }
   if (a.shape(ax) % num != 0) {
     throw std::invalid_argument(msg("[split] Array of size ", a.shape(ax), " along axis ", ax,
                                     " (shape ", a.shape(), ") cannot be split into ", num,
