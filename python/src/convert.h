@@ -40,6 +40,8 @@ int to_int_axis(nb::handle axis);
 /// A shape argument: an int or a list / tuple of ints. Anything else (None, floats) is a
 /// TypeError saying what was given; an int beyond int64 a ValueError. Sizes are checked in C++.
 Shape to_shape_arg(nb::handle shape);
+/// Appends the arrays among the leaves of a tree of lists, tuples and dicts.
+void collect_arrays(nb::handle tree, std::vector<array>& out);
 
 /// axis=None | int | sequence of ints, as the reduce family takes it.
 std::optional<std::vector<int>> to_axes(nb::handle axis);
