@@ -15,6 +15,8 @@
 
 #include <string>
 
+#include "ember/errors.h"
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -162,7 +164,7 @@ Buffer::Buffer(size_t nbytes) : ptr_(nullptr), nbytes_(nbytes), capacity_(round_
     clear_cache();
     ptr_ = system_alloc(capacity_);
   }
-  if (!ptr_) throw std::bad_alloc();
+  if (!ptr_) throw memory_error(msg("[allocate] Failed to allocate ", nbytes, " bytes."));
   std::lock_guard<std::mutex> lock(c.mu);
   c.count_active(capacity_);
 }

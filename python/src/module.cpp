@@ -29,4 +29,5 @@ NB_MODULE(core, m) {
   init_random(m);
   init_transforms(m);
   init_memory(m);
+  init_io(m);
 }

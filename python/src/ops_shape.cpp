@@ -21,7 +21,17 @@ bool is_int(nb::handle h) {
   return nb::hasattr(h, "__index__");
 }
 
-int64_t as_int(nb::handle h) { return nb::cast<int64_t>(nb::int_(h)); }
+// Beyond int64: a ValueError, not nanobind's bad_cast.
+int64_t as_int(nb::handle h) {
+  nb::int_ i(h);
+  int64_t v;
+  if (!nb::try_cast<int64_t>(i, v)) {
+    PyErr_Clear();
+    throw std::invalid_argument(std::string("The integer ") + nb::str(i).c_str() +
+                                " does not fit in 64 bits.");
+  }
+  return v;
+}
 
 std::vector<int64_t> to_ints(nb::handle seq) {
   if (is_int(seq)) return {as_int(seq)};
@@ -32,7 +42,8 @@ std::vector<int64_t> to_ints(nb::handle seq) {
 
 std::vector<int> to_int_axes(nb::handle seq) {
   std::vector<int> out;
-  for (int64_t v : to_ints(seq)) out.push_back(int(v));
+  // Each axis must fit a C int: 2**32 must not wrap around to axis 0.
+  for (int64_t v : to_ints(seq)) out.push_back(to_int_axis(nb::int_(v)));
   return out;
 }
 

@@ -105,7 +105,7 @@ array reshape(const array& a, Shape shape) {
     } else if (shape[i] < 0) {
       throw std::invalid_argument(msg("[reshape] Invalid dimension ", shape[i], " in shape ", shape, "."));
     } else {
-      known *= shape[i];
+      known = checked_mul("reshape", known, shape[i]);
     }
   }
   if (infer >= 0) {
@@ -132,7 +132,7 @@ array flatten(const array& a, int start_axis, int end_axis) {
   if (s > e) throw std::invalid_argument("[flatten] start_axis must not be after end_axis.");
   Shape shape(a.shape().begin(), a.shape().begin() + s);
   int64_t n = 1;
-  for (int i = s; i <= e; ++i) n *= a.shape(i);
+  for (int i = s; i <= e; ++i) n *= a.shape(i);  // no overflow: a's size is checked
   shape.push_back(n);
   shape.insert(shape.end(), a.shape().begin() + e + 1, a.shape().end());
   return reshape(a, shape);
@@ -270,7 +270,7 @@ array concatenate(const std::vector<array>& arrays, int axis) {
               ", but array 0 has shape ", first.shape(), " and array ", i, " has shape ",
               x.shape(), "."));
     }
-    shape[ax] += x.shape(ax);
+    shape[ax] = checked_add("concatenate", shape[ax], x.shape(ax));
     dtype = promote_types(dtype, x.dtype());
   }
   if (arrays.size() == 1) return astype(first, dtype);
@@ -314,6 +314,12 @@ std::vector<array> split(const array& a, int num, int axis) {
   int ax = normalize_axis("split", axis, a.ndim());
   if (num <= 0) {
     throw std::invalid_argument(msg("[split] Number of sections must be positive, got ", num, "."));
+  }
+  // An empty axis splits into any number of empty parts; each part is a node, so a huge
+  // count would exhaust memory building them.
+  if (num > (1 << 24)) {
+    throw std::invalid_argument(msg("[split] ", num, " sections are more arrays than split makes "
+                                    "(at most 2^24)."));
   }
   if (a.shape(ax) % num != 0) {
     throw std::invalid_argument(msg("[split] Array of size ", a.shape(ax), " along axis ", ax,
@@ -361,7 +367,8 @@ array repeat(const array& a, int64_t repeats, std::optional<int> axis) {
   Shape b = e.shape();
   b[ax + 1] = repeats;
   Shape out = x.shape();
-  out[ax] *= repeats;
+  out[ax] = checked_mul("repeat", out[ax], repeats);
+  shape_size(out, "repeat");
   return reshape(broadcast_to(e, b), out);
 }
 
@@ -382,8 +389,9 @@ array tile(const array& a, const std::vector<int64_t>& reps) {
   for (size_t i = 0; i < n; ++i) {
     inter.insert(inter.end(), {1, shape[i]});
     target.insert(target.end(), {r[i], shape[i]});
-    out.push_back(r[i] * shape[i]);
+    out.push_back(checked_mul("tile", r[i], shape[i]));
   }
+  shape_size(out, "tile");
   return reshape(broadcast_to(reshape(a, inter), target), out);
 }
 
@@ -405,7 +413,7 @@ array pad(const array& a, const std::vector<std::pair<int64_t, int64_t>>& widths
       throw std::invalid_argument(msg("[pad] Pad widths must be non-negative, got (", lo, ", ", hi,
                                       ") for axis ", i, "."));
     }
-    shape[i] += lo + hi;
+    shape[i] = checked_add("pad", shape[i], checked_add("pad", lo, hi));
     none &= lo == 0 && hi == 0;
   }
   if (none) return a;
