@@ -15,8 +15,9 @@ def rope(x, dims: int, traditional: bool, base: float, scale: float, offset=0):
         raise ValueError(f"[RoPE] dims {dims} must be even and at most the feature size of input "
                          f"{tuple(x.shape)}.")
     L = x.shape[-2]
-    pos = (mx.arange(L).astype(mx.float32) + offset) * scale
-    inv = mx.exp(mx.arange(0, dims, 2).astype(mx.float32) * (-math.log(base) / dims))
+    ct = mx.float64 if x.dtype == mx.float64 else mx.float32  # angles in at least float32
+    pos = (mx.arange(L).astype(ct) + offset) * scale
+    inv = mx.exp(mx.arange(0, dims, 2).astype(ct) * (-math.log(base) / dims))
     theta = pos[:, None] * inv[None, :]
     cos, sin = mx.cos(theta).astype(x.dtype), mx.sin(theta).astype(x.dtype)
     rot, rest = x[..., :dims], x[..., dims:]

@@ -9,10 +9,14 @@ import ember.core as mx
 from ember.nn.module import Module
 
 
-def _positions(n, m, scale, align_corners):
-    dst = mx.arange(m).astype(mx.float32)
+def _ctype(x):
+    return mx.float64 if x.dtype == mx.float64 else mx.float32
+
+
+def _positions(n, m, scale, align_corners, dtype):
+    dst = mx.arange(m).astype(dtype)
     if align_corners:
-        return dst * ((n - 1) / (m - 1)) if m > 1 else mx.zeros((m,))
+        return dst * ((n - 1) / (m - 1)) if m > 1 else mx.zeros((m,), dtype=dtype)
     return (dst + 0.5) / scale - 0.5
 
 
@@ -37,10 +41,10 @@ def _nearest(x, axis, scale):
 def _linear(x, axis, scale, align_corners):
     n = x.shape[axis]
     m = int(math.floor(n * scale))
-    src = mx.maximum(_positions(n, m, scale, align_corners), 0.0)
+    src = mx.maximum(_positions(n, m, scale, align_corners, _ctype(x)), 0.0)
     i0 = mx.minimum(mx.floor(src).astype(mx.int32), n - 1)
     i1 = mx.minimum(i0 + 1, n - 1)
-    t = src - i0.astype(mx.float32)
+    t = src - i0.astype(src.dtype)
     return _along(x, axis, mx.stack([i0, i1]), mx.stack([1 - t, t]))
 
 
@@ -58,7 +62,7 @@ def _cubic_weights(t, a=-0.75):
 def _cubic(x, axis, scale, align_corners):
     n = x.shape[axis]
     m = int(math.floor(n * scale))
-    src = _positions(n, m, scale, align_corners)
+    src = _positions(n, m, scale, align_corners, _ctype(x))
     base = mx.floor(src)
     t = src - base
     base = base.astype(mx.int32)
