@@ -49,6 +49,11 @@ def _check_matching(op, gradients, parameters):
     tree_map_with_path(shape, gradients, parameters)
 
 
+def _compute_dtype(x):
+    """The dtype for step-dependent factors: float32 (as MLX), float64 for float64 parameters."""
+    return mx.float64 if x.dtype == mx.float64 else mx.float32
+
+
 class Optimizer:
     """Base class. Subclasses implement ``init_single(parameter, state)`` (fill the
     per-parameter state dict) and ``apply_single(gradient, parameter, state)`` (return the
@@ -270,7 +275,7 @@ class Adam(Optimizer):
         v = b2 * state["v"] + (1 - b2) * mx.square(gradient)
         state["m"], state["v"] = m, v
         if self.bias_correction:
-            t = self.step.astype(mx.float32)
+            t = self.step.astype(_compute_dtype(gradient))
             c1 = (lr / (1 - mx.power(b1, t))).astype(gradient.dtype)
             c2 = mx.rsqrt(1 - mx.power(b2, t)).astype(gradient.dtype)
             return parameter - c1 * m / (mx.sqrt(v) * c2 + self.eps)
@@ -367,7 +372,7 @@ class Adafactor(Optimizer):
         return mx.sqrt(mx.mean(mx.square(x)))
 
     def apply_single(self, gradient, parameter, state):
-        t = self.step.astype(mx.float32)
+        t = self.step.astype(_compute_dtype(gradient))
         p_rms = self._rms(parameter)
         if self.relative_step:
             floor = 1e-6 * t if self.warmup_init else 1e-2
