@@ -115,8 +115,9 @@ class InstanceNorm(Module):
 class BatchNorm(Module):
     """Normalizes (N, C), (N, L, C) or (N, H, W, C) inputs per channel over every other
     axis (Ioffe & Szegedy 2015). In training the batch statistics are used and the running
-    ones updated: running = (1 - momentum) running + momentum batch (the variance is the
-    biased one, as in MLX); in eval the running statistics are used."""
+    ones updated: running = (1 - momentum) running + momentum batch (for the variance, the
+    unbiased batch variance, n / (n - 1) times the one normalized with); in eval the running
+    statistics are used."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True):
@@ -156,7 +157,9 @@ class BatchNorm(Module):
             if self.training and self.track_running_stats:
                 m = self.momentum
                 self.running_mean = (1 - m) * self.running_mean + m * mx.stop_gradient(mean)
-                self.running_var = (1 - m) * self.running_var + m * mx.stop_gradient(var)
+                n = x.size // x.shape[-1]
+                unbiased = var * (n / max(n - 1, 1))
+                self.running_var = (1 - m) * self.running_var + m * mx.stop_gradient(unbiased)
         else:
             mean, var = self.running_mean, self.running_var
         y = (x - mean) * mx.rsqrt(var + self.eps)

@@ -1,7 +1,14 @@
 """Upsample: nearest, (bi/tri)linear and (bi)cubic interpolation of the spatial axes of
-channels-last inputs (N, *spatial, C), one axis at a time. Sample positions follow
-PyTorch's interpolate with a scale factor: src = (dst + 0.5) / scale - 0.5, or
-dst * (N - 1) / (M - 1) with align_corners; nearest takes floor(dst / scale)."""
+channels-last inputs (N, *spatial, C), one axis at a time. An axis of size N becomes
+M = floor(N * scale); output i samples the input at
+
+    src = i / scale - ((M - 1) / scale - (N - 1)) / 2     (the M points centred on the input)
+    src = i * (N - 1) / (M - 1)                           (align_corners)
+
+as MLX places them; for integer scales the first is PyTorch's (i + 0.5) / scale - 0.5.
+nearest takes the input closest to the centred position for the realized scale M / N (ties
+to the even index), linear clamps src to the input, cubic uses Keys' kernel (a = -0.75)
+with edge-clamped taps."""
 import math
 from typing import Literal, Tuple, Union
 
@@ -17,7 +24,7 @@ def _positions(n, m, scale, align_corners, dtype):
     dst = mx.arange(m).astype(dtype)
     if align_corners:
         return dst * ((n - 1) / (m - 1)) if m > 1 else mx.zeros((m,), dtype=dtype)
-    return (dst + 0.5) / scale - 0.5
+    return dst / scale - ((m - 1) / scale - (n - 1)) / 2
 
 
 def _along(x, axis, idx, w):
@@ -32,9 +39,16 @@ def _along(x, axis, idx, w):
 
 
 def _nearest(x, axis, scale):
+    """Output i takes the input nearest to (i + 0.5) n / m - 0.5 (the centred position for
+    the realized scale m / n), ties to the even index; in integers, so ties are exact."""
     n = x.shape[axis]
     m = int(math.floor(n * scale))
-    idx = mx.minimum(mx.floor(mx.arange(m).astype(mx.float32) / scale).astype(mx.int32), n - 1)
+    num = (2 * mx.arange(m) + 1) * n - m  # position = num / den
+    den = 2 * m
+    q = mx.floor_divide(num, den)
+    twice_r = 2 * (num - q * den)
+    up = (twice_r > den) | ((twice_r == den) & (mx.remainder(q, 2) == 1))
+    idx = mx.clip(q + up.astype(q.dtype), 0, n - 1)
     return mx.take(x, idx, axis=axis)
 
 
