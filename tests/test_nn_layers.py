@@ -244,6 +244,7 @@ def test_rnn_gru_lstm_against_torch(dtype):
     ref.bias_hh_l0 = P(np.concatenate([np.zeros(8, npd), np.asarray(gru.bhn)]))
     np.testing.assert_allclose(np.asarray(gru(mx.array(x), mx.array(h0))), ref(tx, th[None])[0].detach().numpy(),
                                rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(gru(mx.array(x))), ref(tx)[0].detach().numpy(), rtol=tol, atol=tol)
 
     lstm = cast_module(nn.LSTM(3, 4), md)
     ref = torch.nn.LSTM(3, 4, batch_first=True).to(torch.float64 if npd == np.float64 else torch.float32)

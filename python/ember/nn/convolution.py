@@ -169,21 +169,23 @@ class Conv2d(_ConvNd):
 
 
 class Conv3d(_ConvNd):
-    """3-d convolution over (N, D, H, W, C_in) inputs; weight (C_out, KD, KH, KW, C_in / groups)."""
+    """3-d convolution over (N, D, H, W, C_in) inputs; weight (C_out, KD, KH, KW, C_in / groups).
+    (MLX's Conv3d has no groups argument; here it follows bias.)"""
     _nd = 3
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True):
+                 dilation=1, bias: bool = True, groups: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
 
 
 class ConvTranspose1d(_ConvNd):
-    """1-d transposed convolution over (N, L, C_in); weight (C_out, K, C_in / groups)."""
+    """1-d transposed convolution over (N, L, C_in); weight (C_out, K, C_in / groups).
+    (groups, which MLX's transposed convolutions lack, comes after bias.)"""
     _nd, _transposed = 1, True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, dilation: int = 1, output_padding: int = 0, groups: int = 1,
-                 bias: bool = True):
+                 padding: int = 0, dilation: int = 1, output_padding: int = 0, bias: bool = True,
+                 groups: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding)
 
@@ -193,7 +195,7 @@ class ConvTranspose2d(_ConvNd):
     _nd, _transposed = 2, True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, output_padding=0, groups: int = 1, bias: bool = True):
+                 dilation=1, output_padding=0, bias: bool = True, groups: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding)
 
@@ -203,6 +205,6 @@ class ConvTranspose3d(_ConvNd):
     _nd, _transposed = 3, True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, output_padding=0, groups: int = 1, bias: bool = True):
+                 dilation=1, output_padding=0, bias: bool = True, groups: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding)

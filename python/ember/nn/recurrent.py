@@ -55,7 +55,7 @@ class GRU(Module):
         r, z = sigmoid(x Wx_rz + b_rz + h Wh_rz);  n = tanh(x Wx_n + b_n + r (h Wh_n + bhn))
         h' = (1 - z) n + z h
 
-    Without an initial hidden state, h starts at 0 and the r * (...) term is left out."""
+    Without an initial hidden state, h starts at 0."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
@@ -80,16 +80,17 @@ class GRU(Module):
         out = []
         for t in range(x.shape[-2]):
             rz = x_rz[..., t, :]
-            n = x_n[..., t, :]
+            hp_n = None
             if hidden is not None:
                 hp = hidden @ self.Wh.T
-                hp_n = hp[..., 2 * H:]
-                if "bhn" in self:
-                    hp_n = hp_n + self.bhn
                 rz = rz + hp[..., : 2 * H]
+                hp_n = hp[..., 2 * H:]
+            if "bhn" in self:
+                hp_n = self.bhn if hp_n is None else hp_n + self.bhn
             rz = mx.sigmoid(rz)
             r, z = rz[..., :H], rz[..., H:]
-            if hidden is not None:
+            n = x_n[..., t, :]
+            if hp_n is not None:
                 n = n + r * hp_n
             n = mx.tanh(n)
             hidden = (1 - z) * n + (z * hidden if hidden is not None else 0)
