@@ -8,7 +8,7 @@ called and the argument that is wrong.
 from typing import Any, Callable, Sequence, Union
 
 from ember import core as _core
-from ember.utils import _flatten as tree_flatten, _unflatten as tree_unflatten
+from ember.utils import _flatten, _unflatten
 
 array = _core.array
 _FLOATS = {_core.float16, _core.bfloat16, _core.float32, _core.float64, _core.complex64}
@@ -20,7 +20,7 @@ def _describe(x):
 
 def _flatten_outputs(op, out):
     """Leaves and structure of a function's output; every leaf must be an array."""
-    leaves, struct = tree_flatten(out)
+    leaves, struct = _flatten(out)
     for leaf in leaves:
         if not isinstance(leaf, array):
             raise TypeError(
@@ -55,7 +55,7 @@ class _Args:
             if module is not None:  # a Module is differentiated as its trainable parameters
                 tree = module.trainable_parameters()
                 self.modules.append((module, module.parameters()))
-            leaves, struct = tree_flatten(tree)
+            leaves, struct = _flatten(tree)
             idx = []
             for i, leaf in enumerate(leaves):
                 if isinstance(leaf, array):
@@ -86,7 +86,7 @@ class _Args:
             new = list(leaves)
             for i in idx:
                 new[i] = next(it)
-            tree = tree_unflatten(struct, new)
+            tree = _unflatten(struct, new)
             if module is not None:
                 tree = module.update(tree, strict=False)
             if kind == "pos":
@@ -104,7 +104,7 @@ class _Args:
             new = [None] * len(leaves)
             for i in idx:
                 new[i] = next(it)
-            out.append(tree_unflatten(struct, new))
+            out.append(_unflatten(struct, new))
         return out
 
 
@@ -190,7 +190,7 @@ def _value_and_grad(fun, argnums, argnames, op):
             if isinstance(out, (tuple, list)) and out and isinstance(out[0], array):
                 # (loss, aux...): aux passes through whatever it holds; its arrays go
                 # through the trace as extra outputs, the rest is kept here.
-                leaves, struct = tree_flatten(out)
+                leaves, struct = _flatten(out)
                 pos = [i for i, leaf in enumerate(leaves) if isinstance(leaf, array)]
                 out_box.append((leaves, struct, pos))
                 return [leaves[i] for i in pos]
@@ -210,7 +210,7 @@ def _value_and_grad(fun, argnums, argnames, op):
             leaves = list(leaves)
             for i, o in zip(pos, outs):
                 leaves[i] = o
-            value = tree_unflatten(struct, leaves)
+            value = _unflatten(struct, leaves)
         trees = call.split(grads)
         pos, kw = trees[: len(nums)], dict(zip(names, trees[len(nums):]))
         g = pos[0] if single else tuple(pos)
@@ -282,11 +282,11 @@ def vjp(fun: Callable, primals: Any, cotangents: Any = None):
         finally:
             call.restore()
         struct = struct_box[-1]
-        outputs = tree_unflatten(struct, trace.outputs)
+        outputs = _unflatten(struct, trace.outputs)
 
         def vjp_fn(*cts):
             ct = cts[0] if len(cts) == 1 else cts
-            leaves, _ = tree_flatten(ct)
+            leaves, _ = _flatten(ct)
             if len(leaves) != len(trace.outputs):
                 raise ValueError(
                     f"[vjp] Got {len(leaves)} cotangents for {len(trace.outputs)} outputs."
@@ -299,7 +299,7 @@ def vjp(fun: Callable, primals: Any, cotangents: Any = None):
         return outputs, vjp_fn
 
     clist, _ = _as_list("vjp", "cotangents", cotangents)
-    cleaves, _ = tree_flatten(clist)
+    cleaves, _ = _flatten(clist)
     for c in cleaves:
         if not isinstance(c, array):
             raise TypeError(f"[vjp] Cotangents must be arrays, got {_describe(c)}.")
@@ -322,7 +322,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
     if len(plist) != len(tlist):
         raise ValueError(f"[jvp] Got {len(tlist)} tangents for {len(plist)} primals.")
     call = _Args("jvp", plist, {}, [("pos", i) for i in range(len(plist))], check_float=False)
-    tleaves, _ = tree_flatten(tlist)
+    tleaves, _ = _flatten(tlist)
     tleaves = [t for t in tleaves if isinstance(t, array)]
     if len(tleaves) != len(call.flat):
         raise ValueError(f"[jvp] Got {len(tleaves)} tangent arrays for {len(call.flat)} primal arrays.")
@@ -343,7 +343,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
     struct = struct_box[-1]
 
     def shaped(xs):  # the outputs' structure; a single array or a tuple comes back as a list
-        t = tree_unflatten(struct, xs)
+        t = _unflatten(struct, xs)
         return list(t) if isinstance(t, tuple) else t
 
     return shaped(outs), shaped(touts)
@@ -352,10 +352,10 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
 def _axis_leaves(op, spec, tree, where):
     """Per array leaf of `tree`, its axis from `spec` (an int/None for the whole tree, or
     a tree with the same structure)."""
-    leaves, struct = tree_flatten(tree)
+    leaves, struct = _flatten(tree)
     if spec is None or isinstance(spec, int):
         return [spec if isinstance(l, array) else None for l in leaves], leaves, spec
-    spec_leaves, spec_struct = tree_flatten(spec, is_leaf=lambda x: x is None)
+    spec_leaves, spec_struct = _flatten(spec, is_leaf=lambda x: x is None)
     if spec_struct != struct and len(spec_leaves) != len(leaves):
         raise ValueError(f"[{op}] in_axes for {where} does not match the argument's structure.")
     return spec_leaves, leaves, spec
@@ -420,8 +420,8 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
             it = iter(xs)
             new_args = []
             for arg in args:
-                leaves, struct = tree_flatten(arg)
-                new_args.append(tree_unflatten(
+                leaves, struct = _flatten(arg)
+                new_args.append(_unflatten(
                     struct, [next(it) if isinstance(l, array) else l for l in leaves]))
             return new_args
 
@@ -433,7 +433,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
             return leaves
 
         def out_axes_for(n):
-            out_tree = tree_unflatten(struct_box[-1][1], list(range(n)))
+            out_tree = _unflatten(struct_box[-1][1], list(range(n)))
             if out_axes is None or isinstance(out_axes, int):
                 return [out_axes] * n
             if isinstance(out_tree, (tuple, list)) and isinstance(out_axes, (tuple, list)):
@@ -444,16 +444,16 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
                     )
                 res = []
                 for spec, sub in zip(out_axes, out_tree):
-                    k = len(tree_flatten(sub)[0])
+                    k = len(_flatten(sub)[0])
                     if spec is None or isinstance(spec, int):
                         res.extend([spec] * k)
                     else:
-                        res.extend(tree_flatten(spec, is_leaf=lambda x: x is None)[0])
+                        res.extend(_flatten(spec, is_leaf=lambda x: x is None)[0])
                 return res
-            return tree_flatten(out_axes, is_leaf=lambda x: x is None)[0]
+            return _flatten(out_axes, is_leaf=lambda x: x is None)[0]
 
         results = _core._vmap(flat_fun, flat, axes, out_axes_for)
-        return tree_unflatten(struct_box[-1][1], results)
+        return _unflatten(struct_box[-1][1], results)
 
     wrapper.__name__ = getattr(fun, "__name__", "fun")
     return wrapper
