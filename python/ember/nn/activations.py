@@ -1,4 +1,5 @@
 """Activation functions (mlx.nn's), as functions and as layers."""
+import inspect
 import math
 
 import ember.core as mx
@@ -166,6 +167,9 @@ def _layer(name, fn, doc, params=()):
     def _extra_repr(self):
         return ", ".join(f"{k}={v}" for k, v in self._options.items())
 
+    P = inspect.Parameter
+    __init__.__signature__ = inspect.Signature(
+        [P("self", P.POSITIONAL_OR_KEYWORD)] + [P(k, P.POSITIONAL_OR_KEYWORD, default=v) for k, v in params])
     return type(name, (Module,), {"__init__": __init__, "__call__": __call__,
                                   "_extra_repr": _extra_repr, "__doc__": doc})
 
