@@ -1,7 +1,7 @@
 """Tree utilities (mlx.utils' API): nested lists, tuples and dicts whose leaves are
 arrays or anything else.
 
-One recursive walker, ``tree_map_with_path``, visits every tree here; the public
+One recursive walker, ``_walk``, visits every tree here; the public
 functions and the transforms' internal flatten / unflatten (``_flatten`` / ``_unflatten``:
 leaves plus a structure to rebuild from) are written over it.
 """
@@ -34,27 +34,34 @@ def tree_map_with_path(fn: Callable, tree: Any, *rest: Any, is_leaf: Optional[Ca
         >>> tree_map_with_path(lambda p, x: p, {"a": [1, 2]})
         {'a': ['a.0', 'a.1']}
     """
+    return _walk(fn, tree, rest, is_leaf, path, True)
+
+
+def _walk(fn, tree, rest, is_leaf, path, with_paths):
+    """The one tree walker: fn(path, leaf, *rest_leaves) at each leaf, the containers
+    rebuilt around the results. Paths are built only when with_paths (tree_map and the
+    internal flatten do not need them, and skip the string work)."""
     if (is_leaf is not None and is_leaf(tree)) or not isinstance(tree, (list, tuple, dict)):
         return fn(path, tree, *rest)
-    prefix = f"{path}." if path else ""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    out = []
+    for k, v in items:
+        sub = f"{path}.{k}" if path else str(k) if with_paths else None
+        sub_rest = [_child(r, k, sub) for r in rest] if rest else rest
+        out.append((k, _walk(fn, v, sub_rest, is_leaf, sub, with_paths)))
     if isinstance(tree, dict):
-        return {k: tree_map_with_path(fn, v, *(_child(r, k, path) for r in rest), is_leaf=is_leaf,
-                                      path=f"{prefix}{k}")
-                for k, v in tree.items()}
-    return _rebuild_like(tree, [
-        tree_map_with_path(fn, v, *(_child(r, i, path) for r in rest), is_leaf=is_leaf,
-                           path=f"{prefix}{i}")
-        for i, v in enumerate(tree)])
+        return dict(out)
+    return _rebuild_like(tree, [v for _, v in out])
 
 
 def _child(r, key, path):
     try:
         return r[key]
     except (KeyError, IndexError, TypeError):
-        where = f"at {path!r}" if path else "at the root"
+        where = f" (path {path!r})" if path else ""
         raise ValueError(
-            f"[tree_map] The trees do not match: a tree has no entry {key!r} {where} "
-            f"(it holds {type(r).__name__})."
+            f"[tree_map] The trees do not match: a tree has no entry {key!r}{where}; it holds "
+            f"{type(r).__name__}."
         ) from None
 
 
@@ -65,7 +72,7 @@ def tree_map(fn: Callable, tree: Any, *rest: Any, is_leaf: Optional[Callable] = 
     Example:
         >>> tree_map(lambda p, g: p - 0.1 * g, params, grads)
     """
-    return tree_map_with_path(lambda _, *xs: fn(*xs), tree, *rest, is_leaf=is_leaf)
+    return _walk(lambda _, *xs: fn(*xs), tree, rest, is_leaf, None, False)
 
 
 def tree_flatten(tree: Any, prefix: str = "", is_leaf: Optional[Callable] = None,
@@ -138,7 +145,7 @@ def tree_reduce(fn: Callable, tree: Any, initializer: Any = None,
     def visit(_, leaf):
         acc[0] = leaf if acc[0] is None else fn(acc[0], leaf)
 
-    tree_map_with_path(visit, tree, is_leaf=is_leaf)
+    _walk(visit, tree, (), is_leaf, None, False)
     return acc[0]
 
 
@@ -198,10 +205,10 @@ def _flatten(tree: Any, is_leaf: Optional[Callable] = None) -> Tuple[List[Any], 
         leaves.append(leaf)
         return _SLOT
 
-    structure = tree_map_with_path(take, tree, is_leaf=is_leaf)
+    structure = _walk(take, tree, (), is_leaf, None, False)
     return leaves, structure
 
 
 def _unflatten(structure: Any, leaves: List[Any]) -> Any:
     it = iter(leaves)
-    return tree_map_with_path(lambda _, s: next(it) if s is _SLOT else s, structure)
+    return _walk(lambda _, s: next(it) if s is _SLOT else s, structure, (), None, None, False)
