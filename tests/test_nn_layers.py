@@ -471,3 +471,10 @@ def test_quantized_linear_embedding_and_quantize():
     assert "layers.1.scales" in names and "layers.0.biases" in names
     with pytest.raises(ValueError, match="bits"):
         nn.QuantizedLinear(64, 8, bits=3)
+
+
+def test_max_pool_pads_integers_with_their_minimum():
+    x = mx.array([[[-5], [-7], [-2]]], dtype=mx.int32)
+    assert nn.MaxPool1d(2, 1, 1)(x).tolist() == [[[-5], [-5], [-2], [-2]]]
+    u = mx.array([[[3], [1]]], dtype=mx.uint8)
+    assert nn.MaxPool1d(2, 1, 1)(u).tolist() == [[[3], [3], [1]]]

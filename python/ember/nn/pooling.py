@@ -27,17 +27,25 @@ class _Pool(Module):
     def _extra_repr(self):
         return f"kernel_size={self._kernel}, stride={self._stride}, padding={self._padding}"
 
+    def _fill(self, dtype):
+        """The padding value: 0 for average pooling; for max pooling one no element beats
+        (-inf, or the integer type's minimum)."""
+        if self._kind != "max":
+            return 0
+        if mx.issubdtype(dtype, mx.floating):
+            return float("-inf")
+        if mx.issubdtype(dtype, mx.signedinteger):
+            return -(2 ** (8 * dtype.size - 1))
+        return 0  # unsigned integers and bool
+
     def __call__(self, x):
         nd, name = self._nd, type(self).__name__
         if x.ndim != nd + 2:
             raise ValueError(f"[{name}] Expects input of shape (N, {', '.join('*' * nd)}, C) "
                              f"({nd + 2} dimensions), got {tuple(x.shape)}.")
         if any(self._padding):
-            fill = float("-inf") if self._kind == "max" else 0.0
-            if self._kind == "max" and not mx.issubdtype(x.dtype, mx.floating):
-                fill = mx.iinfo(x.dtype).min if hasattr(mx, "iinfo") else 0
             x = mx.pad(x, [(0, 0)] + [(p, p) for p in self._padding] + [(0, 0)],
-                       constant_values=fill)
+                       constant_values=self._fill(x.dtype))
         spatial = x.shape[1:-1]
         out = [(spatial[i] - self._kernel[i]) // self._stride[i] + 1 for i in range(nd)]
         if any(o <= 0 for o in out):
