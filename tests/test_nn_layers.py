@@ -478,3 +478,65 @@ def test_max_pool_pads_integers_with_their_minimum():
     assert nn.MaxPool1d(2, 1, 1)(x).tolist() == [[[-5], [-5], [-2], [-2]]]
     u = mx.array([[[3], [1]]], dtype=mx.uint8)
     assert nn.MaxPool1d(2, 1, 1)(u).tolist() == [[[3], [3], [1]]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
+def test_recurrent_and_attention_gradients_against_torch(dtype):
+    """Gradients with respect to the input and the weights, through time and attention."""
+    md, npd, tol = dtype
+    tdt = torch.float64 if npd == np.float64 else torch.float32
+    x = rand(2, 4, 3)
+    lstm = cast_module(nn.LSTM(3, 5), md)
+    ref = torch.nn.LSTM(3, 5, batch_first=True).to(tdt)
+
+    def ember_lstm(x, wx, wh):
+        lstm.update({"Wx": wx, "Wh": wh})
+        return lstm(x)[0]
+
+    def torch_lstm(x, wx, wh):
+        out, _ = torch.func.functional_call(ref, {"weight_ih_l0": wx, "weight_hh_l0": wh,
+                                                  "bias_ih_l0": torch.tensor(np.asarray(lstm.bias)),
+                                                  "bias_hh_l0": torch.zeros(20, dtype=tdt)}, (x,))
+        return out
+
+    grads_vs_torch(ember_lstm, torch_lstm, [x, np.asarray(lstm.Wx), np.asarray(lstm.Wh)], npd, tol * 10)
+
+    gru = cast_module(nn.GRU(3, 5), md)
+    gref = torch.nn.GRU(3, 5, batch_first=True).to(tdt)
+
+    def ember_gru(x, wh):
+        gru.update({"Wh": wh})
+        return gru(x)
+
+    def torch_gru(x, wh):
+        out, _ = torch.func.functional_call(gref, {"weight_ih_l0": torch.tensor(np.asarray(gru.Wx)), "weight_hh_l0": wh,
+                                                   "bias_ih_l0": torch.tensor(np.asarray(gru.b)),
+                                                   "bias_hh_l0": torch.cat([torch.zeros(10, dtype=tdt), torch.tensor(np.asarray(gru.bhn))])},
+                                            (x,))
+        return out
+
+    grads_vs_torch(ember_gru, torch_gru, [x, np.asarray(gru.Wh)], npd, tol * 10)
+
+    layer = cast_module(nn.TransformerEncoderLayer(8, 2, mlp_dims=16), md)
+    tl = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=True).to(tdt)
+    P = lambda a: torch.nn.Parameter(torch.tensor(np.asarray(a)))  # noqa: E731
+    in_w, out_w = _torch_mha_weights(layer.attention, npd)
+    tl.self_attn.in_proj_weight, tl.self_attn.in_proj_bias = P(in_w), P(np.zeros(24, npd))
+    tl.self_attn.out_proj.weight, tl.self_attn.out_proj.bias = P(out_w), P(np.zeros(8, npd))
+    for a, b in (("linear1", "linear1"), ("linear2", "linear2"), ("ln1", "norm1"), ("ln2", "norm2")):
+        getattr(tl, b).weight, getattr(tl, b).bias = P(getattr(layer, a).weight), P(getattr(layer, a).bias)
+    grads_vs_torch(lambda v: layer(v, None), lambda v: tl(v), [rand(2, 5, 8)], npd, tol * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=IDS)
+def test_rope_gradient_against_torch_equation(dtype):
+    md, npd, tol = dtype
+    dims, base = 6, 10000.0
+
+    def torch_rope(x):
+        L = x.shape[-2]
+        th = torch.arange(L, dtype=x.dtype)[:, None] * base ** (-torch.arange(0, dims, 2, dtype=x.dtype) / dims)[None]
+        a, b = x[..., : dims // 2], x[..., dims // 2: dims]
+        return torch.cat([a * torch.cos(th) - b * torch.sin(th), a * torch.sin(th) + b * torch.cos(th), x[..., dims:]], -1)
+
+    grads_vs_torch(nn.RoPE(dims), torch_rope, [rand(2, 5, 8)], npd, tol * 10)
