@@ -16,7 +16,7 @@ import numpy as np
 import ember.core as mx
 import ember.nn as nn
 import ember.optimizers as optim
-from ember.utils import tree_flatten
+from ember.utils import tree_flatten, tree_unflatten
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "tiny_text.txt")
 
@@ -157,9 +157,13 @@ def main(argv=None):
     model.freeze()
     if args.quantize:
         nn.quantize(model, group_size=32, bits=8, class_predicate=lambda path, m: isinstance(m, nn.Linear))
-    for layer in model.layers:
-        layer.self_attn.q_proj = LoRALinear.from_linear(layer.self_attn.q_proj, args.rank)
-        layer.self_attn.v_proj = LoRALinear.from_linear(layer.self_attn.v_proj, args.rank)
+    # as MLX's example does: build {path: new module} pairs, then update_modules
+    lora_layers = []
+    for i, layer in enumerate(model.layers):
+        for name in ("q_proj", "v_proj"):
+            lora_layers.append((f"layers.{i}.self_attn.{name}",
+                                LoRALinear.from_linear(getattr(layer.self_attn, name), args.rank)))
+    model.update_modules(tree_unflatten(lora_layers))
     mx.eval(model.parameters())
     total = sum(v.size for _, v in tree_flatten(model.parameters()))
     trainable = sum(v.size for _, v in tree_flatten(model.trainable_parameters()))
