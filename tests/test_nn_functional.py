@@ -132,6 +132,8 @@ def test_cross_entropy_and_nll_against_torch(dtype):
           lambda x, t: F.nll_loss(F.log_softmax(x, -1), t.long()), [logits, idx], dtype, tol)
     with pytest.raises(ValueError, match="reduction"):
         L.cross_entropy(mx.array(logits), mx.array(idx), reduction="avg")
+    with pytest.raises(ValueError, match=r"targets of shape \(5,\).*\(6, 5\)"):
+        L.cross_entropy(mx.array(logits), mx.array(idx[:5]))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])

@@ -226,6 +226,10 @@ def test_mismatched_gradients_name_the_key():
         opt.apply_gradients({"w": mx.zeros((2,)), "layers": [{"c": mx.zeros((3,))}]}, params)
     with pytest.raises(ValueError, match=r"'w' has shape \(3,\).*\(2,\)"):
         opt.apply_gradients({"w": mx.zeros((3,))}, params)
+    with pytest.raises(ValueError, match="'layers.0' is an array but the parameters hold dict"):
+        opt.apply_gradients({"layers": [mx.zeros((3,))]}, params)
+    with pytest.raises(TypeError, match="tree"):
+        opt.apply_gradients(mx.zeros((2,)), params)
     # gradients for a subset of the parameters are fine (the rest is left out)
     out = opt.apply_gradients({"w": mx.ones((2,))}, params)
     assert list(out) == ["w"]

@@ -71,6 +71,10 @@ def cross_entropy(logits, targets, weights=None, axis=-1, label_smoothing=0.0, r
     logp = logits - mx.logsumexp(logits, axis=axis, keepdims=True)
     num_classes = logits.shape[axis]
     if targets.ndim == logits.ndim - 1:
+        ax = axis % logits.ndim
+        if tuple(targets.shape) != tuple(logits.shape[:ax] + logits.shape[ax + 1:]):
+            raise ValueError(f"[cross_entropy] Class-index targets of shape {tuple(targets.shape)} must "
+                             f"have logits' shape {tuple(logits.shape)} without axis {axis}.")
         if mx.issubdtype(targets.dtype, mx.floating):
             raise TypeError("[cross_entropy] Class-index targets must be integers.")
         picked = mx.take_along_axis(logp, mx.expand_dims(targets, axis), axis=axis)

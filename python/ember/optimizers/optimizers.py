@@ -31,22 +31,29 @@ def clip_grad_norm(grads: Any, max_norm: float) -> Tuple[Any, mx.array]:
 
 
 def _check_matching(op, gradients, parameters):
-    """A ValueError naming the first gradient key without a parameter (or of another shape)."""
-    def check(path, g, *_):
-        return None
+    """A ValueError naming the first gradient key without a parameter, or whose parameter
+    is not an array of the gradient's shape."""
+    if not isinstance(gradients, (dict, list, tuple)):
+        raise TypeError(f"[{op}] gradients must be a tree (dict / list) like the parameters, got "
+                        f"{type(gradients).__name__}.")
+
+    def check(path, g, p):
+        if not isinstance(g, mx.array):
+            return
+        if not isinstance(p, mx.array):
+            raise ValueError(f"[{op}] The gradient at {path!r} is an array but the parameters hold "
+                             f"{type(p).__name__} there.")
+        if g.shape != p.shape:
+            raise ValueError(f"[{op}] The gradient at {path!r} has shape {tuple(g.shape)} but the "
+                             f"parameter has shape {tuple(p.shape)}.")
 
     try:
         tree_map_with_path(check, gradients, parameters)
     except ValueError as e:
-        raise ValueError(f"[{op}] The gradients do not match the parameters: "
-                         f"{str(e).split('] ', 1)[-1]}") from None
-
-    def shape(path, g, p):
-        if isinstance(g, mx.array) and isinstance(p, mx.array) and g.shape != p.shape:
-            raise ValueError(f"[{op}] The gradient at {path!r} has shape {tuple(g.shape)} but the "
-                             f"parameter has shape {tuple(p.shape)}.")
-
-    tree_map_with_path(shape, gradients, parameters)
+        msg = str(e)
+        if msg.startswith("[tree_map]"):
+            msg = f"[{op}] The gradients do not match the parameters: {msg.split('] ', 1)[-1]}"
+        raise ValueError(msg) from None
 
 
 def _compute_dtype(x):
