@@ -42,6 +42,16 @@ def test_resnet():
     falls(losses)
 
 
+def test_gcn():
+    losses, accs = load("gcn").main(["--epochs", "20"])
+    falls(losses)
+    assert accs[-1] > 0.5
+
+
+def test_normalizing_flow():
+    falls(load("normalizing_flow").main(["--steps", "40"]), k=5)
+
+
 @pytest.mark.parametrize("quantize", [False, True])
 def test_lora_llama(quantize):
     losses, generated = load("lora_llama").main(["--steps", "15"] + (["--quantize"] if quantize else []))

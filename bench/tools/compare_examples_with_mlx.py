@@ -112,6 +112,25 @@ def main():
     report.append(("lora_llama (frozen base, Adam)", run(
         mods, lora_model, lambda m: m.optim.Adam(1e-2), lora_loss, batches, 12, post=add_lora)))
 
+    # GCN (dropout off, so both runs are deterministic): a (loss, predictions) function
+    mods = {lib: load("gcn", lib) for lib in ("mlx", "ember")}
+    x, y, adj = (np.asarray(a) for a in mods["ember"].make_graph(120, 4, 8, rng))
+    idx = np.arange(40)
+
+    def gcn_loss(m, model, x, adj, y, idx):
+        return m.forward_fn(model, x, adj, y, idx, 5e-3)[0]
+
+    report.append(("gcn (Adam, L2 over tree_flatten)", run(
+        mods, lambda m: m.GCN(8, 16, 4, dropout=0.0), lambda m: m.optim.Adam(1e-2), gcn_loss,
+        [(x, adj, y, idx)] * 15, 15)))
+
+    # RealNVP flow: maximum likelihood with Adam
+    mods = {lib: load("normalizing_flow", lib) for lib in ("mlx", "ember")}
+    batches = [(mods["ember"].moons(64, rng),) for _ in range(15)]
+    report.append(("normalizing_flow (RealNVP, Adam)", run(
+        mods, lambda m: m.RealNVP(4, 2, 16, 2), lambda m: m.optim.Adam(3e-3),
+        lambda m, model, x: -m.mx.mean(model.log_prob(x)), batches, 15)))
+
     print("| program | steps | first loss (mlx / ember) | last loss (mlx / ember) | max abs difference |")
     print("|---|---|---|---|---|")
     for name, c in report:
