@@ -163,6 +163,10 @@ def test_module_as_grad_argument_is_its_parameter_tree():
     _, g2 = nn.value_and_grad(net, lambda x: mx.sum(net(x) ** 2))(x)
     for (k, a), (_, b) in zip(tree_flatten(g), tree_flatten(g2)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    # the call's other updates to the module stay (BatchNorm's running statistics)
+    bn = nn.BatchNorm(3)
+    mx.grad(lambda m, x: mx.sum(m(x)))(bn, x)
+    assert float(mx.sum(mx.abs(bn.running_mean)).item()) > 0
     # frozen parameters are left out of the gradient
     net.layers[0].freeze()
     g3 = mx.grad(loss)(net, x)

@@ -47,14 +47,16 @@ class _Args:
         self.select = select
         self.trees = []  # (leaves, struct, array leaf indices, module or None)
         self.flat = []
-        self.modules = []  # (module, its parameters before the call)
+        self.modules = []  # (module, its trainable parameters before the call)
         for kind, key in select:
             tree = self.args[key] if kind == "pos" else self.kwargs[key]
             where = f"argument {key}" if kind == "pos" else f"keyword argument '{key}'"
             module = tree if _is_module(tree) else None
             if module is not None:  # a Module is differentiated as its trainable parameters
                 tree = module.trainable_parameters()
-                self.modules.append((module, module.parameters()))
+                # put back after the call; other state the call changed (BatchNorm's
+                # running statistics) is kept, as nn.value_and_grad keeps it
+                self.modules.append((module, tree))
             leaves, struct = _flatten(tree)
             idx = []
             for i, leaf in enumerate(leaves):
