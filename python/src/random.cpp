@@ -68,7 +68,9 @@ void init_random(nb::module_& parent) {
       "random",
       "Random number generation with counter-based, splittable keys (Threefry-2x32).\n\n"
       "Every sampler takes an optional ``key``; the same key always gives the same numbers.\n"
-      "Without a key, a global key is split, so successive calls differ; ``seed`` resets it.");
+      "Without a key, the key in ``state`` (a list holding one key) is split: the first half\n"
+      "stays in ``state[0]``, the second is used, so successive calls differ; ``seed`` resets\n"
+      "it. ``state`` is a tree of arrays that compile can capture as an input and output.");
 
   random_module = m;
   nb::list initial;
