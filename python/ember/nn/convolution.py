@@ -7,7 +7,7 @@ through it. When the core op lands, conv_general becomes a call to it.
 """
 import itertools
 import math
-from typing import Sequence, Tuple, Union
+from typing import Sequence, Union
 
 import ember.core as mx
 from ember.nn.module import Module

@@ -1,6 +1,5 @@
 """Loss functions (mlx.nn.losses'). Each takes a ``reduction`` of 'none', 'mean' or 'sum'."""
 import math
-from typing import Optional
 
 import ember.core as mx
 

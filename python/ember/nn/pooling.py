@@ -1,7 +1,6 @@
 """Max and average pooling over 1, 2 or 3 spatial axes of channels-last inputs
 (N, *spatial, C). Windows are gathered with strided slices, then reduced."""
 import itertools
-from typing import Optional, Sequence, Union
 
 import ember.core as mx
 from ember.nn.convolution import _tuple
