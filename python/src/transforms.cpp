@@ -2,11 +2,15 @@
 // layer (ember/_transforms.py) handles trees, argnums and the user-facing API.
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <sstream>
 
 #include "bindings.h"
 #include "convert.h"
 #include "ember/errors.h"
 #include "ember/graph.h"
+#include "ember/transforms/compile.h"
 #include "ember/transforms/trace.h"
 
 using namespace ember;
@@ -129,4 +133,32 @@ void init_transforms(nb::module_& m) {
   m.def("_vjp_trace", [](nb::callable fun, std::vector<array> primals, const char* op) {
     return VjpTrace{detail::trace_function(wrap(fun), primals, op)};
   }, "fun"_a, "primals"_a, "op"_a = "vjp");
+
+  // compile: the Python layer (ember/_compile.py) keeps the cache, keyed by the
+  // argument trees; C++ traces into a tape and replays it.
+  nb::class_<detail::Tape>(m, "_CompiledTape")
+      .def("__call__", [](const detail::Tape& t, std::vector<array> inputs, bool shapeless) {
+        return detail::compile_replay(t, inputs, shapeless);
+      }, "inputs"_a, "shapeless"_a = false)
+      .def_prop_ro("steps", [](const detail::Tape& t) {
+        // Each step's primitive as printed (fused chains as Compiled(Exp, Add, ...)).
+        std::vector<std::string> out;
+        for (auto& s : t.steps) {
+          std::ostringstream os;
+          s.primitive->print(os);
+          out.push_back(os.str());
+        }
+        return out;
+      })
+      .def_prop_ro("traced_steps", [](const detail::Tape& t) { return t.traced_steps; })
+      .def_prop_ro("num_constants", [](const detail::Tape& t) { return t.constants.size(); })
+      .def_prop_ro("shapeless_blocker", [](const detail::Tape& t) { return t.shapeless_blocker; });
+  m.def("_compile_trace", [](nb::callable fun, std::vector<array> inputs, bool shapeless, bool fuse) {
+    return detail::compile_trace(wrap(fun), inputs, {shapeless, fuse});
+  }, "fun"_a, "inputs"_a, "shapeless"_a = false, "fuse"_a = true);
+  m.def("disable_compile", &disable_compile,
+        "Makes compiled functions run uncompiled (their Python code runs on every call).\n\n"
+        "The environment variable ``EMBER_DISABLE_COMPILE=1`` does the same from the start.");
+  m.def("enable_compile", &enable_compile, "Turns compile back on after disable_compile.");
+  m.def("_compile_enabled", &compile_enabled);
 }
