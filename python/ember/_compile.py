@@ -78,6 +78,14 @@ class _Entry:
         self.tape, self.template, self.out_struct = tape, template, out_struct
         self.num_out, self.num_state_out = num_out, num_state_out
 
+    def single(self):
+        """The function returned one array (and updates no state)."""
+        return self.out_struct is None and self.num_out == 1 and not self.num_state_out
+
+    def rebuild(self, results):
+        it = iter(results)
+        return tree_unflatten(self.out_struct, [next(it) if t is _ARRAY else t for t in self.template])
+
 
 class _CompiledFunction:
     def __init__(self, fun, inputs, outputs, shapeless):
@@ -86,6 +94,7 @@ class _CompiledFunction:
         self._outputs = outputs
         self._shapeless = bool(shapeless)
         self._cache = {}
+        self._fast = _core._CompileCache(self._shapeless)
         functools.update_wrapper(self, fun)
 
     def __get__(self, obj, objtype=None):  # decorating a method binds self as usual
@@ -95,8 +104,14 @@ class _CompiledFunction:
         if not _core._compile_enabled():
             return self._fun(*args, **kwargs)
         shapeless = self._shapeless
-        if not kwargs and self._inputs is None and all(type(a) is array for a in args):
-            # The common case, kept short: positional arrays only, no implicit state.
+        fast = not kwargs and self._inputs is None and self._outputs is None
+        if fast:
+            # The common case, looked up in C++: positional arrays only, no implicit state.
+            out = self._fast(*args)
+            if out is not None:
+                return out
+            fast = all(type(a) is array for a in args)
+        if fast:
             arrays = list(args)
             key = tuple((a.ndim if shapeless else a.shape, a.dtype) for a in arrays)
             entry = self._cache.get(key)
@@ -104,6 +119,7 @@ class _CompiledFunction:
                 leaves, struct = tree_flatten((args, kwargs), is_leaf=_is_leaf)
                 entry = self._trace(leaves, struct, len(arrays), [], arrays)
                 self._cache[key] = entry
+                self._fast.add(args, entry.tape, None if entry.single() else entry.rebuild)
             results = entry.tape(arrays, shapeless)
         else:
             leaves, struct = tree_flatten((args, kwargs), is_leaf=_is_leaf)
@@ -125,8 +141,8 @@ class _CompiledFunction:
                 self._cache[key] = entry
             results = entry.tape(arrays + state, shapeless)
         n = entry.num_out
-        if entry.out_struct is None and not entry.num_state_out and entry.num_out == 1:
-            return results[0]  # fun returned one array
+        if entry.single():
+            return results[0]
         if entry.num_state_out:
             out_refs = _state_refs(self._outputs, True)
             if len(out_refs) != entry.num_state_out:
@@ -137,9 +153,7 @@ class _CompiledFunction:
                 )
             for (c, k), v in zip(out_refs, results[n:]):
                 c[k] = v
-        it = iter(results[:n])
-        return tree_unflatten(entry.out_struct,
-                              [next(it) if t is _ARRAY else t for t in entry.template])
+        return entry.rebuild(results[:n])
 
     def _trace(self, leaves, struct, num_args, refs, flat):
         box = []

@@ -100,6 +100,12 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
     for (auto& in : a.inputs()) dep = dep || depends.count(in.id());
     if (!dep) continue;
     depends.insert(a.id());
+    if (dynamic_cast<const TraceInput*>(&a.primitive())) {
+      // The stand-in of a transform traced inside the function: an identity once that
+      // transform is done, so it is its input.
+      index.emplace(a.id(), value_of(a.inputs()[0]));
+      continue;
+    }
     Value v{Value::op, {}, a.primitive_ptr(), {}, a.shape(), a.dtype()};
     for (auto& in : a.inputs()) v.args.push_back(value_of(in));
     index.emplace(a.id(), int(g.values.size()));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ class EMBER_API Compiled : public Primitive {
 
  private:
   std::shared_ptr<const FusedGraph> graph_;
+  // What the CPU kernel derives from the graph once (its per-op loops).
+  mutable std::once_flag cpu_once_;
+  mutable std::shared_ptr<const void> cpu_plan_;
 };
 
 /// A traced function after the passes, ready to be replayed. Slots [0, num_inputs) are

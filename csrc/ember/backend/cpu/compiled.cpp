@@ -2,11 +2,14 @@
 // blocks that fit in cache; each op of the chain runs its own (vectorized) kernel on
 // the block, so intermediate values stay in cache and never reach memory.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "ember/backend/common/strided.h"
 #include "ember/backend/cpu/copy.h"
 #include "ember/backend/cpu/elementwise.h"
+#include "ember/primitives/binary.h"
+#include "ember/primitives/unary.h"
 #include "ember/transforms/compile.h"
 
 namespace ember::detail {
@@ -15,7 +18,10 @@ namespace {
 
 // Bytes per value block: a few blocks live at once (inputs of the current op, its
 // output), which stays in L1/L2 while long enough runs amortize each kernel call.
-constexpr int64_t kBlockBytes = 16 * 1024;
+const int64_t kBlockBytes = [] {
+  const char* e = std::getenv("EMBER_COMPILE_BLOCK");  // TEMP: tuning
+  return e ? std::atoll(e) : int64_t(16 * 1024);
+}();
 
 // How one input of the chain is read: a dense run of the output's order, one
 // repeated element, or gathered through strides (broadcasts, transposes).
@@ -90,39 +96,108 @@ void gather_bytes(const array& x, const InputPlan& p, int64_t s, int64_t m, void
   }
 }
 
-// The arrays of one block size: a view (or gather buffer) per input, an output per op,
-// and each op's argument list. Reused for every block of that size, so a block costs
-// one kernel call per op and nothing else.
+// Each op's raw loop, looked up once per Compiled node (the dtypes are fixed by the graph).
+struct CpuPlan {
+  std::vector<UnaryBlockFn> unary;
+  std::vector<BinaryBlockFn> binary;
+};
+
+CpuPlan make_plan(const FusedGraph& g) {
+  CpuPlan p;
+  for (auto& op : g.ops) {
+    const int a = op.args[0];
+    const Dtype dt = a < g.num_inputs() ? g.input_dtypes[a] : g.ops[a - g.num_inputs()].dtype;
+    UnaryBlockFn u = nullptr;
+    BinaryBlockFn b = nullptr;
+    if (auto* up = dynamic_cast<const UnaryElementwise*>(op.primitive.get())) u = up->block_fn(dt);
+    else if (auto* bp = dynamic_cast<const BinaryElementwise*>(op.primitive.get())) b = bp->block_fn(dt);
+    p.unary.push_back(u);
+    p.binary.push_back(b);
+  }
+  return p;
+}
+
+// One op of the chain as the block loop runs it: a raw loop of its family (block_fn),
+// or, for a primitive without one (casts, where), its eval_cpu on block-sized arrays.
+struct BlockOp {
+  UnaryBlockFn unary = nullptr;
+  BinaryBlockFn binary = nullptr;
+  std::vector<array> args;  // eval_cpu path only
+  array out;                // eval_cpu path only
+};
+
+// Everything one block size needs, made once and reused for every block: one arena for
+// the gathered inputs and every op's block, and each value's current data pointer.
 struct BlockRunner {
   const FusedGraph& g;
   const std::vector<array>& inputs;
   const std::vector<InputPlan>& plans;
   int64_t m;
-  std::vector<array> values;
-  std::vector<array> gather_buffers;
-  std::vector<std::vector<array>> args;
+  array arena;
+  std::vector<size_t> region;       // byte offset of each value's block in the arena
+  std::vector<const char*> data;    // each value's block for the current block
+  std::vector<int64_t> stride;      // 1, or 0 for a repeated scalar
+  std::vector<array> views;         // arrays over values, for the eval_cpu path
+  std::vector<BlockOp> ops;
 
-  BlockRunner(const FusedGraph& graph, const std::vector<array>& in,
+  BlockRunner(const FusedGraph& graph, const CpuPlan& cpu, const std::vector<array>& in,
               const std::vector<InputPlan>& p, int64_t block)
       : g(graph), inputs(in), plans(p), m(block) {
     const int ni = g.num_inputs();
-    gather_buffers.resize(ni);
+    const int nv = ni + int(g.ops.size());
+    region.assign(nv, size_t(-1));
+    data.assign(nv, nullptr);
+    stride.assign(nv, 1);
+    views.resize(nv);
+    size_t total = 0;
+    auto reserve = [&](int v, Dtype dt) {
+      region[v] = total;
+      total += (size_t(m) * size_of(dt) + 63) & ~size_t(63);
+    };
     for (int i = 0; i < ni; ++i) {
-      values.push_back(array::placeholder({m}, inputs[i].dtype()));
+      if (plans[i].kind == InputPlan::strided) reserve(i, inputs[i].dtype());
       if (plans[i].kind == InputPlan::scalar) {
-        values[i].set_view(inputs[i], {0}, inputs[i].offset());
-      } else if (plans[i].kind == InputPlan::strided) {
-        gather_buffers[i] = array::placeholder({m}, inputs[i].dtype());
-        gather_buffers[i].allocate_row_contiguous();
-        values[i].set_view(gather_buffers[i], {1}, 0);
+        stride[i] = 0;
+        data[i] = static_cast<const char*>(inputs[i].raw_data());
       }
     }
-    for (auto& op : g.ops) values.push_back(array::placeholder({m}, op.dtype));
-    for (auto& op : g.ops) {
-      std::vector<array> a;
-      for (int k : op.args) a.push_back(values[k]);
-      args.push_back(std::move(a));
+    ops.resize(g.ops.size());
+    for (size_t k = 0; k < g.ops.size(); ++k) {
+      ops[k].unary = cpu.unary[k];
+      ops[k].binary = cpu.binary[k];
+      if (ops[k].unary || ops[k].binary) reserve(ni + int(k), g.ops[k].dtype);
     }
+    arena = array::placeholder({int64_t(std::max<size_t>(total, 1))}, Dtype::uint8);
+    arena.allocate_row_contiguous();
+    char* base = static_cast<char*>(arena.raw_data());
+    for (int v = 0; v < nv; ++v) {
+      if (region[v] != size_t(-1)) data[v] = base + region[v];
+    }
+    // The eval_cpu path needs arrays over its arguments.
+    for (size_t k = 0; k < g.ops.size(); ++k) {
+      if (ops[k].unary || ops[k].binary) continue;
+      for (int a : g.ops[k].args) ops[k].args.push_back(view_of(a));
+      ops[k].out = array::placeholder({m}, g.ops[k].dtype);
+      views[ni + k] = ops[k].out;
+    }
+  }
+
+  Dtype dtype_of_value(int v) const {
+    return v < g.num_inputs() ? inputs[v].dtype() : g.ops[v - g.num_inputs()].dtype;
+  }
+
+  array view_of(int v) {
+    if (views[v].valid()) return views[v];
+    array a = array::placeholder({m}, dtype_of_value(v));
+    if (v < g.num_inputs() && plans[v].kind == InputPlan::scalar) {
+      a.set_view(inputs[v], {0}, inputs[v].offset());
+    } else if (v < g.num_inputs() && plans[v].kind == InputPlan::dense) {
+      a.set_view(inputs[v], {1}, inputs[v].offset());  // moved to each block in run()
+    } else {
+      a.set_view(arena, {1}, int64_t(region[v] / size_of(a.dtype())));
+    }
+    views[v] = a;
+    return a;
   }
 
   // Computes output elements [s, s + m) into out.
@@ -130,18 +205,37 @@ struct BlockRunner {
     const int ni = g.num_inputs();
     for (int i = 0; i < ni; ++i) {
       if (plans[i].kind == InputPlan::dense) {
-        values[i].set_view(inputs[i], {1}, inputs[i].offset() + s);
+        data[i] = static_cast<const char*>(inputs[i].raw_data()) + s * int64_t(inputs[i].itemsize());
+        if (views[i].valid()) views[i].set_view(inputs[i], {1}, inputs[i].offset() + s);
       } else if (plans[i].kind == InputPlan::strided) {
-        gather_bytes(inputs[i], plans[i], s, m, gather_buffers[i].raw_data());
+        gather_bytes(inputs[i], plans[i], s, m, const_cast<char*>(data[i]));
       }
     }
-    for (size_t k = 0; k < g.ops.size(); ++k) {
-      g.ops[k].primitive->eval_cpu(args[k], values[ni + k]);
+    char* dst = static_cast<char*>(out.raw_data()) + s * int64_t(out.itemsize());
+    const size_t last = g.ops.size() - 1;
+    for (size_t k = 0; k <= last; ++k) {
+      const auto& op = g.ops[k];
+      BlockOp& x = ops[k];
+      const int v = ni + int(k);
+      if (x.unary || x.binary) {
+        // The last op writes straight into the output.
+        char* y = k == last ? dst : const_cast<char*>(data[v]);
+        const int a0 = op.args[0];
+        if (x.unary) {
+          x.unary(data[a0], stride[a0], y, m);
+        } else {
+          const int a1 = op.args[1];
+          x.binary(data[a0], stride[a0], data[a1], stride[a1], y, m);
+        }
+        if (k == last) return;
+      } else {
+        op.primitive->eval_cpu(x.args, x.out);
+        data[v] = static_cast<const char*>(x.out.raw_data());
+      }
     }
-    const array& y = values.back();
+    const array& y = ops[last].out;
     if (y.flags().row_contiguous) {
-      std::memcpy(static_cast<char*>(out.raw_data()) + s * int64_t(out.itemsize()), y.raw_data(),
-                  size_t(m) * out.itemsize());
+      std::memcpy(dst, y.raw_data(), size_t(m) * out.itemsize());
     } else {
       cpu::copy_into(y, out, {1}, s);
     }
@@ -152,6 +246,8 @@ struct BlockRunner {
 
 void Compiled::eval_cpu(const std::vector<array>& inputs, array& out) {
   const FusedGraph& g = *graph_;
+  std::call_once(cpu_once_, [&] { cpu_plan_ = std::make_shared<CpuPlan>(make_plan(g)); });
+  const CpuPlan& cpu = *static_cast<const CpuPlan*>(cpu_plan_.get());
   out.allocate_row_contiguous();
   const int64_t n = out.size();
   if (n == 0) return;
@@ -171,11 +267,11 @@ void Compiled::eval_cpu(const std::vector<array>& inputs, array& out) {
   cpu::parallel_for(blocks, grain, [&](int64_t b, int64_t e) {
     const int64_t e_full = std::min(e, full);
     if (b < e_full) {
-      BlockRunner r(g, inputs, plans, block);
+      BlockRunner r(g, cpu, inputs, plans, block);
       for (int64_t k = b; k < e_full; ++k) r.run(k * block, out);
     }
     if (e > full) {  // the short last block
-      BlockRunner r(g, inputs, plans, n - full * block);
+      BlockRunner r(g, cpu, inputs, plans, n - full * block);
       r.run(full * block, out);
     }
   });
