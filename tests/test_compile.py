@@ -448,3 +448,63 @@ def test_memory_flat_over_many_compiled_steps():
     gc.collect()
     after = mx.get_active_memory()
     assert after <= before + 64 * 1024, (before, after)
+
+
+def test_module_and_optimizer_state_training_loop():
+    """The MLX pattern: partial(mx.compile, inputs=state, outputs=state) around a step that
+    updates a Module and an optimizer (Adam) in place; same parameters as the eager loop."""
+    import ember.nn as nn
+    import ember.optimizers as optim
+    from ember.utils import tree_flatten
+
+    def make():
+        mx.random.seed(0)
+
+        class MLP(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.l1 = nn.Linear(8, 16)
+                self.l2 = nn.Linear(16, 1)
+
+            def __call__(self, x):
+                return self.l2(mx.tanh(self.l1(x)))
+
+        return MLP(), optim.Adam(learning_rate=1e-2)
+
+    rng = np.random.default_rng(10)
+    x = mx.array(rng.standard_normal((32, 8)).astype(np.float32))
+    y = mx.array(rng.standard_normal((32, 1)).astype(np.float32))
+
+    def loss_fn(m, x, y):
+        return mx.mean(mx.square(m(x) - y))
+
+    m1, o1 = make()
+    vg1 = nn.value_and_grad(m1, loss_fn)
+    eager = []
+    for _ in range(10):
+        loss, g = vg1(m1, x, y)
+        o1.update(m1, g)
+        mx.eval(m1.parameters(), o1.state)
+        eager.append(float(loss.item()))
+
+    m2, o2 = make()
+    vg2 = nn.value_and_grad(m2, loss_fn)
+    state = [m2, o2.state]
+    traced = []
+
+    @functools.partial(mx.compile, inputs=state, outputs=state)
+    def step(x, y):
+        traced.append(1)
+        loss, g = vg2(m2, x, y)
+        o2.update(m2, g)
+        return loss
+
+    compiled = []
+    for _ in range(10):
+        compiled.append(float(step(x, y).item()))
+        mx.eval(m2.parameters(), o2.state)
+    # the first update creates Adam's state (a new structure): one retrace, then replays
+    assert len(traced) == 2
+    np.testing.assert_allclose(compiled, eager, rtol=1e-5)
+    for p, q in zip(tree_flatten(m1.parameters())[0], tree_flatten(m2.parameters())[0]):
+        np.testing.assert_allclose(np.array(q), np.array(p), rtol=1e-5, atol=1e-6)
