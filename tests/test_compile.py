@@ -508,3 +508,41 @@ def test_module_and_optimizer_state_training_loop():
     np.testing.assert_allclose(compiled, eager, rtol=1e-5)
     for p, q in zip(tree_flatten(m1.parameters())[0], tree_flatten(m2.parameters())[0]):
         np.testing.assert_allclose(np.array(q), np.array(p), rtol=1e-5, atol=1e-6)
+
+
+def _np_logsumexp(x):
+    m = x.max(axis=-1, keepdims=True)
+    return (np.log(np.exp(x - m).sum(axis=-1, keepdims=True)) + m)[..., 0]
+
+
+def logsumexp_rows(x):
+    m = mx.stop_gradient(mx.max(x, axis=-1, keepdims=True))
+    return mx.log(mx.sum(mx.exp(x - m), axis=-1)) + mx.squeeze(m, -1)
+
+
+@pytest.mark.parametrize("shape", [(7, 13), (3, 5000), (2, 3, 4099)])
+def test_trailing_sum_fuses(shape):
+    x = np.random.default_rng(11).standard_normal(shape).astype(np.float32) * 3
+    cf = fresh(logsumexp_rows)
+    np.testing.assert_allclose(np.array(cf(mx.array(x))), _np_logsumexp(x), rtol=1e-5, atol=1e-5)
+    assert "Compiled(Subtract, Exp, Sum)" in tape_steps(cf, mx.array(x))
+    # sum over every axis, as in a loss
+    w, y = (np.random.default_rng(s).standard_normal(shape).astype(np.float32) for s in (12, 13))
+    loss = fresh(lambda w, x, y: mx.sum(mx.square(w * x - y)))
+    got = loss(mx.array(w), mx.array(x), mx.array(y))
+    np.testing.assert_allclose(float(got.item()), float(np.sum((w.astype(np.float64) * x - y) ** 2)),
+                               rtol=1e-5)
+    assert tape_steps(loss, mx.array(w), mx.array(x), mx.array(y))[0].startswith(
+        "Compiled(Multiply, Subtract, Square, Sum)")
+
+
+def test_trailing_sum_transforms():
+    x = mx.array(np.random.default_rng(14).standard_normal((4, 6)).astype(np.float32))
+    ref = mx.grad(lambda a: mx.sum(logsumexp_rows(a)))(x)
+    got = mx.grad(lambda a: mx.sum(fresh(logsumexp_rows)(a)))(x)
+    np.testing.assert_allclose(np.array(got), np.array(ref), rtol=1e-5, atol=1e-6)
+    per = mx.vmap(fresh(logsumexp_rows), in_axes=1)(x)  # rows of x.T
+    np.testing.assert_allclose(np.array(per), _np_logsumexp(np.array(x).T[:, None, :])[:, 0], rtol=1e-5)
+    _, t = mx.jvp(fresh(logsumexp_rows), (x,), (mx.ones_like(x),))
+    _, t_ref = mx.jvp(logsumexp_rows, (x,), (mx.ones_like(x),))
+    np.testing.assert_allclose(np.array(t[0]), np.array(t_ref[0]), rtol=1e-5, atol=1e-6)

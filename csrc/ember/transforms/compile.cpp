@@ -16,6 +16,7 @@
 #include "ember/graph.h"
 #include "ember/ops.h"
 #include "ember/primitives/binary.h"
+#include "ember/primitives/reduce.h"
 #include "ember/primitives/shape.h"
 #include "ember/primitives/unary.h"
 
@@ -232,7 +233,22 @@ void fuse(Graph& g) {
     }
     int ops = 0;
     for (int m : members) ops += !is_broadcast(*g.values[m].primitive);
-    if (ops < 2) {  // nothing to gain; leave the op (and its arguments) to other groups
+    // A sum over trailing axes as the chain's only consumer joins it (sum(exp(x - m))).
+    int reduce_node = -1;
+    if (!is_output[root] && users[root].size() == 1) {
+      const int u = users[root][0];
+      const Value& uv = g.values[u];
+      auto* red = dynamic_cast<const Reduce*>(uv.primitive.get());
+      bool ok = red && red->kind() == ReduceKind::sum && uv.dtype == r.dtype &&
+                (r.dtype == Dtype::float32 || r.dtype == Dtype::float64);
+      const int nd = int(r.shape.size());
+      if (ok) {
+        const auto& axes = red->axes();
+        for (size_t k = 0; k < axes.size(); ++k) ok = ok && axes[k] == nd - int(axes.size()) + int(k);
+      }
+      if (ok) reduce_node = u;
+    }
+    if (ops < 2 && !(ops == 1 && reduce_node >= 0)) {  // nothing to gain; leave the op (and its arguments) to other groups
       for (int m : members) group[m] = m == root ? -2 : -1;
       continue;
     }
@@ -275,6 +291,15 @@ void fuse(Graph& g) {
       }
       op_index.emplace(m, int(graph->ops.size()));
       graph->ops.push_back(std::move(op));
+    }
+    if (reduce_node >= 0) {
+      Value& u = g.values[reduce_node];
+      graph->reduce = u.primitive;
+      graph->elementwise_shape = r.shape;
+      graph->reduced_shape = u.shape;
+      u.primitive = std::make_shared<Compiled>(graph);
+      u.args = inputs;
+      continue;  // the root is now dead
     }
     r.primitive = std::make_shared<Compiled>(graph);
     r.args = inputs;
@@ -334,6 +359,10 @@ void check_shapeless(Tape& t) {
   for (size_t k = 0; k < t.steps.size() && t.shapeless_blocker.empty(); ++k) {
     Tape::Step& s = t.steps[k];
     const int self = base + int(k);
+    if (is_compiled(*s.primitive) && static_cast<const Compiled&>(*s.primitive).graph().reduce) {
+      t.shapeless_blocker = "Sum";  // its axes are fixed
+      continue;
+    }
     if (is_elementwise(*s.primitive) || is_compiled(*s.primitive)) {
       if (derived_shape(s, -1, {}) != s.shape) t.shapeless_blocker = s.primitive->name();
       continue;

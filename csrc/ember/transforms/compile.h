@@ -41,6 +41,11 @@ struct FusedGraph {
   };
   std::vector<Dtype> input_dtypes;
   std::vector<Op> ops;
+  /// Optional: a sum of the last op's value over its trailing axes (a Reduce, float32 or
+  /// float64), computed in the same pass (sum(exp(x - m))). The output then has
+  /// reduced_shape; elementwise_shape is the shape the ops run at.
+  std::shared_ptr<Primitive> reduce;
+  Shape elementwise_shape, reduced_shape;
   int num_inputs() const { return int(input_dtypes.size()); }
 };
 

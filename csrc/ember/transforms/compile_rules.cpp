@@ -8,8 +8,9 @@
 
 namespace ember::detail {
 
-Trace Compiled::expand(const std::vector<array>& inputs, const Shape& shape) const {
+Trace Compiled::expand(const std::vector<array>& inputs, const Shape& out_shape) const {
   const FusedGraph& g = *graph_;
+  const Shape& shape = g.reduce ? g.elementwise_shape : out_shape;
   Trace t;
   std::vector<array> values;
   std::unordered_set<uintptr_t> roots;
@@ -24,6 +25,7 @@ Trace Compiled::expand(const std::vector<array>& inputs, const Shape& shape) con
     for (int a : op.args) args.push_back(values[a]);
     values.emplace_back(shape, op.dtype, op.primitive, std::move(args));
   }
+  if (g.reduce) values.emplace_back(out_shape, g.ops.back().dtype, g.reduce, std::vector<array>{values.back()});
   t.outputs = {values.back()};
   t.steps = dependent_steps(t.outputs, roots);
   return t;
@@ -52,6 +54,16 @@ std::vector<array> Compiled::vjp(const std::vector<array>& primals, const array&
 // front (size 1 when unbatched) and the full rank, and apply the same chain.
 std::pair<array, int> Compiled::vmap(const std::vector<array>& inputs,
                                      const std::vector<BatchAxis>& axes) {
+  if (graph_->reduce) {
+    // The sum's axes move with the batch axis: batch the expanded chain instead.
+    ArrayFn expanded = [this](const std::vector<array>& xs) {
+      return expand(xs, graph_->reduced_shape).outputs;
+    };
+    return {vmap_apply(expanded, inputs, axes, [](size_t) {
+              return std::vector<std::optional<int>>{0};
+            })[0],
+            0};
+  }
   Shape core;
   int64_t batch = 1;
   std::vector<Shape> shapes;
@@ -85,6 +97,7 @@ bool Compiled::is_equivalent(const Primitive& other) const {
 void Compiled::print(std::ostream& os) const {
   os << "Compiled(";
   for (size_t k = 0; k < graph_->ops.size(); ++k) os << (k ? ", " : "") << graph_->ops[k].primitive->name();
+  if (graph_->reduce) os << ", " << graph_->reduce->name();
   os << ")";
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "ember/backend/common/strided.h"
 #include "ember/backend/cpu/copy.h"
@@ -182,6 +183,9 @@ struct BlockRunner {
     }
   }
 
+  /// The last op's block (after run with to_arena).
+  const void* result() const { return data.back(); }
+
   Dtype dtype_of_value(int v) const {
     return v < g.num_inputs() ? inputs[v].dtype() : g.ops[v - g.num_inputs()].dtype;
   }
@@ -200,8 +204,9 @@ struct BlockRunner {
     return a;
   }
 
-  // Computes output elements [s, s + m) into out.
-  void run(int64_t s, array& out) {
+  // Computes output elements [s, s + m) into out (or, with to_arena, leaves them in
+  // result() for a trailing reduction).
+  void run(int64_t s, array& out, bool to_arena = false) {
     const int ni = g.num_inputs();
     for (int i = 0; i < ni; ++i) {
       if (plans[i].kind == InputPlan::dense) {
@@ -211,7 +216,7 @@ struct BlockRunner {
         gather_bytes(inputs[i], plans[i], s, m, const_cast<char*>(data[i]));
       }
     }
-    char* dst = static_cast<char*>(out.raw_data()) + s * int64_t(out.itemsize());
+    char* dst = to_arena ? nullptr : static_cast<char*>(out.raw_data()) + s * int64_t(out.itemsize());
     const size_t last = g.ops.size() - 1;
     for (size_t k = 0; k <= last; ++k) {
       const auto& op = g.ops[k];
@@ -219,7 +224,7 @@ struct BlockRunner {
       const int v = ni + int(k);
       if (x.unary || x.binary) {
         // The last op writes straight into the output.
-        char* y = k == last ? dst : const_cast<char*>(data[v]);
+        char* y = k == last && dst ? dst : const_cast<char*>(data[v]);
         const int a0 = op.args[0];
         if (x.unary) {
           x.unary(data[a0], stride[a0], y, m);
@@ -227,12 +232,13 @@ struct BlockRunner {
           const int a1 = op.args[1];
           x.binary(data[a0], stride[a0], data[a1], stride[a1], y, m);
         }
-        if (k == last) return;
+        if (k == last && dst) return;
       } else {
         op.primitive->eval_cpu(x.args, x.out);
         data[v] = static_cast<const char*>(x.out.raw_data());
       }
     }
+    if (!dst) return;
     const array& y = ops[last].out;
     if (y.flags().row_contiguous) {
       std::memcpy(dst, y.raw_data(), size_t(m) * out.itemsize());
@@ -244,21 +250,82 @@ struct BlockRunner {
 
 }  // namespace
 
+namespace {
+
+// sum(chain) over trailing axes: rows of `row` elements of the elementwise result, each
+// summed in double (blocks of the chain never reach memory). Threads split the flat
+// range; each adds its per-row partial sums under a lock at the end.
+template <typename T>
+void fused_sum(const FusedGraph& g, const CpuPlan& cpu, const std::vector<array>& inputs,
+               const std::vector<InputPlan>& plans, int64_t block, int64_t n, int64_t row,
+               array& out) {
+  const int64_t rows = out.size();
+  std::vector<double> acc(size_t(rows), 0.0);
+  std::mutex mu;
+  const int64_t blocks = (n + block - 1) / block;
+  const int64_t work_per_block = block * int64_t(g.ops.size() + 1);
+  const int64_t grain = std::max<int64_t>(1, cpu::kParallelGrain / work_per_block);
+  cpu::parallel_for(blocks, grain, [&](int64_t b, int64_t e) {
+    const int64_t first_row = b * block / row, last_row = std::min(n, e * block) - 1;
+    std::vector<double> part(size_t(last_row / row - first_row + 1), 0.0);
+    auto sum_block = [&](BlockRunner& r, int64_t s, int64_t m) {
+      r.run(s, out, true);
+      const T* y = static_cast<const T*>(r.result());
+      int64_t i = 0;
+      while (i < m) {
+        const int64_t rr = (s + i) / row;
+        const int64_t end = std::min(m, (rr + 1) * row - s);
+        double t = 0;
+        for (int64_t j = i; j < end; ++j) t += double(y[j]);
+        part[size_t(rr - first_row)] += t;
+        i = end;
+      }
+    };
+    const int64_t full = n / block;
+    const int64_t e_full = std::min(e, full);
+    if (b < e_full) {
+      BlockRunner r(g, cpu, inputs, plans, block);
+      for (int64_t k = b; k < e_full; ++k) sum_block(r, k * block, block);
+    }
+    if (e > full) {
+      BlockRunner r(g, cpu, inputs, plans, n - full * block);
+      sum_block(r, full * block, n - full * block);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    for (size_t k = 0; k < part.size(); ++k) acc[size_t(first_row) + k] += part[k];
+  });
+  T* o = out.data<T>();
+  for (int64_t k = 0; k < rows; ++k) o[k] = T(acc[size_t(k)]);
+}
+
+}  // namespace
+
 void Compiled::eval_cpu(const std::vector<array>& inputs, array& out) {
   const FusedGraph& g = *graph_;
   std::call_once(cpu_once_, [&] { cpu_plan_ = std::make_shared<CpuPlan>(make_plan(g)); });
   const CpuPlan& cpu = *static_cast<const CpuPlan*>(cpu_plan_.get());
   out.allocate_row_contiguous();
-  const int64_t n = out.size();
+  // The ops run at the output's shape, or at the shape before a trailing sum.
+  const Shape& shape = g.reduce ? g.elementwise_shape : out.shape();
+  const int64_t n = shape_size(shape);
+  if (g.reduce && n == 0) {
+    std::memset(out.raw_data(), 0, out.nbytes());
+    return;
+  }
   if (n == 0) return;
   std::vector<InputPlan> plans;
   size_t widest = out.itemsize();
   for (auto& x : inputs) {
-    plans.push_back(plan_input(x, out.shape()));
+    plans.push_back(plan_input(x, shape));
     widest = std::max(widest, x.itemsize());
   }
   for (auto& op : g.ops) widest = std::max(widest, size_of(op.dtype));
   const int64_t block = std::max<int64_t>(64, kBlockBytes / int64_t(widest));
+  if (g.reduce) {
+    const int64_t row = n / std::max<int64_t>(out.size(), 1);
+    if (out.dtype() == Dtype::float64) return fused_sum<double>(g, cpu, inputs, plans, block, n, row, out);
+    return fused_sum<float>(g, cpu, inputs, plans, block, n, row, out);
+  }
   const int64_t blocks = (n + block - 1) / block;
   const int64_t full = n / block;
   // Threads pay once the whole chain costs about as much as one large cheap op.
