@@ -17,7 +17,7 @@ std::vector<int> axis_list(nb::handle h) {
 }  // namespace
 
 void init_ops_linalg(nb::module_& m) {
-  m.def("matmul", [](nb::handle a, nb::handle b) {
+  def_op(m, "matmul", [](nb::handle a, nb::handle b) {
     auto [x, y] = to_arrays(a, b);
     return matmul(x, y);
   }, "a"_a, "b"_a,
@@ -38,7 +38,7 @@ Example:
     >>> mx.matmul(mx.ones((8, 2, 3)), mx.ones((3, 4))).shape
     (8, 2, 4))");
 
-  m.def("outer", [](nb::handle a, nb::handle b) {
+  def_op(m, "outer", [](nb::handle a, nb::handle b) {
     auto [x, y] = to_arrays(a, b);
     return outer(x, y);
   }, "a"_a, "b"_a,
@@ -51,7 +51,7 @@ Args:
 Returns:
     array: out[i, j] = a[i] * b[j], of shape (a.size, b.size).)");
 
-  m.def("inner", [](nb::handle a, nb::handle b) {
+  def_op(m, "inner", [](nb::handle a, nb::handle b) {
     auto [x, y] = to_arrays(a, b);
     return inner(x, y);
   }, "a"_a, "b"_a,
@@ -64,7 +64,7 @@ Args:
 Returns:
     array: of shape a.shape[:-1] + b.shape[:-1].)");
 
-  m.def("tensordot", [](nb::handle a, nb::handle b, nb::handle axes) {
+  def_op(m, "tensordot", [](nb::handle a, nb::handle b, nb::handle axes) {
     auto [x, y] = to_arrays(a, b);
     if (nb::isinstance<nb::int_>(axes)) return tensordot(x, y, nb::cast<int>(axes));
     if (!nb::isinstance<nb::sequence>(axes) || nb::len(axes) != 2) {
@@ -84,12 +84,12 @@ Args:
 Returns:
     array: the free axes of a followed by the free axes of b.)");
 
-  m.def("einsum", [](const std::string& subscripts, nb::args operands) {
+  def_op(m, "einsum", [](const std::string& subscripts, nb::args operands) {
     std::vector<array> xs;
     for (nb::handle h : operands) xs.push_back(to_array(h));
     return einsum(subscripts, xs);
   }, "subscripts"_a, "operands"_a,
-  nb::sig("def einsum(subscripts: str, *operands) -> array"),
+  nb::sig("def einsum(subscripts: str, *operands: array, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
   R"(Einstein summation over the operands, as matmuls.
 
 Supports explicit ("ij,jk->ik") and implicit ("ij,jk") outputs, letters

@@ -42,10 +42,18 @@ std::optional<int> axis_arg(const char* op, nb::handle axis) {
 // the generic forwarder array.cpp installs, with a real signature).
 template <typename F, typename... Extra>
 void def_both(nb::module_& m, const char* name, F f, const char* doc, const Extra&... extra) {
-  m.def(name, f, "a"_a, extra..., doc);
+  def_op(m, name, f, "a"_a, extra..., doc);
+  auto g = ember::py::op_detail::op_traits<F>::with_stream(f, name);
   nb::handle cls = nb::type<array>();
-  nb::setattr(cls, name,
-              nb::cpp_function(f, nb::is_method(), nb::scope(cls), nb::name(name), extra..., doc));
+  if constexpr ((std::is_same_v<Extra, nb::kw_only> || ...)) {
+    nb::setattr(cls, name,
+                nb::cpp_function(g, nb::is_method(), nb::scope(cls), nb::name(name), extra...,
+                                 nb::arg("stream") = nb::none(), doc));
+  } else {
+    nb::setattr(cls, name,
+                nb::cpp_function(g, nb::is_method(), nb::scope(cls), nb::name(name), extra...,
+                                 nb::kw_only(), nb::arg("stream") = nb::none(), doc));
+  }
 }
 
 constexpr const char* kAxesArgs =
@@ -124,7 +132,7 @@ void init_ops_reduce(nb::module_& m) {
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
 
-  m.def("softmax", [](nb::handle a, nb::handle axis, bool precise) {
+  def_op(m, "softmax", [](nb::handle a, nb::handle axis, bool precise) {
           return softmax(to_array(a), axes_arg("softmax", axis), precise);
         }, "a"_a, "axis"_a = nb::none(), nb::kw_only(), "precise"_a = false,
         d("exp(a) / sum(exp(a)) over the given axes, computed stably (the max is subtracted "

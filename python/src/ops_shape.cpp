@@ -119,62 +119,62 @@ const char* kSplitDoc =
 }  // namespace
 
 void init_ops_shape(nb::module_& m) {
-  m.def("reshape", [](nb::handle a, nb::handle shape) {
+  def_op(m, "reshape", [](nb::handle a, nb::handle shape) {
     return reshape(to_array(a), to_ints(shape));
   },
         "a"_a, "shape"_a,
         "Gives the array a new shape with the same elements (one dimension may be -1).\n\n"
         "Args:\n    a: Input array.\n    shape: The new shape.\n\n"
         "Returns:\n    The reshaped array (a view when a is contiguous).");
-  m.def("flatten", [](nb::handle a, int start_axis, int end_axis) {
+  def_op(m, "flatten", [](nb::handle a, int start_axis, int end_axis) {
     return flatten(to_array(a), start_axis, end_axis);
   }, "a"_a, "start_axis"_a = 0, "end_axis"_a = -1,
         "Merges the axes from start_axis to end_axis (inclusive) into one.\n\n"
         "Args:\n    a: Input array.\n    start_axis: First axis to merge.\n"
         "    end_axis: Last axis to merge.\n\nReturns:\n    The flattened array.");
-  m.def("squeeze", [](nb::handle a, nb::handle axis) { return squeeze_py(to_array(a), axis); },
+  def_op(m, "squeeze", [](nb::handle a, nb::handle axis) { return squeeze_py(to_array(a), axis); },
         "a"_a, "axis"_a = nb::none(),
         "Removes axes of size one.\n\n"
         "Args:\n    a: Input array.\n"
         "    axis: Axis or axes to remove (all size-1 axes when None).\n\n"
         "Returns:\n    The squeezed array.");
-  m.def("expand_dims", [](nb::handle a, nb::handle axis) {
+  def_op(m, "expand_dims", [](nb::handle a, nb::handle axis) {
     return expand_dims(to_array(a), to_int_axes(axis));
   }, "a"_a, "axis"_a,
         "Inserts axes of size one.\n\n"
         "Args:\n    a: Input array.\n    axis: Position(s) of the new axes in the result.\n\n"
         "Returns:\n    The expanded array.");
-  m.def("transpose", [](nb::handle a, std::optional<std::vector<int>> axes) {
+  def_op(m, "transpose", [](nb::handle a, std::optional<std::vector<int>> axes) {
     return transpose_py(to_array(a), std::move(axes));
   }, "a"_a, "axes"_a = nb::none(),
         "Permutes the axes.\n\n"
         "Args:\n    a: Input array.\n    axes: The permutation (reversed axes when None).\n\n"
         "Returns:\n    The transposed array (a view).");
-  m.def("swapaxes", [](nb::handle a, int axis1, int axis2) {
+  def_op(m, "swapaxes", [](nb::handle a, int axis1, int axis2) {
     return swapaxes(to_array(a), axis1, axis2);
   }, "a"_a, "axis1"_a, "axis2"_a,
         "Swaps two axes.\n\nArgs:\n    a: Input array.\n    axis1: First axis.\n"
         "    axis2: Second axis.\n\nReturns:\n    The array with the two axes swapped.");
-  m.def("moveaxis", [](nb::handle a, int source, int destination) {
+  def_op(m, "moveaxis", [](nb::handle a, int source, int destination) {
     return moveaxis(to_array(a), source, destination);
   }, "a"_a, "source"_a, "destination"_a,
         "Moves one axis to a new position.\n\nArgs:\n    a: Input array.\n"
         "    source: Axis to move.\n    destination: Its position in the result.\n\n"
         "Returns:\n    The array with the axis moved.");
-  m.def("broadcast_to", [](nb::handle a, nb::handle shape) {
+  def_op(m, "broadcast_to", [](nb::handle a, nb::handle shape) {
     return broadcast_to(to_array(a), to_ints(shape));
   }, "a"_a, "shape"_a,
         "Broadcasts an array to a shape (numpy rules).\n\n"
         "Args:\n    a: Input array.\n    shape: The target shape.\n\n"
         "Returns:\n    The broadcast array (a view).");
-  m.def("broadcast_arrays", [](nb::args arrays) {
+  def_op(m, "broadcast_arrays", [](nb::args arrays) {
     auto out = broadcast_arrays(to_array_list(arrays));
     nb::list l;
     for (auto& x : out) l.append(nb::cast(x));
     return nb::tuple(l);
-  }, "Broadcasts arrays against each other.\n\n"
+  }, "arrays"_a, "Broadcasts arrays against each other.\n\n"
      "Args:\n    *arrays: Input arrays.\n\nReturns:\n    A tuple of arrays of the common shape.");
-  m.def("concatenate", [](nb::handle arrays, std::optional<int> axis) {
+  def_op(m, "concatenate", [](nb::handle arrays, std::optional<int> axis) {
     auto xs = to_array_list(arrays);
     if (!axis) {
       for (auto& x : xs) x = flatten(x);
@@ -186,27 +186,27 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    arrays: Arrays with equal shapes except along axis.\n"
         "    axis: Axis to join along; None flattens the arrays first.\n\n"
         "Returns:\n    The concatenated array.");
-  m.def("stack", [](nb::handle arrays, int axis) { return stack(to_array_list(arrays), axis); },
+  def_op(m, "stack", [](nb::handle arrays, int axis) { return stack(to_array_list(arrays), axis); },
         "arrays"_a, "axis"_a = 0,
         "Joins arrays of one shape along a new axis.\n\n"
         "Args:\n    arrays: Arrays of equal shape.\n    axis: Position of the new axis.\n\n"
         "Returns:\n    The stacked array.");
-  m.def("split", [](nb::handle a, nb::handle sections, int axis) {
+  def_op(m, "split", [](nb::handle a, nb::handle sections, int axis) {
     return split_py(to_array(a), sections, axis);
   }, "a"_a, "indices_or_sections"_a, "axis"_a = 0, kSplitDoc);
-  m.def("repeat", [](nb::handle a, int64_t repeats, std::optional<int> axis) {
+  def_op(m, "repeat", [](nb::handle a, int64_t repeats, std::optional<int> axis) {
     return repeat(to_array(a), repeats, axis);
   }, "array"_a, "repeats"_a, "axis"_a = nb::none(),
         "Repeats each element along an axis.\n\n"
         "Args:\n    array: Input array.\n    repeats: Copies of each element.\n"
         "    axis: Axis to repeat along (the flattened array when None).\n\n"
         "Returns:\n    The repeated array.");
-  m.def("tile", [](nb::handle a, nb::handle reps) { return tile(to_array(a), to_ints(reps)); },
+  def_op(m, "tile", [](nb::handle a, nb::handle reps) { return tile(to_array(a), to_ints(reps)); },
         "a"_a, "reps"_a,
         "Repeats the whole array reps[i] times along axis i (numpy rules).\n\n"
         "Args:\n    a: Input array.\n    reps: Repetitions per axis (an int or a sequence).\n\n"
         "Returns:\n    The tiled array.");
-  m.def("pad", [](nb::handle a, nb::handle pad_width, const std::string& mode,
+  def_op(m, "pad", [](nb::handle a, nb::handle pad_width, const std::string& mode,
                   nb::handle constant_values) {
     array x = to_array(a);
     if (mode != "constant") {
@@ -248,10 +248,10 @@ void init_ops_shape(nb::module_& m) {
   }, "indices_or_sections"_a, "axis"_a = 0, "Splits into equal parts or at indices along an axis.");
 
   // Internal: basic slicing with slice.indices-style bounds, for tests and indexing.
-  m.def("_slice", [](const array& a, std::vector<int64_t> start, std::vector<int64_t> stop,
+  def_op(m, "_slice", [](const array& a, std::vector<int64_t> start, std::vector<int64_t> stop,
                      std::vector<int64_t> step) { return slice(a, start, stop, step); },
         "a"_a, "start"_a, "stop"_a, "step"_a);
-  m.def("_slice_update", [](const array& a, nb::handle update, std::vector<int64_t> start,
+  def_op(m, "_slice_update", [](const array& a, nb::handle update, std::vector<int64_t> start,
                             std::vector<int64_t> stop, std::vector<int64_t> step) {
     return slice_update(a, to_array(update, std::nullopt, &a), start, stop, step);
   }, "a"_a, "update"_a, "start"_a, "stop"_a, "step"_a);
