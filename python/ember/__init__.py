@@ -16,3 +16,10 @@ del _name
 from ember import _interop
 
 _interop.install()
+
+from ember import _extras, _repr
+
+_extras.install()
+for _name in ("PrintOptions", "set_printoptions", "get_printoptions", "printoptions"):
+    setattr(core, _name, getattr(_repr, _name))
+del _name

@@ -154,5 +154,17 @@ void init_ops_reduce(nb::module_& m) {
        "An array of a's shape and dtype (flattened for axis=None).");
   SCAN(cummin, "Running minimum along an axis; NaN propagates.",
        "An array of a's shape and dtype (flattened for axis=None).");
+  SCAN(logcumsumexp, "log(cumsum(exp(a))) along an axis, computed without overflow.",
+       "An array of a's shape (flattened for axis=None); ints and bool give float32.");
 #undef SCAN
+
+  m.def("count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {
+    return count_nonzero(to_array(a), axes_arg("count_nonzero", axis), keepdims);
+  }, "a"_a, nb::kw_only(), "axis"_a = nb::none(), "keepdims"_a = false,
+        d("Counts the nonzero elements over the given axes.", kAxesArgs, "uint32 counts."));
+  m.def("median", [](nb::handle a, nb::handle axis, bool keepdims) {
+    return median(to_array(a), axes_arg("median", axis), keepdims);
+  }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
+        d("Median over the given axes (the mean of the two middle values for an even count).",
+          kAxesArgs, "The medians; ints give float32; NaN where a NaN is among the values."));
 }

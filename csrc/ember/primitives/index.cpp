@@ -106,40 +106,113 @@ std::pair<array, int> Gather::vmap(const std::vector<array>& inputs,
   return {gather(moveaxis(a, *axes[0], 0), batched_indices(idx, idx_axes, b, true)), 0};
 }
 
-// ---- Scatter: out = a outside the indexed positions, u (or a + u) on them ----
+// ---- Scatter: out = a outside the indexed positions, u combined into them ----
+const char* Scatter::name() const {
+  switch (mode_) {
+    case ScatterMode::write: return "Scatter";
+    case ScatterMode::add: return "ScatterAdd";
+    case ScatterMode::prod: return "ScatterProd";
+    case ScatterMode::max: return "ScatterMax";
+    case ScatterMode::min: return "ScatterMin";
+  }
+  return "Scatter";
+}
 bool Scatter::is_equivalent(const Primitive& other) const {
-  return Primitive::is_equivalent(other) && static_cast<const Scatter&>(other).add_ == add_;
+  return Primitive::is_equivalent(other) && static_cast<const Scatter&>(other).mode_ == mode_;
 }
 void Scatter::print(std::ostream& os) const { os << name(); }
-// d out = scatter(ta, idx, tu)
+
+namespace {
+
+// The pieces of the max / min rules: which of a and of the updates attain
+// the output at their position, and how many do (ties share the derivative).
+struct ExtremumMasks {
+  array in_a, in_u, count;
+};
+ExtremumMasks extremum_masks(const array& a, const array& u, const std::vector<array>& idx,
+                             const array& out, Dtype t) {
+  array in_a = astype(equal(a, out), t);
+  array in_u = astype(equal(u, gather(out, idx)), t);
+  array count = add(in_a, scatter(zeros_of(a.shape(), t), idx, in_u, ScatterMode::add));
+  return {in_a, in_u, count};
+}
+
+}  // namespace
+
 array Scatter::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-                   const std::vector<int>& argnums, const array&) {
-  array ta = zeros_of(primals[0].shape(), primals[0].dtype());
-  array tu = zeros_of(primals[1].shape(), primals[1].dtype());
+                   const std::vector<int>& argnums, const array& out) {
+  const array& a = primals[0];
+  const array& u = primals[1];
+  std::vector<array> idx = slice_from(primals, 2);
+  array ta = zeros_of(a.shape(), a.dtype());
+  array tu = zeros_of(u.shape(), u.dtype());
   for (size_t i = 0; i < argnums.size(); ++i) {
     if (argnums[i] == 0) ta = tangents[i];
     if (argnums[i] == 1) tu = tangents[i];
   }
-  return scatter(ta, slice_from(primals, 2), tu, add_);
-}
-// da = c with the written positions zeroed (add: c itself); du = gather(c, idx).
-// With repeated indices and add=false, every duplicate gets the cotangent.
-std::vector<array> Scatter::vjp(const std::vector<array>& primals, const array& cotangent,
-                                const std::vector<int>& argnums, const array&) {
-  std::vector<array> idx = slice_from(primals, 2);
-  std::vector<array> out;
-  for (int arg : argnums) {
-    if (arg == 0) {
-      out.push_back(add_ ? cotangent
-                         : scatter(cotangent, idx, zeros_of(primals[1].shape(), cotangent.dtype()),
-                                   false));
-    } else if (arg == 1) {
-      out.push_back(gather(cotangent, idx));
-    } else {
-      out.push_back(array());
+  switch (mode_) {
+    // write / add are linear: d out = scatter(ta, idx, tu)
+    case ScatterMode::write:
+    case ScatterMode::add: return scatter(ta, idx, tu, mode_);
+    // out = a * P, P the product of a position's updates:
+    // d out = ta * P + sum_j tu_j * out / u_j (nonzero updates)
+    case ScatterMode::prod: {
+      array p = scatter(ones_like(a), idx, u, ScatterMode::prod);
+      array du = multiply(tu, divide(gather(out, idx), u));
+      return add(multiply(ta, p), scatter(zeros_of(a.shape(), a.dtype()), idx, du, ScatterMode::add));
+    }
+    // d out = the mean of the tangents of the values that attain the extremum
+    default: {
+      auto m = extremum_masks(a, u, idx, out, a.dtype());
+      array sum_t = add(multiply(ta, m.in_a),
+                        scatter(zeros_of(a.shape(), a.dtype()), idx, multiply(tu, m.in_u), ScatterMode::add));
+      return divide(sum_t, m.count);
     }
   }
-  return out;
+}
+// write: da = c with the written positions zeroed, du = gather(c, idx) (every
+// duplicate gets the cotangent); add: da = c, du = gather(c, idx);
+// prod: da = c * P, du_j = gather(c * out, idx) / u_j; max / min: the
+// cotangent split evenly among the values that attain the output.
+std::vector<array> Scatter::vjp(const std::vector<array>& primals, const array& cotangent,
+                                const std::vector<int>& argnums, const array& out) {
+  const array& a = primals[0];
+  const array& u = primals[1];
+  std::vector<array> idx = slice_from(primals, 2);
+  std::optional<ExtremumMasks> m;
+  if (mode_ == ScatterMode::max || mode_ == ScatterMode::min) {
+    m = extremum_masks(a, u, idx, out, cotangent.dtype());
+  }
+  std::vector<array> grads;
+  for (int arg : argnums) {
+    if (arg == 0) {
+      switch (mode_) {
+        case ScatterMode::write:
+          grads.push_back(scatter(cotangent, idx, zeros_of(u.shape(), cotangent.dtype()),
+                                  ScatterMode::write));
+          break;
+        case ScatterMode::add: grads.push_back(cotangent); break;
+        case ScatterMode::prod:
+          grads.push_back(multiply(cotangent, scatter(ones_like(a), idx, u, ScatterMode::prod)));
+          break;
+        default: grads.push_back(multiply(cotangent, divide(m->in_a, m->count))); break;
+      }
+    } else if (arg == 1) {
+      switch (mode_) {
+        case ScatterMode::write:
+        case ScatterMode::add: grads.push_back(gather(cotangent, idx)); break;
+        case ScatterMode::prod:
+          grads.push_back(divide(gather(multiply(cotangent, out), idx), u));
+          break;
+        default:
+          grads.push_back(multiply(gather(divide(cotangent, m->count), idx), m->in_u));
+          break;
+      }
+    } else {
+      grads.push_back(array());
+    }
+  }
+  return grads;
 }
 std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
                                     const std::vector<BatchAxis>& axes) {
@@ -161,7 +234,7 @@ std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
       a2 = broadcast_to(expand_dims(a, {k}), s);
     }
     array u2 = axes[1] ? moveaxis(u, *axes[1], m) : expand_dims(u, {m});
-    return {scatter(a2, idx, u2, add_), k};
+    return {scatter(a2, idx, u2, mode_), k};
   }
   // Batched indices: batch everything in front and index a's batch with an arange.
   array a2;
@@ -174,7 +247,7 @@ std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
   }
   array u2 = axes[1] ? moveaxis(u, *axes[1], 0) : expand_dims(u, {0});
   std::vector<BatchAxis> idx_axes(axes.begin() + 2, axes.end());
-  return {scatter(a2, batched_indices(idx, idx_axes, b, true), u2, add_), 0};
+  return {scatter(a2, batched_indices(idx, idx_axes, b, true), u2, mode_), 0};
 }
 
 // ---- Sort: a permutation of x, namely take_along_axis(x, argsort(x)) ----

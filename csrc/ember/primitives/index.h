@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "ember/ops/index.h"
 #include "ember/primitives/primitive.h"
 
 namespace ember {
@@ -31,19 +32,21 @@ class EMBER_API Gather : public Primitive {
   std::vector<int> axes_;
 };
 
-/// A copy of a with updates written (or added, add=true) at the gathered
+/// A copy of a with updates combined (ScatterMode) at the gathered
 /// positions: inputs are {a, updates, idx0, ..., idx{k-1}}, updates shaped
-/// idx.shape + a.shape[k:] and typed like a. With repeated indices and
-/// add=false, the last update in row-major order wins.
+/// idx.shape + a.shape[k:] and typed like a. With repeated indices, `write`
+/// keeps the last update in row-major order; the other modes fold them all.
 class EMBER_API Scatter : public Primitive {
  public:
+  explicit Scatter(ScatterMode mode, std::string op = "scatter", std::vector<int> axes = {})
+      : mode_(mode), op_(std::move(op)), axes_(std::move(axes)) {}
   explicit Scatter(bool add, std::string op = "scatter", std::vector<int> axes = {})
-      : add_(add), op_(std::move(op)), axes_(std::move(axes)) {}
-  const char* name() const override { return add_ ? "ScatterAdd" : "Scatter"; }
+      : Scatter(add ? ScatterMode::add : ScatterMode::write, std::move(op), std::move(axes)) {}
+  const char* name() const override;
   EMBER_INDEX_RULES
 
  private:
-  bool add_;
+  ScatterMode mode_;
   std::string op_;
   std::vector<int> axes_;
 };
