@@ -120,6 +120,9 @@ def test_unique_matches_numpy(size, dtype):
     k = min(size, len(vals))
     np.testing.assert_array_equal(np.asarray(got[0])[:k], vals[:k])
     np.testing.assert_array_equal(np.asarray(got[0])[k:], -1)
+    # without fill_value, the padding is the smallest element (as MLX and JAX pad)
+    pad = np.asarray(mx.unique(mx.array(a), size))[k:]
+    np.testing.assert_array_equal(pad, np.full(size - k, a.min(), a.dtype))
     np.testing.assert_array_equal(np.asarray(got[1])[:k], idx[:k])
     np.testing.assert_array_equal(np.asarray(got[3])[:k], counts[:k])
     np.testing.assert_array_equal(np.asarray(got[3])[k:], 0)

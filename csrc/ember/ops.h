@@ -13,4 +13,5 @@
 #include "ember/ops/index.h"
 #include "ember/ops/linalg.h"
 #include "ember/ops/lapack.h"
+#include "ember/ops/fft.h"
 #include "ember/ops/random.h"

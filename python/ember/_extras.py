@@ -134,7 +134,8 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
     """The sorted unique elements of the flattened a, in an output of fixed `size`.
 
     The size is never inferred from the values (so a is not evaluated): past the last
-    unique element the output holds fill_value (0 when None) with a count of 0; with more
+    unique element the output holds fill_value (the smallest element when None) with a
+    count of 0; with more
     unique elements than size, the smallest `size` are kept. Optionally also returns the
     index of each unique element's first occurrence, the inverse (for each element of a,
     the position of its value in the output, shaped like a) and the counts.
@@ -153,7 +154,10 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
     rank = _c.cumsum(first.astype(_c.int32)) - 1  # output slot of each sorted element
     # Elements whose slot is past `size` (truncated) or that repeat go to a spare slot.
     slot = _c.where(first & (rank < size), rank, size).astype(_c.int32)
-    fill = _c.array(0 if fill_value is None else fill_value, dtype=a.dtype)
+    if fill_value is None:
+        fill = s[0] if n else _c.array(0, dtype=a.dtype)
+    else:
+        fill = _c.array(fill_value, dtype=a.dtype)
     values = _c.broadcast_to(fill, (size + 1,))
     values = _c.put_along_axis(values, slot, s, axis=0) if n else values
     out = [values[:size]]
@@ -169,7 +173,7 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
             inv = _c.put_along_axis(inv, order, pos, axis=0)
         out.append(inv.reshape(a.shape))
     if return_counts:
-        counts = _c.zeros((size + 1,), dtype=_c.uint32)
+        counts = _c.zeros((size + 1,), dtype=_c.int32)
         if n:
             counts = counts.at[_c.minimum(rank, size).astype(_c.int32)].add(1)
         out.append(counts[:size])
@@ -205,7 +209,7 @@ def einsum_path(subscripts, *operands):
                 counts[ch] = counts.get(ch, 0) + 1
         output = "".join(sorted(ch for ch, c in counts.items() if c == 1))
     remaining = [set(t.replace("...", "")) for t in terms]
-    path, flops = [], 0
+    path, flops, scaling = [], 0, 0
     while len(remaining) > 1:
         best = None
         for i in range(len(remaining)):
@@ -218,11 +222,14 @@ def einsum_path(subscripts, *operands):
                     best = ((size, cost), i, j, kept)
         (_, cost), i, j, kept = best
         flops += cost
+        scaling = max(scaling, len(remaining[i] | remaining[j]))
         path.append((i, j))
         remaining = [r for k, r in enumerate(remaining) if k not in (i, j)] + [kept]
     if not path:
         path = [(0,)]
     text = (f"  Complete contraction:  {subscripts}\n"
+            f"         Naive scaling:  {len(sizes)}\n"
+            f"     Optimized scaling:  {scaling}\n"
             f"  Naive FLOP count:  {math.prod(sizes.values()) * max(len(terms), 1):.4g}\n"
             f"  Optimized FLOP count:  {flops:.4g}\n"
             f"  Path: {path}")
@@ -245,6 +252,8 @@ def matrix_transpose(a, /):
 
 
 def install():
+    # mlx.core has the linalg norm under this name too
+    _c.matrix_norm = _c.linalg.norm
     for name, value in CONSTANTS.items():
         setattr(_c, name, value)
     for alias, target in ALIASES.items():

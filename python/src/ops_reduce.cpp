@@ -161,7 +161,14 @@ void init_ops_reduce(nb::module_& m) {
   m.def("count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {
     return count_nonzero(to_array(a), axes_arg("count_nonzero", axis), keepdims);
   }, "a"_a, nb::kw_only(), "axis"_a = nb::none(), "keepdims"_a = false,
-        d("Counts the nonzero elements over the given axes.", kAxesArgs, "uint32 counts."));
+        d("Counts the nonzero elements over the given axes.", kAxesArgs, "int32 counts."));
+  m.def("minmax", [](nb::handle a, nb::handle axis, bool keepdims) {
+    array x = to_array(a);
+    Axes ax = axes_arg("minmax", axis);
+    return nb::make_tuple(min(x, ax, keepdims), max(x, ax, keepdims));
+  }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
+        d("The minimum and the maximum over the given axes.", kAxesArgs,
+          "A tuple (min, max); NaN propagates; ValueError for an empty selection."));
   m.def("median", [](nb::handle a, nb::handle axis, bool keepdims) {
     return median(to_array(a), axes_arg("median", axis), keepdims);
   }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,

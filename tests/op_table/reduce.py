@@ -219,10 +219,14 @@ ROWS += [
         lambda x, **k: np.asarray(np.count_nonzero(x, **k)),
         kwargs=[dict(), dict(axis=0), dict(axis=(0, -1)), dict(axis=1, keepdims=True)],
         valid=_axes_ok, dtypes=("float32", "int32", "bool", "uint8"),
-        out_dtype=lambda d, k: "uint32", make=lambda rng, shapes, dtype: [
+        out_dtype=lambda d, k: "int32", make=lambda rng, shapes, dtype: [
             (rng.integers(0, 3, size=s) * (rng.random(s) > 0.5)).astype(np_dtype(dtype))
             for s in shapes],
         grad=False, smooth=False),
+    row("minmax", lambda x, **k: mx.stack(mx.minmax(x, **k)),
+        lambda x, **k: np.stack([np.min(x, **k), np.max(x, **k)]),
+        dtypes=("float32", "float64", "int32"), out_dtype=SAME, make=distinct_make,
+        valid=lambda s, k: _axes_ok(s, k) and k.get("axis") != () and 0 not in s[0]),
     row("median", lambda x, **k: mx.median(x, **k), lambda x, **k: np.median(x, **k),
         kwargs=[dict(), dict(axis=0), dict(axis=-1), dict(axis=(0, 1)), dict(axis=1, keepdims=True)],
         valid=_axes_ok, dtypes=("float32", "float64", "int32"),

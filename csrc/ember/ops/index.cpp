@@ -238,18 +238,14 @@ array searchsorted(const array& sorted_sequence, const array& values, const std:
                                       values.shape(), ")."));
     }
   }
-  // The insertion index is the count of elements below (left) or at most
-  // (right) the value: a comparison against the whole sorted axis, summed.
-  // (Memory is values.size * n booleans; fine for the sizes this is used at.)
-  array v = expand_dims(values, {values.ndim()});
-  array seq = s;
-  if (s.ndim() > 1) {
-    Shape sh = s.shape();
-    sh.insert(sh.end() - 1, values.ndim() - (s.ndim() - 1), 1);
-    seq = reshape(s, sh);
+  if (s.shape(-1) > int64_t(std::numeric_limits<uint32_t>::max())) {
+    throw std::invalid_argument(msg("[searchsorted] The sorted axis (size ", s.shape(-1),
+                                    ") is too long for uint32 indices."));
   }
-  array hit = side == "left" ? less(seq, v) : less_equal(seq, v);
-  return astype(sum(hit, std::vector<int>{-1}), Dtype::uint32);
+  Dtype t = promote_types(s.dtype(), values.dtype());
+  if (t == Dtype::complex64) throw type_error("[searchsorted] complex64 is not ordered.");
+  return make_node<SearchSorted>(values.shape(), Dtype::uint32, {astype(s, t), astype(values, t)},
+                                 side == "right");
 }
 
 array take(const array& a, const array& indices, std::optional<int> axis) {

@@ -242,7 +242,7 @@ array logcumsumexp(const array& a, std::optional<int> axis, bool reverse, bool i
 }
 
 array count_nonzero(const array& a, const Axes& axes, bool keepdims) {
-  return astype(sum(not_equal(a, zeros({}, a.dtype())), axes, keepdims), Dtype::uint32);
+  return astype(sum(not_equal(a, zeros({}, a.dtype())), axes, keepdims), Dtype::int32);
 }
 
 array median(const array& a, const Axes& axes, bool keepdims) {

@@ -319,4 +319,40 @@ std::pair<array, int> ArgPartition::vmap(const std::vector<array>& inputs,
   return {argpartition(inputs[0], kth_, shifted(axis_, b)), b};
 }
 
+// ---- SearchSorted: piecewise constant, so zero derivatives ----
+bool SearchSorted::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const SearchSorted&>(other).right_ == right_;
+}
+void SearchSorted::print(std::ostream& os) const {
+  os << "SearchSorted(side=" << (right_ ? "right" : "left") << ")";
+}
+// d out = 0
+array SearchSorted::jvp(const std::vector<array>&, const std::vector<array>&,
+                        const std::vector<int>&, const array& out) {
+  return zeros_of(out.shape(), out.dtype());
+}
+// no cotangent for either input
+std::vector<array> SearchSorted::vjp(const std::vector<array>& primals, const array&,
+                                     const std::vector<int>& argnums, const array&) {
+  std::vector<array> out;
+  for (int arg : argnums) out.push_back(zeros_of(primals[arg].shape(), primals[arg].dtype()));
+  return out;
+}
+// An unbatched 1-D sequence serves every value as it is; otherwise both get
+// the batch in front (a broadcast sequence is read with stride 0), which makes
+// it one more leading axis the sequence and the values share.
+std::pair<array, int> SearchSorted::vmap(const std::vector<array>& inputs,
+                                         const std::vector<BatchAxis>& axes) {
+  const char* side = right_ ? "right" : "left";
+  if (!axes[0] && inputs[0].ndim() == 1) return {searchsorted(inputs[0], inputs[1], side), *axes[1]};
+  int64_t b = batch_size(inputs, axes);
+  auto front = [&](const array& x, const BatchAxis& ax) {
+    if (ax) return moveaxis(x, *ax, 0);
+    Shape s = x.shape();
+    s.insert(s.begin(), b);
+    return broadcast_to(expand_dims(x, {0}), s);
+  };
+  return {searchsorted(front(inputs[0], axes[0]), front(inputs[1], axes[1]), side), 0};
+}
+
 }  // namespace ember

@@ -86,6 +86,19 @@ class EMBER_API ArgPartition : public Primitive {
   int axis_;
 };
 
+/// Insertion indices (uint32) of inputs[1] (values) into inputs[0] (sorted along
+/// its last axis; its leading axes match the values' leading axes), by binary
+/// search. NaNs sort last, as in sort.
+class EMBER_API SearchSorted : public Primitive {
+ public:
+  explicit SearchSorted(bool right) : right_(right) {}
+  const char* name() const override { return "SearchSorted"; }
+  EMBER_INDEX_RULES
+
+ private:
+  bool right_;
+};
+
 #undef EMBER_INDEX_RULES
 
 }  // namespace ember
