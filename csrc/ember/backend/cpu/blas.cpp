@@ -69,6 +69,8 @@ void gemm(bool ta, bool tb, int m, int n, int k, std::complex<float> alpha,
                      m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc);
 }
 
+void blas_threads_for(int64_t work) { SmallGemmThreads threads(work); }
+
 void blas_set_num_threads(int n) {
 #if defined(EMBER_BLAS_PREFIXED)
   scipy_openblas_set_num_threads(n);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <complex>
+#include <cstdint>
 
 namespace ember::cpu {
 
@@ -18,5 +19,9 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, std::complex<float> a
           const std::complex<float>* a, int lda, const std::complex<float>* b, int ldb,
           std::complex<float> beta, std::complex<float>* c, int ldc);
 void blas_set_num_threads(int n);
+/// Sets OpenBLAS's thread count for a BLAS / LAPACK call of about `work`
+/// multiply-adds, as gemm does for itself (one thread for small ones), so a
+/// LAPACK call does not inherit the count of whatever gemm ran last.
+void blas_threads_for(int64_t work);
 
 }  // namespace ember::cpu

@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "ember/backend/cpu/blas.h"
 #include "ember/backend/cpu/copy.h"
 #include "ember/errors.h"
 #include "ember/primitives/lapack.h"
@@ -118,6 +119,12 @@ void zero_triangle(T* m, int n, bool keep_upper_cm) {
   }
 }
 
+// LAPACK's blocked routines call gemm inside: thread them by the matrix size.
+void set_threads(const array& a) {
+  const int64_t n = std::max(a.shape(-1), a.shape(-2));
+  cpu::blas_threads_for(n * n * n);
+}
+
 [[noreturn]] void singular(const char* op, int64_t b) {
   throw std::invalid_argument(msg("[", op, "] Matrix ", b, " of the batch is singular."));
 }
@@ -127,6 +134,7 @@ void zero_triangle(T* m, int n, bool keep_upper_cm) {
 void Inverse::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   const char* op = kind_ == InverseKind::general ? "linalg.inv" : "linalg.tri_inv";
   dispatch_real(op, a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -164,6 +172,7 @@ void Solve::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   array rhs = cpu::ensure_row_contiguous(inputs[1]);
   out.allocate_row_contiguous();
+  set_threads(a);
   const char* op = kind_ == InverseKind::general ? "linalg.solve" : "linalg.solve_triangular";
   dispatch_real(op, a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -204,6 +213,7 @@ void Solve::eval_cpu(const std::vector<array>& inputs, array& out) {
 void Cholesky::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   dispatch_real("linalg.cholesky", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -250,6 +260,7 @@ void svd_cm(int m, int n, T* a, T* s, T* u, T* vt) {
 void SVDValues::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   dispatch_real("linalg.svd", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     // Row-major (m, n) is column-major (n, m): the transpose, same singular values.
@@ -266,6 +277,7 @@ void SVDValues::eval_cpu(const std::vector<array>& inputs, array& out) {
 void PseudoInverse::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   dispatch_real("linalg.pinv", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int m = int(a.shape(-2)), n = int(a.shape(-1)), r = std::min(m, n);
@@ -296,6 +308,7 @@ void PseudoInverse::eval_cpu(const std::vector<array>& inputs, array& out) {
 void EighPart::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   dispatch_real("linalg.eigh", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -336,6 +349,7 @@ void EighPart::eval_cpu(const std::vector<array>& inputs, array& out) {
 void Eigvals::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   dispatch_real("linalg.eigvals", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -362,6 +376,7 @@ void Eigvals::eval_cpu(const std::vector<array>& inputs, array& out) {
 void Determinant::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
+  set_threads(a);
   dispatch_real("linalg.det", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
