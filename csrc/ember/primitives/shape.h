@@ -123,6 +123,27 @@ class EMBER_API Pad : public Primitive {
   std::vector<std::pair<int64_t, int64_t>> widths_;
 };
 
+/// inputs[0] unchanged (a view), with inputs[1:] as dependencies: they are
+/// evaluated first, and get no cotangent.
+class EMBER_API Depends : public Primitive {
+ public:
+  const char* name() const override { return "Depends"; }
+  EMBER_PRIMITIVE_RULES
+};
+
+/// The bytes of inputs[0] read as another dtype (numpy's view): the last axis
+/// scales by the ratio of item sizes. Not differentiable (bits, not values):
+/// its jvp and vjp are zeros.
+class EMBER_API View : public Primitive {
+ public:
+  explicit View(Dtype dtype) : dtype_(dtype) {}
+  const char* name() const override { return "View"; }
+  EMBER_SHAPE_RULES
+
+ private:
+  Dtype dtype_;
+};
+
 #undef EMBER_SHAPE_RULES
 
 }  // namespace ember
