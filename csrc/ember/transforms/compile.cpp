@@ -60,6 +60,9 @@ struct Value {
   std::vector<int> args;
   Shape shape;
   Dtype dtype = Dtype::float32;
+  // An output of a multi-output node: its outputs are consecutive values, computed together.
+  int position = 0;
+  int group_size = 1;
 };
 
 struct Graph {
@@ -109,6 +112,21 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
     }
     Value v{Value::op, {}, a.primitive_ptr(), {}, a.shape(), a.dtype()};
     for (auto& in : a.inputs()) v.args.push_back(value_of(in));
+    if (a.group_id() != a.id()) {
+      // Every output of a multi-output node, in order, as consecutive values.
+      auto sibs = a.siblings();
+      for (size_t j = 0; j < sibs.size(); ++j) {
+        Value w = v;
+        w.shape = sibs[j].shape();
+        w.dtype = sibs[j].dtype();
+        w.position = int(j);
+        w.group_size = int(sibs.size());
+        index.emplace(sibs[j].id(), int(g.values.size()));
+        depends.insert(sibs[j].id());
+        g.values.push_back(std::move(w));
+      }
+      continue;
+    }
     index.emplace(a.id(), int(g.values.size()));
     g.values.push_back(std::move(v));
   }
@@ -158,6 +176,7 @@ void eliminate_common(Graph& g) {
     }
     if (v.kind != Value::op) continue;
     for (auto& a : v.args) a = canon[a];
+    if (v.group_size > 1) continue;  // outputs of one multi-output node stay apart
     size_t h = std::hash<std::string>()(v.primitive->name());
     for (int a : v.args) h = h * 1000003u + size_t(a);
     auto& bucket = seen[h];
@@ -181,7 +200,10 @@ std::vector<char> live_values(const Graph& g) {
   for (int o : g.outputs) live[o] = 1;
   for (int i = int(g.values.size()) - 1; i >= 0; --i) {
     if (!live[i]) continue;
-    for (int a : g.values[i].args) live[a] = 1;
+    const Value& v = g.values[i];
+    // A multi-output node computes all its outputs: one live output keeps them all.
+    for (int j = i - v.position; j < i - v.position + v.group_size; ++j) live[j] = 1;
+    for (int a : v.args) live[a] = 1;
   }
   return live;
 }
@@ -327,6 +349,8 @@ std::shared_ptr<Tape> emit(const Graph& g, int num_inputs) {
     const Value& v = g.values[i];
     if (!live[i] || v.kind != Value::op) continue;
     Tape::Step s{v.primitive, {}, v.shape, v.dtype};
+    s.position = v.position;
+    s.group_size = v.group_size;
     for (int a : v.args) s.args.push_back(slot[a]);
     slot[i] = next++;
     tape->steps.push_back(std::move(s));
@@ -439,7 +463,26 @@ std::vector<array> compile_replay(const Tape& t, const std::vector<array>& input
   slots.insert(slots.end(), inputs.begin(), inputs.end());
   slots.insert(slots.end(), t.constants.begin(), t.constants.end());
   std::vector<array> args;
-  for (const auto& s : t.steps) {
+  std::vector<array> group;  // the outputs of the multi-output node being replayed
+  for (size_t k = 0; k < t.steps.size(); ++k) {
+    const auto& s = t.steps[k];
+    if (s.group_size > 1) {
+      if (s.position == 0) {
+        args.clear();
+        for (int a : s.args) args.push_back(slots[a]);
+        std::vector<Shape> shapes;
+        std::vector<Dtype> dtypes;
+        for (int j = 0; j < s.group_size; ++j) {
+          shapes.push_back(t.steps[k + j].shape);
+          dtypes.push_back(t.steps[k + j].dtype);
+        }
+        group = array::make_siblings(std::move(shapes), std::move(dtypes), s.primitive,
+                                     std::move(args));
+        args = {};
+      }
+      slots.push_back(group[s.position]);
+      continue;
+    }
     args.clear();
     for (int a : s.args) args.push_back(slots[a]);
     if (same) {
