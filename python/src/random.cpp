@@ -8,10 +8,7 @@ using namespace nb::literals;
 
 namespace {
 
-Shape to_shape(nb::handle shape) {
-  if (nb::isinstance<nb::int_>(shape)) return {nb::cast<int64_t>(shape)};
-  return nb::cast<std::vector<int64_t>>(shape);
-}
+Shape to_shape(nb::handle shape) { return to_shape_arg(shape); }
 
 std::optional<Shape> to_opt_shape(nb::handle shape) {
   if (shape.is_none()) return std::nullopt;
@@ -51,6 +48,11 @@ random::Key to_key(nb::handle key) {
 
 // Python ints of either sign as 64 bits (negative seeds wrap, as in numpy's masks).
 uint64_t to_seed(nb::handle s) {
+  if (!nb::isinstance<nb::int_>(s)) {
+    throw nb::type_error((std::string("[random] seed must be an int, got ") +
+                          nb::type_name(s.type()).c_str() + ".")
+                             .c_str());
+  }
   uint64_t u;
   if (nb::try_cast<uint64_t>(s, u)) return u;
   return uint64_t(nb::cast<int64_t>(s));

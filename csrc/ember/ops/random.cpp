@@ -67,7 +67,7 @@ Shape broadcast_all(const char* op, const std::vector<array>& params) {
 }
 
 void check_shape(const char* op, const Shape& shape, const Shape& b) {
-  shape_size(shape, op);
+  checked_nbytes(op, shape, Dtype::uint32);  // the random bits alone take 4 bytes a value
   bool fits = b.size() <= shape.size();
   for (size_t i = 0; fits && i < b.size(); ++i) {
     int64_t d = b[b.size() - 1 - i];
@@ -175,7 +175,7 @@ array split(const array& key, int num) {
 }
 
 array bits(const Shape& shape, int width, const Key& key) {
-  shape_size(shape, "bits");
+  checked_nbytes("bits", shape, Dtype::uint32);
   bits_dtype(width);  // checks width
   return raw_bits(shape, width, get_key("bits", key));
 }
@@ -198,7 +198,7 @@ array uniform(const Shape& shape, Dtype dtype, const array& low, const array& hi
 array normal(const Shape& shape, Dtype dtype, float loc, float scale, const Key& key) {
   if (loc == 0.0f && scale == 1.0f) {
     require_float("normal", dtype);
-    shape_size(shape, "normal");
+    checked_nbytes("normal", shape, Dtype::uint32);
     array k = get_key("normal", key);
     Dtype c = compute_dtype(dtype);
     array v = symmetric_open(shape, c, k);
@@ -234,7 +234,7 @@ array truncated_normal(const array& lower, const array& upper, const std::option
 
 array gumbel(const Shape& shape, Dtype dtype, const Key& key) {
   require_float("gumbel", dtype);
-  shape_size(shape, "gumbel");
+  checked_nbytes("gumbel", shape, Dtype::uint32);
   array k = get_key("gumbel", key);
   Dtype c = compute_dtype(dtype);
   return astype(negative(log(negative(log(unit_open(shape, c, k))))), dtype);
@@ -243,7 +243,7 @@ array gumbel(const Shape& shape, Dtype dtype, const Key& key) {
 // Inverse CDF: for v uniform on (-1, 1), -sign(v) log(1 - |v|) is standard Laplace.
 array laplace(const Shape& shape, Dtype dtype, float loc, float scale, const Key& key) {
   require_float("laplace", dtype);
-  shape_size(shape, "laplace");
+  checked_nbytes("laplace", shape, Dtype::uint32);
   array k = get_key("laplace", key);
   Dtype c = compute_dtype(dtype);
   array v = symmetric_open(shape, c, k);
