@@ -481,9 +481,9 @@ def test_quantized_linear_embedding_and_quantize():
 
 
 def test_max_pool_pads_integers_with_their_minimum():
-    x = to_mx([[[-5], [-7], [-2]]], dtype=mx.int32)
+    x = mx.array([[[-5], [-7], [-2]]], dtype=mx.int32)
     assert nn.MaxPool1d(2, 1, 1)(x).tolist() == [[[-5], [-5], [-2], [-2]]]
-    u = to_mx([[[3], [1]]], dtype=mx.uint8)
+    u = mx.array([[[3], [1]]], dtype=mx.uint8)
     assert nn.MaxPool1d(2, 1, 1)(u).tolist() == [[[3], [3], [1]]]
 
 
