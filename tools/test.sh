@@ -19,6 +19,12 @@ if [ "${EMBER_TEST_JAX:-1}" = 1 ]; then
   "$PY" -m pip install -q --disable-pip-version-check jax ||
     echo "== jax could not be installed: tests/test_against_jax.py will be skipped"
 fi
+# PyTorch (CPU, 2.13.0) is the oracle of the nn layer, loss and optimizer tests; those tests
+# are skipped only if it cannot be installed (EMBER_TEST_TORCH=0 skips the install).
+if [ "${EMBER_TEST_TORCH:-1}" = 1 ]; then
+  "$PY" -m pip install -q --disable-pip-version-check "torch==2.13.0" ||
+    echo "== torch could not be installed: the tests that use it as an oracle will be skipped"
+fi
 echo "== install took $((SECONDS - start)) s"
 
 # C++ tests first: they are quick, and a crash there explains Python failures. They need
