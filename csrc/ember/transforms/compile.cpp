@@ -53,13 +53,18 @@ bool is_broadcast(const Primitive& p) { return dynamic_cast<const BroadcastTo*>(
 bool is_compiled(const Primitive& p) { return dynamic_cast<const Compiled*>(&p) != nullptr; }
 
 // The graph the passes work on: every value is an input, a constant or an op.
+// (A multi-output node is an op with `shapes` / `dtypes` of all its outputs; each output
+// used is then an `output` value whose argument is the node and `position` its place.)
 struct Value {
-  enum Kind { input, constant, op } kind;
+  enum Kind { input, constant, op, output } kind;
   array data;                            // kind == constant
   std::shared_ptr<Primitive> primitive;  // kind == op
   std::vector<int> args;
   Shape shape;
   Dtype dtype = Dtype::float32;
+  std::vector<Shape> shapes;  // multi-output op
+  std::vector<Dtype> dtypes;
+  int position = -1;          // kind == output
 };
 
 struct Graph {
@@ -81,6 +86,7 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
   });
   std::unordered_set<uintptr_t> depends;
   for (auto& p : placeholders) depends.insert(p.id());
+  std::unordered_map<uintptr_t, int> groups;  // multi-output node -> its value
   // A broadcast of a constant (the scalar of `x + 1.0`) stays a step of the tape: fusion
   // absorbs it, and shapeless replay can re-derive its shape.
   std::function<int(const array&)> value_of = [&](const array& a) {
@@ -101,6 +107,28 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
     for (auto& in : a.inputs()) dep = dep || depends.count(in.id());
     if (!dep) continue;
     depends.insert(a.id());
+    if (a.num_siblings() > 1) {
+      auto git = groups.find(a.group_id());
+      int gv;
+      if (git != groups.end()) {
+        gv = git->second;
+      } else {
+        Value v{Value::op, {}, a.primitive_ptr(), {}, a.shape(), a.dtype()};
+        for (auto& in : a.inputs()) v.args.push_back(value_of(in));
+        for (auto& sib : a.siblings()) {
+          v.shapes.push_back(sib.shape());
+          v.dtypes.push_back(sib.dtype());
+        }
+        gv = int(g.values.size());
+        g.values.push_back(std::move(v));
+        groups.emplace(a.group_id(), gv);
+      }
+      Value out{Value::output, {}, nullptr, {gv}, a.shape(), a.dtype()};
+      out.position = a.sibling_position();
+      index.emplace(a.id(), int(g.values.size()));
+      g.values.push_back(std::move(out));
+      continue;
+    }
     if (dynamic_cast<const TraceInput*>(&a.primitive())) {
       // The stand-in of a transform traced inside the function: an identity once that
       // transform is done, so it is its input.
@@ -145,6 +173,7 @@ void eliminate_common(Graph& g) {
   for (size_t i = 0; i < canon.size(); ++i) canon[i] = int(i);
   std::map<std::pair<int, std::string>, int> scalars;  // (dtype, bytes) -> value
   std::unordered_map<size_t, std::vector<int>> seen;   // hash of (name, args) -> values
+  std::map<std::pair<int, int>, int> outputs_seen;      // (node, position) -> value
   for (size_t i = 0; i < g.values.size(); ++i) {
     Value& v = g.values[i];
     if (v.kind == Value::constant) {
@@ -156,6 +185,12 @@ void eliminate_common(Graph& g) {
       }
       continue;
     }
+    if (v.kind == Value::output) {
+      v.args[0] = canon[v.args[0]];
+      auto [it, fresh] = outputs_seen.emplace(std::make_pair(v.args[0], v.position), int(i));
+      if (!fresh) canon[i] = it->second;
+      continue;
+    }
     if (v.kind != Value::op) continue;
     for (auto& a : v.args) a = canon[a];
     size_t h = std::hash<std::string>()(v.primitive->name());
@@ -163,7 +198,8 @@ void eliminate_common(Graph& g) {
     auto& bucket = seen[h];
     for (int j : bucket) {
       const Value& w = g.values[j];
-      if (w.args == v.args && w.shape == v.shape && w.dtype == v.dtype &&
+      if (w.args == v.args && w.shape == v.shape && w.dtype == v.dtype && w.shapes == v.shapes &&
+          w.dtypes == v.dtypes &&
           std::strcmp(w.primitive->name(), v.primitive->name()) == 0 &&
           v.primitive->is_equivalent(*w.primitive)) {
         canon[i] = j;
@@ -325,9 +361,12 @@ std::shared_ptr<Tape> emit(const Graph& g, int num_inputs) {
   }
   for (size_t i = 0; i < g.values.size(); ++i) {
     const Value& v = g.values[i];
-    if (!live[i] || v.kind != Value::op) continue;
+    if (!live[i] || (v.kind != Value::op && v.kind != Value::output)) continue;
     Tape::Step s{v.primitive, {}, v.shape, v.dtype};
     for (int a : v.args) s.args.push_back(slot[a]);
+    s.shapes = v.shapes;
+    s.dtypes = v.dtypes;
+    s.position = v.position;
     slot[i] = next++;
     tape->steps.push_back(std::move(s));
   }
@@ -359,6 +398,10 @@ void check_shapeless(Tape& t) {
   for (size_t k = 0; k < t.steps.size() && t.shapeless_blocker.empty(); ++k) {
     Tape::Step& s = t.steps[k];
     const int self = base + int(k);
+    if (!s.primitive || !s.shapes.empty()) {  // multi-output nodes keep their shapes
+      t.shapeless_blocker = s.primitive ? s.primitive->name() : "a multi-output node";
+      continue;
+    }
     if (is_compiled(*s.primitive) && static_cast<const Compiled&>(*s.primitive).graph().reduce) {
       t.shapeless_blocker = "Sum";  // its axes are fixed
       continue;
@@ -439,9 +482,21 @@ std::vector<array> compile_replay(const Tape& t, const std::vector<array>& input
   slots.insert(slots.end(), inputs.begin(), inputs.end());
   slots.insert(slots.end(), t.constants.begin(), t.constants.end());
   std::vector<array> args;
+  std::unordered_map<int, std::vector<array>> groups;  // slot of a multi-output node -> outputs
   for (const auto& s : t.steps) {
     args.clear();
     for (int a : s.args) args.push_back(slots[a]);
+    if (!s.primitive) {  // an output of a multi-output node
+      slots.push_back(groups.at(s.args[0])[s.position]);
+      continue;
+    }
+    if (!s.shapes.empty()) {
+      auto outs = array::make_siblings(s.shapes, s.dtypes, s.primitive, std::move(args));
+      args = {};
+      slots.push_back(outs[0]);
+      groups.emplace(int(slots.size()) - 1, std::move(outs));
+      continue;
+    }
     if (same) {
       slots.emplace_back(s.shape, s.dtype, s.primitive, std::move(args));
       args = {};

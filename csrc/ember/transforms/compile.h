@@ -79,6 +79,11 @@ struct Tape {
     Shape shape;
     Dtype dtype;
     bool implicit_broadcast = false;  // a BroadcastTo that shapeless replay can re-derive
+    // A multi-output node: every output's shape and dtype (its slot stands for the node);
+    // each output is then a step without a primitive that picks `position` from it.
+    std::vector<Shape> shapes;
+    std::vector<Dtype> dtypes;
+    int position = -1;
   };
   int num_inputs = 0;
   std::vector<Shape> input_shapes;  // as traced
