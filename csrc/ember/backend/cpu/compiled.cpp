@@ -2,7 +2,6 @@
 // blocks that fit in cache; each op of the chain runs its own (vectorized) kernel on
 // the block, so intermediate values stay in cache and never reach memory.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -19,10 +18,8 @@ namespace {
 
 // Bytes per value block: a few blocks live at once (inputs of the current op, its
 // output), which stays in L1/L2 while long enough runs amortize each kernel call.
-const int64_t kBlockBytes = [] {
-  const char* e = std::getenv("EMBER_COMPILE_BLOCK");  // TEMP: tuning
-  return e ? std::atoll(e) : int64_t(16 * 1024);
-}();
+// (Measured: 16 KiB beat 4 KiB and 64 KiB on a 4-op chain over 2^20 float32.)
+constexpr int64_t kBlockBytes = 16 * 1024;
 
 // How one input of the chain is read: a dense run of the output's order, one
 // repeated element, or gathered through strides (broadcasts, transposes).
