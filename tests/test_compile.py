@@ -527,7 +527,7 @@ def test_module_and_optimizer_state_training_loop():
     # the first update creates Adam's state (a new structure): one retrace, then replays
     assert len(traced) == 2
     np.testing.assert_allclose(compiled, eager, rtol=1e-5)
-    for p, q in zip(tree_flatten(m1.parameters())[0], tree_flatten(m2.parameters())[0]):
+    for (_, p), (_, q) in zip(tree_flatten(m1.parameters()), tree_flatten(m2.parameters())):
         np.testing.assert_allclose(np.array(q), np.array(p), rtol=1e-5, atol=1e-6)
 
 

@@ -19,3 +19,11 @@ core.compile = _compile.compile
 from ember import _interop
 
 _interop.install()
+
+from ember import _extras, _fft, _repr
+
+_extras.install()
+_fft.install()
+for _name in ("PrintOptions", "set_printoptions", "get_printoptions", "printoptions"):
+    setattr(core, _name, getattr(_repr, _name))
+del _name

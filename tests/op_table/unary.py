@@ -138,7 +138,7 @@ def abs_dtype(dtypes, kw):
 
 
 def square_dtype(dtypes, kw):
-    return "int32" if dtypes[0] == "bool" else dtypes[0]
+    return dtypes[0]  # bool stays bool, as in MLX (numpy gives int8)
 
 
 def np_round(x, decimals=0):
@@ -233,4 +233,12 @@ ROWS = [
           out_dtype=SAME),
     OpRow(name="bitwise_invert", ember=mx.bitwise_invert, numpy=np.invert, shapes=SHAPES,
           dtypes=INTS + ("bool",), make=make_range(-100, 100), out_dtype=SAME, grad=False),
+]
+
+# ---- issue 9 ----
+ROWS += [
+    OpRow(name="trunc", ember=mx.trunc, numpy=np.trunc, shapes=SHAPES, dtypes=NUM,
+          make=away_from_integers, out_dtype=SAME),
+    OpRow(name="positive", ember=mx.positive, numpy=np.positive, shapes=SHAPES,
+          dtypes=NUM + ("complex64",), out_dtype=SAME),
 ]

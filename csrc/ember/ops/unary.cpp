@@ -48,7 +48,8 @@ array negative(const array& a) {
 }
 array sign(const array& a) { return same_op<Sign>(a); }
 array square(const array& a) {
-  return same_op<Square>(a.dtype() == Dtype::bool_ ? astype(a, Dtype::int32) : a);
+  // bool stays bool, as in MLX: x * x is x.
+  return a.dtype() == Dtype::bool_ ? a : same_op<Square>(a);
 }
 array sqrt(const array& a) { return float_op<Sqrt>(a); }
 array rsqrt(const array& a) { return float_op<Rsqrt>(a); }
@@ -82,6 +83,11 @@ array floor(const array& a) {
 array ceil(const array& a) {
   if (is_complex(a.dtype())) throw type_error("[ceil] Not supported for complex64 input.");
   return a.dtype() == Dtype::bool_ ? a : same_op<Ceil>(a);
+}
+array trunc(const array& a) {
+  if (is_complex(a.dtype())) throw type_error("[trunc] Not supported for complex64 input.");
+  if (!is_inexact(a.dtype())) return a;
+  return where(less(a, zeros({}, a.dtype())), ceil(a), floor(a));
 }
 // Integers with decimals < 0 round to a multiple of s = 10^-decimals, half to
 // even (numpy: round(25, -1) == 20), with integer ops only so int64 stays exact.

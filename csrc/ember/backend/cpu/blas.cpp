@@ -82,6 +82,7 @@ void gemv(bool ta, int m, int n, double alpha, const double* a, int lda, const d
   EMBER_CBLAS(dgemv)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, incx,
                      beta, y, incy);
 }
+void blas_threads_for(int64_t work) { SmallGemmThreads threads(work); }
 
 void blas_set_num_threads(int n) {
 #if defined(EMBER_BLAS_PREFIXED)

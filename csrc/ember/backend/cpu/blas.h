@@ -4,6 +4,7 @@
 #pragma once
 
 #include <complex>
+#include <cstdint>
 
 namespace ember::cpu {
 
@@ -25,5 +26,9 @@ void gemv(bool trans_a, int m, int n, float alpha, const float* a, int lda, cons
 void gemv(bool trans_a, int m, int n, double alpha, const double* a, int lda, const double* x,
           int incx, double beta, double* y, int incy);
 void blas_set_num_threads(int n);
+/// Sets OpenBLAS's thread count for a BLAS / LAPACK call of about `work`
+/// multiply-adds, as gemm does for itself (one thread for small ones), so a
+/// LAPACK call does not inherit the count of whatever gemm ran last.
+void blas_threads_for(int64_t work);
 
 }  // namespace ember::cpu
