@@ -12,6 +12,13 @@ from ember.nn import losses as L
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+
+def to_mx(a):
+    """mx.array keeping a numpy array's float64 (mx.array alone gives float32, as MLX)."""
+    if isinstance(a, np.ndarray) and a.dtype == np.float64:
+        return mx.array(a, dtype=mx.float64)
+    return mx.array(a)
+
 DTYPES = [(mx.float32, np.float32, 1e-5), (mx.float64, np.float64, 1e-10)]
 
 
@@ -19,7 +26,7 @@ def check(ember_fn, torch_fn, inputs, dtype, tol, grad=True):
     """Compares ember_fn(*xs) with torch_fn(*ts), and the gradient of sum(out * w)
     with respect to every float input."""
     md, nd, _ = dtype
-    xs = [mx.array(a.astype(nd)) if a.dtype.kind == "f" else mx.array(a) for a in inputs]
+    xs = [to_mx(a.astype(nd)) if a.dtype.kind == "f" else to_mx(a) for a in inputs]
     ts = [torch.tensor(a.astype(nd), requires_grad=True) if a.dtype.kind == "f" else torch.tensor(a)
           for a in inputs]
     out = ember_fn(*xs)
@@ -30,7 +37,7 @@ def check(ember_fn, torch_fn, inputs, dtype, tol, grad=True):
     w = np.random.default_rng(1).standard_normal(ref.shape).astype(nd)
     (ref * torch.tensor(w)).sum().backward()
     floats = [i for i, a in enumerate(inputs) if a.dtype.kind == "f"]
-    gs = mx.grad(lambda *a: mx.sum(ember_fn(*a) * mx.array(w)), argnums=tuple(floats))(*xs)
+    gs = mx.grad(lambda *a: mx.sum(ember_fn(*a) * to_mx(w)), argnums=tuple(floats))(*xs)
     for i, g in zip(floats, gs):
         np.testing.assert_allclose(np.asarray(g), ts[i].grad.numpy(), rtol=tol * 10, atol=tol * 10)
 
@@ -68,7 +75,7 @@ def test_activation_against_torch(name, fn, ref, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 def test_activation_layers_match_functions(dtype):
-    x = mx.array(rand(3, 4).astype(dtype[1]))
+    x = to_mx(rand(3, 4).astype(dtype[1]))
     pairs = [(nn.ReLU(), nn.relu), (nn.CELU(0.5), lambda v: nn.celu(v, 0.5)), (nn.SELU(), nn.selu),
              (nn.LeakyReLU(0.3), lambda v: nn.leaky_relu(v, 0.3)), (nn.Softshrink(0.2), lambda v: nn.softshrink(v, 0.2)),
              (nn.HardShrink(), nn.hard_shrink), (nn.HardTanh(), nn.hard_tanh), (nn.Hardswish(), nn.hardswish),
@@ -88,9 +95,9 @@ def test_prelu_step_and_relu_derivative_at_zero():
     assert layer.weight.shape == (3,)
     check(lambda a, w: nn.prelu(a, w), lambda a, w: F.prelu(a, w), [x, np.array([0.1, 0.2, 0.3])],
           DTYPES[1], 1e-10)
-    np.testing.assert_array_equal(np.asarray(nn.step(mx.array([-1.0, 0.0, 2.0]))), [0, 0, 1])
+    np.testing.assert_array_equal(np.asarray(nn.step(to_mx([-1.0, 0.0, 2.0]))), [0, 0, 1])
     # relu's derivative at 0 is 0 (as in MLX and JAX)
-    assert mx.grad(lambda v: mx.sum(nn.relu(v)))(mx.array([0.0, 1.0])).tolist() == [0.0, 1.0]
+    assert mx.grad(lambda v: mx.sum(nn.relu(v)))(to_mx([0.0, 1.0])).tolist() == [0.0, 1.0]
 
 
 LOSSES = [
@@ -131,9 +138,9 @@ def test_cross_entropy_and_nll_against_torch(dtype):
     check(lambda x, t: L.nll_loss(nn.log_softmax(x), t, reduction="mean"),
           lambda x, t: F.nll_loss(F.log_softmax(x, -1), t.long()), [logits, idx], dtype, tol)
     with pytest.raises(ValueError, match="reduction"):
-        L.cross_entropy(mx.array(logits), mx.array(idx), reduction="avg")
+        L.cross_entropy(to_mx(logits), to_mx(idx), reduction="avg")
     with pytest.raises(ValueError, match=r"targets of shape \(5,\).*\(6, 5\)"):
-        L.cross_entropy(mx.array(logits), mx.array(idx[:5]))
+        L.cross_entropy(to_mx(logits), to_mx(idx[:5]))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -158,7 +165,7 @@ def test_triplet_loss_against_its_equation(dtype):
     md, nd, tol = dtype
     a, p, n = (rand(4, 6, seed=s).astype(nd) for s in range(3))
     ref = np.maximum(np.sqrt(((a - p) ** 2).sum(-1) + 1e-6) - np.sqrt(((a - n) ** 2).sum(-1) + 1e-6) + 1.0, 0)
-    out = L.triplet_loss(mx.array(a), mx.array(p), mx.array(n))
+    out = L.triplet_loss(to_mx(a), to_mx(p), to_mx(n))
     np.testing.assert_allclose(np.asarray(out), ref, rtol=tol * 10, atol=tol * 10)
     assert out.dtype == md
 

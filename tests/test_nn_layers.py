@@ -14,6 +14,13 @@ from ember.utils import tree_flatten
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+
+def to_mx(a):
+    """mx.array keeping a numpy array's float64 (mx.array alone gives float32, as MLX)."""
+    if isinstance(a, np.ndarray) and a.dtype == np.float64:
+        return mx.array(a, dtype=mx.float64)
+    return mx.array(a)
+
 DTYPES = [(mx.float32, np.float32, 2e-5), (mx.float64, np.float64, 1e-10)]
 IDS = ["f32", "f64"]
 
@@ -33,14 +40,14 @@ def cast_module(m, md):
 
 def grads_vs_torch(f_ember, f_torch, arrays, nd, tol):
     """Value and gradients (of sum(out * r)) of f_ember(*mx arrays) vs f_torch(*tensors)."""
-    xs = [mx.array(np.asarray(a, nd)) for a in arrays]
+    xs = [to_mx(np.asarray(a, nd)) for a in arrays]
     ts = [t(a, nd) for a in arrays]
     ref = f_torch(*ts)
     out = f_ember(*xs)
     np.testing.assert_allclose(np.asarray(out), ref.detach().numpy(), rtol=tol, atol=tol)
     r = rand(*ref.shape, seed=9).astype(nd)
     (ref * torch.tensor(r)).sum().backward()
-    gs = mx.grad(lambda *a: mx.sum(f_ember(*a) * mx.array(r)), argnums=tuple(range(len(xs))))(*xs)
+    gs = mx.grad(lambda *a: mx.sum(f_ember(*a) * to_mx(r)), argnums=tuple(range(len(xs))))(*xs)
     for g, tt in zip(gs, ts):
         np.testing.assert_allclose(np.asarray(g), tt.grad.numpy(), rtol=tol * 10, atol=tol * 10)
 
@@ -190,7 +197,7 @@ def test_norms_against_torch(dtype):
 def test_group_norm_default_groups_are_interleaved_channels():
     x = rand(2, 5, 6)
     gn = nn.GroupNorm(2, 6, affine=False, eps=0.0)
-    out = np.asarray(gn(mx.array(x.astype(np.float64))))
+    out = np.asarray(gn(to_mx(x.astype(np.float64))))
     for g in range(2):  # group g = channels g, g + 2, g + 4
         part = x[:, :, g::2]
         ref = (part - part.mean((1, 2), keepdims=True)) / part.std((1, 2), keepdims=True)
@@ -202,7 +209,7 @@ def test_batch_norm_train_and_eval(dtype):
     md, npd, tol = dtype
     bn = cast_module(nn.BatchNorm(4, momentum=0.2), md)
     x = rand(8, 3, 4).astype(npd)
-    y = bn(mx.array(x))
+    y = bn(to_mx(x))
     ref = F.batch_norm(torch.tensor(x).permute(0, 2, 1), None, None, training=True, eps=1e-5).permute(0, 2, 1)
     np.testing.assert_allclose(np.asarray(y), ref.numpy(), rtol=tol, atol=tol)
     # running statistics: momentum average with the unbiased batch variance
@@ -212,7 +219,7 @@ def test_batch_norm_train_and_eval(dtype):
     bn.unfreeze()
     assert "running_mean" not in bn.trainable_parameters() and "weight" in bn.trainable_parameters()
     bn.eval()
-    ye = np.asarray(bn(mx.array(x)))
+    ye = np.asarray(bn(to_mx(x)))
     rm, rv = np.asarray(bn.running_mean), np.asarray(bn.running_var)
     np.testing.assert_allclose(ye, (x - rm) / np.sqrt(rv + 1e-5), rtol=tol, atol=tol)
     with pytest.raises(ValueError, match="features"):
@@ -233,30 +240,30 @@ def test_rnn_gru_lstm_against_torch(dtype):
     ref = torch.nn.RNN(3, 4, batch_first=True).to(torch.float64 if npd == np.float64 else torch.float32)
     ref.weight_ih_l0, ref.weight_hh_l0 = P(rnn.Wxh), P(rnn.Whh)
     ref.bias_ih_l0, ref.bias_hh_l0 = P(rnn.bias), P(np.zeros(4, npd))
-    np.testing.assert_allclose(np.asarray(rnn(mx.array(x), mx.array(h0))), ref(tx, th[None])[0].detach().numpy(),
+    np.testing.assert_allclose(np.asarray(rnn(to_mx(x), to_mx(h0))), ref(tx, th[None])[0].detach().numpy(),
                                rtol=tol, atol=tol)
-    np.testing.assert_allclose(np.asarray(rnn(mx.array(x))), ref(tx)[0].detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(rnn(to_mx(x))), ref(tx)[0].detach().numpy(), rtol=tol, atol=tol)
 
     gru = cast_module(nn.GRU(3, 4), md)
     ref = torch.nn.GRU(3, 4, batch_first=True).to(torch.float64 if npd == np.float64 else torch.float32)
     ref.weight_ih_l0, ref.weight_hh_l0 = P(gru.Wx), P(gru.Wh)
     ref.bias_ih_l0 = P(gru.b)
     ref.bias_hh_l0 = P(np.concatenate([np.zeros(8, npd), np.asarray(gru.bhn)]))
-    np.testing.assert_allclose(np.asarray(gru(mx.array(x), mx.array(h0))), ref(tx, th[None])[0].detach().numpy(),
+    np.testing.assert_allclose(np.asarray(gru(to_mx(x), to_mx(h0))), ref(tx, th[None])[0].detach().numpy(),
                                rtol=tol, atol=tol)
-    np.testing.assert_allclose(np.asarray(gru(mx.array(x))), ref(tx)[0].detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(gru(to_mx(x))), ref(tx)[0].detach().numpy(), rtol=tol, atol=tol)
 
     lstm = cast_module(nn.LSTM(3, 4), md)
     ref = torch.nn.LSTM(3, 4, batch_first=True).to(torch.float64 if npd == np.float64 else torch.float32)
     ref.weight_ih_l0, ref.weight_hh_l0 = P(lstm.Wx), P(lstm.Wh)
     ref.bias_ih_l0, ref.bias_hh_l0 = P(lstm.bias), P(np.zeros(16, npd))
-    hs, cs = lstm(mx.array(x), mx.array(h0), mx.array(c0))
+    hs, cs = lstm(to_mx(x), to_mx(h0), to_mx(c0))
     rh, _ = ref(tx, (th[None], tc[None]))
     np.testing.assert_allclose(np.asarray(hs), rh.detach().numpy(), rtol=tol, atol=tol)
-    hs, cs = lstm(mx.array(x))
+    hs, cs = lstm(to_mx(x))
     np.testing.assert_allclose(np.asarray(hs), ref(tx)[0].detach().numpy(), rtol=tol, atol=tol)
     # gradients flow through time
-    g = mx.grad(lambda m: mx.sum(m(mx.array(x))[0]))(lstm)
+    g = mx.grad(lambda m: mx.sum(m(to_mx(x))[0]))(lstm)
     assert set(g) == {"Wx", "Wh", "bias"} and float(mx.sum(mx.abs(g["Wh"])).item()) > 0
 
 
@@ -284,13 +291,13 @@ def test_transformer_encoder_layer_against_torch(norm_first, dtype):
     ref.norm2.weight, ref.norm2.bias = P(layer.ln2.weight), P(layer.ln2.bias)
     x = rand(2, 5, 8).astype(npd)
     mask = nn.MultiHeadAttention.create_additive_causal_mask(5, md)
-    out = layer(mx.array(x), mask)
+    out = layer(to_mx(x), mask)
     tmask = torch.tensor(np.asarray(mask))
     np.testing.assert_allclose(np.asarray(out), ref(torch.tensor(x), src_mask=tmask).detach().numpy(),
                                rtol=tol * 10, atol=tol * 10)
     # a boolean mask (True = attend) gives the same result
     keep = mx.arange(5)[:, None] >= mx.arange(5)[None, :]
-    np.testing.assert_allclose(np.asarray(layer(mx.array(x), keep)), np.asarray(out), rtol=tol * 10, atol=tol * 10)
+    np.testing.assert_allclose(np.asarray(layer(to_mx(x), keep)), np.asarray(out), rtol=tol * 10, atol=tol * 10)
 
 
 def test_transformer_family_shapes_and_parameter_names():
@@ -320,7 +327,7 @@ def test_rope_against_its_equation(traditional, dtype):
     md, npd, tol = dtype
     x = rand(2, 3, 5, 10).astype(npd)
     dims, base, scale, offset = 8, 500.0, 0.5, 3
-    out = np.asarray(nn.RoPE(dims, traditional, base, scale)(mx.array(x), offset=offset))
+    out = np.asarray(nn.RoPE(dims, traditional, base, scale)(to_mx(x), offset=offset))
     pos = (np.arange(5) + offset) * scale
     freq = base ** (-np.arange(0, dims, 2) / dims)
     th = pos[:, None] * freq[None]
@@ -341,10 +348,10 @@ def test_sinusoidal_and_alibi_against_their_equations():
     x = np.arange(6.0)
     freqs = np.exp(np.linspace(math.log(2.0), math.log(1e-3), 4))
     ref = np.concatenate([np.cos(x[:, None] * freqs), np.sin(x[:, None] * freqs)], -1) * math.sqrt(2 / 8)
-    np.testing.assert_allclose(np.asarray(pe(mx.array(x))), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(pe(to_mx(x))), ref, rtol=1e-5, atol=1e-6)
     assert pe.parameters() == {}
     scores = rand(1, 4, 3, 5).astype(np.float32)
-    out = np.asarray(nn.ALiBi()(mx.array(scores), offset=2))
+    out = np.asarray(nn.ALiBi()(to_mx(scores), offset=2))
     slopes = 2.0 ** (-8.0 * np.arange(1, 5) / 4)
     qi, kj = np.arange(2, 5), np.arange(5)
     ref = scores - slopes[None, :, None, None] * np.abs(qi[:, None] - kj[None])[None, None]
@@ -395,7 +402,7 @@ def test_upsample_non_integer_scale_positions(mode):
         base = np.floor(src)
         ref = np.array([sum(sig[int(np.clip(b + k, 0, n - 1))] * w(sv - (b + k)) for k in (-1, 0, 1, 2))
                         for sv, b in zip(src, base)])
-    out = nn.Upsample((s, 1), mode)(mx.array(sig.reshape(1, n, 1, 1)))
+    out = nn.Upsample((s, 1), mode)(to_mx(sig.reshape(1, n, 1, 1)))
     np.testing.assert_allclose(np.asarray(out).ravel(), ref, rtol=1e-10, atol=1e-10)
 
 
@@ -439,7 +446,7 @@ def test_quantized_packing_matches_numpy_bit_layout(bits):
     from ember.nn.quantized import dequantize_weights, quantize_weights
 
     w = rand(4, 64).astype(np.float32)
-    packed, scales, biases = quantize_weights(mx.array(w), 32, bits)
+    packed, scales, biases = quantize_weights(to_mx(w), 32, bits)
     assert packed.dtype == mx.uint32 and packed.shape == (4, 64 * bits // 32) and scales.shape == (4, 2)
     # independent reference: the integers, from the documented affine scheme
     g = w.reshape(4, 2, 32)
@@ -461,7 +468,7 @@ def test_quantized_linear_embedding_and_quantize():
     q.unfreeze()
     assert q.trainable_parameters() == {}
     model = nn.Sequential(nn.Embedding(10, 64), nn.Linear(64, 32), nn.LayerNorm(32))
-    ids = mx.array([1, 3, 5])
+    ids = to_mx([1, 3, 5])
     before = np.asarray(model(ids))
     nn.quantize(model, group_size=32, bits=8, class_predicate=lambda p, m: isinstance(m, (nn.Linear, nn.Embedding)))
     assert isinstance(model.layers[0], nn.QuantizedEmbedding) and isinstance(model.layers[1], nn.QuantizedLinear)

@@ -17,13 +17,20 @@ DTYPES = [(mx.float32, np.float32, 1e-5), (mx.float64, np.float64, 1e-12)]
 IDS = ["f32", "f64"]
 rng = np.random.default_rng(0)
 P0 = {"a": rng.standard_normal((3, 4)), "b": [rng.standard_normal((4,))]}
+def to_mx(a):
+    """mx.array keeping a numpy array's float64 (mx.array alone gives float32, as MLX)."""
+    if isinstance(a, np.ndarray) and a.dtype == np.float64:
+        return mx.array(a, dtype=mx.float64)
+    return mx.array(a)
+
+
 GRADS = [{"a": rng.standard_normal((3, 4)), "b": [rng.standard_normal((4,))]} for _ in range(4)]
 
 
 def run_ember(opt, nd):
-    params = {"a": mx.array(P0["a"].astype(nd)), "b": [mx.array(P0["b"][0].astype(nd))]}
+    params = {"a": to_mx(P0["a"].astype(nd)), "b": [to_mx(P0["b"][0].astype(nd))]}
     for g in GRADS:
-        params = opt.apply_gradients({"a": mx.array(g["a"].astype(nd)), "b": [mx.array(g["b"][0].astype(nd))]},
+        params = opt.apply_gradients({"a": to_mx(g["a"].astype(nd)), "b": [to_mx(g["b"][0].astype(nd))]},
                                      params)
         mx.eval(params, opt.state)
     return params
@@ -204,18 +211,18 @@ def test_state_layout_is_mlx_and_updated_in_place():
 def test_schedules_as_learning_rate_and_arrays():
     sched = optim.join_schedules([optim.linear_schedule(0.0, 1.0, 4), optim.cosine_decay(1.0, 10, 0.1)], [4])
     opt = optim.SGD(learning_rate=sched)
-    p = {"w": mx.array([0.0])}
+    p = {"w": to_mx([0.0])}
     seen = []
     for _ in range(7):
-        p = opt.apply_gradients({"w": mx.array([1.0])}, p)
+        p = opt.apply_gradients({"w": to_mx([1.0])}, p)
         seen.append(opt.learning_rate.item())
     expect = [min(s, 4) / 4 if s < 4 else 0.1 + 0.45 * (1 + math.cos(math.pi * (s - 4) / 10)) for s in range(7)]
     np.testing.assert_allclose(seen, expect, rtol=1e-6)
     np.testing.assert_allclose(p["w"].item(), -sum(expect), rtol=1e-6)
-    steps = mx.array([0, 3, 9])
+    steps = to_mx([0, 3, 9])
     np.testing.assert_allclose(np.asarray(optim.step_decay(1.0, 0.5, 3)(steps)), [1.0, 0.5, 0.125])
     np.testing.assert_allclose(np.asarray(optim.exponential_decay(2.0, 0.9)(steps)), 2 * 0.9 ** np.array([0, 3, 9]), rtol=1e-6)
-    opt = optim.Adam(learning_rate=mx.array(0.003))
+    opt = optim.Adam(learning_rate=to_mx(0.003))
     assert opt.learning_rate.item() == pytest.approx(0.003)
 
 
@@ -249,7 +256,7 @@ def test_multi_optimizer():
 
 
 def test_clip_grad_norm_against_numpy():
-    g = {"a": mx.array([3.0, 4.0]), "b": [mx.array([[12.0]])]}
+    g = {"a": to_mx([3.0, 4.0]), "b": [to_mx([[12.0]])]}
     clipped, norm = optim.clip_grad_norm(g, 6.5)
     assert norm.item() == pytest.approx(13.0)
     np.testing.assert_allclose(np.asarray(clipped["a"]), np.array([3.0, 4.0]) * 6.5 / 13, rtol=1e-5)

@@ -184,7 +184,7 @@ def tree_merge(tree_a: Any, tree_b: Any, merge_fn: Optional[Callable] = None) ->
     return merge(tree_a, tree_b, "")
 
 
-# -- internal: leaves plus a structure, for the transforms -------------------------------
+# -- internal: leaves plus a structure, for the transforms and compile -------------------
 class _Slot:
     """Marks where a leaf was in a structure returned by _flatten."""
     __slots__ = ()
@@ -196,9 +196,40 @@ class _Slot:
 _SLOT = _Slot()
 
 
+def _structure_key(t):
+    if isinstance(t, dict):
+        return (dict, tuple((k, _structure_key(v)) for k, v in t.items()))
+    if isinstance(t, (list, tuple)):
+        return (type(t), tuple(_structure_key(v) for v in t))
+    return None  # a leaf slot
+
+
+class _TreeDef:
+    """The structure of a flattened tree: the tree with its leaves replaced by slots.
+    Hashable and comparable (compile keys its cache on it; vmap compares structures)."""
+    __slots__ = ("tree", "_key")
+
+    def __init__(self, tree):
+        self.tree, self._key = tree, None
+
+    def key(self):
+        if self._key is None:
+            self._key = _structure_key(self.tree)
+        return self._key
+
+    def __hash__(self):
+        return hash(self.key())
+
+    def __eq__(self, other):
+        return isinstance(other, _TreeDef) and self.key() == other.key()
+
+    def __repr__(self):
+        return f"_TreeDef({self.tree!r})"
+
+
 def _flatten(tree: Any, is_leaf: Optional[Callable] = None) -> Tuple[List[Any], Any]:
-    """(leaves, structure): the structure is the tree with every leaf replaced by a marker;
-    ``_unflatten(structure, leaves)`` rebuilds the tree."""
+    """(leaves, structure); ``_unflatten(structure, leaves)`` rebuilds the tree. The
+    structure is None when the tree is itself a leaf."""
     leaves = []
 
     def take(_, leaf):
@@ -206,9 +237,11 @@ def _flatten(tree: Any, is_leaf: Optional[Callable] = None) -> Tuple[List[Any], 
         return _SLOT
 
     structure = _walk(take, tree, (), is_leaf, None, False)
-    return leaves, structure
+    return leaves, (None if structure is _SLOT else _TreeDef(structure))
 
 
 def _unflatten(structure: Any, leaves: List[Any]) -> Any:
     it = iter(leaves)
-    return _walk(lambda _, s: next(it) if s is _SLOT else s, structure, (), None, None, False)
+    if structure is None:
+        return next(it)
+    return _walk(lambda _, s: next(it) if s is _SLOT else s, structure.tree, (), None, None, False)

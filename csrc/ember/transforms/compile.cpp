@@ -53,18 +53,16 @@ bool is_broadcast(const Primitive& p) { return dynamic_cast<const BroadcastTo*>(
 bool is_compiled(const Primitive& p) { return dynamic_cast<const Compiled*>(&p) != nullptr; }
 
 // The graph the passes work on: every value is an input, a constant or an op.
-// (A multi-output node is an op with `shapes` / `dtypes` of all its outputs; each output
-// used is then an `output` value whose argument is the node and `position` its place.)
 struct Value {
-  enum Kind { input, constant, op, output } kind;
+  enum Kind { input, constant, op } kind;
   array data;                            // kind == constant
   std::shared_ptr<Primitive> primitive;  // kind == op
   std::vector<int> args;
   Shape shape;
   Dtype dtype = Dtype::float32;
-  std::vector<Shape> shapes;  // multi-output op
-  std::vector<Dtype> dtypes;
-  int position = -1;          // kind == output
+  // An output of a multi-output node: its outputs are consecutive values, computed together.
+  int position = 0;
+  int group_size = 1;
 };
 
 struct Graph {
@@ -86,7 +84,6 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
   });
   std::unordered_set<uintptr_t> depends;
   for (auto& p : placeholders) depends.insert(p.id());
-  std::unordered_map<uintptr_t, int> groups;  // multi-output node -> its value
   // A broadcast of a constant (the scalar of `x + 1.0`) stays a step of the tape: fusion
   // absorbs it, and shapeless replay can re-derive its shape.
   std::function<int(const array&)> value_of = [&](const array& a) {
@@ -107,28 +104,6 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
     for (auto& in : a.inputs()) dep = dep || depends.count(in.id());
     if (!dep) continue;
     depends.insert(a.id());
-    if (a.num_siblings() > 1) {
-      auto git = groups.find(a.group_id());
-      int gv;
-      if (git != groups.end()) {
-        gv = git->second;
-      } else {
-        Value v{Value::op, {}, a.primitive_ptr(), {}, a.shape(), a.dtype()};
-        for (auto& in : a.inputs()) v.args.push_back(value_of(in));
-        for (auto& sib : a.siblings()) {
-          v.shapes.push_back(sib.shape());
-          v.dtypes.push_back(sib.dtype());
-        }
-        gv = int(g.values.size());
-        g.values.push_back(std::move(v));
-        groups.emplace(a.group_id(), gv);
-      }
-      Value out{Value::output, {}, nullptr, {gv}, a.shape(), a.dtype()};
-      out.position = a.sibling_position();
-      index.emplace(a.id(), int(g.values.size()));
-      g.values.push_back(std::move(out));
-      continue;
-    }
     if (dynamic_cast<const TraceInput*>(&a.primitive())) {
       // The stand-in of a transform traced inside the function: an identity once that
       // transform is done, so it is its input.
@@ -137,6 +112,21 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
     }
     Value v{Value::op, {}, a.primitive_ptr(), {}, a.shape(), a.dtype()};
     for (auto& in : a.inputs()) v.args.push_back(value_of(in));
+    if (a.group_id() != a.id()) {
+      // Every output of a multi-output node, in order, as consecutive values.
+      auto sibs = a.siblings();
+      for (size_t j = 0; j < sibs.size(); ++j) {
+        Value w = v;
+        w.shape = sibs[j].shape();
+        w.dtype = sibs[j].dtype();
+        w.position = int(j);
+        w.group_size = int(sibs.size());
+        index.emplace(sibs[j].id(), int(g.values.size()));
+        depends.insert(sibs[j].id());
+        g.values.push_back(std::move(w));
+      }
+      continue;
+    }
     index.emplace(a.id(), int(g.values.size()));
     g.values.push_back(std::move(v));
   }
@@ -173,7 +163,6 @@ void eliminate_common(Graph& g) {
   for (size_t i = 0; i < canon.size(); ++i) canon[i] = int(i);
   std::map<std::pair<int, std::string>, int> scalars;  // (dtype, bytes) -> value
   std::unordered_map<size_t, std::vector<int>> seen;   // hash of (name, args) -> values
-  std::map<std::pair<int, int>, int> outputs_seen;      // (node, position) -> value
   for (size_t i = 0; i < g.values.size(); ++i) {
     Value& v = g.values[i];
     if (v.kind == Value::constant) {
@@ -185,21 +174,15 @@ void eliminate_common(Graph& g) {
       }
       continue;
     }
-    if (v.kind == Value::output) {
-      v.args[0] = canon[v.args[0]];
-      auto [it, fresh] = outputs_seen.emplace(std::make_pair(v.args[0], v.position), int(i));
-      if (!fresh) canon[i] = it->second;
-      continue;
-    }
     if (v.kind != Value::op) continue;
     for (auto& a : v.args) a = canon[a];
+    if (v.group_size > 1) continue;  // outputs of one multi-output node stay apart
     size_t h = std::hash<std::string>()(v.primitive->name());
     for (int a : v.args) h = h * 1000003u + size_t(a);
     auto& bucket = seen[h];
     for (int j : bucket) {
       const Value& w = g.values[j];
-      if (w.args == v.args && w.shape == v.shape && w.dtype == v.dtype && w.shapes == v.shapes &&
-          w.dtypes == v.dtypes &&
+      if (w.args == v.args && w.shape == v.shape && w.dtype == v.dtype &&
           std::strcmp(w.primitive->name(), v.primitive->name()) == 0 &&
           v.primitive->is_equivalent(*w.primitive)) {
         canon[i] = j;
@@ -217,7 +200,10 @@ std::vector<char> live_values(const Graph& g) {
   for (int o : g.outputs) live[o] = 1;
   for (int i = int(g.values.size()) - 1; i >= 0; --i) {
     if (!live[i]) continue;
-    for (int a : g.values[i].args) live[a] = 1;
+    const Value& v = g.values[i];
+    // A multi-output node computes all its outputs: one live output keeps them all.
+    for (int j = i - v.position; j < i - v.position + v.group_size; ++j) live[j] = 1;
+    for (int a : v.args) live[a] = 1;
   }
   return live;
 }
@@ -361,12 +347,11 @@ std::shared_ptr<Tape> emit(const Graph& g, int num_inputs) {
   }
   for (size_t i = 0; i < g.values.size(); ++i) {
     const Value& v = g.values[i];
-    if (!live[i] || (v.kind != Value::op && v.kind != Value::output)) continue;
+    if (!live[i] || v.kind != Value::op) continue;
     Tape::Step s{v.primitive, {}, v.shape, v.dtype};
-    for (int a : v.args) s.args.push_back(slot[a]);
-    s.shapes = v.shapes;
-    s.dtypes = v.dtypes;
     s.position = v.position;
+    s.group_size = v.group_size;
+    for (int a : v.args) s.args.push_back(slot[a]);
     slot[i] = next++;
     tape->steps.push_back(std::move(s));
   }
@@ -398,10 +383,6 @@ void check_shapeless(Tape& t) {
   for (size_t k = 0; k < t.steps.size() && t.shapeless_blocker.empty(); ++k) {
     Tape::Step& s = t.steps[k];
     const int self = base + int(k);
-    if (!s.primitive || !s.shapes.empty()) {  // multi-output nodes keep their shapes
-      t.shapeless_blocker = s.primitive ? s.primitive->name() : "a multi-output node";
-      continue;
-    }
     if (is_compiled(*s.primitive) && static_cast<const Compiled&>(*s.primitive).graph().reduce) {
       t.shapeless_blocker = "Sum";  // its axes are fixed
       continue;
@@ -482,21 +463,28 @@ std::vector<array> compile_replay(const Tape& t, const std::vector<array>& input
   slots.insert(slots.end(), inputs.begin(), inputs.end());
   slots.insert(slots.end(), t.constants.begin(), t.constants.end());
   std::vector<array> args;
-  std::unordered_map<int, std::vector<array>> groups;  // slot of a multi-output node -> outputs
-  for (const auto& s : t.steps) {
+  std::vector<array> group;  // the outputs of the multi-output node being replayed
+  for (size_t k = 0; k < t.steps.size(); ++k) {
+    const auto& s = t.steps[k];
+    if (s.group_size > 1) {
+      if (s.position == 0) {
+        args.clear();
+        for (int a : s.args) args.push_back(slots[a]);
+        std::vector<Shape> shapes;
+        std::vector<Dtype> dtypes;
+        for (int j = 0; j < s.group_size; ++j) {
+          shapes.push_back(t.steps[k + j].shape);
+          dtypes.push_back(t.steps[k + j].dtype);
+        }
+        group = array::make_siblings(std::move(shapes), std::move(dtypes), s.primitive,
+                                     std::move(args));
+        args = {};
+      }
+      slots.push_back(group[s.position]);
+      continue;
+    }
     args.clear();
     for (int a : s.args) args.push_back(slots[a]);
-    if (!s.primitive) {  // an output of a multi-output node
-      slots.push_back(groups.at(s.args[0])[s.position]);
-      continue;
-    }
-    if (!s.shapes.empty()) {
-      auto outs = array::make_siblings(s.shapes, s.dtypes, s.primitive, std::move(args));
-      args = {};
-      slots.push_back(outs[0]);
-      groups.emplace(int(slots.size()) - 1, std::move(outs));
-      continue;
-    }
     if (same) {
       slots.emplace_back(s.shape, s.dtype, s.primitive, std::move(args));
       args = {};

@@ -79,11 +79,10 @@ struct Tape {
     Shape shape;
     Dtype dtype;
     bool implicit_broadcast = false;  // a BroadcastTo that shapeless replay can re-derive
-    // A multi-output node: every output's shape and dtype (its slot stands for the node);
-    // each output is then a step without a primitive that picks `position` from it.
-    std::vector<Shape> shapes;
-    std::vector<Dtype> dtypes;
-    int position = -1;
+    // Output `position` of a multi-output node of `group_size` outputs: its steps are
+    // consecutive, and replay builds them together (array::make_siblings).
+    int position = 0;
+    int group_size = 1;
   };
   int num_inputs = 0;
   std::vector<Shape> input_shapes;  // as traced

@@ -1,5 +1,6 @@
 """Max and average pooling over 1, 2 or 3 spatial axes of channels-last inputs
-(N, *spatial, C). Windows are gathered with strided slices, then reduced."""
+(N, *spatial, C). Windows that tile the input (stride = kernel) are a reshape and one
+reduction; other windows are gathered with strided slices, then reduced."""
 import itertools
 
 import ember.core as mx
@@ -50,14 +51,20 @@ class _Pool(Module):
         if any(o <= 0 for o in out):
             raise ValueError(f"[{name}] kernel_size {self._kernel} is larger than the padded input "
                              f"{tuple(spatial)} (input shape {tuple(x.shape)}).")
+        reduce = mx.max if self._kind == "max" else mx.mean
+        if self._stride == self._kernel:
+            # windows tile the input: crop to whole windows, give each window its own axes
+            crop = (slice(None),) + tuple(slice(0, o * k) for o, k in zip(out, self._kernel)) + (slice(None),)
+            tiled = mx.reshape(x[crop], (x.shape[0],) + tuple(v for o, k in zip(out, self._kernel)
+                                                                for v in (o, k)) + (x.shape[-1],))
+            return reduce(tiled, axis=tuple(2 + 2 * i for i in range(nd)))
         windows = []
         for offs in itertools.product(*[range(k) for k in self._kernel]):
             idx = (slice(None),) + tuple(
                 slice(offs[i], offs[i] + (out[i] - 1) * self._stride[i] + 1, self._stride[i])
                 for i in range(nd)) + (slice(None),)
             windows.append(x[idx])
-        stacked = mx.stack(windows, axis=-2)
-        return mx.max(stacked, axis=-2) if self._kind == "max" else mx.mean(stacked, axis=-2)
+        return reduce(mx.stack(windows, axis=-2), axis=-2)
 
 
 def _pool(name, nd, kind, doc):
