@@ -14,6 +14,7 @@ import functools
 from typing import Any, Callable
 
 from ember import core as _core
+from ember.utils import _flatten, _unflatten
 
 array = _core.array
 _FUSE = True  # benchmarks switch fusion off to measure the other passes alone
@@ -28,43 +29,8 @@ _READ_ERROR = (
 def _is_leaf(x):
     # A dict or list subclass such as an nn.Module passed as an argument is one constant
     # leaf (rebuilding it as a plain dict would break the call); state of a Module is
-    # captured with inputs= / outputs= instead.
+    # captured with inputs= / outputs= instead. (namedtuples stay trees.)
     return isinstance(x, (dict, list)) and type(x) not in (dict, list)
-
-
-# The argument trees are flattened here rather than with ember.utils: the cache key needs
-# a hashable structure, built in one cheap pass.
-def _flatten_into(t, leaves):
-    if _is_leaf(t) or not isinstance(t, (list, tuple, dict)):
-        leaves.append(t)
-        return None
-    if isinstance(t, dict):
-        return (dict, tuple(t.keys()), tuple(_flatten_into(v, leaves) for v in t.values()))
-    return (type(t), len(t), tuple(_flatten_into(v, leaves) for v in t))
-
-
-def _flatten_tree(tree):
-    """(leaves, structure) with a hashable structure; _unflatten_tree rebuilds."""
-    leaves = []
-    return leaves, _flatten_into(tree, leaves)
-
-
-def _build(s, it):
-    if s is None:
-        return next(it)
-    kind, meta, children = s
-    if kind is dict:
-        return {k: _build(c, it) for k, c in zip(meta, children)}
-    values = [_build(c, it) for c in children]
-    if kind is list:
-        return values
-    if kind is tuple:
-        return tuple(values)
-    return kind(*values)  # a namedtuple
-
-
-def _unflatten_tree(structure, leaves):
-    return _build(structure, iter(leaves))
 
 
 def _constant_key(x):
@@ -118,7 +84,7 @@ class _Entry:
 
     def rebuild(self, results):
         it = iter(results)
-        return _unflatten_tree(self.out_struct, [next(it) if t is _ARRAY else t for t in self.template])
+        return _unflatten(self.out_struct, [next(it) if t is _ARRAY else t for t in self.template])
 
 
 class _CompiledFunction:
@@ -150,13 +116,13 @@ class _CompiledFunction:
             key = tuple((a.ndim if shapeless else a.shape, a.dtype) for a in arrays)
             entry = self._cache.get(key)
             if entry is None:
-                leaves, struct = _flatten_tree((args, kwargs))
+                leaves, struct = _flatten((args, kwargs), is_leaf=_is_leaf)
                 entry = self._trace(leaves, struct, len(arrays), [], arrays)
                 self._cache[key] = entry
                 self._fast.add(args, entry.tape, None if entry.single() else entry.rebuild)
             results = entry.tape(arrays, shapeless)
         else:
-            leaves, struct = _flatten_tree((args, kwargs))
+            leaves, struct = _flatten((args, kwargs), is_leaf=_is_leaf)
             arrays = []
             consts = []
             for leaf in leaves:
@@ -194,12 +160,12 @@ class _CompiledFunction:
 
         def flat_fun(xs):
             it = iter(xs[:num_args])
-            args, kwargs = _unflatten_tree(
+            args, kwargs = _unflatten(
                 struct, [next(it) if isinstance(l, array) else l for l in leaves])
             for (c, k), x in zip(refs, xs[num_args:]):
                 c[k] = x
             out = self._fun(*args, **kwargs)
-            out_leaves, out_struct = _flatten_tree(out)
+            out_leaves, out_struct = _flatten(out)
             outs = [l for l in out_leaves if isinstance(l, array)]
             template = [_ARRAY if isinstance(l, array) else l for l in out_leaves]
             state_out = [c[k] for c, k in _state_refs(self._outputs, True)]
