@@ -59,12 +59,12 @@ def test_eigvals_complex_match_numpy():
 @pytest.mark.parametrize("n", [64, 200])
 def test_float64_accuracy(n):
     a = RNG.standard_normal((n, n)) + n ** 0.5 * np.eye(n)
-    np.testing.assert_allclose(LA.inv(mx.array(a)), np.linalg.inv(a), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(LA.inv(mx.array(a, dtype=mx.float64)), np.linalg.inv(a), rtol=1e-9, atol=1e-11)
     s = a @ a.T
-    np.testing.assert_allclose(LA.eigvalsh(mx.array(s)), np.linalg.eigvalsh(s), rtol=1e-9)
-    np.testing.assert_allclose(LA.svd(mx.array(a), compute_uv=False),
+    np.testing.assert_allclose(LA.eigvalsh(mx.array(s, dtype=mx.float64)), np.linalg.eigvalsh(s), rtol=1e-9)
+    np.testing.assert_allclose(LA.svd(mx.array(a, dtype=mx.float64), compute_uv=False),
                                np.linalg.svd(a, compute_uv=False), rtol=1e-9)
-    np.testing.assert_allclose(LA.det(mx.array(a / n ** 0.5)), np.linalg.det(a / n ** 0.5),
+    np.testing.assert_allclose(LA.det(mx.array(a / n ** 0.5, dtype=mx.float64)), np.linalg.det(a / n ** 0.5),
                                rtol=1e-8)
 
 
