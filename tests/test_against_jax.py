@@ -43,7 +43,7 @@ V = rng.standard_normal(12).reshape(3, 4)
 
 
 def em(a):
-    return mx.array(np.asarray(a, np.float64))
+    return mx.array(np.asarray(a, np.float64), dtype=mx.float64)
 
 
 def test_grads_match():

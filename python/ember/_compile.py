@@ -27,10 +27,10 @@ _READ_ERROR = (
 
 
 def _is_leaf(x):
-    # A container subclass such as an nn.Module passed as an argument is one constant
+    # A dict or list subclass such as an nn.Module passed as an argument is one constant
     # leaf (rebuilding it as a plain dict would break the call); state of a Module is
-    # captured with inputs= / outputs= instead.
-    return isinstance(x, (dict, list, tuple)) and type(x) not in (dict, list, tuple)
+    # captured with inputs= / outputs= instead. (namedtuples stay trees.)
+    return isinstance(x, (dict, list)) and type(x) not in (dict, list)
 
 
 def _constant_key(x):

@@ -185,7 +185,8 @@ void init_transforms(nb::module_& m) {
         std::vector<std::string> out;
         for (auto& s : t.steps) {
           std::ostringstream os;
-          s.primitive->print(os);
+          if (s.primitive) s.primitive->print(os);
+          else os << "Output[" << s.position << "]";
           out.push_back(os.str());
         }
         return out;

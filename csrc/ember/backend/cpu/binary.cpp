@@ -115,9 +115,9 @@ BinaryBlockFn binary_block(Dtype in) {
         R* y = static_cast<R*>(yv);
         Op op;
         if (sa == 0 && sb == 0) {
-            std::fill_n(y, n, R(op(a[0], b[0])));
-            return;
-          }
+          std::fill_n(y, n, R(op(a[0], b[0])));
+          return;
+        }
         if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float> && kSimdBinary<Op> >= 0) {
           using cpu::simd::Layout;
           const Layout l = sa == 0 ? Layout::SV : sb == 0 ? Layout::VS : Layout::VV;

@@ -118,9 +118,9 @@ UnaryBlockFn unary_block(Dtype in) {
         }
         Op op;
         if (sx == 0) {
-            std::fill_n(y, n, R(op(x[0])));
-            return;
-          }
+          std::fill_n(y, n, R(op(x[0])));
+          return;
+        }
         for (int64_t i = 0; i < n; ++i) y[i] = op(x[i]);
       };
     }
