@@ -77,7 +77,12 @@ def _close(a, b, tol=1e-5):
 
 
 @pytest.mark.parametrize("row,shapes,kw", _cases("grad"))
-def test_vjp_matches_finite_differences(row, shapes, kw):
+def test_vjp_matches_finite_differences(row, shapes, kw, device):
+    with mx.stream(device):
+        _test_vjp_matches_finite_differences(row, shapes, kw)
+
+
+def _test_vjp_matches_finite_differences(row, shapes, kw):
     f, x, u, v, _ = _setup(row, shapes, kw)
     _, grads = mx.vjp(f, x, [u])
     for g, xi in zip(grads, x):
@@ -86,7 +91,12 @@ def test_vjp_matches_finite_differences(row, shapes, kw):
 
 
 @pytest.mark.parametrize("row,shapes,kw", _cases("grad"))
-def test_jvp_matches_vjp(row, shapes, kw):
+def test_jvp_matches_vjp(row, shapes, kw, device):
+    with mx.stream(device):
+        _test_jvp_matches_vjp(row, shapes, kw)
+
+
+def _test_jvp_matches_vjp(row, shapes, kw):
     f, x, u, v, out = _setup(row, shapes, kw)
     outs, tangents = mx.jvp(f, x, v)
     assert tangents[0].shape == out.shape
@@ -96,7 +106,12 @@ def test_jvp_matches_vjp(row, shapes, kw):
 
 
 @pytest.mark.parametrize("row,shapes,kw", _cases("smooth"))
-def test_second_order(row, shapes, kw):
+def test_second_order(row, shapes, kw, device):
+    with mx.stream(device):
+        _test_second_order(row, shapes, kw)
+
+
+def _test_second_order(row, shapes, kw):
     f, x, u, v, _ = _setup(row, shapes, kw)
 
     def h_grad(*xs):
@@ -113,7 +128,12 @@ def test_second_order(row, shapes, kw):
 
 
 @pytest.mark.parametrize("row,shapes,kw", _cases("grad"))
-def test_stop_gradient_blocks(row, shapes, kw):
+def test_stop_gradient_blocks(row, shapes, kw, device):
+    with mx.stream(device):
+        _test_stop_gradient_blocks(row, shapes, kw)
+
+
+def _test_stop_gradient_blocks(row, shapes, kw):
     f, x, u, v, _ = _setup(row, shapes, kw)
     g = lambda *xs: f(*[mx.stop_gradient(xi) for xi in xs]) * 1.0
     _, grads = mx.vjp(g, x, [u])

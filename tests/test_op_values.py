@@ -151,8 +151,9 @@ def check_row(row, shapes, kw, dtype, to_ember=None):
 
 
 @pytest.mark.parametrize("row,shapes,kw,dtype", _value_cases())
-def test_values(row, shapes, kw, dtype):
-    check_row(row, shapes, kw, dtype)
+def test_values(row, shapes, kw, dtype, device):
+    with mx.stream(device):
+        check_row(row, shapes, kw, dtype)
 
 
 # ---- non-contiguous inputs --------------------------------------------------------------
@@ -217,8 +218,9 @@ def _strided_cases():
 
 
 @pytest.mark.parametrize("row,shapes,kw,dtype,variant", _strided_cases())
-def test_strided(row, shapes, kw, dtype, variant):
-    check_row(row, shapes, kw, dtype, to_ember=VARIANTS[variant])
+def test_strided(row, shapes, kw, dtype, variant, device):
+    with mx.stream(device):
+        check_row(row, shapes, kw, dtype, to_ember=VARIANTS[variant])
 
 
 def test_every_row_has_cases():

@@ -40,7 +40,12 @@ def _cases():
 
 
 @pytest.mark.parametrize("row,shapes,kw,dtype,in_axes,out_axes", _cases())
-def test_vmap_matches_loop(row, shapes, kw, dtype, in_axes, out_axes):
+def test_vmap_matches_loop(row, shapes, kw, dtype, in_axes, out_axes, device):
+    with mx.stream(device):
+        _vmap_matches_loop(row, shapes, kw, dtype, in_axes, out_axes)
+
+
+def _vmap_matches_loop(row, shapes, kw, dtype, in_axes, out_axes):
     make = row.make or default_make
     samples = [make(np.random.default_rng(b), shapes, dtype) for b in range(B)]
     batched = []

@@ -36,5 +36,11 @@ if [ $# -gt 0 ]; then
   spec="$ROOT[$(IFS=,; echo "$*")]"
 fi
 echo "== building and installing ember ($spec)"
-"$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
-  --config-settings=build-dir="$ROOT/build/venv-build" "$spec"
+# pip -v shows the build; only its progress lines ([n/N] compiling ...), warnings and errors
+# are printed, so a first build (a few minutes) is never silent.
+set -o pipefail
+"$PY" -m pip install -v --disable-pip-version-check --no-build-isolation \
+  --config-settings=build-dir="$ROOT/build/venv-build" "$spec" 2>&1 |
+  grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|error:|warning:|Error:|FAILED|Successfully installed' |
+  sed -u -E 's/^\s+//; s#(Building CXX object CMakeFiles/[a-z_]+\.dir/)##'
+set +o pipefail

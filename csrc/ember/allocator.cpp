@@ -13,8 +13,13 @@
 #include <mutex>
 #include <new>
 
+#include <string>
+
 #if defined(__linux__)
 #include <sys/mman.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
 #endif
 
 namespace ember {
@@ -57,7 +62,17 @@ struct Cache {
   size_t active = 0;
   size_t peak = 0;        // reset by reset_peak_memory
   size_t high_water = 0;  // never reset: bounds the cache
-  size_t limit = size_t(4) << 30;
+  size_t limit = size_t(4) << 30;  // of the cache
+  size_t memory_limit = default_memory_limit();
+  size_t wired_limit = 0;
+
+  static size_t default_memory_limit() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) return size_t(double(pages) * double(page) * 0.8);
+#endif
+    return size_t(16) << 30;
+  }
 
   void count_active(size_t cap) {
     active += cap;
@@ -114,12 +129,31 @@ Cache& cache() {
   return *c;
 }
 
+// std::bad_alloc with a message (nanobind turns it into MemoryError with this text).
+class limit_error : public std::bad_alloc {
+ public:
+  explicit limit_error(std::string what) : what_(std::move(what)) {}
+  const char* what() const noexcept override { return what_.c_str(); }
+
+ private:
+  std::string what_;
+};
+
 }  // namespace
 
 Buffer::Buffer(size_t nbytes) : ptr_(nullptr), nbytes_(nbytes), capacity_(round_capacity(nbytes)) {
   auto& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
+    if (c.active + capacity_ > c.memory_limit) {
+      c.trim_to(0);  // cached blocks are not in use: give them back first
+      if (c.active + capacity_ > c.memory_limit) {
+        throw limit_error("[malloc] Allocating " + std::to_string(nbytes) +
+                          " bytes would exceed the memory limit of " +
+                          std::to_string(c.memory_limit) + " bytes (" + std::to_string(c.active) +
+                          " bytes in use); raise it with set_memory_limit.");
+      }
+    }
     ptr_ = c.take(capacity_);
     if (ptr_) {
       c.count_active(capacity_);
@@ -162,6 +196,22 @@ size_t get_cache_memory() {
 void clear_cache() {
   std::lock_guard<std::mutex> lock(cache().mu);
   cache().trim_to(0);
+}
+size_t set_memory_limit(size_t limit) {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  size_t old = cache().memory_limit;
+  cache().memory_limit = limit;
+  return old;
+}
+size_t get_memory_limit() {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  return cache().memory_limit;
+}
+size_t set_wired_limit(size_t limit) {
+  std::lock_guard<std::mutex> lock(cache().mu);
+  size_t old = cache().wired_limit;
+  cache().wired_limit = limit;
+  return old;
 }
 size_t set_cache_limit(size_t limit) {
   std::lock_guard<std::mutex> lock(cache().mu);

@@ -41,5 +41,12 @@ EMBER_API size_t get_cache_memory();
 EMBER_API void clear_cache();
 /// Caps the reuse cache (bytes), freeing cached blocks above it; returns the previous cap.
 EMBER_API size_t set_cache_limit(size_t limit);
+/// Caps the bytes live buffers may hold (default: 80% of physical memory); returns the old
+/// limit. An allocation past it first empties the cache, then throws std::bad_alloc with a
+/// message (Python: MemoryError).
+EMBER_API size_t set_memory_limit(size_t limit);
+EMBER_API size_t get_memory_limit();
+/// The wired-memory limit is a Metal notion; it is recorded and returned, nothing more.
+EMBER_API size_t set_wired_limit(size_t limit);
 
 }  // namespace ember

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <mutex>
 
 #include "ember/backend/cpu/copy.h"
 #include "ember/errors.h"
@@ -88,6 +87,7 @@ array::array(const void* data, Shape shape, Dtype dtype) {
   node_->strides = row_major_strides(shape);
   node_->shape = std::move(shape);
   node_->dtype = dtype;
+  node_->stream = default_stream(cpu_device);  // host data
   allocate_row_contiguous();
   if (node_->size > 0) std::memcpy(raw_data(), data, nbytes());
 }
@@ -101,6 +101,28 @@ array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
   node_->dtype = dtype;
   node_->primitive = std::move(primitive);
   node_->inputs = std::move(inputs);
+  node_->stream = detail::current_stream();
+}
+
+std::vector<array> array::make_siblings(std::vector<Shape> shapes, std::vector<Dtype> dtypes,
+                                        std::shared_ptr<Primitive> primitive,
+                                        std::vector<array> inputs) {
+  if (shapes.size() != dtypes.size() || shapes.empty()) {
+    throw std::invalid_argument("[make_siblings] Needs one dtype per shape, and at least one.");
+  }
+  auto group = std::make_shared<detail::Siblings>();
+  std::vector<array> outs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    array a(shapes[i], dtypes[i], primitive, inputs);
+    a.node_->siblings = group;
+    a.node_->status = &group->status;
+    a.node_->position = int(i);
+    group->nodes.push_back(a.node_);
+    outs.push_back(std::move(a));
+  }
+  group->shapes = std::move(shapes);
+  group->dtypes = std::move(dtypes);
+  return outs;
 }
 
 array array::placeholder(Shape shape, Dtype dtype) {
@@ -110,6 +132,7 @@ array array::placeholder(Shape shape, Dtype dtype) {
   a.node_->strides = row_major_strides(shape);
   a.node_->shape = std::move(shape);
   a.node_->dtype = dtype;
+  a.node_->stream = detail::current_stream();
   return a;
 }
 
@@ -120,7 +143,35 @@ int64_t array::shape(int dim) const {
 const Strides& array::strides() const { return node_->strides; }
 int64_t array::size() const { return node_->size; }
 Dtype array::dtype() const { return node_->dtype; }
-bool array::is_evaluated() const { return node_->buffer != nullptr; }
+bool array::is_evaluated() const { return status() == detail::Status::done; }
+detail::Status array::status() const {
+  return detail::Status(node_->status->load(std::memory_order_acquire));
+}
+Stream array::stream() const { return node_->stream; }
+int array::num_siblings() const {
+  return node_->siblings ? int(node_->siblings->shapes.size()) : 1;
+}
+uintptr_t array::group_id() const {
+  return node_->siblings ? reinterpret_cast<uintptr_t>(node_->siblings.get()) : id();
+}
+int array::sibling_position() const { return node_->position; }
+std::vector<array> array::siblings() const {
+  if (!node_->siblings) return {*this};
+  const auto& g = *node_->siblings;
+  std::vector<array> outs(g.shapes.size());
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (auto n = g.nodes[i].lock()) {
+      outs[i].node_ = std::move(n);
+    } else {
+      outs[i] = placeholder(g.shapes[i], g.dtypes[i]);
+      outs[i].node_->stream = node_->stream;
+    }
+  }
+  return outs;
+}
+void array::mark_done() {
+  node_->status->store(uint8_t(detail::Status::done), std::memory_order_release);
+}
 bool array::has_primitive() const { return node_->primitive != nullptr; }
 Primitive& array::primitive() const { return *node_->primitive; }
 std::shared_ptr<Primitive> array::primitive_ptr() const { return node_->primitive; }
@@ -140,6 +191,9 @@ void array::set_buffer(BufferPtr buffer) {
   node_->strides = row_major_strides(node_->shape);
   node_->offset = 0;
   node_->flags = Flags{};
+  // Host-built data (no primitive) is complete once it has a buffer; a node with a
+  // primitive is published by the scheduler after its kernel returns.
+  if (!node_->primitive) mark_done();
 }
 
 void array::set_view(const array& src, Strides strides, int64_t offset) {
@@ -160,38 +214,10 @@ array array::astype_now(Dtype dtype) const {
   if (dtype == this->dtype()) return *this;
   array out = placeholder(shape(), dtype);
   out.allocate_row_contiguous();
-  cpu::copy_cast(*this, out);
+  cpu::copy_cast(*this, out);  // host data to host data: plain conversion, no graph
   return out;
 }
 
 void array::eval() { ember::eval(std::vector<array>{*this}); }
-
-namespace {
-std::recursive_mutex& eval_mutex() {
-  static std::recursive_mutex m;
-  return m;
-}
-}  // namespace
-
-void eval(std::vector<array> outputs) {
-  std::lock_guard<std::recursive_mutex> lock(eval_mutex());
-  auto order = detail::topological_order(
-      outputs, [](const array& a) { return a.has_primitive() && !a.is_evaluated(); });
-  for (const auto& a : order) {
-    if (a.is_placeholder()) {
-      throw std::invalid_argument(
-          "[eval] Cannot evaluate a value that depends on a traced input of vmap. "
-          "Inside vmap, return arrays instead of reading their values (item, tolist, numpy).");
-    }
-  }
-  bool keep_graph = detail::tracing_depth() > 0;
-  for (auto& a : order) {
-    if (!a.is_evaluated()) {
-      a.primitive().eval_cpu(a.inputs(), a);
-      if (!keep_graph) a.detach();
-    }
-    a = array();  // drop the walk's reference so consumed intermediates are freed
-  }
-}
 
 }  // namespace ember

@@ -3,6 +3,7 @@
 // inputs that will compute it. Nothing computes until eval().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 
 #include "ember/allocator.h"
 #include "ember/api.h"
+#include "ember/device.h"
 #include "ember/dtype.h"
 #include "ember/shape.h"
 
@@ -27,7 +29,14 @@ struct Flags {
 
 namespace detail {
 struct Node;
-}
+struct Siblings;
+struct SchedulerAccess;
+/// Where a node is in its life: built, claimed by an eval (queued on its stream), its
+/// kernel running, computed. Moves forward only, except that an eval that fails puts the
+/// nodes it had claimed but not computed back to `unscheduled` (so nothing is lost and a
+/// later eval can try again).
+enum class Status : uint8_t { unscheduled = 0, claimed = 1, running = 2, done = 3 };
+}  // namespace detail
 
 class EMBER_API array {
  public:
@@ -55,8 +64,14 @@ class EMBER_API array {
                   .astype_now(dtype)) {}
   /// Copies shape-many elements of `dtype` from row-major `data`.
   array(const void* data, Shape shape, Dtype dtype);
-  /// A lazy array: the output of `primitive` applied to `inputs`.
+  /// A lazy array: the output of `primitive` applied to `inputs`, run on the thread's
+  /// current stream (detail::current_stream()).
   array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive, std::vector<array> inputs);
+  /// The outputs of one multi-output node: `primitive` computes them all in one call. Each
+  /// output knows its siblings (see siblings()).
+  static std::vector<array> make_siblings(std::vector<Shape> shapes, std::vector<Dtype> dtypes,
+                                          std::shared_ptr<Primitive> primitive,
+                                          std::vector<array> inputs);
   /// An unevaluated placeholder (used by vmap to trace a function); it can
   /// never be evaluated.
   static array placeholder(Shape shape, Dtype dtype);
@@ -77,15 +92,26 @@ class EMBER_API array {
   size_t nbytes() const { return size_t(size()) * itemsize(); }
   bool valid() const { return node_ != nullptr; }
 
-  /// True once the array holds data.
+  /// True once the array holds data (its kernel has finished).
   bool is_evaluated() const;
+  detail::Status status() const;
+  /// The stream this array's node runs on.
+  Stream stream() const;
+  /// Number of outputs of this array's node (1 unless it is a multi-output node).
+  int num_siblings() const;
+  /// Which output of its node this array is (0 for single-output nodes).
+  int sibling_position() const;
+  /// Every output of this array's node, itself included, in order. An output that nobody
+  /// holds any more comes back as a fresh unevaluated handle of its shape and dtype.
+  std::vector<array> siblings() const;
   bool has_primitive() const;
   bool is_placeholder() const { return !is_evaluated() && !has_primitive(); }
   Primitive& primitive() const;
   std::shared_ptr<Primitive> primitive_ptr() const;
   const std::vector<array>& inputs() const;
 
-  /// Computes this array (and what it depends on). Thread-safe.
+  /// Computes this array (and what it depends on); waits if another thread or stream is
+  /// computing it. Thread-safe. Every host read of array data goes through eval first.
   void eval();
   /// The value of a 1-element array converted to T; evaluates first.
   template <typename T>
@@ -104,6 +130,8 @@ class EMBER_API array {
 
   /// Identity of the node, for graph walks (equal for copies of one handle).
   uintptr_t id() const { return reinterpret_cast<uintptr_t>(node_.get()); }
+  /// Identity of the computation: the same for every output of a multi-output node.
+  uintptr_t group_id() const;
   bool is_same(const array& other) const { return node_ == other.node_; }
 
   // ---- used by kernels and the eval loop ----
@@ -115,12 +143,15 @@ class EMBER_API array {
   void set_view(const array& src, Strides strides, int64_t offset);
   /// Forgets the primitive and inputs once evaluated, so intermediates can be freed.
   void detach();
+  /// Publishes the result (status done); called by the scheduler after the kernel.
+  void mark_done();
   /// A copy with `dtype`, computed now (for constructors).
   array astype_now(Dtype dtype) const;
 
  private:
   static Shape check_count(size_t n, const Shape& shape);
   friend struct detail::Node;
+  friend struct detail::SchedulerAccess;
   std::shared_ptr<detail::Node> node_;
 };
 
@@ -135,7 +166,23 @@ struct Node {
   BufferPtr buffer;
   std::shared_ptr<Primitive> primitive;
   std::vector<array> inputs;
+  Stream stream;
+  std::atomic<uint8_t> own_status{0};
+  /// The status the scheduler reads and writes: own_status, or the shared status of a
+  /// multi-output node's outputs (in `siblings`), which are claimed and computed together.
+  std::atomic<uint8_t>* status = &own_status;
+  std::shared_ptr<Siblings> siblings;  // null for single-output nodes
+  int position = 0;
   ~Node();
+};
+
+/// What the outputs of one multi-output node share. Outputs refer to each other weakly, so
+/// an unevaluated group does not keep itself alive.
+struct Siblings {
+  std::atomic<uint8_t> status{0};
+  std::vector<std::weak_ptr<Node>> nodes;
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
 };
 }  // namespace detail
 
@@ -149,9 +196,13 @@ struct TracingScope {
 };
 }  // namespace detail
 
-/// Computes every array in `outputs`, sharing work among them.
+/// Computes every array in `outputs`, sharing work among them, on the calling thread (work
+/// that another thread or stream already has is waited for, not repeated).
 EMBER_API void eval(std::vector<array> outputs);
 inline void eval(array a) { eval(std::vector<array>{std::move(a)}); }
+/// Queues the work for `outputs` on their streams' worker threads and returns at once; a
+/// later eval (item, numpy, printing) or synchronize waits for it.
+EMBER_API void async_eval(std::vector<array> outputs);
 
 /// Reads element i (row-major logical index) of an evaluated array as T.
 template <typename T>

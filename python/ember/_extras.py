@@ -2,9 +2,16 @@
 information (finfo, iinfo, isdtype, can_cast, result_type), the array-API aliases,
 asarray, unique and einsum_path. install() puts them on ember.core.
 """
+import contextlib
 import math
 
 from ember import core as _c
+
+
+def on_stream(stream):
+    """The context a Python-level op runs its nodes in: the given stream or device
+    (mlx.core's stream= keyword), or the current one when None."""
+    return contextlib.nullcontext() if stream is None else _c.stream(stream)
 
 # ---- constants -------------------------------------------------------------------------
 CONSTANTS = {
@@ -130,7 +137,7 @@ def asarray(a, dtype=None, *, copy=None):
 
 # ---- unique ----------------------------------------------------------------------------
 def unique(a, /, size, return_index=False, return_inverse=False, return_counts=False,
-           fill_value=None):
+           fill_value=None, *, stream=None):
     """The sorted unique elements of the flattened a, in an output of fixed `size`.
 
     The size is never inferred from the values (so a is not evaluated): past the last
@@ -142,7 +149,11 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
     """
     if not isinstance(size, int) or size < 0:
         raise ValueError(f"[unique] size must be a non-negative int, got {size!r}.")
-    a = asarray(a)
+    with on_stream(stream):
+        return _unique(asarray(a), size, return_index, return_inverse, return_counts, fill_value)
+
+
+def _unique(a, size, return_index, return_inverse, return_counts, fill_value):
     flat = a.reshape(-1)
     n = flat.size
     order = _c.argsort(flat)  # stable: equal values keep their first occurrence first
@@ -246,9 +257,9 @@ ALIASES = {
 }
 
 
-def matrix_transpose(a, /):
+def matrix_transpose(a, /, *, stream=None):
     """a with its last two axes swapped (the array API's matrix_transpose)."""
-    return _c.swapaxes(asarray(a), -1, -2)
+    return _c.swapaxes(asarray(a), -1, -2, stream=stream)
 
 
 def install():

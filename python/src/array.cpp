@@ -82,23 +82,17 @@ void def_operator(nb::class_<array>& cls, const char* name, const char* rname, F
   }
 }
 
-// The arrays among the leaves of a tree of lists, tuples and dicts.
-void collect_arrays(nb::handle tree, std::vector<array>& out) {
-  if (nb::isinstance<array>(tree)) {
-    out.push_back(nb::cast<array>(tree));
-  } else if (nb::isinstance<nb::list>(tree) || nb::isinstance<nb::tuple>(tree)) {
-    for (auto item : tree) collect_arrays(item, out);
-  } else if (nb::isinstance<nb::dict>(tree)) {
-    for (auto item : nb::borrow<nb::dict>(tree).values()) collect_arrays(item, out);
-  }
-}
-
 std::string format_array(const array& a) {
   nb::object repr = nb::module_::import_("ember._repr").attr("format_array");
   return nb::cast<std::string>(repr(nb::cast(a)));
 }
 
 }  // namespace
+
+// The lambda type astype's method wraps (op_traits needs a named callable type).
+struct AstypeFn {
+  array operator()(const array& a, Dtype t) const { return astype(a, t); }
+};
 
 void init_array(nb::module_& m) {
   auto cls = nb::class_<array>(m, "array", "An N-dimensional array, computed lazily.");
@@ -130,8 +124,9 @@ void init_array(nb::module_& m) {
            "The value of a 1-element array as a Python scalar.")
       .def("tolist", [](const array& a) { return to_list(a); },
            "The values as nested Python lists.")
-      .def("astype", [](const array& a, Dtype t) { return astype(a, t); }, "dtype"_a,
-           "A copy converted to dtype.")
+      .def("astype",
+           ember::py::op_detail::op_traits<AstypeFn>::with_stream(AstypeFn{}, "astype"),
+           "dtype"_a, nb::kw_only(), "stream"_a = nb::none(), "A copy converted to dtype.")
       .def("__array__", [](const array& a, nb::handle dtype, nb::handle copy) {
              // numpy 2's protocol: copy=True always copies, copy=False must not copy
              // (ValueError when it has to: a dtype change, or bfloat16, which numpy
@@ -295,15 +290,3 @@ void init_array(nb::module_& m) {
       "Computes the given arrays (or trees of arrays: lists, tuples, dicts) now.");
 }
 
-void init_memory(nb::module_& m) {
-  m.def("get_active_memory", &get_active_memory, "Bytes held by live arrays.");
-  m.def("get_peak_memory", &get_peak_memory, "Highest active memory since start or reset.");
-  m.def("reset_peak_memory", &reset_peak_memory, "Sets the peak to the current active memory.");
-  m.def("get_cache_memory", &get_cache_memory, "Bytes of freed buffers kept for reuse.");
-  m.def("clear_cache", &clear_cache, "Frees the buffers kept for reuse.");
-  m.def("set_cache_limit", &set_cache_limit, "limit"_a,
-        "Caps the reuse cache (bytes); returns the old cap.");
-  m.def("get_num_threads", &get_num_threads, "Threads used by ember's kernels.");
-  m.def("set_num_threads", &set_num_threads, "n"_a,
-        "Sets ember's kernel threads and BLAS threads.");
-}

@@ -415,4 +415,15 @@ nb::object to_list(array a) {
   return to_numpy(a).attr("tolist")();
 }
 
+// The arrays among the leaves of a tree of lists, tuples and dicts.
+void collect_arrays(nb::handle tree, std::vector<array>& out) {
+  if (nb::isinstance<array>(tree)) {
+    out.push_back(nb::cast<array>(tree));
+  } else if (nb::isinstance<nb::list>(tree) || nb::isinstance<nb::tuple>(tree)) {
+    for (auto item : tree) collect_arrays(item, out);
+  } else if (nb::isinstance<nb::dict>(tree)) {
+    for (auto item : nb::borrow<nb::dict>(tree).values()) collect_arrays(item, out);
+  }
+}
+
 }  // namespace ember::py

@@ -34,6 +34,9 @@ nb::object to_scalar(array a);
 /// Nested Python lists.
 nb::object to_list(array a);
 
+/// Appends the arrays among the leaves of a tree of lists, tuples and dicts.
+void collect_arrays(nb::handle tree, std::vector<array>& out);
+
 /// axis=None | int | sequence of ints, as the reduce family takes it.
 std::optional<std::vector<int>> to_axes(nb::handle axis);
 

@@ -20,67 +20,98 @@ linalg::NormOrd to_ord(nb::handle ord) {
   throw nb::type_error("[linalg.norm] ord must be None, a number, \"fro\" or \"nuc\".");
 }
 
+nb::tuple tuple_of(const std::vector<array>& xs) {
+  nb::list l;
+  for (const auto& x : xs) l.append(nb::cast(x));
+  return nb::tuple(l);
+}
+
 }  // namespace
 
 void init_linalg(nb::module_& parent) {
   nb::module_ m = parent.def_submodule("linalg", "Linear algebra over LAPACK (mlx.core.linalg).");
-  m.def("inv", [](nb::handle a) { return linalg::inv(to_array(a)); }, "a"_a,
+  def_op(m, "inv", [](nb::handle a) { return linalg::inv(to_array(a)); }, "a"_a,
         "Inverse of each square matrix (..., n, n).\n\n"
         "Args:\n    a: float32 or float64 matrices (ints are computed in float32).\n\n"
         "Returns:\n    The inverses. A singular matrix is a ValueError when evaluated.");
-  m.def("tri_inv", [](nb::handle a, bool upper) { return linalg::tri_inv(to_array(a), upper); },
+  def_op(m, "tri_inv", [](nb::handle a, bool upper) { return linalg::tri_inv(to_array(a), upper); },
         "a"_a, "upper"_a = false,
         "Inverse of each triangular matrix (only the lower, or upper, triangle is read).\n\n"
         "Args:\n    a: Square matrices.\n    upper: Use the upper triangle.\n\n"
         "Returns:\n    The triangular inverses.");
-  m.def("pinv", [](nb::handle a) { return linalg::pinv(to_array(a)); }, "a"_a,
+  def_op(m, "pinv", [](nb::handle a) { return linalg::pinv(to_array(a)); }, "a"_a,
         "Moore-Penrose pseudo-inverse of each matrix (..., m, n) -> (..., n, m).\n\n"
         "Singular values below max(m, n) * eps * max(s) count as zero (numpy's default).");
-  m.def("solve", [](nb::handle a, nb::handle b) {
+  def_op(m, "solve", [](nb::handle a, nb::handle b) {
     return linalg::solve(to_array(a), to_array(b));
   }, "a"_a, "b"_a,
         "Solves a @ x = b.\n\n"
         "Args:\n    a: Square matrices (..., n, n).\n"
         "    b: A vector (n,) or right-hand sides (..., n, k); batch axes broadcast.\n\n"
         "Returns:\n    x, shaped like b (with the broadcast batch).");
-  m.def("solve_triangular", [](nb::handle a, nb::handle b, bool upper) {
+  def_op(m, "solve_triangular", [](nb::handle a, nb::handle b, bool upper) {
     return linalg::solve_triangular(to_array(a), to_array(b), upper);
   }, "a"_a, "b"_a, nb::kw_only(), "upper"_a = false,
         "Solves a @ x = b for triangular a (only its lower, or upper, triangle is read).");
-  m.def("cholesky", [](nb::handle a, bool upper) { return linalg::cholesky(to_array(a), upper); },
+  def_op(m, "cholesky", [](nb::handle a, bool upper) { return linalg::cholesky(to_array(a), upper); },
         "a"_a, "upper"_a = false,
         "Cholesky factor of each symmetric positive-definite matrix.\n\n"
         "Args:\n    a: Matrices; only the lower (upper) triangle is read.\n"
         "    upper: Return U with a = U^T U instead of L with a = L L^T.\n\n"
         "Returns:\n    The triangular factors. A matrix that is not positive definite is a "
         "ValueError when evaluated.");
-  m.def("cholesky_inv", [](nb::handle a, bool upper) {
+  def_op(m, "cholesky_inv", [](nb::handle a, bool upper) {
     return linalg::cholesky_inv(to_array(a), upper);
   }, "a"_a, "upper"_a = false,
         "The inverse of a matrix from its Cholesky factor.\n\n"
         "Args:\n    a: The factor L (or U when upper).\n    upper: Whether a is upper triangular.\n\n"
         "Returns:\n    inv(L @ L.T) (or inv(U.T @ U)).");
-  m.def("svd", [](nb::handle a, bool compute_uv) {
-    if (compute_uv) {
-      throw std::invalid_argument(
-          "[linalg.svd] compute_uv=True (U, S, Vt) needs multi-output primitives, which ember "
-          "does not have yet; compute_uv=False gives the singular values.");
-    }
-    return linalg::svd_values(to_array(a));
+  def_op(m, "svd", [](nb::handle a, bool compute_uv) -> nb::object {
+    if (!compute_uv) return nb::cast(linalg::svd_values(to_array(a)));
+    return tuple_of(linalg::svd(to_array(a)));
   }, "a"_a, "compute_uv"_a = true,
-        "Singular value decomposition. For now only compute_uv=False: the singular values\n"
-        "(..., min(m, n)), in descending order.");
-  m.def("eigvalsh", [](nb::handle a, const std::string& uplo) {
+        "Singular value decomposition a = U diag(S) Vt of each matrix (..., m, n).\n\n"
+        "Args:\n    a: Matrices.\n    compute_uv: Return (U, S, Vt) (full: U (m, m), Vt (n, n));\n"
+        "        else only S.\n\n"
+        "Returns:\n    (U, S, Vt), or S: the singular values (..., min(m, n)), descending.\n"
+        "    Gradients: through S (either form); not through U and Vt.");
+  def_op(m, "qr", [](nb::handle a) { return tuple_of(linalg::qr(to_array(a))); }, "a"_a,
+         "The reduced QR factorization a = Q @ R of each matrix.\n\n"
+         "Returns:\n    (Q, R): Q (..., m, k) with orthonormal columns, R (..., k, n) upper\n"
+         "    triangular, k = min(m, n). Differentiable for m >= n.");
+  def_op(m, "eigh", [](nb::handle a, const std::string& uplo) {
+    return tuple_of(linalg::eigh(to_array(a), uplo));
+  }, "a"_a, "UPLO"_a = "L",
+         "Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix.\n\n"
+         "Args:\n    a: Square matrices.\n    UPLO: Read the lower (\"L\") or upper (\"U\") triangle.\n\n"
+         "Returns:\n    (w, V) with a @ V = V * w. Differentiable (distinct eigenvalues).");
+  def_op(m, "eig", [](nb::handle a) { return tuple_of(linalg::eig(to_array(a))); }, "a"_a,
+         "Eigenvalues and unit eigenvectors (columns) of each general square matrix.\n\n"
+         "Returns:\n    (w, V), complex64, with a @ V = V * w.");
+  def_op(m, "slogdet", [](nb::handle a) { return tuple_of(linalg::slogdet(to_array(a))); },
+         "a"_a,
+         "Sign and natural log of the absolute determinant of each square matrix.\n\n"
+         "Returns:\n    (sign, logabsdet); (0, -inf) for a singular matrix.");
+  def_op(m, "lu", [](nb::handle a) { return tuple_of(linalg::lu(to_array(a))); }, "a"_a,
+         "LU factorization with partial pivoting of each square matrix.\n\n"
+         "Returns:\n    (P, L, U) with a[P] = L @ U: P the row order (uint32), L unit lower\n"
+         "    triangular, U upper triangular.");
+  def_op(m, "lu_factor", [](nb::handle a) { return tuple_of(linalg::lu_factor(to_array(a))); },
+         "a"_a,
+         "LU factorization in LAPACK's packed form.\n\n"
+         "Returns:\n    (LU, pivots): L below the diagonal (unit diagonal implied), U on and\n"
+         "    above it; pivots[i] (uint32, 0-based) the row swapped with row i.");
+  def_op(m, "eigvalsh", [](nb::handle a, const std::string& uplo) {
     return linalg::eigvalsh(to_array(a), uplo);
   }, "a"_a, "UPLO"_a = "L",
         "Eigenvalues of each symmetric matrix, ascending.\n\n"
         "Args:\n    a: Square matrices.\n    UPLO: Read the lower (\"L\") or upper (\"U\") triangle.\n\n"
         "Returns:\n    The eigenvalues (..., n).");
-  m.def("eigvals", [](nb::handle a) { return linalg::eigvals(to_array(a)); }, "a"_a,
+  def_op(m, "eigvals", [](nb::handle a) { return linalg::eigvals(to_array(a)); }, "a"_a,
         "Eigenvalues of each general square matrix (complex64, in LAPACK's order).");
-  m.def("det", [](nb::handle a) { return linalg::det(to_array(a)); }, "a"_a,
+  def_op(m, "det", [](nb::handle a) { return linalg::det(to_array(a)); }, "a"_a,
         "Determinant of each square matrix (0 for a singular one).");
-  m.def("norm", [](nb::handle a, nb::handle ord, nb::handle axis, bool keepdims) {
+  def_op(m, "norm", [](nb::handle a, nb::handle ord, nb::handle axis, bool keepdims) {
     std::optional<std::vector<int>> ax = to_axes(axis);
     return linalg::norm(to_array(a), to_ord(ord), ax, keepdims);
   }, "a"_a, "ord"_a = nb::none(), "axis"_a = nb::none(), "keepdims"_a = false,
@@ -92,7 +123,7 @@ void init_linalg(nb::module_& parent) {
         "        None, else a must be 1-D or 2-D.\n"
         "    keepdims: Keep the reduced axes with size 1.\n\n"
         "Returns:\n    The norms.");
-  m.def("cross", [](nb::handle a, nb::handle b, int axis) {
+  def_op(m, "cross", [](nb::handle a, nb::handle b, int axis) {
     auto [x, y] = to_arrays(a, b);
     return linalg::cross(x, y, axis);
   }, "a"_a, "b"_a, "axis"_a = -1, "Cross product of 3-vectors along axis.");

@@ -16,6 +16,7 @@ NB_MODULE(core, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     }
   });
+  init_device(m);  // first: every op binding takes a stream= of these types
   init_dtype(m);
   init_array(m);
   init_ops_creation(m);

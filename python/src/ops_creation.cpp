@@ -16,25 +16,25 @@ Shape to_shape(nb::handle shape) {
 }  // namespace
 
 void init_ops_creation(nb::module_& m) {
-  m.def("zeros", [](nb::handle shape, std::optional<Dtype> dtype) {
+  def_op(m, "zeros", [](nb::handle shape, std::optional<Dtype> dtype) {
     return zeros(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(), "An array of zeros (float32 by default).");
-  m.def("ones", [](nb::handle shape, std::optional<Dtype> dtype) {
+  def_op(m, "ones", [](nb::handle shape, std::optional<Dtype> dtype) {
     return ones(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(), "An array of ones (float32 by default).");
-  m.def("full", [](nb::handle shape, nb::handle vals, std::optional<Dtype> dtype) {
+  def_op(m, "full", [](nb::handle shape, nb::handle vals, std::optional<Dtype> dtype) {
     return full(to_shape(shape), to_array(vals), dtype);
   }, "shape"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array of shape filled with vals (broadcast).");
-  m.def("zeros_like", [](nb::handle a) { return zeros_like(to_array(a)); }, "a"_a,
+  def_op(m, "zeros_like", [](nb::handle a) { return zeros_like(to_array(a)); }, "a"_a,
         "Zeros shaped like a.");
-  m.def("ones_like", [](nb::handle a) { return ones_like(to_array(a)); }, "a"_a,
+  def_op(m, "ones_like", [](nb::handle a) { return ones_like(to_array(a)); }, "a"_a,
         "Ones shaped like a.");
-  m.def("full_like", [](nb::handle a, nb::handle v) {
+  def_op(m, "full_like", [](nb::handle a, nb::handle v) {
     array x = to_array(a);
     return full_like(x, to_array(v, std::nullopt, &x));
   }, "a"_a, "fill_value"_a, "An array shaped like a filled with fill_value.");
-  m.def("arange", [](nb::handle start, nb::handle stop, nb::handle step,
+  def_op(m, "arange", [](nb::handle start, nb::handle stop, nb::handle step,
                      std::optional<Dtype> dtype) {
     // arange(stop) / arange(start, stop[, step]); ints give int32 unless a float is given.
     bool any_float = false;
@@ -50,38 +50,38 @@ void init_ops_creation(nb::module_& m) {
     return arange(s0, s1, st, dtype.value_or(any_float ? Dtype::float32 : Dtype::int32));
   }, "start"_a, "stop"_a = nb::none(), "step"_a = nb::none(), "dtype"_a = nb::none(),
      "Evenly spaced values in [start, stop) (numpy.arange).");
-  m.def("linspace", [](double start, double stop, int64_t num, std::optional<Dtype> dtype) {
+  def_op(m, "linspace", [](double start, double stop, int64_t num, std::optional<Dtype> dtype) {
     return linspace(start, stop, num, dtype.value_or(Dtype::float32));
   }, "start"_a, "stop"_a, "num"_a = 50, "dtype"_a = nb::none(),
      "num evenly spaced values from start to stop.");
-  m.def("eye", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
+  def_op(m, "eye", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
     return eye(n, m_, k, dtype.value_or(Dtype::float32));
   }, "n"_a, "m"_a = nb::none(), "k"_a = 0, "dtype"_a = nb::none(),
      "Ones on diagonal k, zeros elsewhere.");
-  m.def("identity", [](int64_t n, std::optional<Dtype> dtype) {
+  def_op(m, "identity", [](int64_t n, std::optional<Dtype> dtype) {
     return identity(n, dtype.value_or(Dtype::float32));
   }, "n"_a, "dtype"_a = nb::none(), "The n x n identity matrix.");
-  m.def("tri", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
+  def_op(m, "tri", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
     return tri(n, m_, k, dtype.value_or(Dtype::float32));
   }, "n"_a, "m"_a = nb::none(), "k"_a = 0, "dtype"_a = nb::none(), "Ones on and below diagonal k.");
-  m.def("tril", [](nb::handle a, int k) { return tril(to_array(a), k); }, "x"_a, "k"_a = 0,
+  def_op(m, "tril", [](nb::handle a, int k) { return tril(to_array(a), k); }, "x"_a, "k"_a = 0,
         "Zeros above diagonal k.");
-  m.def("triu", [](nb::handle a, int k) { return triu(to_array(a), k); }, "x"_a, "k"_a = 0,
+  def_op(m, "triu", [](nb::handle a, int k) { return triu(to_array(a), k); }, "x"_a, "k"_a = 0,
         "Zeros below diagonal k.");
-  m.def("astype", [](nb::handle a, Dtype t) { return astype(to_array(a), t); }, "a"_a, "dtype"_a,
+  def_op(m, "astype", [](nb::handle a, Dtype t) { return astype(to_array(a), t); }, "a"_a, "dtype"_a,
         "a converted to dtype.");
-  m.def("copy", [](nb::handle a) { return copy(to_array(a)); }, "a"_a, "A copy of a.");
+  def_op(m, "copy", [](nb::handle a) { return copy(to_array(a)); }, "a"_a, "A copy of a.");
   // empty: ember has no uninitialized memory to hand out, so it is zeros.
-  m.def("empty", [](nb::handle shape, std::optional<Dtype> dtype) {
+  def_op(m, "empty", [](nb::handle shape, std::optional<Dtype> dtype) {
     return zeros(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(),
      "An array of the shape and dtype (float32 by default); its values are zeros.");
-  m.def("empty_like", [](nb::handle a, std::optional<Dtype> dtype) {
+  def_op(m, "empty_like", [](nb::handle a, std::optional<Dtype> dtype) {
     array x = to_array(a);
     return zeros(x.shape(), dtype.value_or(x.dtype()));
   }, "a"_a, "dtype"_a = nb::none(), "An array shaped like a (values: zeros).");
 #define WINDOW(name, what)                                                                  \
-  m.def(#name, [](int64_t M) { return name(M); }, "M"_a,                                  \
+  def_op(m, #name, [](int64_t M) { return name(M); }, "M"_a,                                  \
         what " window of M points (numpy's definition), float32.\n\n"                       \
         "Args:\n    M: number of points (0 or less gives an empty array).\n\n"             \
         "Returns:\n    array: the window, of shape (M,).")

@@ -42,10 +42,18 @@ std::optional<int> axis_arg(const char* op, nb::handle axis) {
 // the generic forwarder array.cpp installs, with a real signature).
 template <typename F, typename... Extra>
 void def_both(nb::module_& m, const char* name, F f, const char* doc, const Extra&... extra) {
-  m.def(name, f, "a"_a, extra..., doc);
+  def_op(m, name, f, "a"_a, extra..., doc);
+  auto g = ember::py::op_detail::op_traits<F>::with_stream(f, name);
   nb::handle cls = nb::type<array>();
-  nb::setattr(cls, name,
-              nb::cpp_function(f, nb::is_method(), nb::scope(cls), nb::name(name), extra..., doc));
+  if constexpr ((std::is_same_v<Extra, nb::kw_only> || ...)) {
+    nb::setattr(cls, name,
+                nb::cpp_function(g, nb::is_method(), nb::scope(cls), nb::name(name), extra...,
+                                 nb::arg("stream") = nb::none(), doc));
+  } else {
+    nb::setattr(cls, name,
+                nb::cpp_function(g, nb::is_method(), nb::scope(cls), nb::name(name), extra...,
+                                 nb::kw_only(), nb::arg("stream") = nb::none(), doc));
+  }
 }
 
 constexpr const char* kAxesArgs =
@@ -124,7 +132,7 @@ void init_ops_reduce(nb::module_& m) {
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
 
-  m.def("softmax", [](nb::handle a, nb::handle axis, bool precise) {
+  def_op(m, "softmax", [](nb::handle a, nb::handle axis, bool precise) {
           return softmax(to_array(a), axes_arg("softmax", axis), precise);
         }, "a"_a, "axis"_a = nb::none(), nb::kw_only(), "precise"_a = false,
         d("exp(a) / sum(exp(a)) over the given axes, computed stably (the max is subtracted "
@@ -158,18 +166,18 @@ void init_ops_reduce(nb::module_& m) {
        "An array of a's shape (flattened for axis=None); ints and bool give float32.");
 #undef SCAN
 
-  m.def("count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op(m, "count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {
     return count_nonzero(to_array(a), axes_arg("count_nonzero", axis), keepdims);
   }, "a"_a, nb::kw_only(), "axis"_a = nb::none(), "keepdims"_a = false,
         d("Counts the nonzero elements over the given axes.", kAxesArgs, "int32 counts."));
-  m.def("minmax", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op(m, "minmax", [](nb::handle a, nb::handle axis, bool keepdims) {
     array x = to_array(a);
     Axes ax = axes_arg("minmax", axis);
     return nb::make_tuple(min(x, ax, keepdims), max(x, ax, keepdims));
   }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
         d("The minimum and the maximum over the given axes.", kAxesArgs,
           "A tuple (min, max); NaN propagates; ValueError for an empty selection."));
-  m.def("median", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op(m, "median", [](nb::handle a, nb::handle axis, bool keepdims) {
     return median(to_array(a), axes_arg("median", axis), keepdims);
   }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
         d("Median over the given axes (the mean of the two middle values for an even count).",

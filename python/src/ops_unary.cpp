@@ -7,12 +7,12 @@ using namespace ember::py;
 using namespace nb::literals;
 
 #define UNARY(name, doc) \
-  m.def(#name, [](nb::handle a) { return name(to_array(a)); }, "a"_a, doc)
+  def_op(m, #name, [](nb::handle a) { return name(to_array(a)); }, "a"_a, doc)
 
 void init_ops_unary(nb::module_& m) {
   UNARY(abs, "Elementwise absolute value.");
   UNARY(trunc, "Elementwise rounding toward zero (integers unchanged).");
-  m.def("positive", [](nb::handle a) { return to_array(a); }, "a"_a,
+  def_op(m, "positive", [](nb::handle a) { return to_array(a); }, "a"_a,
         "Elementwise +a: the input itself.");
   UNARY(negative, "Elementwise negation.");
   UNARY(sign, "Elementwise sign: -1, 0 or 1.");
@@ -49,7 +49,7 @@ void init_ops_unary(nb::module_& m) {
   UNARY(bitwise_invert, "Elementwise bitwise not of integers.");
   UNARY(relu, "Elementwise max(x, 0).");
   UNARY(stop_gradient, "Returns x unchanged, but blocks gradients through it at every order.");
-  m.def("round", [](nb::handle a, int decimals) { return round(to_array(a), decimals); }, "a"_a,
+  def_op(m, "round", [](nb::handle a, int decimals) { return round(to_array(a), decimals); }, "a"_a,
         "decimals"_a = 0, "Rounds to the given number of decimals (half to even).");
   UNARY(isfinite, "True where the value is neither NaN nor infinite.");
   UNARY(isposinf, "True where the value is +inf.");
@@ -59,9 +59,9 @@ void init_ops_unary(nb::module_& m) {
   UNARY(real, "The real part (float32 for complex64 input; the input itself otherwise).");
   UNARY(imag, "The imaginary part (float32 for complex64 input; zeros otherwise).");
   UNARY(conjugate, "Elementwise complex conjugate (the identity for real dtypes).");
-  m.def("conj", [](nb::handle a) { return conjugate(to_array(a)); }, "a"_a,
+  def_op(m, "conj", [](nb::handle a) { return conjugate(to_array(a)); }, "a"_a,
         "Elementwise complex conjugate; same as conjugate.");
-  m.def("nan_to_num",
+  def_op(m, "nan_to_num",
         [](nb::handle a, double nan, std::optional<double> posinf, std::optional<double> neginf) {
           return nan_to_num(to_array(a), nan, posinf, neginf);
         },

@@ -52,19 +52,19 @@ void init_random(nb::module_& parent) {
         "Args:\n    seed (int): The seed.\n\n"
         "Returns:\n    array: A uint32 key of shape (2,).\n\n"
         "Example:\n    >>> k = mx.random.key(0)\n    >>> mx.random.uniform(key=k)  # same value every run");
-  m.def("split", [](const array& key, int num) { return random::split(key, num); }, "key"_a,
+  def_op(m, "split", [](const array& key, int num) { return random::split(key, num); }, "key"_a,
         "num"_a = 2,
         "Derives num independent keys from a key.\n\n"
         "Args:\n    key (array): The key to split.\n    num (int): How many keys (default 2).\n\n"
         "Returns:\n    array: Keys of shape (num, 2).");
-  m.def("bits", [](nb::handle shape, int width, nb::handle key) {
+  def_op(m, "bits", [](nb::handle shape, int width, nb::handle key) {
     return random::bits(to_shape(shape), width, to_key(key));
   }, "shape"_a = nb::make_tuple(), "width"_a = 4, "key"_a = nb::none(),
      "Raw random bits.\n\n"
      "Args:\n    shape (tuple): Output shape.\n    width (int): Bytes per element: 1, 2, 4 or 8 "
      "(uint8 ... uint64).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: Unsigned integers with uniformly random bits.");
-  m.def("uniform", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
+  def_op(m, "uniform", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
                       nb::handle key) {
     return random::uniform(to_shape(shape), dtype, to_param(low, dtype), to_param(high, dtype),
                            to_key(key));
@@ -75,7 +75,7 @@ void init_random(nb::module_& parent) {
      "bound (excluded).\n    shape (tuple): Output shape; low and high must broadcast to it.\n"
      "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("normal", [](nb::handle shape, Dtype dtype, nb::handle loc, nb::handle scale, nb::handle key) {
+  def_op(m, "normal", [](nb::handle shape, Dtype dtype, nb::handle loc, nb::handle scale, nb::handle key) {
     auto plain = [](nb::handle h) {
       return h.is_none() || nb::isinstance<nb::float_>(h) || nb::isinstance<nb::int_>(h);
     };
@@ -94,7 +94,7 @@ void init_random(nb::module_& parent) {
      "    loc (scalar or array, optional): Mean (default 0).\n    scale (scalar or array, optional): "
      "Standard deviation (default 1).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("randint", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
+  def_op(m, "randint", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
                       nb::handle key) {
     return random::randint(to_array(low), to_array(high), to_shape(shape), dtype, to_key(key));
   }, "low"_a, "high"_a, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::int32, "key"_a = nb::none(),
@@ -103,14 +103,14 @@ void init_random(nb::module_& parent) {
      "(excluded); where high <= low the result is low.\n    shape (tuple): Output shape.\n"
      "    dtype (Dtype): An integer type (default int32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("bernoulli", [](nb::handle p, nb::handle shape, nb::handle key) {
+  def_op(m, "bernoulli", [](nb::handle p, nb::handle shape, nb::handle key) {
     return random::bernoulli(to_array(p), to_opt_shape(shape), to_key(key));
   }, "p"_a = 0.5, "shape"_a = nb::none(), "key"_a = nb::none(),
      "Samples booleans that are true with probability p.\n\n"
      "Args:\n    p (scalar or array): Probability of True (default 0.5).\n    shape (tuple, optional): "
      "Output shape (default p's shape).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: bool samples.");
-  m.def("truncated_normal", [](nb::handle lower, nb::handle upper, nb::handle shape, Dtype dtype,
+  def_op(m, "truncated_normal", [](nb::handle lower, nb::handle upper, nb::handle shape, Dtype dtype,
                                nb::handle key) {
     return random::truncated_normal(to_param(lower, dtype), to_param(upper, dtype), to_opt_shape(shape),
                                     dtype, to_key(key));
@@ -120,14 +120,14 @@ void init_random(nb::module_& parent) {
      "    shape (tuple, optional): Output shape (default the bounds' broadcast shape).\n"
      "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("gumbel", [](nb::handle shape, Dtype dtype, nb::handle key) {
+  def_op(m, "gumbel", [](nb::handle shape, Dtype dtype, nb::handle key) {
     return random::gumbel(to_shape(shape), dtype, to_key(key));
   }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
      "Samples from the standard Gumbel distribution, -log(-log(U)).\n\n"
      "Args:\n    shape (tuple): Output shape.\n    dtype (Dtype): A floating type (default float32).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("laplace", [](nb::handle shape, Dtype dtype, float loc, float scale, nb::handle key) {
+  def_op(m, "laplace", [](nb::handle shape, Dtype dtype, float loc, float scale, nb::handle key) {
     return random::laplace(to_shape(shape), dtype, loc, scale, to_key(key));
   }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "loc"_a = 0.0f, "scale"_a = 1.0f,
      "key"_a = nb::none(),
@@ -136,7 +136,7 @@ void init_random(nb::module_& parent) {
      "    loc (float): Location (default 0).\n    scale (float): Scale (default 1).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  m.def("categorical", [](nb::handle logits, int axis, nb::handle shape,
+  def_op(m, "categorical", [](nb::handle logits, int axis, nb::handle shape,
                           std::optional<int64_t> num_samples, nb::handle key) {
     return random::categorical(to_array(logits), axis, to_opt_shape(shape), num_samples, to_key(key));
   }, "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(),
@@ -147,7 +147,7 @@ void init_random(nb::module_& parent) {
      "must broadcast to it.\n    num_samples (int, optional): Draws per distribution, on a new last "
      "axis. Give at most one of shape and num_samples.\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: uint32 indices.");
-  m.def("permutation", [](nb::handle x, int axis, nb::handle key) {
+  def_op(m, "permutation", [](nb::handle x, int axis, nb::handle key) {
     if (nb::isinstance<nb::int_>(x)) return random::permutation(nb::cast<int64_t>(x), to_key(key));
     return random::permutation(to_array(x), axis, to_key(key));
   }, "x"_a, "axis"_a = 0, "key"_a = nb::none(),

@@ -8,8 +8,41 @@
 
 namespace ember {
 
+void Primitive::eval_cpu(const std::vector<array>&, array&) {
+  throw std::logic_error(msg("[", name(), "] has no single-output CPU kernel."));
+}
+
 void Primitive::eval_gpu(const std::vector<array>&, array&) {
-  throw std::runtime_error(msg("[", name(), "] has no GPU kernel."));
+  throw std::invalid_argument(msg("[", name(), "] has no GPU kernel yet; run it on mx.cpu."));
+}
+
+void Primitive::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  eval_cpu(inputs, outputs[0]);
+}
+
+void Primitive::eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  eval_gpu(inputs, outputs[0]);
+}
+
+std::vector<array> Primitive::jvp_multi(const std::vector<array>& primals,
+                                        const std::vector<array>& tangents,
+                                        const std::vector<int>& argnums,
+                                        const std::vector<array>& outputs) {
+  return {jvp(primals, tangents, argnums, outputs[0])};
+}
+
+std::vector<array> Primitive::vjp_multi(const std::vector<array>& primals,
+                                        const std::vector<array>& cotangents,
+                                        const std::vector<int>& argnums,
+                                        const std::vector<array>& outputs) {
+  if (!cotangents[0].valid()) return std::vector<array>(argnums.size());
+  return vjp(primals, cotangents[0], argnums, outputs[0]);
+}
+
+std::pair<std::vector<array>, std::vector<int>> Primitive::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  auto [y, ax] = vmap(inputs, axes);
+  return {{std::move(y)}, {ax}};
 }
 
 array Primitive::jvp(const std::vector<array>&, const std::vector<array>&, const std::vector<int>&,

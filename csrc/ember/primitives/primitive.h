@@ -17,6 +17,17 @@ namespace ember {
 /// Where the batch dimension of a vmapped value lives; nullopt: not batched.
 using BatchAxis = std::optional<int>;
 
+/// A primitive computes one output (most) or several at once (a multi-output node, made with
+/// array::make_siblings: split, divmod, factorizations, custom functions with several
+/// outputs). Single-output primitives override the single forms below; multi-output ones
+/// override the `_multi` forms (EMBER_MULTI_PRIMITIVE_RULES). The engine and the transforms
+/// call only the `_multi` forms, whose defaults forward to the single forms.
+///
+/// Kernels: eval_cpu runs on the CPU backend (backend/cpu/); eval_gpu is defined by a GPU
+/// backend (backend/cuda/...) for the primitives it has kernels for; the default says there
+/// is none. Kernels that do not depend on the device (views, identities) are written once,
+/// with one `eval_view` (EMBER_VIEW_PRIMITIVE_RULES) that serves every backend
+/// (backend/common/views.cpp).
 class EMBER_API Primitive {
  public:
   virtual ~Primitive() = default;
@@ -25,9 +36,26 @@ class EMBER_API Primitive {
   virtual const char* name() const = 0;
 
   /// Computes `out` from evaluated `inputs`; `out` has its shape and dtype set.
-  virtual void eval_cpu(const std::vector<array>& inputs, array& out) = 0;
+  virtual void eval_cpu(const std::vector<array>& inputs, array& out);
   /// GPU kernel; the default says there is none.
   virtual void eval_gpu(const std::vector<array>& inputs, array& out);
+
+  // ---- every output at once (what the engine and the transforms call) ----
+  virtual void eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs);
+  virtual void eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs);
+  /// One tangent per output (an invalid array: zero).
+  virtual std::vector<array> jvp_multi(const std::vector<array>& primals,
+                                       const std::vector<array>& tangents,
+                                       const std::vector<int>& argnums,
+                                       const std::vector<array>& outputs);
+  /// One cotangent per output in, invalid where that output gets none; one per argnum out.
+  virtual std::vector<array> vjp_multi(const std::vector<array>& primals,
+                                       const std::vector<array>& cotangents,
+                                       const std::vector<int>& argnums,
+                                       const std::vector<array>& outputs);
+  /// The batched outputs and where each one's batch axis is.
+  virtual std::pair<std::vector<array>, std::vector<int>> vmap_multi(
+      const std::vector<array>& inputs, const std::vector<BatchAxis>& axes);
 
   /// Forward mode: the output tangent, given tangents[i] for primals[argnums[i]]
   /// (inputs not listed have zero tangent). `out` is the primal output.
@@ -70,6 +98,46 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
                          const std::vector<int>& argnums, const array& out) override;        \
   std::pair<array, int> vmap(const std::vector<array>& inputs,                               \
                              const std::vector<BatchAxis>& axes) override;
+
+/// The same set for a primitive whose kernel does not depend on the device (a view or an
+/// identity): one `eval_view`, defined in backend/common/views.cpp, is its kernel on every
+/// backend.
+#define EMBER_VIEW_PRIMITIVE_RULES                                                          \
+  void eval_cpu(const std::vector<array>& inputs, array& out) override {                    \
+    eval_view(inputs, out);                                                                 \
+  }                                                                                         \
+  void eval_gpu(const std::vector<array>& inputs, array& out) override {                    \
+    eval_view(inputs, out);                                                                 \
+  }                                                                                         \
+  void eval_view(const std::vector<array>& inputs, array& out);                             \
+  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,           \
+            const std::vector<int>& argnums, const array& out) override;                     \
+  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,          \
+                         const std::vector<int>& argnums, const array& out) override;        \
+  std::pair<array, int> vmap(const std::vector<array>& inputs,                               \
+                             const std::vector<BatchAxis>& axes) override;
+
+/// The same set for a multi-output primitive.
+#define EMBER_MULTI_PRIMITIVE_RULES                                                          \
+  void eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override; \
+  std::vector<array> jvp_multi(const std::vector<array>& primals,                            \
+                               const std::vector<array>& tangents,                           \
+                               const std::vector<int>& argnums,                              \
+                               const std::vector<array>& outputs) override;                  \
+  std::vector<array> vjp_multi(const std::vector<array>& primals,                            \
+                               const std::vector<array>& cotangents,                         \
+                               const std::vector<int>& argnums,                              \
+                               const std::vector<array>& outputs) override;                  \
+  std::pair<std::vector<array>, std::vector<int>> vmap_multi(                                \
+      const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) override;
+
+/// Builds the outputs of a multi-output primitive (siblings of one node).
+template <typename P, typename... Args>
+std::vector<array> make_nodes(std::vector<Shape> shapes, std::vector<Dtype> dtypes,
+                              std::vector<array> inputs, Args&&... args) {
+  return array::make_siblings(std::move(shapes), std::move(dtypes),
+                              std::make_shared<P>(std::forward<Args>(args)...), std::move(inputs));
+}
 
 /// Builds the lazy output node of a primitive.
 template <typename P, typename... Args>

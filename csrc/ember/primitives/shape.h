@@ -12,7 +12,7 @@ class EMBER_API BroadcastTo : public Primitive {
  public:
   explicit BroadcastTo(Shape shape) : shape_(std::move(shape)) {}
   const char* name() const override { return "BroadcastTo"; }
-  EMBER_PRIMITIVE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
 
  private:
@@ -36,7 +36,7 @@ class EMBER_API Transpose : public Primitive {
  public:
   explicit Transpose(std::vector<int> perm) : perm_(std::move(perm)) {}
   const char* name() const override { return "Transpose"; }
-  EMBER_PRIMITIVE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
 
  private:
@@ -62,7 +62,9 @@ class EMBER_API Slice : public Primitive {
   Slice(std::vector<int64_t> start, std::vector<int64_t> stop, std::vector<int64_t> step)
       : start_(std::move(start)), stop_(std::move(stop)), step_(std::move(step)) {}
   const char* name() const override { return "Slice"; }
-  EMBER_SHAPE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
+  bool is_equivalent(const Primitive& other) const override;
+  void print(std::ostream& os) const override;
 
  private:
   std::vector<int64_t> start_, stop_, step_;
@@ -109,7 +111,7 @@ class EMBER_API Pad : public Primitive {
 class EMBER_API Depends : public Primitive {
  public:
   const char* name() const override { return "Depends"; }
-  EMBER_PRIMITIVE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
 };
 
 /// The bytes of inputs[0] read as another dtype (numpy's view): the last axis

@@ -73,7 +73,7 @@ EMBER_UNARY_PRIMITIVE(BitwiseInvert)
 class EMBER_API StopGradient : public Primitive {
  public:
   const char* name() const override { return "StopGradient"; }
-  EMBER_PRIMITIVE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
 };
 
 /// Converts the dtype (numpy's casting rules).

@@ -1,4 +1,4 @@
-// custom_function and checkpoint: a primitive that stands for one output of a
+// custom_function and checkpoint: a multi-output primitive that stands for the outputs of a
 // user function and answers transforms with the user's rules.
 #include "ember/errors.h"
 #include "ember/ops.h"
@@ -16,28 +16,33 @@ struct CustomRules {
   CustomVmapFn vmap;
 };
 
-// Inputs are the function's inputs followed by its outputs (computed by the
-// function's own graph); the node is a view of output `index_`. Transforms
-// without a user rule flow through that output's graph.
+// One node for all of the function's outputs: its inputs are the function's inputs followed
+// by its outputs (computed by the function's own graph), and output k is a view of the
+// function's output k. Each rule is called once for all outputs; transforms without a user
+// rule flow through the function's own graph.
 class CustomTransforms : public Primitive {
  public:
-  CustomTransforms(std::shared_ptr<CustomRules> rules, size_t index)
-      : rules_(std::move(rules)), index_(index) {}
+  explicit CustomTransforms(std::shared_ptr<CustomRules> rules) : rules_(std::move(rules)) {}
   const char* name() const override { return "CustomTransforms"; }
 
-  void eval_cpu(const std::vector<array>& inputs, array& out) override {
-    const array& y = inputs[rules_->num_inputs + index_];
-    out.set_view(y, y.strides(), y.offset());
+  void eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override {
+    views(inputs, outputs);
+  }
+  void eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override {
+    views(inputs, outputs);
   }
 
-  array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-            const std::vector<int>& argnums, const array& out) override {
+  std::vector<array> jvp_multi(const std::vector<array>& primals,
+                               const std::vector<array>& tangents,
+                               const std::vector<int>& argnums,
+                               const std::vector<array>&) override {
     size_t n = rules_->num_inputs;
+    std::vector<array> result(rules_->num_outputs);
     if (!rules_->jvp) {
       for (size_t i = 0; i < argnums.size(); ++i) {
-        if (size_t(argnums[i]) == n + index_) return tangents[i];
+        if (size_t(argnums[i]) >= n) result[argnums[i] - n] = tangents[i];
       }
-      return array();
+      return result;
     }
     std::vector<array> xs(primals.begin(), primals.begin() + n);
     std::vector<array> ts;
@@ -49,29 +54,33 @@ class CustomTransforms : public Primitive {
         any = true;
       }
     }
-    if (!any) return array();
+    if (!any) return result;
     auto outs = rules_->jvp(xs, ts);
     if (outs.size() != rules_->num_outputs) {
       throw std::invalid_argument(msg("[custom_function] The jvp rule returned ", outs.size(),
                                       " tangents for ", rules_->num_outputs, " outputs."));
     }
-    return outs[index_];
+    return outs;
   }
 
-  std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
-                         const std::vector<int>& argnums, const array& out) override {
+  std::vector<array> vjp_multi(const std::vector<array>& primals,
+                               const std::vector<array>& cotangents,
+                               const std::vector<int>& argnums,
+                               const std::vector<array>&) override {
     size_t n = rules_->num_inputs;
     std::vector<array> grads(argnums.size());
     if (!rules_->vjp) {
       for (size_t i = 0; i < argnums.size(); ++i) {
-        if (size_t(argnums[i]) == n + index_) grads[i] = cotangent;
+        if (size_t(argnums[i]) >= n) grads[i] = cotangents[argnums[i] - n];
       }
       return grads;
     }
     std::vector<array> xs(primals.begin(), primals.begin() + n);
     std::vector<array> ys(primals.begin() + n, primals.end());
     std::vector<array> cts;
-    for (size_t j = 0; j < ys.size(); ++j) cts.push_back(j == index_ ? cotangent : zeros_like(ys[j]));
+    for (size_t j = 0; j < ys.size(); ++j) {
+      cts.push_back(cotangents[j].valid() ? cotangents[j] : zeros_like(ys[j]));
+    }
     auto gx = rules_->vjp(xs, cts, ys);
     if (gx.size() != n) {
       throw std::invalid_argument(msg("[custom_function] The vjp rule returned ", gx.size(),
@@ -83,30 +92,52 @@ class CustomTransforms : public Primitive {
     return grads;
   }
 
-  std::pair<array, int> vmap(const std::vector<array>& inputs,
-                             const std::vector<BatchAxis>& axes) override {
+  std::pair<std::vector<array>, std::vector<int>> vmap_multi(
+      const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) override {
     size_t n = rules_->num_inputs;
     if (rules_->vmap) {
       std::vector<array> xs(inputs.begin(), inputs.begin() + n);
       std::vector<BatchAxis> ax(axes.begin(), axes.begin() + n);
-      auto [outs, out_axes] = rules_->vmap(xs, ax);
-      return {outs.at(index_), out_axes.at(index_)};
+      auto result = rules_->vmap(xs, ax);
+      if (result.first.size() != rules_->num_outputs ||
+          result.second.size() != rules_->num_outputs) {
+        throw std::invalid_argument(msg("[custom_function] The vmap rule returned ",
+                                        result.first.size(), " outputs and ",
+                                        result.second.size(), " axes for ",
+                                        rules_->num_outputs, " outputs."));
+      }
+      return result;
     }
-    size_t k = n + index_;
-    if (axes[k]) return {inputs[k], *axes[k]};
-    // The output does not depend on the batch: repeat it (a broadcast view).
     int64_t batch = 0;
     for (size_t i = 0; i < axes.size(); ++i) {
       if (axes[i]) batch = inputs[i].shape(*axes[i]);
     }
-    Shape s = inputs[k].shape();
-    s.insert(s.begin(), batch);
-    return {broadcast_to(expand_dims(inputs[k], {0}), s), 0};
+    std::vector<array> outs;
+    std::vector<int> out_axes;
+    for (size_t k = n; k < inputs.size(); ++k) {
+      if (axes[k]) {
+        outs.push_back(inputs[k]);
+        out_axes.push_back(*axes[k]);
+        continue;
+      }
+      // This output does not depend on the batch: repeat it (a broadcast view).
+      Shape s = inputs[k].shape();
+      s.insert(s.begin(), batch);
+      outs.push_back(broadcast_to(expand_dims(inputs[k], {0}), s));
+      out_axes.push_back(0);
+    }
+    return {outs, out_axes};
   }
 
  private:
+  void views(const std::vector<array>& inputs, std::vector<array>& outputs) const {
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      const array& y = inputs[rules_->num_inputs + k];
+      outputs[k].set_view(y, y.strides(), y.offset());
+    }
+  }
+
   std::shared_ptr<CustomRules> rules_;
-  size_t index_;
 };
 
 }  // namespace
@@ -123,12 +154,15 @@ ArrayFn custom_function(ArrayFn fun, CustomVjpFn vjp, CustomJvpFn jvp, CustomVma
     r->num_outputs = outputs.size();
     std::vector<array> node_inputs = inputs;
     node_inputs.insert(node_inputs.end(), outputs.begin(), outputs.end());
-    std::vector<array> wrapped;
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      wrapped.push_back(make_node<CustomTransforms>(outputs[k].shape(), outputs[k].dtype(), node_inputs,
-                                                    r, k));
+    if (outputs.empty()) return outputs;
+    std::vector<Shape> shapes;
+    std::vector<Dtype> dtypes;
+    for (auto& o : outputs) {
+      shapes.push_back(o.shape());
+      dtypes.push_back(o.dtype());
     }
-    return wrapped;
+    return make_nodes<CustomTransforms>(std::move(shapes), std::move(dtypes),
+                                        std::move(node_inputs), r);
   };
 }
 

@@ -30,7 +30,9 @@ std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
     }
   }
   for (auto& s : trace.steps) {
-    if (!is_inexact(s.node.dtype())) continue;  // integer / bool values carry no tangent
+    bool inexact = false;  // integer / bool values carry no tangent
+    for (auto& o : s.outputs) inexact = inexact || is_inexact(o.dtype());
+    if (!inexact) continue;
     std::vector<int> argnums;
     std::vector<array> ts;
     for (int i = 0; i < int(s.inputs.size()); ++i) {
@@ -41,11 +43,15 @@ std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
       }
     }
     if (argnums.empty()) continue;
-    array t = s.primitive->jvp(s.inputs, ts, argnums, s.node);
-    if (!t.valid()) continue;
-    if (t.dtype() != s.node.dtype()) t = astype(t, s.node.dtype());
-    if (t.shape() != s.node.shape()) t = broadcast_to(t, s.node.shape());
-    tan.emplace(s.node.id(), t);
+    auto outs_t = s.primitive->jvp_multi(s.inputs, ts, argnums, s.outputs);
+    for (size_t k = 0; k < s.outputs.size() && k < outs_t.size(); ++k) {
+      const array& o = s.outputs[k];
+      array t = outs_t[k];
+      if (!t.valid() || !is_inexact(o.dtype())) continue;
+      if (t.dtype() != o.dtype()) t = astype(t, o.dtype());
+      if (t.shape() != o.shape()) t = broadcast_to(t, o.shape());
+      tan.emplace(o.id(), t);
+    }
   }
   std::vector<array> out_tangents;
   for (auto& o : trace.outputs) {

@@ -7,9 +7,6 @@
 
 namespace ember::detail {
 
-void TraceInput::eval_cpu(const std::vector<array>& inputs, array& out) {
-  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
-}
 array TraceInput::jvp(const std::vector<array>&, const std::vector<array>& tangents,
                       const std::vector<int>&, const array&) {
   return tangents[0];
@@ -34,6 +31,7 @@ std::vector<Step> dependent_steps(const std::vector<array>& outputs,
     return a.has_primitive() && !roots.count(a.id());
   });
   std::unordered_set<uintptr_t> depends(roots.begin(), roots.end());
+  std::unordered_set<uintptr_t> groups;  // multi-output nodes already recorded
   std::vector<Step> steps;
   for (auto& a : order) {
     if (roots.count(a.id()) || !a.has_primitive()) continue;
@@ -45,8 +43,18 @@ std::vector<Step> dependent_steps(const std::vector<array>& outputs,
       }
     }
     if (!dep) continue;
-    depends.insert(a.id());
-    steps.push_back(Step{a, a.primitive_ptr(), a.inputs()});
+    if (a.num_siblings() == 1) {
+      depends.insert(a.id());
+      steps.push_back(Step{{a}, a.primitive_ptr(), a.inputs()});
+      continue;
+    }
+    // All outputs of a multi-output node form one step, placed where the first of them is
+    // met: each sibling's users come after it, so forward and reverse passes both see the
+    // step at a valid point.
+    if (!groups.insert(a.group_id()).second) continue;
+    std::vector<array> outs = a.siblings();
+    for (auto& o : outs) depends.insert(o.id());
+    steps.push_back(Step{std::move(outs), a.primitive_ptr(), a.inputs()});
   }
   return steps;
 }
@@ -86,20 +94,30 @@ std::vector<array> backward(const Trace& trace, const std::vector<array>& output
     if (is_inexact(in.dtype())) carries.insert(in.id());
   }
   for (auto& s : trace.steps) {
-    if (is_inexact(s.node.dtype())) carries.insert(s.node.id());
+    for (auto& o : s.outputs) {
+      if (is_inexact(o.dtype())) carries.insert(o.id());
+    }
   }
   for (auto it = trace.steps.rbegin(); it != trace.steps.rend(); ++it) {
-    auto found = ct.find(it->node.id());
-    if (found == ct.end()) continue;
-    array cot = found->second;
-    ct.erase(found);  // consumed: free it as early as possible
-    if (!carries.count(it->node.id())) continue;
+    std::vector<array> cots(it->outputs.size());
+    bool any = false;
+    for (size_t k = 0; k < cots.size(); ++k) {
+      const array& o = it->outputs[k];
+      auto found = ct.find(o.id());
+      if (found == ct.end()) continue;
+      if (carries.count(o.id())) {
+        cots[k] = std::move(found->second);
+        any = true;
+      }
+      ct.erase(found);  // consumed: free it as early as possible
+    }
+    if (!any) continue;
     std::vector<int> argnums;
     for (int i = 0; i < int(it->inputs.size()); ++i) {
       if (carries.count(it->inputs[i].id())) argnums.push_back(i);
     }
     if (argnums.empty()) continue;
-    auto grads = it->primitive->vjp(it->inputs, cot, argnums, it->node);
+    auto grads = it->primitive->vjp_multi(it->inputs, cots, argnums, it->outputs);
     for (size_t k = 0; k < argnums.size(); ++k) {
       const array& in = it->inputs[argnums[k]];
       array g = grads[k];

@@ -17,15 +17,16 @@ namespace ember::detail {
 class EMBER_API TraceInput : public Primitive {
  public:
   const char* name() const override { return "TraceInput"; }
-  EMBER_PRIMITIVE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
 };
 
 array trace_input(const array& primal);
 
-/// One recorded node: the primitive and inputs are copied at trace time, so
-/// the trace stays usable even if the nodes are evaluated (and detached) later.
+/// One recorded computation: the primitive and inputs are copied at trace time, so the
+/// trace stays usable even if the nodes are evaluated (and detached) later. `outputs` holds
+/// every output of the node (one, or the siblings of a multi-output node, in order).
 struct Step {
-  array node;
+  std::vector<array> outputs;
   std::shared_ptr<Primitive> primitive;
   std::vector<array> inputs;
 };

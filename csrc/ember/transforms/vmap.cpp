@@ -75,8 +75,10 @@ std::vector<array> detail::vmap_apply(const ArrayFn& fun, const std::vector<arra
           axes.push_back(std::nullopt);
         }
       }
-      auto [y, ax] = step.primitive->vmap(ins, axes);
-      batched.emplace(step.node.id(), std::make_pair(y, ax));
+      auto [ys, ax] = step.primitive->vmap_multi(ins, axes);
+      for (size_t k = 0; k < step.outputs.size(); ++k) {
+        batched.emplace(step.outputs[k].id(), std::make_pair(ys.at(k), ax.at(k)));
+      }
     }
     std::vector<array> results;
     for (size_t j = 0; j < outputs.size(); ++j) {

@@ -7,16 +7,6 @@
 
 namespace ember {
 
-void BroadcastTo::eval_cpu(const std::vector<array>& inputs, array& out) {
-  const array& in = inputs[0];
-  int lead = out.ndim() - in.ndim();
-  Strides st(out.ndim(), 0);
-  for (int i = 0; i < in.ndim(); ++i) {
-    st[lead + i] = (in.shape(i) == 1 && out.shape(lead + i) != 1) ? 0 : in.strides()[i];
-  }
-  out.set_view(in, std::move(st), in.offset());
-}
-
 void Reshape::eval_cpu(const std::vector<array>& inputs, array& out) {
   const array& in = inputs[0];
   if (in.flags().row_contiguous) {
@@ -26,26 +16,6 @@ void Reshape::eval_cpu(const std::vector<array>& inputs, array& out) {
     // Copy in logical (row-major) order: the output's flat layout is the input's.
     cpu::copy_into(in, out, row_major_strides(in.shape()), 0);
   }
-}
-
-void Transpose::eval_cpu(const std::vector<array>& inputs, array& out) {
-  const array& in = inputs[0];
-  Strides st(perm_.size());
-  for (size_t i = 0; i < perm_.size(); ++i) st[i] = in.strides()[perm_[i]];
-  out.set_view(in, std::move(st), in.offset());
-}
-
-void Slice::eval_cpu(const std::vector<array>& inputs, array& out) {
-  const array& in = inputs[0];
-  Strides st(in.ndim());
-  int64_t offset = in.offset();
-  for (int i = 0; i < in.ndim(); ++i) {
-    st[i] = in.strides()[i] * step_[i];
-    offset += start_[i] * in.strides()[i];
-  }
-  // An empty window may start one past the end; keep the offset inside the buffer.
-  if (out.size() == 0) offset = in.offset();
-  out.set_view(in, std::move(st), offset);
 }
 
 void SliceUpdate::eval_cpu(const std::vector<array>& inputs, array& out) {
@@ -85,10 +55,6 @@ void Pad::eval_cpu(const std::vector<array>& inputs, array& out) {
 }  // namespace ember
 
 namespace ember {
-
-void Depends::eval_cpu(const std::vector<array>& inputs, array& out) {
-  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
-}
 
 // A view of a row-contiguous input (the strides rescale); otherwise a
 // row-major copy first, then the same reading of its bytes.

@@ -126,10 +126,6 @@ EMBER_UNARY_EVAL(BitwiseInvert)
 #undef EMBER_UNARY_EVAL
 
 // Identity kernels share the input's buffer: values are immutable.
-void StopGradient::eval_cpu(const std::vector<array>& inputs, array& out) {
-  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
-}
-
 void AsType::eval_cpu(const std::vector<array>& inputs, array& out) {
   out.allocate_row_contiguous();
   cpu::copy_cast(inputs[0], out);

@@ -1,0 +1,52 @@
+// Kernels that do not depend on the device: views (the output points into the input's
+// buffer with new strides and offset) and identities. Each is the eval_cpu and the eval_gpu of
+// its primitive (EMBER_VIEW_PRIMITIVE_RULES), so every backend shares them.
+#include "ember/primitives/shape.h"
+#include "ember/primitives/unary.h"
+#include "ember/transforms/trace.h"
+
+namespace ember {
+
+void BroadcastTo::eval_view(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  int lead = out.ndim() - in.ndim();
+  Strides st(out.ndim(), 0);
+  for (int i = 0; i < in.ndim(); ++i) {
+    st[lead + i] = (in.shape(i) == 1 && out.shape(lead + i) != 1) ? 0 : in.strides()[i];
+  }
+  out.set_view(in, std::move(st), in.offset());
+}
+
+void Transpose::eval_view(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  Strides st(perm_.size());
+  for (size_t i = 0; i < perm_.size(); ++i) st[i] = in.strides()[perm_[i]];
+  out.set_view(in, std::move(st), in.offset());
+}
+
+void Slice::eval_view(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  Strides st(in.ndim());
+  int64_t offset = in.offset();
+  for (int i = 0; i < in.ndim(); ++i) {
+    st[i] = in.strides()[i] * step_[i];
+    offset += start_[i] * in.strides()[i];
+  }
+  // An empty window may start one past the end; keep the offset inside the buffer.
+  if (out.size() == 0) offset = in.offset();
+  out.set_view(in, std::move(st), offset);
+}
+
+void StopGradient::eval_view(const std::vector<array>& inputs, array& out) {
+  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
+}
+
+void Depends::eval_view(const std::vector<array>& inputs, array& out) {
+  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
+}
+
+void detail::TraceInput::eval_view(const std::vector<array>& inputs, array& out) {
+  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
+}
+
+}  // namespace ember
