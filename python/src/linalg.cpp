@@ -94,8 +94,8 @@ void init_linalg(nb::module_& parent) {
          "Returns:\n    (sign, logabsdet); (0, -inf) for a singular matrix.");
   def_op(m, "lu", [](nb::handle a) { return tuple_of(linalg::lu(to_array(a))); }, "a"_a,
          "LU factorization with partial pivoting of each square matrix.\n\n"
-         "Returns:\n    (P, L, U) with a[P] = L @ U: P the row order (uint32), L unit lower\n"
-         "    triangular, U upper triangular.");
+         "Returns:\n    (P, L, U) with a = L[P] @ U: P a permutation of the rows (uint32),\n"
+         "    L unit lower triangular, U upper triangular.");
   def_op(m, "lu_factor", [](nb::handle a) { return tuple_of(linalg::lu_factor(to_array(a))); },
          "a"_a,
          "LU factorization in LAPACK's packed form.\n\n"

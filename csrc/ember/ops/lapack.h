@@ -53,7 +53,7 @@ EMBER_API std::vector<array> qr(const array& a);
 EMBER_API std::vector<array> svd(const array& a);
 /// (LU, pivots) as LAPACK's getrf gives them (pivots uint32, 0-based), square matrices.
 EMBER_API std::vector<array> lu_factor(const array& a);
-/// (P, L, U) with a[P] = L @ U: P the row order (uint32), L unit lower, U upper.
+/// (P, L, U) with a = L[P] @ U (mlx's convention): P uint32, L unit lower, U upper.
 EMBER_API std::vector<array> lu(const array& a);
 /// The norm argument: none, a number, or "fro" / "nuc".
 using NormOrd = std::variant<std::monostate, double, std::string>;

@@ -137,8 +137,8 @@ class EMBER_API Eig : public Primitive {
 
 /// (LU, pivots, perm) of each square matrix (getrf with partial pivoting): L below
 /// the diagonal of LU (unit diagonal implied) and U on and above it; pivots[i]
-/// (uint32, 0-based) is the row swapped with row i; perm the resulting row order,
-/// so a[perm] = L @ U.
+/// (uint32, 0-based) is the row swapped with row i; perm the row order mlx gives,
+/// a = (L @ U)[perm] (equivalently L[perm] @ U).
 class EMBER_API LUFactor : public Primitive {
  public:
   const char* name() const override { return "LUFactor"; }

@@ -623,7 +623,9 @@ void LUFactor::eval_cpu_multi(const std::vector<array>& inputs, std::vector<arra
         piv[i] = uint32_t(ipiv[i] - 1);
         std::swap(perm[i], perm[piv[i]]);
       }
-      std::memcpy(outputs[2].data<uint32_t>() + b * n, perm.data(), size_t(n) * sizeof(uint32_t));
+      // perm is the row order with a[perm] = L U; mlx's P is its inverse: a = (L U)[P].
+      uint32_t* inv = outputs[2].data<uint32_t>() + b * n;
+      for (int i = 0; i < n; ++i) inv[perm[i]] = uint32_t(i);
     }
   });
 }
