@@ -89,6 +89,10 @@ def test_list_with_dtype():
 def test_numpy_construction_keeps_dtype(name):
     x = _np_values(name)
     a = mx.array(x)
+    # float64 becomes float32 unless asked for, as in MLX; every other dtype is kept
+    if name == "float64":
+        assert a.dtype == mx.float32
+        a = mx.array(x, dtype=mx.float64)
     assert str(a.dtype) == name
     assert a.shape == x.shape
     np.testing.assert_array_equal(_as_f64(a), _as_f64(x))
@@ -107,7 +111,8 @@ def test_numpy_construction_with_dtype(name):
 
 
 def test_numpy_float64_and_complex128():
-    assert mx.array(np.array([1.5])).dtype == mx.float64  # numpy arrays keep their dtype
+    assert mx.array(np.array([1.5])).dtype == mx.float32  # float64 -> float32, as in MLX
+    assert mx.array(np.array([1.5]), dtype=mx.float64).dtype == mx.float64
     c = mx.array(np.array([1 + 2j, 3 - 1j]))  # complex128 is stored as complex64
     assert c.dtype == mx.complex64
     np.testing.assert_array_equal(np.asarray(c), np.array([1 + 2j, 3 - 1j], np.complex64))
@@ -135,7 +140,7 @@ def test_numpy_zero_dim_and_empty():
 
 def test_numpy_scalars():
     assert mx.array(np.float32(2)).dtype == mx.float32
-    assert mx.array(np.float64(2)).dtype == mx.float64
+    assert mx.array(np.float64(2)).dtype == mx.float32  # a Python float subclass, as in MLX
     assert mx.array(np.int64(2)).dtype == mx.int64
     assert mx.array(np.uint8(200)).item() == 200
     assert mx.array(np.bool_(True)).dtype == mx.bool_
@@ -257,7 +262,7 @@ def test_numpy_view_keeps_array_alive():
 @pytest.mark.parametrize("name", ALL_DTYPES)
 def test_to_numpy_all_dtypes(name):
     x = _np_values(name)
-    a = mx.array(x)
+    a = mx.array(x, dtype=mx.float64) if name == "float64" else mx.array(x)
     n = np.asarray(a)
     assert n.shape == x.shape
     # numpy has no bfloat16 of its own: ember gives float32 values

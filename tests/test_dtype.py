@@ -120,7 +120,8 @@ def test_default_dtypes():
     assert mx.full((2,), True).dtype == mx.bool_
     assert mx.linspace(0, 1, 3).dtype == mx.float32
     assert mx.eye(2).dtype == mx.float32 and mx.tri(2).dtype == mx.float32
-    assert mx.array(np.zeros(2)).dtype == mx.float64  # numpy arrays keep theirs
+    assert mx.array(np.zeros(2)).dtype == mx.float32  # numpy float64 too (mlx); others kept
+    assert mx.array(np.zeros(2, np.int64)).dtype == mx.int64
     assert mx.zeros_like(mx.array([1], mx.uint16)).dtype == mx.uint16
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import ember.core as mx
-from op_table import np_dtype
+from op_table import np_dtype, to_mx
 
 RNG = np.random.default_rng(0)
 
@@ -59,11 +59,11 @@ MATMUL_SHAPES = [
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_matmul_values(shapes, dtype):
     a, b = rand(shapes[0], dtype), rand(shapes[1], dtype)
-    out = mx.matmul(mx.array(a), mx.array(b))
+    out = mx.matmul(to_mx(a), to_mx(b))
     assert out.dtype == getattr(mx, dtype)
     tol = 1e-4 if dtype == "float32" else 1e-12
     check(out, np.matmul(a, b), rtol=tol, atol=tol)
-    check(mx.array(a) @ mx.array(b), np.matmul(a, b), rtol=tol, atol=tol)
+    check(to_mx(a) @ to_mx(b), np.matmul(a, b), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES[:12], ids=str)
@@ -257,8 +257,8 @@ def test_matmul_vjp_and_jvp_values():
         a, b = rand(sa, "float64"), rand(sb, "float64")
         out = np.matmul(a, b)
         u = rand(out.shape, "float64")
-        _, (ga, gb) = mx.vjp(lambda x, y: mx.matmul(x, y), [mx.array(a), mx.array(b)],
-                             [mx.array(u)])
+        _, (ga, gb) = mx.vjp(lambda x, y: mx.matmul(x, y), [to_mx(a), to_mx(b)],
+                             [to_mx(u)])
         # Reference: the gradient of <u, a @ b> through numpy with 1-D operands as matrices.
         a2 = a[None] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -272,15 +272,15 @@ def test_matmul_vjp_and_jvp_values():
         check(ga, ga_ref.reshape(a.shape), 1e-10, 1e-10)
         check(gb, gb_ref.reshape(b.shape), 1e-10, 1e-10)
         ta, tb = rand(sa, "float64"), rand(sb, "float64")
-        _, (t,) = mx.jvp(lambda x, y: mx.matmul(x, y), [mx.array(a), mx.array(b)],
-                         [mx.array(ta), mx.array(tb)])
+        _, (t,) = mx.jvp(lambda x, y: mx.matmul(x, y), [to_mx(a), to_mx(b)],
+                         [to_mx(ta), to_mx(tb)])
         check(t, np.matmul(ta, b) + np.matmul(a, tb), 1e-10, 1e-10)
 
 
 def test_matmul_vjp_broadcast_batches_sum_back():
     a, b = rand((2, 1, 3, 4), "float64"), rand((5, 4, 2), "float64")
     u = rand((2, 5, 3, 2), "float64")
-    _, (ga, gb) = mx.vjp(lambda x, y: mx.matmul(x, y), [mx.array(a), mx.array(b)], [mx.array(u)])
+    _, (ga, gb) = mx.vjp(lambda x, y: mx.matmul(x, y), [to_mx(a), to_mx(b)], [to_mx(u)])
     check(ga, np.matmul(u, np.swapaxes(b, -1, -2)).sum(1, keepdims=True), 1e-10, 1e-10)
     check(gb, np.matmul(np.swapaxes(a, -1, -2), u).sum(0), 1e-10, 1e-10)
 
@@ -456,7 +456,7 @@ def test_einsum_grad_matches_matmul():
     a, b = rand((3, 4), "float64"), rand((4, 5), "float64")
     u = rand((3, 5), "float64")
     f = lambda x, y: mx.einsum("ij,jk->ik", x, y)
-    _, (ga, gb) = mx.vjp(f, [mx.array(a), mx.array(b)], [mx.array(u)])
+    _, (ga, gb) = mx.vjp(f, [to_mx(a), to_mx(b)], [to_mx(u)])
     check(ga, u @ b.T, 1e-10, 1e-10)
     check(gb, a.T @ u, 1e-10, 1e-10)
 

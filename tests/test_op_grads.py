@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ember.core as mx
-from op_table import ALL_ROWS, default_make
+from op_table import ALL_ROWS, default_make, to_mx
 
 MAX_CASES = 3
 EPS = 1e-6
@@ -45,7 +45,7 @@ def _setup(row, shapes, kw, seed=0):
     inputs = make(rng, shapes, "float64")
     diff = list(row.grad_args) if row.grad_args is not None else [
         i for i, x in enumerate(inputs) if np.asarray(x).dtype.kind == "f"]
-    consts = [mx.array(x) for x in inputs]
+    consts = [to_mx(x) for x in inputs]
 
     def f(*xs):
         args = list(consts)
@@ -53,12 +53,12 @@ def _setup(row, shapes, kw, seed=0):
             args[i] = x
         return row.ember(*args, **kw)
 
-    x = [mx.array(np.asarray(inputs[i], dtype=np.float64)) for i in diff]
+    x = [to_mx(np.asarray(inputs[i], dtype=np.float64)) for i in diff]
     out = f(*x)
     if not isinstance(out, mx.array) or out.dtype != mx.float64:
         pytest.skip(f"{row.name} does not give a float64 output for float64 inputs")
-    u = mx.array(rng.standard_normal(out.shape))
-    v = [mx.array(rng.standard_normal(xi.shape)) for xi in x]
+    u = to_mx(rng.standard_normal(out.shape))
+    v = [to_mx(rng.standard_normal(xi.shape)) for xi in x]
     return f, x, u, v, out
 
 
@@ -122,7 +122,7 @@ def _test_second_order(row, shapes, kw):
     _, tangents = mx.jvp(h_grad, x, v)
     plus = h_grad(*[xi + EPS * vi for xi, vi in zip(x, v)])
     minus = h_grad(*[xi - EPS * vi for xi, vi in zip(x, v)])
-    w = [mx.array(np.random.default_rng(1).standard_normal(xi.shape)) for xi in x]
+    w = [to_mx(np.random.default_rng(1).standard_normal(xi.shape)) for xi in x]
     fd = sum(_dot(wi, (np.asarray(p) - np.asarray(m)) / (2 * EPS)) for wi, p, m in zip(w, plus, minus))
     _close(sum(_dot(wi, t) for wi, t in zip(w, tangents)), fd, tol=1e-4)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ember.core as mx
-from op_table import ALL_ROWS, FLOATS, default_make, np_dtype
+from op_table import ALL_ROWS, FLOATS, default_make, np_dtype, to_mx
 
 # (rtol, atol) by result dtype; float32 uses the row's own rtol / atol.
 HALF_TOLS = {"float16": (2e-3, 1e-3), "bfloat16": (1.6e-2, 1e-2)}
@@ -105,7 +105,7 @@ def check_row(row, shapes, kw, dtype, to_ember=None):
     ember_inputs = []
     for i, x in enumerate(inputs):
         if to_ember is None:
-            ember_inputs.append(mx.array(x))
+            ember_inputs.append(to_mx(x))
         else:
             e, inputs[i] = to_ember(i, x)
             ember_inputs.append(e)
@@ -161,17 +161,17 @@ def transposed(i, x):
     """An ember view with reversed strides holding x's values (x itself when ndim < 2)."""
     x = np.asarray(x)
     if x.ndim < 2:
-        return mx.array(x), x
-    return mx.array(np.ascontiguousarray(x.T)).T, x
+        return to_mx(x), x
+    return to_mx(np.ascontiguousarray(x.T)).T, x
 
 
 def broadcast_rows(i, x):
     """A stride-0 view along axis 0: every row repeats x[0] (x itself when it has < 2 rows)."""
     x = np.asarray(x)
     if x.ndim < 1 or x.shape[0] < 2:
-        return mx.array(x), x
+        return to_mx(x), x
     first = x[:1]
-    return mx.broadcast_to(mx.array(first), x.shape), np.broadcast_to(first, x.shape)
+    return mx.broadcast_to(to_mx(first), x.shape), np.broadcast_to(first, x.shape)
 
 
 def sliced(i, x):
@@ -179,14 +179,14 @@ def sliced(i, x):
     array whose other rows hold garbage (NaN for floats), so reading a wrong row shows."""
     x = np.asarray(x)
     if x.ndim < 1:
-        return mx.array(x), x
+        return to_mx(x), x
     big = np.zeros((2 * x.shape[0] + 1,) + x.shape[1:], dtype=x.dtype)
     if x.dtype.kind == "f" or x.dtype.name == "bfloat16":
         big[...] = np.nan
     elif x.dtype.kind in "iu":
         big[...] = 7
     big[1::2] = x
-    return mx.array(big)[1::2], x
+    return to_mx(big)[1::2], x
 
 
 VARIANTS = {"T": transposed, "bcast": broadcast_rows, "sliced": sliced}

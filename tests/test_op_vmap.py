@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ember.core as mx
-from op_table import ALL_ROWS, default_make
+from op_table import ALL_ROWS, default_make, to_mx
 
 MAX_CASES = 2
 B = 3
@@ -51,13 +51,13 @@ def _vmap_matches_loop(row, shapes, kw, dtype, in_axes, out_axes):
     batched = []
     for i, ax in enumerate(in_axes):
         if ax is None:
-            batched.append(mx.array(samples[0][i]))
+            batched.append(to_mx(samples[0][i]))
         else:
-            batched.append(mx.array(np.stack([np.asarray(s[i]) for s in samples], axis=ax)))
+            batched.append(to_mx(np.stack([np.asarray(s[i]) for s in samples], axis=ax)))
     fn = lambda *xs: row.ember(*xs, **kw)
     expected = []
     for b in range(B):
-        args = [mx.array(samples[0][i] if ax is None else samples[b][i]) for i, ax in enumerate(in_axes)]
+        args = [to_mx(samples[0][i] if ax is None else samples[b][i]) for i, ax in enumerate(in_axes)]
         expected.append(np.asarray(fn(*args)))
     if all(ax is None for ax in in_axes):
         pytest.skip("nothing mapped")
@@ -76,7 +76,7 @@ def test_vmap_empty_batch(row):
     dtype = "float32" if "float32" in row.dtypes else row.dtypes[0]
     make = row.make or default_make
     sample = make(np.random.default_rng(0), shapes, dtype)
-    one = np.asarray(row.ember(*[mx.array(s) for s in sample], **kw))
-    empty = [mx.array(np.zeros((0,) + np.asarray(s).shape, np.asarray(s).dtype)) for s in sample]
+    one = np.asarray(row.ember(*[to_mx(s) for s in sample], **kw))
+    empty = [to_mx(np.zeros((0,) + np.asarray(s).shape, np.asarray(s).dtype)) for s in sample]
     got = mx.vmap(lambda *xs: row.ember(*xs, **kw))(*empty)
     assert got.shape == (0,) + one.shape

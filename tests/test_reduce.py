@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ember.core as mx
+from op_table import to_mx
 
 RNG = np.random.default_rng(1234)
 
@@ -362,7 +363,7 @@ def test_prod_grad_over_axes_with_zeros():
     x = RNG.standard_normal((3, 4, 5))
     x[0, 1, 2] = 0
     x[1, :, 0] = 0
-    g = mx.grad(lambda v: mx.sum(mx.prod(v, axis=(0, 2)) * mx.arange(1, 5)))(mx.array(x))
+    g = mx.grad(lambda v: mx.sum(mx.prod(v, axis=(0, 2)) * mx.arange(1, 5)))(to_mx(x))
     want = np.zeros_like(x)
     for j in range(4):
         want[:, j, :] = (j + 1) * _others(x[:, j, :].ravel()).reshape(3, 5)
@@ -403,13 +404,13 @@ def test_exclusive_scan_grads_match_finite_differences(op, reverse):
     f = lambda v: getattr(mx, op)(v, axis=1, reverse=reverse, inclusive=False)
     u = RNG.standard_normal((3, 5))
     w = RNG.standard_normal((3, 5))
-    _, (g,) = mx.vjp(f, [mx.array(x)], [mx.array(u)])
+    _, (g,) = mx.vjp(f, [to_mx(x)], [to_mx(u)])
     eps = 1e-6
     with np.errstate(invalid="ignore"):
-        fd = (_np(f(mx.array(x + eps * w))) - _np(f(mx.array(x - eps * w)))) / (2 * eps)
+        fd = (_np(f(to_mx(x + eps * w))) - _np(f(to_mx(x - eps * w)))) / (2 * eps)
     fd = np.nan_to_num(fd)  # the identity (-inf for cummax) at the first place is constant
     np.testing.assert_allclose(np.sum(_np(g) * w), np.sum(u * fd), rtol=1e-6)
-    _, (t,) = mx.jvp(f, [mx.array(x)], [mx.array(w)])
+    _, (t,) = mx.jvp(f, [to_mx(x)], [to_mx(w)])
     np.testing.assert_allclose(_np(t), fd, rtol=1e-6, atol=1e-8)
 
 

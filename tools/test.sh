@@ -51,4 +51,20 @@ fi
 t=$SECONDS
 echo "== Python tests"
 "$PY" -m pytest -q -n "${EMBER_TEST_JOBS:-2}" -p no:cacheprovider "$@" tests
-echo "== Python tests took $((SECONDS - t)) s; all done in $((SECONDS - start)) s"
+echo "== Python tests took $((SECONDS - t)) s"
+
+# CI only: bounded fuzzing (tools/fuzz.py; atheris from PyPI, skipped when it cannot be
+# installed). A finding fails the run; its input is left in build/fuzz/crash-* (add it to
+# tests/fuzz/corpus/ with the fix). EMBER_FUZZ_SECONDS sets the budget.
+if [ "${CI:-}" = true ] && [ "${EMBER_FUZZ_SECONDS:-60}" != 0 ]; then
+  t=$SECONDS
+  if "$PY" -m pip install -q --disable-pip-version-check atheris; then
+    mkdir -p "$ROOT/build/fuzz"
+    (cd "$ROOT/build/fuzz" &&
+      "$PY" "$ROOT/tools/fuzz.py" -max_total_time="${EMBER_FUZZ_SECONDS:-60}" -rss_limit_mb=0)
+  else
+    echo "== atheris could not be installed: fuzzing skipped"
+  fi
+  echo "== fuzzing took $((SECONDS - t)) s"
+fi
+echo "== all done in $((SECONDS - start)) s"

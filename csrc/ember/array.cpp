@@ -95,7 +95,9 @@ array::array(const void* data, Shape shape, Dtype dtype) {
 array::array(Shape shape, Dtype dtype, std::shared_ptr<Primitive> primitive,
              std::vector<array> inputs) {
   node_ = std::make_shared<detail::Node>();
-  node_->size = shape_size(shape);
+  // Ops check sizes under their own names first; this catches any output shape they built.
+  // (Bytes are checked when a buffer is allocated: a view of a huge shape costs nothing.)
+  node_->size = shape_size(shape, primitive ? primitive->name() : "array");
   node_->strides = row_major_strides(shape);
   node_->shape = std::move(shape);
   node_->dtype = dtype;
@@ -184,7 +186,23 @@ void* array::raw_data() const {
   return static_cast<char*>(node_->buffer->data()) + node_->offset * int64_t(itemsize());
 }
 
-void array::allocate_row_contiguous() { set_buffer(allocate(nbytes())); }
+void array::allocate_row_contiguous() {
+  const char* name = has_primitive() ? primitive().name() : "array";
+  checked_nbytes(name, shape(), dtype());  // MemoryError beyond RAM + swap, before malloc
+  BufferPtr b;
+  try {
+    b = allocate(nbytes());
+  } catch (const std::bad_alloc& e) {
+    // Say which computation failed, for which shape and how much (not "std::bad_alloc"),
+    // keeping the allocator's reason (e.g. the memory limit) when it gave one.
+    const std::string why = e.what();
+    throw memory_error(msg("[", name, "] Failed to allocate ", bytes_str(nbytes()), " (", nbytes(),
+                           " bytes) for an array of shape ", shape(), " and dtype ",
+                           dtype_name(dtype()), ".",
+                           why.empty() || why == "std::bad_alloc" ? "" : " " + why));
+  }
+  set_buffer(std::move(b));
+}
 
 void array::set_buffer(BufferPtr buffer) {
   node_->buffer = std::move(buffer);

@@ -6,4 +6,6 @@
 #include "ember/dtype.h"
 #include "ember/ops.h"
 #include "ember/transforms.h"
+#include "ember/io/io.h"
+#include "ember/transforms/compile.h"
 #include "ember/backend/cpu/threadpool.h"

@@ -1,8 +1,10 @@
 // Helpers that build "[op] what is wrong ..." messages, and the exception types
 // the Python layer maps: std::invalid_argument -> ValueError,
-// std::out_of_range -> IndexError, ember::type_error -> TypeError.
+// std::out_of_range -> IndexError, ember::type_error -> TypeError,
+// ember::memory_error (a std::bad_alloc) -> MemoryError.
 #pragma once
 
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -17,6 +19,17 @@ namespace ember {
 class EMBER_API type_error : public std::invalid_argument {
  public:
   using std::invalid_argument::invalid_argument;
+};
+
+/// An allocation that failed or could never succeed; its message names the op and the
+/// size (std::bad_alloc's own text says neither). Python sees MemoryError.
+class EMBER_API memory_error : public std::bad_alloc {
+ public:
+  explicit memory_error(std::string message) : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
 };
 
 namespace detail {

@@ -2,9 +2,16 @@
 #include "ember/shape.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+
+#if defined(__linux__)
+#include <sys/sysinfo.h>
+#elif defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 #include "ember/errors.h"
 
@@ -26,16 +33,87 @@ std::string shape_str(const Shape& s) {
   return os.str();
 }
 
+namespace {
+
+[[noreturn]] void too_large(const char* op, const Shape& s) {
+  throw std::invalid_argument(msg("[", op, "] Shape ", s, " has more elements than an array can ",
+                                  "hold (fewer than 2^60, so that its size in bytes fits in int64)."));
+}
+
+// RAM plus swap, read once: a buffer larger than this can never be allocated (and under
+// overcommit a failed page fault would kill the process instead of raising).
+size_t machine_memory() {
+  static const size_t total = [] {
+#if defined(__linux__)
+    struct sysinfo info;
+    if (sysinfo(&info) == 0) {
+      return (size_t(info.totalram) + size_t(info.totalswap)) * size_t(info.mem_unit);
+    }
+#elif defined(__APPLE__)
+    uint64_t mem = 0;
+    size_t len = sizeof(mem);
+    if (sysctlbyname("hw.memsize", &mem, &len, nullptr, 0) == 0) return size_t(mem) * 2;
+#endif
+    return std::numeric_limits<size_t>::max();
+  }();
+  return total;
+}
+
+}  // namespace
+
 int64_t shape_size(const Shape& s, const char* op) {
-  int64_t n = 1;
   for (auto d : s) {
     if (d < 0) throw std::invalid_argument(msg("[", op, "] Negative dimension in shape ", s, "."));
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) {
-      throw std::invalid_argument(msg("[", op, "] Shape ", s, " has too many elements."));
-    }
+  }
+  int64_t n = 1;
+  for (auto d : s) {
+    if (d == 0) return 0;  // (0, 2**62) is empty, not too large
+  }
+  for (auto d : s) {
+    if (n > kMaxArraySize / d) too_large(op, s);
     n *= d;
   }
   return n;
+}
+
+int64_t checked_add(const char* op, int64_t a, int64_t b) {
+  if (a < 0 || b < 0 || a > kMaxArraySize - b) {
+    throw std::invalid_argument(msg("[", op, "] The size ", a, " + ", b,
+                                    " is out of range (fewer than 2^60)."));
+  }
+  return a + b;
+}
+
+int64_t checked_mul(const char* op, int64_t a, int64_t b) {
+  if (a < 0 || b < 0 || (b != 0 && a > kMaxArraySize / b)) {
+    throw std::invalid_argument(msg("[", op, "] The size ", a, " * ", b,
+                                    " is out of range (fewer than 2^60)."));
+  }
+  return a * b;
+}
+
+size_t checked_nbytes(const char* op, const Shape& s, Dtype dtype) {
+  const size_t n = size_t(shape_size(s, op)) * size_of(dtype);
+  if (n > machine_memory()) {
+    throw memory_error(msg("[", op, "] An array of shape ", s, " and dtype ", dtype_name(dtype),
+                           " needs ", bytes_str(n), " (", n, " bytes), more than this machine's ",
+                           "memory (", bytes_str(machine_memory()), " with swap)."));
+  }
+  return n;
+}
+
+std::string bytes_str(size_t nbytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = double(nbytes);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) std::snprintf(buf, sizeof(buf), "%zu bytes", nbytes);
+  else std::snprintf(buf, sizeof(buf), "%.1f %s", v, units[u]);
+  return buf;
 }
 
 Strides row_major_strides(const Shape& s) {
@@ -82,6 +160,7 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     }
     out[i] = da == 1 ? db : da;
   }
+  shape_size(out, op);
   return out;
 }
 

@@ -12,6 +12,9 @@ for _name in ("grad", "value_and_grad", "vjp", "jvp", "vmap", "jacrev", "jacfwd"
               "custom_function", "checkpoint"):
     setattr(core, _name, getattr(_transforms, _name))
 del _name
+from ember import _compile
+
+core.compile = _compile.compile
 
 from ember import _interop
 

@@ -12,6 +12,8 @@
 
 #include "ember/device.h"
 
+#include "dtype_caster.h"
+
 namespace nb = nanobind;
 
 void init_dtype(nb::module_& m);
@@ -28,6 +30,7 @@ void init_linalg(nb::module_& m);
 void init_fft(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);
+void init_io(nb::module_& m);
 void init_device(nb::module_& m);
 
 namespace ember::py {

@@ -3,6 +3,8 @@
 
 #include <nanobind/ndarray.h>
 
+#include "ember/errors.h"
+
 #include <complex>
 #include <cstring>
 #include <memory>
@@ -28,6 +30,41 @@ ScalarKind scalar_kind(nb::handle o) {
   if (nb::isinstance<nb::float_>(o)) return ScalarKind::floating;
   if (PyComplex_Check(o.ptr())) return ScalarKind::complex;
   return ScalarKind::none;
+}
+
+// A Python int must fit the integer dtype it becomes: numpy 2 and MLX raise rather than
+// wrap (uint8 + 300 is an error, not 44). Floating and bool targets take any int.
+bool int_fits(nb::handle obj, Dtype t) {
+  if (!is_integral(t)) return true;
+  const int bits = int(size_of(t)) * 8;
+  int64_t v;
+  if (nb::try_cast<int64_t>(obj, v)) {
+    if (is_unsigned(t)) return v >= 0 && (bits == 64 || v < (int64_t(1) << bits));
+    return bits == 64 || (v >= -(int64_t(1) << (bits - 1)) && v < (int64_t(1) << (bits - 1)));
+  }
+  PyErr_Clear();
+  uint64_t u;
+  bool ok = t == Dtype::uint64 && nb::try_cast<uint64_t>(obj, u);
+  PyErr_Clear();
+  return ok;
+}
+
+// ValueError, as MLX raises it.
+[[noreturn]] void int_out_of_range(nb::handle obj, Dtype t) {
+  const int bits = int(size_of(t)) * 8;
+  std::string range = is_unsigned(t) ? msg("0 to 2**", bits, " - 1")
+                                     : msg("-2**", bits - 1, " to 2**", bits - 1, " - 1");
+  throw std::invalid_argument(msg("The Python int ", nb::str(obj).c_str(), " is out of range for ",
+                                  dtype_name(t), " (", range, "); it would wrap around."));
+}
+
+void check_ints(nb::handle obj, Dtype t) {
+  if (nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj)) {
+    for (auto item : obj) check_ints(item, t);
+  } else if (nb::isinstance<nb::int_>(obj) && !nb::isinstance<nb::bool_>(obj) &&
+             !int_fits(obj, t)) {
+    int_out_of_range(obj, t);
+  }
 }
 
 constexpr const char* kRagged =
@@ -120,6 +157,7 @@ array from_list(nb::handle obj, std::optional<Dtype> dtype) {
     case ScalarKind::complex: natural = Dtype::complex64; break;
     default: natural = Dtype::float32;
   }
+  if (info.kind == ScalarKind::integer && dtype && is_integral(*dtype)) check_ints(obj, *dtype);
   // Build in a wide type first, then convert once.
   int64_t n = shape_size(info.shape, "array");
   auto build = [&](auto tag, Dtype t) {
@@ -235,6 +273,9 @@ array from_buffer(nb::handle obj, std::optional<Dtype> dtype) {
       }
     }
   }
+  // numpy's default float64 becomes float32 unless asked for, as in MLX (a float64 numpy
+  // array would otherwise turn a float32 model into float64 silently).
+  if (!dtype && out.dtype() == Dtype::float64) return out.astype_now(Dtype::float32);
   return dtype ? out.astype_now(*dtype) : out;
 }
 
@@ -243,10 +284,10 @@ array from_buffer(nb::handle obj, std::optional<Dtype> dtype) {
 bool is_python_scalar(nb::handle obj) { return scalar_kind(obj) != ScalarKind::none; }
 
 namespace {
-// numpy's float64 and complex128 scalars subclass Python's float and complex.
+// numpy's complex128 scalars subclass Python's complex. (Its float64 scalars subclass float
+// and are read as Python floats: float32 on their own, as in MLX.)
 bool is_numpy_scalar(nb::handle o) {
-  bool sub = (PyFloat_Check(o.ptr()) && !PyFloat_CheckExact(o.ptr())) ||
-             (PyComplex_Check(o.ptr()) && !PyComplex_CheckExact(o.ptr()));
+  bool sub = PyComplex_Check(o.ptr()) && !PyComplex_CheckExact(o.ptr());
   return sub && nb::hasattr(o, "dtype");
 }
 }  // namespace
@@ -282,7 +323,9 @@ array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
           // Beyond int64: uint64 when it fits (unless a dtype or a weak type is given).
           uint64_t u;
           if (nb::try_cast<uint64_t>(obj, u)) {
-            return array(u).astype_now(dtype || like ? t : Dtype::uint64);
+            Dtype target = dtype || like ? t : Dtype::uint64;
+            if (!int_fits(obj, target)) int_out_of_range(obj, target);
+            return array(u).astype_now(target);
           }
           PyErr_Clear();
           PyErr_SetString(PyExc_OverflowError,
@@ -294,6 +337,7 @@ array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
         if (!dtype && !like && !fits32) {
           t = Dtype::int64;
         }
+        if (!int_fits(obj, t)) int_out_of_range(obj, t);
         return array(v).astype_now(t);
       }
       case ScalarKind::floating: return array(nb::cast<double>(obj)).astype_now(t);
@@ -329,9 +373,57 @@ std::pair<array, array> to_arrays(nb::handle a, nb::handle b) {
   return {to_array(a), to_array(b)};
 }
 
+int to_int_axis(nb::handle axis) {
+  int64_t v;
+  if (!nb::try_cast<int64_t>(axis, v) || v < std::numeric_limits<int>::min() ||
+      v > std::numeric_limits<int>::max()) {
+    PyErr_Clear();
+    throw std::out_of_range(std::string("axis ") + nb::str(axis).c_str() +
+                            " is out of bounds for any array.");
+  }
+  return int(v);
+}
+
+Shape to_shape_arg(nb::handle shape) {
+  auto bad = [&](nb::handle item) {
+    throw nb::type_error((std::string("shape must be an int or a sequence of ints, got ") +
+                          nb::type_name(item.type()).c_str() + " in " + nb::repr(shape).c_str() +
+                          ".")
+                             .c_str());
+  };
+  auto dim = [&](nb::handle d) -> int64_t {
+    if (!nb::isinstance<nb::int_>(d) || nb::isinstance<nb::bool_>(d)) {
+      if (!PyIndex_Check(d.ptr()) || nb::isinstance<nb::bool_>(d)) bad(d);
+    }
+    int64_t v;
+    if (!nb::try_cast<int64_t>(d, v)) {
+      PyErr_Clear();
+      throw std::invalid_argument(std::string("The dimension ") + nb::str(d).c_str() + " in " +
+                                  nb::repr(shape).c_str() + " is too large.");
+    }
+    return v;
+  };
+  if (nb::isinstance<nb::int_>(shape) || (PyIndex_Check(shape.ptr()) && !nb::hasattr(shape, "__len__"))) {
+    return {dim(shape)};
+  }
+  if (!nb::isinstance<nb::list>(shape) && !nb::isinstance<nb::tuple>(shape)) bad(shape);
+  Shape out;
+  for (auto d : shape) out.push_back(dim(d));
+  return out;
+}
+
 std::optional<std::vector<int>> to_axes(nb::handle axis) {
   if (axis.is_none()) return std::nullopt;
-  if (nb::isinstance<nb::int_>(axis)) return std::vector<int>{nb::cast<int>(axis)};
+  if (nb::isinstance<nb::int_>(axis)) return std::vector<int>{to_int_axis(axis)};
+  if (nb::isinstance<nb::list>(axis) || nb::isinstance<nb::tuple>(axis)) {
+    std::vector<int> axes;
+    bool ints = true;
+    for (auto a : axis) ints &= nb::isinstance<nb::int_>(a);
+    if (ints) {
+      for (auto a : axis) axes.push_back(to_int_axis(a));
+      return axes;
+    }
+  }
   std::vector<int> axes;
   if (!nb::try_cast(axis, axes)) {
     throw nb::type_error(("axis must be None, an int or a sequence of ints, got " +

@@ -2,6 +2,7 @@
 // nested lists, numpy / buffer-protocol objects, and back to numpy and Python.
 #pragma once
 
+#include "dtype_caster.h"
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
@@ -34,6 +35,11 @@ nb::object to_scalar(array a);
 /// Nested Python lists.
 nb::object to_list(array a);
 
+/// An int axis from Python; beyond C int, an IndexError (not an overflow or a cast error).
+int to_int_axis(nb::handle axis);
+/// A shape argument: an int or a list / tuple of ints. Anything else (None, floats) is a
+/// TypeError saying what was given; an int beyond int64 a ValueError. Sizes are checked in C++.
+Shape to_shape_arg(nb::handle shape);
 /// Appends the arrays among the leaves of a tree of lists, tuples and dicts.
 void collect_arrays(nb::handle tree, std::vector<array>& out);
 

@@ -31,4 +31,5 @@ NB_MODULE(core, m) {
   init_fft(m);
   init_transforms(m);
   init_memory(m);
+  init_io(m);
 }

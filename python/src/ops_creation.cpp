@@ -2,16 +2,15 @@
 #include "bindings.h"
 #include "convert.h"
 
+#include <cmath>
+
 using namespace ember;
 using namespace ember::py;
 using namespace nb::literals;
 
 namespace {
 
-Shape to_shape(nb::handle shape) {
-  if (nb::isinstance<nb::int_>(shape)) return {nb::cast<int64_t>(shape)};
-  return nb::cast<std::vector<int64_t>>(shape);
-}
+Shape to_shape(nb::handle shape) { return to_shape_arg(shape); }
 
 }  // namespace
 
@@ -23,7 +22,9 @@ void init_ops_creation(nb::module_& m) {
     return ones(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(), "An array of ones (float32 by default).");
   def_op(m, "full", [](nb::handle shape, nb::handle vals, std::optional<Dtype> dtype) {
-    return full(to_shape(shape), to_array(vals), dtype);
+    // A Python scalar becomes dtype directly, so one out of its range is an error.
+    return full(to_shape(shape), is_python_scalar(vals) ? to_array(vals, dtype) : to_array(vals),
+                dtype);
   }, "shape"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array of shape filled with vals (broadcast).");
   def_op(m, "zeros_like", [](nb::handle a) { return zeros_like(to_array(a)); }, "a"_a,
@@ -47,7 +48,15 @@ void init_ops_creation(nb::module_& m) {
       s1 = nb::cast<double>(stop);
     }
     if (!step.is_none()) st = nb::cast<double>(step);
-    return arange(s0, s1, st, dtype.value_or(any_float ? Dtype::float32 : Dtype::int32));
+    // Ints give int32, or int64 when a value lies beyond int32 (never a silent wrap).
+    Dtype t = any_float ? Dtype::float32 : Dtype::int32;
+    if (!dtype && !any_float) {
+      const double n = std::ceil((s1 - s0) / st), last = s0 + (n > 0 ? n - 1 : 0) * st;
+      for (double v : {s0, last}) {
+        if (v < -2147483648.0 || v > 2147483647.0) t = Dtype::int64;
+      }
+    }
+    return arange(s0, s1, st, dtype.value_or(t));
   }, "start"_a, "stop"_a = nb::none(), "step"_a = nb::none(), "dtype"_a = nb::none(),
      "Evenly spaced values in [start, stop) (numpy.arange).");
   def_op(m, "linspace", [](double start, double stop, int64_t num, std::optional<Dtype> dtype) {

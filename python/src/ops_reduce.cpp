@@ -35,7 +35,7 @@ Axes axes_arg(const char* op, nb::handle axis) {
 std::optional<int> axis_arg(const char* op, nb::handle axis) {
   if (axis.is_none()) return std::nullopt;
   if (!nb::isinstance<nb::int_>(axis)) bad_axis(op, axis, "None or an int");
-  return nb::cast<int>(axis);
+  return to_int_axis(axis);
 }
 
 // Defines mx.<name>(a, ...) and the method a.<name>(...) (the method replaces

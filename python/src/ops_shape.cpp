@@ -21,7 +21,17 @@ bool is_int(nb::handle h) {
   return nb::hasattr(h, "__index__");
 }
 
-int64_t as_int(nb::handle h) { return nb::cast<int64_t>(nb::int_(h)); }
+// Beyond int64: a ValueError, not nanobind's bad_cast.
+int64_t as_int(nb::handle h) {
+  nb::int_ i(h);
+  int64_t v;
+  if (!nb::try_cast<int64_t>(i, v)) {
+    PyErr_Clear();
+    throw std::invalid_argument(std::string("The integer ") + nb::str(i).c_str() +
+                                " does not fit in 64 bits.");
+  }
+  return v;
+}
 
 std::vector<int64_t> to_ints(nb::handle seq) {
   if (is_int(seq)) return {as_int(seq)};
@@ -32,7 +42,8 @@ std::vector<int64_t> to_ints(nb::handle seq) {
 
 std::vector<int> to_int_axes(nb::handle seq) {
   std::vector<int> out;
-  for (int64_t v : to_ints(seq)) out.push_back(int(v));
+  // Each axis must fit a C int: 2**32 must not wrap around to axis 0.
+  for (int64_t v : to_ints(seq)) out.push_back(to_int_axis(nb::int_(v)));
   return out;
 }
 
@@ -285,7 +296,7 @@ void init_ops_shape(nb::module_& m) {
     for (nb::handle h : arys) out.append(nb::cast(name(to_array(h))));                      \
     if (out.size() == 1) return out[0];                                                     \
     return std::move(out);                                                                  \
-  }, "arys"_a, nb::sig("def " #name "(*arys: array, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array | list[array]"),                          \
+  }, "arys"_a, nb::sig("def " #name "(*arys: array, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array | list[array]"), \
         "The inputs with at least as many dimensions as the name says (numpy's placement).\n\n" \
         "Args:\n    *arys: Input arrays.\n\nReturns:\n    An array for one input, else a list.")
   ATLEAST(atleast_1d);
@@ -357,7 +368,7 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    a: Input array.\n    update: The values (shaped like the window).\n"
         "    start_indices: Integer array, one start per axis (clamped).\n"
         "    axes: The axes start_indices refer to.\n\nReturns:\n    The updated array.");
-  m.def("depends", [](nb::handle inputs, nb::handle deps) -> nb::object {
+  def_op(m, "depends", [](nb::handle inputs, nb::handle deps) -> nb::object {
     bool single = nb::isinstance<array>(inputs);
     std::vector<array> xs = single ? std::vector<array>{nb::cast<array>(inputs)}
                                    : to_array_list(inputs);

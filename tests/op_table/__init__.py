@@ -191,3 +191,13 @@ def _load():
 
 
 ALL_ROWS: List[OpRow] = _load()
+
+
+def to_mx(x, dtype=None):
+    """An ember array of numpy x that keeps x's dtype. mx.array turns a numpy float64 array
+    into float32 (as MLX does) unless a dtype is given; tests that sweep float64 say so here."""
+    import ember.core as mx
+
+    if dtype is None and isinstance(x, (np.ndarray, np.generic)) and x.dtype == np.float64:
+        dtype = mx.float64
+    return mx.array(x) if dtype is None else mx.array(x, dtype=dtype)

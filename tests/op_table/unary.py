@@ -138,7 +138,7 @@ def abs_dtype(dtypes, kw):
 
 
 def square_dtype(dtypes, kw):
-    return "int32" if dtypes[0] == "bool" else dtypes[0]
+    return dtypes[0]  # bool stays bool, as in MLX (numpy gives int8)
 
 
 def np_round(x, decimals=0):

@@ -62,18 +62,30 @@ array divide(const array& a, const array& b) { return binary<Divide>("divide", a
 array floor_divide(const array& a, const array& b) {
   no_complex("floor_divide", a, b);
   auto t = promote_types(a.dtype(), b.dtype());
-  if (t == Dtype::bool_) return binary<FloorDivide>("floor_divide", astype(a, Dtype::int32), b);
+  // Two bools stay bool, as in MLX: a // b is a and b (x // 0 gives 0, as for integers).
+  if (t == Dtype::bool_) {
+    broadcast_shapes("floor_divide", a.shape(), b.shape());
+    return logical_and(a, b);
+  }
   return binary<FloorDivide>("floor_divide", a, b);
 }
 array remainder(const array& a, const array& b) {
   no_complex("remainder", a, b);
   auto t = promote_types(a.dtype(), b.dtype());
-  if (t == Dtype::bool_) return binary<Remainder>("remainder", astype(a, Dtype::int32), b);
+  // Two bools stay bool, as in MLX: a % b is a and not b (x % 0 gives x there).
+  if (t == Dtype::bool_) {
+    broadcast_shapes("remainder", a.shape(), b.shape());
+    return logical_and(a, logical_not(b));
+  }
   return binary<Remainder>("remainder", a, b);
 }
 array power(const array& a, const array& b) {
   auto t = promote_types(a.dtype(), b.dtype());
-  if (t == Dtype::bool_) return binary<Power>("power", astype(a, Dtype::int32), b);
+  // Two bools stay bool, as in MLX: a ** b is a or not b (x ** 0 is 1).
+  if (t == Dtype::bool_) {
+    broadcast_shapes("power", a.shape(), b.shape());
+    return logical_or(a, logical_not(b));
+  }
   return binary<Power>("power", a, b);
 }
 array maximum(const array& a, const array& b) {
@@ -127,6 +139,7 @@ array isclose(const array& a, const array& b, double rtol, double atol, bool equ
 }
 
 array allclose(const array& a, const array& b, double rtol, double atol, bool equal_nan) {
+  broadcast_shapes("allclose", a.shape(), b.shape());  // errors name allclose, not isclose
   return all(isclose(a, b, rtol, atol, equal_nan));
 }
 

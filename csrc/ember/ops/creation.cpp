@@ -35,7 +35,7 @@ namespace {
 
 // full() under the name the user called (zeros, ones, full, ...), for its messages.
 array fill(const char* op, const Shape& shape, const array& value, Dtype dtype) {
-  shape_size(shape, op);
+  checked_nbytes(op, shape, dtype);
   if (broadcast_shapes(op, value.shape(), shape) != shape) {
     throw std::invalid_argument(msg("[", op, "] Cannot broadcast a value of shape ", value.shape(),
                                     " to shape ", shape, "."));
@@ -61,14 +61,31 @@ array arange(double start, double stop, double step, Dtype dtype) {
     throw std::invalid_argument("[arange] start, stop and step must be finite.");
   }
   double n = std::ceil((stop - start) / step);
+  if (!(n < double(kMaxArraySize))) {
+    throw std::invalid_argument(msg("[arange] (stop - start) / step = ", n,
+                                    " values: more than an array can hold (fewer than 2^60)."));
+  }
   int64_t size = n > 0 ? int64_t(n) : 0;
-  if (n > 9.0e18) throw std::invalid_argument("[arange] Too many elements.");
+  checked_nbytes("arange", Shape{size}, dtype);
+  if (size > 0 && is_integral(dtype)) {
+    // An integer result must hold its first and last values (numpy would pick a wider
+    // dtype; a fixed one would wrap silently).
+    const double last = start + double(size - 1) * step;
+    const double lo = std::min(start, last), hi = std::max(start, last);
+    const double tmin = is_unsigned(dtype) ? 0.0 : -std::ldexp(1.0, int(size_of(dtype)) * 8 - 1);
+    const double tmax = std::ldexp(1.0, int(size_of(dtype)) * 8 - (is_unsigned(dtype) ? 0 : 1));
+    if (lo < tmin || hi >= tmax) {
+      throw std::invalid_argument(msg("[arange] The values from ", start, " to ", last,
+                                      " do not fit in ", dtype_name(dtype), "."));
+    }
+  }
   return make_node<Arange>(Shape{size}, dtype, {}, start, step);
 }
 
 array linspace(double start, double stop, int64_t num, Dtype dtype) {
   if (num < 0) throw std::invalid_argument(msg("[linspace] num must be >= 0, got ", num, "."));
   if (!is_inexact(dtype) && !is_integral(dtype)) dtype = Dtype::float32;
+  checked_nbytes("linspace", Shape{num}, Dtype::float64);  // computed in float64
   double step = num > 1 ? (stop - start) / double(num - 1) : 0.0;
   // Computed in float64 then cast, so the end point is exact.
   array r = make_node<Arange>(Shape{num}, Dtype::float64, {}, 0.0, 1.0);
@@ -82,6 +99,7 @@ array linspace(double start, double stop, int64_t num, Dtype dtype) {
 array tri(int64_t n, std::optional<int64_t> m, int k, Dtype dtype) {
   int64_t cols = m.value_or(n);
   if (n < 0 || cols < 0) throw std::invalid_argument("[tri] Sizes must be >= 0.");
+  checked_nbytes("tri", Shape{n, cols}, dtype);
   array rows = reshape(arange(0, double(n), 1, Dtype::int64), {n, 1});
   array c = reshape(arange(0, double(cols), 1, Dtype::int64), {1, cols});
   return astype(greater_equal(add(rows, array(int64_t(k))), c), dtype);
@@ -90,6 +108,7 @@ array tri(int64_t n, std::optional<int64_t> m, int k, Dtype dtype) {
 array eye(int64_t n, std::optional<int64_t> m, int k, Dtype dtype) {
   int64_t cols = m.value_or(n);
   if (n < 0 || cols < 0) throw std::invalid_argument("[eye] Sizes must be >= 0.");
+  checked_nbytes("eye", Shape{n, cols}, dtype);
   array rows = reshape(arange(0, double(n), 1, Dtype::int64), {n, 1});
   array c = reshape(arange(0, double(cols), 1, Dtype::int64), {1, cols});
   return astype(equal(add(rows, array(int64_t(k))), c), dtype);

@@ -62,6 +62,7 @@ array contract(const char* op, const array& a, const array& b, const std::vector
   for (int d : fa) out_shape.push_back(a.shape(d)), m *= a.shape(d);
   for (int d : fb) out_shape.push_back(b.shape(d)), n *= b.shape(d);
   for (int d : ca) k *= a.shape(d);
+  shape_size(out_shape, op);
   std::vector<int> pa = fa, pb = cb;
   pa.insert(pa.end(), ca.begin(), ca.end());
   pb.insert(pb.end(), fb.begin(), fb.end());
@@ -246,7 +247,7 @@ Term contract_pair(const Term& x, const Term& y, const std::string& needed,
   }
   auto size_of_letters = [&](const std::string& s) {
     int64_t n = 1;
-    for (char c : s) n *= sizes.at(c);
+    for (char c : s) n = checked_mul("einsum", n, sizes.at(c));
     return n;
   };
   auto arrange = [](const Term& t, const std::string& order) {
@@ -389,6 +390,11 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands) 
     for (auto& [c, n] : count) {
       if (n == 1 && std::isalpha(static_cast<unsigned char>(c))) out_idx.push_back(c);
     }
+  }
+  {
+    Shape out_shape;
+    for (char c : out_idx) out_shape.push_back(sizes[c]);
+    shape_size(out_shape, "einsum");
   }
   for (size_t i = 0; i < terms.size(); ++i) {
     Shape full;

@@ -53,7 +53,8 @@ array get_key(const char* op, const Key& key) {
 
 void require_float(const char* op, Dtype dtype) {
   if (!is_floating(dtype)) {
-    throw type_error(msg("[", op, "] dtype must be a real floating type, got ", dtype_name(dtype), "."));
+    // A ValueError, as in MLX and JAX.
+    throw std::invalid_argument(msg("[", op, "] dtype must be a real floating type, got ", dtype_name(dtype), "."));
   }
 }
 
@@ -66,7 +67,7 @@ Shape broadcast_all(const char* op, const std::vector<array>& params) {
 }
 
 void check_shape(const char* op, const Shape& shape, const Shape& b) {
-  shape_size(shape, op);
+  checked_nbytes(op, shape, Dtype::uint32);  // the random bits alone take 4 bytes a value
   bool fits = b.size() <= shape.size();
   for (size_t i = 0; fits && i < b.size(); ++i) {
     int64_t d = b[b.size() - 1 - i];
@@ -174,7 +175,7 @@ array split(const array& key, int num) {
 }
 
 array bits(const Shape& shape, int width, const Key& key) {
-  shape_size(shape, "bits");
+  checked_nbytes("bits", shape, Dtype::uint32);
   bits_dtype(width);  // checks width
   return raw_bits(shape, width, get_key("bits", key));
 }
@@ -197,7 +198,7 @@ array uniform(const Shape& shape, Dtype dtype, const array& low, const array& hi
 array normal(const Shape& shape, Dtype dtype, float loc, float scale, const Key& key) {
   if (loc == 0.0f && scale == 1.0f) {
     require_float("normal", dtype);
-    shape_size(shape, "normal");
+    checked_nbytes("normal", shape, Dtype::uint32);
     array k = get_key("normal", key);
     Dtype c = compute_dtype(dtype);
     array v = symmetric_open(shape, c, k);
@@ -233,7 +234,7 @@ array truncated_normal(const array& lower, const array& upper, const std::option
 
 array gumbel(const Shape& shape, Dtype dtype, const Key& key) {
   require_float("gumbel", dtype);
-  shape_size(shape, "gumbel");
+  checked_nbytes("gumbel", shape, Dtype::uint32);
   array k = get_key("gumbel", key);
   Dtype c = compute_dtype(dtype);
   return astype(negative(log(negative(log(unit_open(shape, c, k))))), dtype);
@@ -242,7 +243,7 @@ array gumbel(const Shape& shape, Dtype dtype, const Key& key) {
 // Inverse CDF: for v uniform on (-1, 1), -sign(v) log(1 - |v|) is standard Laplace.
 array laplace(const Shape& shape, Dtype dtype, float loc, float scale, const Key& key) {
   require_float("laplace", dtype);
-  shape_size(shape, "laplace");
+  checked_nbytes("laplace", shape, Dtype::uint32);
   array k = get_key("laplace", key);
   Dtype c = compute_dtype(dtype);
   array v = symmetric_open(shape, c, k);
@@ -257,7 +258,7 @@ array laplace(const Shape& shape, Dtype dtype, float loc, float scale, const Key
 // low + (bits mod (high - low)) with 64-bit bits: the modulo bias is below 2^-32.
 array randint(const array& low, const array& high, const Shape& shape, Dtype dtype, const Key& key) {
   if (!is_integral(dtype)) {
-    throw type_error(msg("[randint] dtype must be an integer type, got ", dtype_name(dtype), "."));
+    throw std::invalid_argument(msg("[randint] dtype must be an integer type, got ", dtype_name(dtype), "."));
   }
   for (auto* p : {&low, &high}) {
     if (is_complex(p->dtype())) throw type_error("[randint] low and high must be real numbers.");

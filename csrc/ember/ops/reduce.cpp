@@ -146,6 +146,7 @@ array var(const array& a, const Axes& axes, bool keepdims, int ddof) {
 }
 
 array std(const array& a, const Axes& axes, bool keepdims, int ddof) {
+  resolve_axes("std", a, axes);  // errors name std, not var
   return sqrt(var(a, axes, keepdims, ddof));
 }
 

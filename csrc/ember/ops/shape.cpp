@@ -105,7 +105,7 @@ array reshape(const array& a, Shape shape) {
     } else if (shape[i] < 0) {
       throw std::invalid_argument(msg("[reshape] Invalid dimension ", shape[i], " in shape ", shape, "."));
     } else {
-      known *= shape[i];
+      known = checked_mul("reshape", known, shape[i]);
     }
   }
   if (infer >= 0) {
@@ -132,7 +132,7 @@ array flatten(const array& a, int start_axis, int end_axis) {
   if (s > e) throw std::invalid_argument("[flatten] start_axis must not be after end_axis.");
   Shape shape(a.shape().begin(), a.shape().begin() + s);
   int64_t n = 1;
-  for (int i = s; i <= e; ++i) n *= a.shape(i);
+  for (int i = s; i <= e; ++i) n *= a.shape(i);  // no overflow: a's size is checked
   shape.push_back(n);
   shape.insert(shape.end(), a.shape().begin() + e + 1, a.shape().end());
   return reshape(a, shape);
@@ -270,7 +270,7 @@ array concatenate(const std::vector<array>& arrays, int axis) {
               ", but array 0 has shape ", first.shape(), " and array ", i, " has shape ",
               x.shape(), "."));
     }
-    shape[ax] += x.shape(ax);
+    shape[ax] = checked_add("concatenate", shape[ax], x.shape(ax));
     dtype = promote_types(dtype, x.dtype());
   }
   if (arrays.size() == 1) return astype(first, dtype);
@@ -294,11 +294,32 @@ array stack(const std::vector<array>& arrays, int axis) {
   return concatenate(expanded, ax);
 }
 
+namespace {
+// One Split node for pieces [bounds[k], bounds[k + 1]) of `a` along ax.
+std::vector<array> split_at(const array& a, int ax, std::vector<int64_t> bounds) {
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
+  for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+    Shape s = a.shape();
+    s[ax] = bounds[k + 1] - bounds[k];
+    shapes.push_back(std::move(s));
+    dtypes.push_back(a.dtype());
+  }
+  return make_nodes<Split>(std::move(shapes), std::move(dtypes), {a}, ax, std::move(bounds));
+}
+}  // namespace
+
 std::vector<array> split(const array& a, int num, int axis) {
   if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
   int ax = normalize_axis("split", axis, a.ndim());
   if (num <= 0) {
     throw std::invalid_argument(msg("[split] Number of sections must be positive, got ", num, "."));
+  }
+  // An empty axis splits into any number of empty parts; each part is a node, so a huge
+  // count would exhaust memory building them.
+  if (num > (1 << 24)) {
+    throw std::invalid_argument(msg("[split] ", num, " sections are more arrays than split makes "
+                                    "(at most 2^24)."));
   }
   if (a.shape(ax) % num != 0) {
     throw std::invalid_argument(msg("[split] Array of size ", a.shape(ax), " along axis ", ax,
@@ -306,23 +327,33 @@ std::vector<array> split(const array& a, int num, int axis) {
                                     " equal sections."));
   }
   int64_t n = a.shape(ax) / num;
-  std::vector<array> out;
-  for (int i = 0; i < num; ++i) out.push_back(slice_axis(a, ax, i * n, (i + 1) * n));
-  return out;
+  std::vector<int64_t> bounds;
+  for (int i = 0; i <= num; ++i) bounds.push_back(i * n);
+  return split_at(a, ax, std::move(bounds));
 }
 
 std::vector<array> split(const array& a, const std::vector<int64_t>& indices, int axis) {
   if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
   int ax = normalize_axis("split", axis, a.ndim());
-  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics.
-  std::vector<array> out;
-  int64_t prev = 0;
-  for (int64_t idx : indices) {
-    out.push_back(slice_axis(a, ax, prev, idx));
-    prev = idx;
+  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics (negative indices
+  // count from the end, out-of-range ones clamp, a decreasing index gives an empty part).
+  const int64_t n = a.shape(ax);
+  auto clamp = [n](int64_t i) { return std::min(n, std::max<int64_t>(0, i < 0 ? i + n : i)); };
+  std::vector<int64_t> bounds{0};
+  for (int64_t idx : indices) bounds.push_back(clamp(idx));
+  bounds.push_back(n);
+  if (!std::is_sorted(bounds.begin(), bounds.end())) {
+    // Decreasing indices give overlapping or empty parts, which are not one Split: slices.
+    std::vector<array> out;
+    int64_t p = 0;
+    for (int64_t idx : indices) {
+      out.push_back(slice_axis(a, ax, p, idx));
+      p = idx;
+    }
+    out.push_back(slice_axis(a, ax, p, n));
+    return out;
   }
-  out.push_back(slice_axis(a, ax, prev, a.shape(ax)));
-  return out;
+  return split_at(a, ax, std::move(bounds));
 }
 
 array repeat(const array& a, int64_t repeats, std::optional<int> axis) {
@@ -336,7 +367,8 @@ array repeat(const array& a, int64_t repeats, std::optional<int> axis) {
   Shape b = e.shape();
   b[ax + 1] = repeats;
   Shape out = x.shape();
-  out[ax] *= repeats;
+  out[ax] = checked_mul("repeat", out[ax], repeats);
+  shape_size(out, "repeat");
   return reshape(broadcast_to(e, b), out);
 }
 
@@ -357,8 +389,9 @@ array tile(const array& a, const std::vector<int64_t>& reps) {
   for (size_t i = 0; i < n; ++i) {
     inter.insert(inter.end(), {1, shape[i]});
     target.insert(target.end(), {r[i], shape[i]});
-    out.push_back(r[i] * shape[i]);
+    out.push_back(checked_mul("tile", r[i], shape[i]));
   }
+  shape_size(out, "tile");
   return reshape(broadcast_to(reshape(a, inter), target), out);
 }
 
@@ -380,7 +413,7 @@ array pad(const array& a, const std::vector<std::pair<int64_t, int64_t>>& widths
       throw std::invalid_argument(msg("[pad] Pad widths must be non-negative, got (", lo, ", ", hi,
                                       ") for axis ", i, "."));
     }
-    shape[i] += lo + hi;
+    shape[i] = checked_add("pad", shape[i], checked_add("pad", lo, hi));
     none &= lo == 0 && hi == 0;
   }
   if (none) return a;

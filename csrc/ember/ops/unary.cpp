@@ -48,7 +48,8 @@ array negative(const array& a) {
 }
 array sign(const array& a) { return same_op<Sign>(a); }
 array square(const array& a) {
-  return same_op<Square>(a.dtype() == Dtype::bool_ ? astype(a, Dtype::int32) : a);
+  // bool stays bool, as in MLX: x * x is x.
+  return a.dtype() == Dtype::bool_ ? a : same_op<Square>(a);
 }
 array sqrt(const array& a) { return float_op<Sqrt>(a); }
 array rsqrt(const array& a) { return float_op<Rsqrt>(a); }

@@ -302,6 +302,38 @@ std::pair<array, int> Pad::vmap(const std::vector<array>& inputs,
   return {where(border, v, padded), 0};
 }
 
+// ---- Split ----
+std::vector<array> Split::jvp_multi(const std::vector<array>&, const std::vector<array>& tangents,
+                                    const std::vector<int>&, const std::vector<array>&) {
+  std::vector<int64_t> inner(bounds_.begin() + 1, bounds_.end() - 1);
+  return split(tangents[0], inner, axis_);
+}
+
+std::vector<array> Split::vjp_multi(const std::vector<array>& primals,
+                                    const std::vector<array>& cotangents,
+                                    const std::vector<int>&, const std::vector<array>& outputs) {
+  std::vector<array> parts;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    parts.push_back(cotangents[k].valid() ? cotangents[k]
+                                          : zeros(outputs[k].shape(), primals[0].dtype()));
+  }
+  return {concatenate(parts, axis_)};
+}
+
+std::pair<std::vector<array>, std::vector<int>> Split::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  int b = *axes[0];
+  int ax = axis_ >= b ? axis_ + 1 : axis_;
+  std::vector<int64_t> inner(bounds_.begin() + 1, bounds_.end() - 1);
+  auto outs = split(inputs[0], inner, ax);
+  return {outs, std::vector<int>(outs.size(), b)};
+}
+
+bool Split::is_equivalent(const Primitive& other) const {
+  auto* o = dynamic_cast<const Split*>(&other);
+  return o && o->axis_ == axis_ && o->bounds_ == bounds_;
+}
+
 }  // namespace ember
 
 namespace ember {
