@@ -14,7 +14,7 @@ import functools
 from typing import Any, Callable
 
 from ember import core as _core
-from ember.utils import tree_flatten, tree_unflatten
+from ember.utils import _flatten, _unflatten
 
 array = _core.array
 _FUSE = True  # benchmarks switch fusion off to measure the other passes alone
@@ -84,7 +84,7 @@ class _Entry:
 
     def rebuild(self, results):
         it = iter(results)
-        return tree_unflatten(self.out_struct, [next(it) if t is _ARRAY else t for t in self.template])
+        return _unflatten(self.out_struct, [next(it) if t is _ARRAY else t for t in self.template])
 
 
 class _CompiledFunction:
@@ -116,13 +116,13 @@ class _CompiledFunction:
             key = tuple((a.ndim if shapeless else a.shape, a.dtype) for a in arrays)
             entry = self._cache.get(key)
             if entry is None:
-                leaves, struct = tree_flatten((args, kwargs), is_leaf=_is_leaf)
+                leaves, struct = _flatten((args, kwargs), is_leaf=_is_leaf)
                 entry = self._trace(leaves, struct, len(arrays), [], arrays)
                 self._cache[key] = entry
                 self._fast.add(args, entry.tape, None if entry.single() else entry.rebuild)
             results = entry.tape(arrays, shapeless)
         else:
-            leaves, struct = tree_flatten((args, kwargs), is_leaf=_is_leaf)
+            leaves, struct = _flatten((args, kwargs), is_leaf=_is_leaf)
             arrays = []
             consts = []
             for leaf in leaves:
@@ -160,12 +160,12 @@ class _CompiledFunction:
 
         def flat_fun(xs):
             it = iter(xs[:num_args])
-            args, kwargs = tree_unflatten(
+            args, kwargs = _unflatten(
                 struct, [next(it) if isinstance(l, array) else l for l in leaves])
             for (c, k), x in zip(refs, xs[num_args:]):
                 c[k] = x
             out = self._fun(*args, **kwargs)
-            out_leaves, out_struct = tree_flatten(out)
+            out_leaves, out_struct = _flatten(out)
             outs = [l for l in out_leaves if isinstance(l, array)]
             template = [_ARRAY if isinstance(l, array) else l for l in out_leaves]
             state_out = [c[k] for c, k in _state_refs(self._outputs, True)]

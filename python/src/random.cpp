@@ -34,8 +34,9 @@ array next_state_key() {
   nb::list st = nb::borrow<nb::list>(obj);
   array k = nb::cast<array>(st[0]);
   array both = random::split(k, 2);
-  array keep = reshape(slice(both, {0, 0}, {1, 2}, {1, 1}), {2});
-  array use = reshape(slice(both, {1, 0}, {2, 2}, {1, 1}), {2});
+  using V = std::vector<int64_t>;
+  array keep = reshape(slice(both, V{0, 0}, V{1, 2}, V{1, 1}), {2});
+  array use = reshape(slice(both, V{1, 0}, V{2, 2}, V{1, 1}), {2});
   if (k.is_evaluated()) eval({keep, use});
   st[0] = nb::cast(keep);
   return use;
