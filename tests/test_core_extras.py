@@ -224,3 +224,21 @@ def test_shape_family_errors():
         mx.slice(mx.zeros((3, 4)), mx.array([0]), [1], [5])
     with pytest.raises(ValueError, match=r"\[searchsorted\] side"):
         mx.searchsorted(mx.arange(3), mx.array([1]), side="middle")
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("n,m", [(7, 3), (3, 7), (5, 5), (1, 4), (6, 1)])
+def test_convolve_matches_numpy(mode, n, m):
+    a, v = RNG.standard_normal(n), RNG.standard_normal(m)
+    got = mx.convolve(mx.array(a), mx.array(v), mode=mode)
+    np.testing.assert_allclose(got, np.convolve(a, v, mode=mode), rtol=1e-10, atol=1e-12)
+
+
+def test_convolve_gradient_is_a_correlation():
+    a, v = RNG.standard_normal(6), RNG.standard_normal(3)
+    w = RNG.standard_normal(8)
+    ga = mx.grad(lambda x: mx.sum(mx.convolve(x, mx.array(v)) * mx.array(w)))(mx.array(a))
+    # d/da_j sum_k w_k sum_i a_i v_{k-i} = sum_k w_k v_{k-j}: the correlation of w with v
+    np.testing.assert_allclose(ga, np.correlate(w, v, mode="valid"), rtol=1e-10)
+    with pytest.raises(ValueError, match=r"\[convolve\] Inputs must be 1-D"):
+        mx.convolve(mx.zeros((2, 2)), mx.zeros((2,)))

@@ -36,8 +36,6 @@ def test_shape_and_argument_errors_name_the_op():
         LA.solve(mx.eye(3), mx.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"UPLO"):
         LA.eigvalsh(mx.eye(3), UPLO="X")
-    with pytest.raises(ValueError, match=r"compute_uv=True"):
-        LA.svd(mx.eye(3))
     with pytest.raises(TypeError, match=r"linalg.inv.*complex64"):
         LA.inv(mx.array([[1 + 1j]]))
     with pytest.raises(ValueError, match=r"linalg.norm.*matrix norm"):
@@ -108,3 +106,85 @@ def test_vmap_of_grad_of_solve():
     for i in range(3):
         ref = mx.grad(f)(mx.array(a[i]), mx.array(b[i]))
         np.testing.assert_allclose(batched[i], ref, rtol=1e-5, atol=1e-6)
+
+
+# ---- multi-output factorizations ----
+def test_svd_full_reconstructs_and_is_orthogonal():
+    for shape in [(4, 3), (3, 5), (2, 4, 4)]:
+        a = RNG.standard_normal(shape)
+        u, s, vt = (np.asarray(x) for x in LA.svd(mx.array(a, dtype=mx.float64)))
+        m, n = shape[-2:]
+        k = min(m, n)
+        assert u.shape[-2:] == (m, m) and vt.shape[-2:] == (n, n)
+        np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False), rtol=1e-10)
+        rebuilt = (u[..., :, :k] * s[..., None, :]) @ vt[..., :k, :]
+        np.testing.assert_allclose(rebuilt, a, atol=1e-10)
+        np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(m), u.shape), atol=1e-10)
+        np.testing.assert_allclose(vt @ np.swapaxes(vt, -1, -2), np.broadcast_to(np.eye(n), vt.shape), atol=1e-10)
+
+
+def test_svd_gradient_through_values_only():
+    a = mx.array(RNG.standard_normal((4, 3)))
+    g1 = mx.grad(lambda x: mx.sum(LA.svd(x)[1]))(a)
+    g2 = mx.grad(lambda x: mx.sum(LA.svd(x, compute_uv=False)))(a)
+    np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match=r"linalg.svd.*singular vectors"):
+        mx.grad(lambda x: mx.sum(LA.svd(x)[0]))(a)
+
+
+def test_eig_satisfies_the_eigen_equation():
+    a = RNG.standard_normal((3, 4, 4))
+    w, v = (np.asarray(x) for x in LA.eig(mx.array(a)))
+    assert w.dtype == np.complex64 and v.dtype == np.complex64
+    np.testing.assert_allclose(a @ v, v * w[..., None, :], atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=-2), 1, rtol=1e-5)
+    ref = np.linalg.eigvals(a)
+    for g, r in zip(w, ref):
+        np.testing.assert_allclose(np.sort_complex(g), np.sort_complex(r.astype(np.complex64)), atol=1e-4)
+
+
+def test_lu_and_lu_factor_match_scipy():
+    import scipy.linalg
+    a = RNG.standard_normal((5, 5))
+    p, l, u = (np.asarray(x) for x in LA.lu(mx.array(a, dtype=mx.float64)))
+    np.testing.assert_allclose(l[p] @ u, a, atol=1e-12)  # mlx's convention
+    np.testing.assert_allclose(np.diag(l), 1)
+    assert np.allclose(np.triu(l, 1), 0) and np.allclose(np.tril(u, -1), 0)
+    lu_ref, piv_ref = scipy.linalg.lu_factor(a)
+    lu_, piv = (np.asarray(x) for x in LA.lu_factor(mx.array(a, dtype=mx.float64)))
+    np.testing.assert_allclose(lu_, lu_ref, atol=1e-12)
+    np.testing.assert_array_equal(piv, piv_ref)
+    assert piv.dtype == np.uint32
+    # batched, under vmap too
+    b = RNG.standard_normal((3, 4, 4))
+    pb = np.asarray(mx.vmap(lambda x: LA.lu(x)[0])(mx.array(b)))
+    for i in range(3):
+        np.testing.assert_array_equal(pb[i], np.asarray(LA.lu(mx.array(b[i]))[0]))
+
+
+def test_slogdet_matches_numpy_including_singular():
+    a = RNG.standard_normal((3, 4, 4))
+    s, l = LA.slogdet(mx.array(a, dtype=mx.float64))
+    rs, rl = np.linalg.slogdet(a)
+    np.testing.assert_allclose(s, rs)
+    np.testing.assert_allclose(l, rl, rtol=1e-10)
+    s0, l0 = LA.slogdet(mx.array([[1.0, 2.0], [2.0, 4.0]]))
+    assert float(s0) == 0.0 and float(l0) == -np.inf
+
+
+def test_eigh_gradient_of_the_top_eigenvector_against_finite_differences():
+    m = RNG.standard_normal((4, 4))
+    a = (m + m.T) / 2
+    v0 = RNG.standard_normal(4)
+
+    def f(x):
+        w, v = LA.eigh(x)
+        top = v[:, -1] * mx.sign(v[0, -1])  # sign-fixed eigenvector
+        return mx.sum(top * mx.array(v0)) + w[0]
+
+    g = np.asarray(mx.grad(f)(mx.array(a)))
+    d = RNG.standard_normal((4, 4))
+    d = np.tril(d)  # only the lower triangle is read
+    eps = 1e-6
+    fd = (float(f(mx.array(a + eps * d))) - float(f(mx.array(a - eps * d)))) / (2 * eps)
+    assert abs(fd - np.sum(g * d)) < 1e-6 * (1 + abs(fd))

@@ -2,9 +2,16 @@
 information (finfo, iinfo, isdtype, can_cast, result_type), the array-API aliases,
 asarray, unique and einsum_path. install() puts them on ember.core.
 """
+import contextlib
 import math
 
 from ember import core as _c
+
+
+def on_stream(stream):
+    """The context a Python-level op runs its nodes in: the given stream or device
+    (mlx.core's stream= keyword), or the current one when None."""
+    return contextlib.nullcontext() if stream is None else _c.stream(stream)
 
 # ---- constants -------------------------------------------------------------------------
 CONSTANTS = {
@@ -130,7 +137,7 @@ def asarray(a, dtype=None, *, copy=None):
 
 # ---- unique ----------------------------------------------------------------------------
 def unique(a, /, size, return_index=False, return_inverse=False, return_counts=False,
-           fill_value=None):
+           fill_value=None, *, stream=None):
     """The sorted unique elements of the flattened a, in an output of fixed `size`.
 
     The size is never inferred from the values (so a is not evaluated): past the last
@@ -142,7 +149,11 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
     """
     if not isinstance(size, int) or size < 0:
         raise ValueError(f"[unique] size must be a non-negative int, got {size!r}.")
-    a = asarray(a)
+    with on_stream(stream):
+        return _unique(asarray(a), size, return_index, return_inverse, return_counts, fill_value)
+
+
+def _unique(a, size, return_index, return_inverse, return_counts, fill_value):
     flat = a.reshape(-1)
     n = flat.size
     order = _c.argsort(flat)  # stable: equal values keep their first occurrence first
@@ -178,6 +189,36 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
             counts = counts.at[_c.minimum(rank, size).astype(_c.int32)].add(1)
         out.append(counts[:size])
     return out[0] if len(out) == 1 else tuple(out)
+
+
+# ---- convolve ----
+def convolve(a, v, /, mode="full", *, stream=None):
+    """The discrete linear convolution of two 1-D arrays (numpy.convolve): mode "full"
+    (every overlap, len(a) + len(v) - 1 values), "same" (the length of the longer input,
+    centered) or "valid" (full overlaps only). A composition: the windows of the padded
+    longer input (a gather) times the reversed shorter one (a matmul), so it
+    differentiates and vmaps. Memory: (len(a) + len(v)) * min(len(a), len(v)) elements."""
+    with on_stream(stream):
+        a, v = asarray(a), asarray(v)
+        if a.ndim != 1 or v.ndim != 1:
+            raise ValueError(f"[convolve] Inputs must be 1-D, got shapes {tuple(a.shape)} and "
+                             f"{tuple(v.shape)}.")
+        if a.size == 0 or v.size == 0:
+            raise ValueError("[convolve] Inputs must not be empty.")
+        if mode not in ("full", "same", "valid"):
+            raise ValueError(f"[convolve] mode must be \"full\", \"same\" or \"valid\", got {mode!r}.")
+        if v.size > a.size:
+            a, v = v, a
+        n, m = a.size, v.size
+        padded = _c.pad(a, [(m - 1, m - 1)])
+        idx = (_c.arange(n + m - 1)[:, None] + _c.arange(m)[None, :]).astype(_c.int32)
+        full = _c.take(padded, idx) @ v[::-1]
+        if mode == "full":
+            return full
+        if mode == "same":
+            start = (m - 1) // 2
+            return full[start:start + n]
+        return full[m - 1:n]
 
 
 # ---- einsum_path -----------------------------------------------------------------------
@@ -246,9 +287,9 @@ ALIASES = {
 }
 
 
-def matrix_transpose(a, /):
+def matrix_transpose(a, /, *, stream=None):
     """a with its last two axes swapped (the array API's matrix_transpose)."""
-    return _c.swapaxes(asarray(a), -1, -2)
+    return _c.swapaxes(asarray(a), -1, -2, stream=stream)
 
 
 def install():
@@ -260,6 +301,6 @@ def install():
         if hasattr(_c, target) and not hasattr(_c, alias):
             setattr(_c, alias, getattr(_c, target))
     for f in (finfo, iinfo, isdtype, result_type, can_cast, asarray, unique, einsum_path,
-              matrix_transpose):
+              matrix_transpose, convolve):
         f.__module__ = "ember.core"
         setattr(_c, f.__name__, f)

@@ -1,6 +1,7 @@
 """ember.core.fft.stft / istft: compositions of the compiled transforms (framing is a
 gather, overlap-add a scatter-add), so they differentiate and vmap like the rest."""
 from ember import core as _c
+from ember._extras import on_stream
 
 
 def _window(window, win_length, n_fft, op):
@@ -41,7 +42,7 @@ def _frame_indices(n_frames, n_fft, hop):
 
 
 def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=True,
-         pad_mode="reflect", norm="backward", onesided=None):
+         pad_mode="reflect", norm="backward", onesided=None, *, stream=None):
     """Short-time Fourier transform of the last axis: frames of n_fft samples every
     hop_length (n_fft // 4), windowed (a rectangular window of win_length = n_fft by
     default, centered and zero-padded to n_fft), each transformed. center pads n_fft // 2
@@ -49,7 +50,12 @@ def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=Tr
     True for real input) keeps the n_fft // 2 + 1 non-negative frequencies.
 
     Returns a complex64 array of shape (..., n_freq, n_frames)."""
-    x = _c.asarray(x)
+    with on_stream(stream):
+        return _stft(_c.asarray(x), n_fft, hop_length, win_length, window, center, pad_mode,
+                     norm, onesided)
+
+
+def _stft(x, n_fft, hop_length, win_length, window, center, pad_mode, norm, onesided):
     if x.ndim == 0:
         raise ValueError("[stft] Input must have at least one dimension.")
     hop = hop_length or n_fft // 4
@@ -70,14 +76,19 @@ def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=Tr
 
 
 def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None, center=True,
-          norm="backward", onesided=None, length=None):
+          norm="backward", onesided=None, length=None, *, stream=None):
     """Inverse of stft: the inverse transform of each frame, windowed, overlap-added and
     divided by the overlap-added squared window. onesided defaults to True (an even n_fft
     is inferred from n_freq; pass n_fft for an odd one); length crops or zero-pads the
     result.
 
     Returns an array of shape (..., samples): float32 for a one-sided input."""
-    s = _c.asarray(stft_matrix)
+    with on_stream(stream):
+        return _istft(_c.asarray(stft_matrix), n_fft, hop_length, win_length, window, center,
+                      norm, onesided, length)
+
+
+def _istft(s, n_fft, hop_length, win_length, window, center, norm, onesided, length):
     if s.ndim < 2:
         raise ValueError("[istft] stft_matrix must have shape (..., n_freq, n_frames).")
     if onesided is None:

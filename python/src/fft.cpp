@@ -1,4 +1,7 @@
 // The ember.core.fft submodule (mlx.core.fft's names and signatures).
+#include <deque>
+#include <string>
+
 #include "bindings.h"
 #include "convert.h"
 
@@ -27,6 +30,12 @@ constexpr const char* kNorm =
 }  // namespace
 
 void init_fft(nb::module_& parent) {
+  // Docstrings built at run time must outlive the module (a deque never moves them).
+  static std::deque<std::string> docs;
+  auto keep = [](std::string s) {
+    docs.push_back(std::move(s));
+    return docs.back().c_str();
+  };
   nb::module_ m = parent.def_submodule("fft", "Discrete Fourier transforms (mlx.core.fft).");
   static std::string one_doc =
       std::string("Args:\n    a: Input array.\n    n: Points along axis (crops or zero-pads; "
@@ -38,7 +47,7 @@ void init_fft(nb::module_& parent) {
   def_op(m, #name, [](nb::handle a, std::optional<int64_t> n, int axis, const std::string& norm) { \
     return fft::name(to_array(a), n, axis, norm);                                            \
   }, "a"_a, "n"_a = nb::none(), "axis"_a = -1, "norm"_a = "backward",                        \
-        (std::string(what "\n\n") + one_doc).c_str())
+        keep(std::string(what "\n\n") + one_doc))
   ONE(fft, "One-dimensional discrete Fourier transform (complex64).");
   ONE(ifft, "One-dimensional inverse discrete Fourier transform (complex64).");
   ONE(rfft, "Transform of a real input: the n // 2 + 1 non-negative frequencies.");
@@ -49,7 +58,7 @@ void init_fft(nb::module_& parent) {
     auto ax = opt_axes(axes);                                                                \
     return fft::fn(to_array(a), opt_sizes(s), ax, norm);                                     \
   }, "a"_a, "s"_a = nb::none(), "axes"_a = default_axes, "norm"_a = "backward",              \
-        (std::string(what "\n\n") + many_doc).c_str())
+        keep(std::string(what "\n\n") + many_doc))
   auto last2 = nb::make_tuple(-2, -1);
   MANY(fft2, fftn, last2, "Two-dimensional discrete Fourier transform.");
   MANY(ifft2, ifftn, last2, "Two-dimensional inverse discrete Fourier transform.");

@@ -20,6 +20,12 @@ linalg::NormOrd to_ord(nb::handle ord) {
   throw nb::type_error("[linalg.norm] ord must be None, a number, \"fro\" or \"nuc\".");
 }
 
+nb::tuple tuple_of(const std::vector<array>& xs) {
+  nb::list l;
+  for (const auto& x : xs) l.append(nb::cast(x));
+  return nb::tuple(l);
+}
+
 }  // namespace
 
 void init_linalg(nb::module_& parent) {
@@ -60,16 +66,41 @@ void init_linalg(nb::module_& parent) {
         "The inverse of a matrix from its Cholesky factor.\n\n"
         "Args:\n    a: The factor L (or U when upper).\n    upper: Whether a is upper triangular.\n\n"
         "Returns:\n    inv(L @ L.T) (or inv(U.T @ U)).");
-  def_op(m, "svd", [](nb::handle a, bool compute_uv) {
-    if (compute_uv) {
-      throw std::invalid_argument(
-          "[linalg.svd] compute_uv=True (U, S, Vt) needs multi-output primitives, which ember "
-          "does not have yet; compute_uv=False gives the singular values.");
-    }
-    return linalg::svd_values(to_array(a));
+  def_op(m, "svd", [](nb::handle a, bool compute_uv) -> nb::object {
+    if (!compute_uv) return nb::cast(linalg::svd_values(to_array(a)));
+    return tuple_of(linalg::svd(to_array(a)));
   }, "a"_a, "compute_uv"_a = true,
-        "Singular value decomposition. For now only compute_uv=False: the singular values\n"
-        "(..., min(m, n)), in descending order.");
+        "Singular value decomposition a = U diag(S) Vt of each matrix (..., m, n).\n\n"
+        "Args:\n    a: Matrices.\n    compute_uv: Return (U, S, Vt) (full: U (m, m), Vt (n, n));\n"
+        "        else only S.\n\n"
+        "Returns:\n    (U, S, Vt), or S: the singular values (..., min(m, n)), descending.\n"
+        "    Gradients: through S (either form); not through U and Vt.");
+  def_op(m, "qr", [](nb::handle a) { return tuple_of(linalg::qr(to_array(a))); }, "a"_a,
+         "The reduced QR factorization a = Q @ R of each matrix.\n\n"
+         "Returns:\n    (Q, R): Q (..., m, k) with orthonormal columns, R (..., k, n) upper\n"
+         "    triangular, k = min(m, n). Differentiable for m >= n.");
+  def_op(m, "eigh", [](nb::handle a, const std::string& uplo) {
+    return tuple_of(linalg::eigh(to_array(a), uplo));
+  }, "a"_a, "UPLO"_a = "L",
+         "Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix.\n\n"
+         "Args:\n    a: Square matrices.\n    UPLO: Read the lower (\"L\") or upper (\"U\") triangle.\n\n"
+         "Returns:\n    (w, V) with a @ V = V * w. Differentiable (distinct eigenvalues).");
+  def_op(m, "eig", [](nb::handle a) { return tuple_of(linalg::eig(to_array(a))); }, "a"_a,
+         "Eigenvalues and unit eigenvectors (columns) of each general square matrix.\n\n"
+         "Returns:\n    (w, V), complex64, with a @ V = V * w.");
+  def_op(m, "slogdet", [](nb::handle a) { return tuple_of(linalg::slogdet(to_array(a))); },
+         "a"_a,
+         "Sign and natural log of the absolute determinant of each square matrix.\n\n"
+         "Returns:\n    (sign, logabsdet); (0, -inf) for a singular matrix.");
+  def_op(m, "lu", [](nb::handle a) { return tuple_of(linalg::lu(to_array(a))); }, "a"_a,
+         "LU factorization with partial pivoting of each square matrix.\n\n"
+         "Returns:\n    (P, L, U) with a = L[P] @ U: P a permutation of the rows (uint32),\n"
+         "    L unit lower triangular, U upper triangular.");
+  def_op(m, "lu_factor", [](nb::handle a) { return tuple_of(linalg::lu_factor(to_array(a))); },
+         "a"_a,
+         "LU factorization in LAPACK's packed form.\n\n"
+         "Returns:\n    (LU, pivots): L below the diagonal (unit diagonal implied), U on and\n"
+         "    above it; pivots[i] (uint32, 0-based) the row swapped with row i.");
   def_op(m, "eigvalsh", [](nb::handle a, const std::string& uplo) {
     return linalg::eigvalsh(to_array(a), uplo);
   }, "a"_a, "UPLO"_a = "L",

@@ -85,6 +85,16 @@ def _sorted_real_eigvals(x):
     return mx.sort(mx.real(mx.linalg.eigvals(x)), axis=-1)
 
 
+def _np_signed_eigvecs(a, UPLO="L"):
+    _, v = np.linalg.eigh(a, UPLO=UPLO)
+    return v * np.sign(v[..., :1, :])
+
+
+def _signed_eigvecs(a, **k):
+    v = mx.linalg.eigh(a, **k)[1]
+    return v * mx.sign(v[..., :1, :])
+
+
 def _row(name, ember, numpy, shapes, make=_general, **kw):
     kw.setdefault("rtol", 1e-4)
     kw.setdefault("atol", 1e-5)
@@ -121,6 +131,26 @@ ROWS = [
          lambda a: np.sort(np.linalg.eigvals(a).real, axis=-1), SQUARE[:3], make=_symmetric,
          out_dtype=lambda d, k: "float32", grad=False, smooth=False),
     _row("linalg.det", lambda a: mx.linalg.det(a), np.linalg.det, SQUARE),
+    _row("linalg.eigh_values", lambda a, **k: mx.linalg.eigh(a, **k)[0], _np_eigvalsh,
+         SQUARE[:3], kwargs=[dict(), dict(UPLO="U")], make=_symmetric),
+    # eigenvectors up to sign: each column scaled so its first entry is positive
+    _row("linalg.eigh_vectors", _signed_eigvecs, _np_signed_eigvecs, SQUARE[:3],
+         kwargs=[dict(), dict(UPLO="U")], make=_symmetric, smooth=False),
+    _row("linalg.slogdet_logabs", lambda a: mx.linalg.slogdet(a)[1],
+         lambda a: np.linalg.slogdet(a)[1], SQUARE),
+    _row("linalg.slogdet_sign", lambda a: mx.linalg.slogdet(a)[0],
+         lambda a: np.linalg.slogdet(a)[0], SQUARE, grad=False, smooth=False),
+    # numpy's qr also runs geqrf on the matrix itself, so the signs agree
+    _row("linalg.qr_q", lambda a: mx.linalg.qr(a)[0], lambda a: np.linalg.qr(a)[0],
+         [((4, 3),), ((3, 3),), ((2, 5, 2),)], smooth=False),
+    _row("linalg.qr_r", lambda a: mx.linalg.qr(a)[1], lambda a: np.linalg.qr(a)[1],
+         [((4, 3),), ((3, 3),), ((2, 5, 2),)], smooth=False),
+    _row("linalg.qr_wide", lambda a: mx.linalg.qr(a)[1], lambda a: np.linalg.qr(a)[1],
+         [((2, 4),)], grad=False, smooth=False),
+    # the full SVD's vjp covers S only and it has no jvp (it raises): its gradient is checked
+    # against svd(compute_uv=False)'s in test_linalg_lapack.py
+    _row("linalg.svd_s", lambda a: mx.linalg.svd(a)[1], lambda a: np.linalg.svd(a)[1],
+         [((4, 3),), ((3, 5),), ((2, 3, 3),)], grad=False, smooth=False),
     _row("linalg.norm", lambda a, **k: mx.linalg.norm(a, **k),
          lambda a, **k: np.linalg.norm(a, **k),
          [((5,),), ((3, 4),), ((2, 3, 4),)],

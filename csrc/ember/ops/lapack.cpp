@@ -138,13 +138,73 @@ array eigvalsh(const array& a, const std::string& uplo) {
   array x = square_op("linalg.eigvalsh", a);
   Shape s = batch_shape(x);
   s.push_back(x.shape(-1));
-  return make_node<EighPart>(s, x.dtype(), {x}, false, upper);
+  return make_node<EigvalsH>(s, x.dtype(), {x}, upper);
 }
 
-array eigvecsh(const array& a, const std::string& uplo) {
+array eigvecsh(const array& a, const std::string& uplo) { return eigh(a, uplo)[1]; }
+
+std::vector<array> eigh(const array& a, const std::string& uplo) {
   bool upper = parse_uplo("linalg.eigh", uplo);
   array x = square_op("linalg.eigh", a);
-  return make_node<EighPart>(x.shape(), x.dtype(), {x}, true, upper);
+  Shape w = batch_shape(x);
+  w.push_back(x.shape(-1));
+  return make_nodes<Eigh>({w, x.shape()}, {x.dtype(), x.dtype()}, {x}, upper);
+}
+
+std::vector<array> eig(const array& a) {
+  array x = square_op("linalg.eig", a);
+  Shape w = batch_shape(x);
+  w.push_back(x.shape(-1));
+  return make_nodes<Eig>({w, x.shape()}, {Dtype::complex64, Dtype::complex64}, {x});
+}
+
+std::vector<array> slogdet(const array& a) {
+  array x = square_op("linalg.slogdet", a);
+  Shape b = batch_shape(x);
+  return make_nodes<SlogDet>({b, b}, {x.dtype(), x.dtype()}, {x});
+}
+
+std::vector<array> qr(const array& a) {
+  require_matrix("linalg.qr", a);
+  array x = to_real("linalg.qr", a);
+  int64_t m = x.shape(-2), n = x.shape(-1), k = std::min(m, n);
+  Shape q = batch_shape(x), r = batch_shape(x);
+  q.push_back(m), q.push_back(k);
+  r.push_back(k), r.push_back(n);
+  return make_nodes<QR>({q, r}, {x.dtype(), x.dtype()}, {x});
+}
+
+std::vector<array> svd(const array& a) {
+  require_matrix("linalg.svd", a);
+  array x = to_real("linalg.svd", a);
+  int64_t m = x.shape(-2), n = x.shape(-1);
+  Shape u = batch_shape(x), s = batch_shape(x), vt = batch_shape(x);
+  u.push_back(m), u.push_back(m);
+  s.push_back(std::min(m, n));
+  vt.push_back(n), vt.push_back(n);
+  return make_nodes<SVD>({u, s, vt}, {x.dtype(), x.dtype(), x.dtype()}, {x});
+}
+
+namespace {
+std::vector<array> lu_nodes(const char* op, const array& a) {
+  array x = square_op(op, a);
+  Shape v = batch_shape(x);
+  v.push_back(x.shape(-1));
+  return make_nodes<LUFactor>({x.shape(), v, v}, {x.dtype(), Dtype::uint32, Dtype::uint32}, {x});
+}
+}  // namespace
+
+std::vector<array> lu_factor(const array& a) {
+  auto outs = lu_nodes("linalg.lu_factor", a);
+  return {outs[0], outs[1]};
+}
+
+std::vector<array> lu(const array& a) {
+  auto outs = lu_nodes("linalg.lu", a);
+  const array& f = outs[0];
+  int64_t n = f.shape(-1);
+  array l = add(tril(f, -1), eye(n, n, 0, f.dtype()));
+  return {outs[2], l, triu(f)};
 }
 
 array eigvals(const array& a) {

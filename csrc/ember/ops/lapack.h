@@ -41,6 +41,20 @@ EMBER_API array eigvecsh(const array& a, const std::string& uplo = "L");
 EMBER_API array eigvals(const array& a);
 /// Determinant of each square matrix.
 EMBER_API array det(const array& a);
+/// (sign, log|det|) of each square matrix (sign 0 and log -inf when singular).
+EMBER_API std::vector<array> slogdet(const array& a);
+/// (w, V): eigh of each symmetric matrix (uplo as for eigvalsh).
+EMBER_API std::vector<array> eigh(const array& a, const std::string& uplo = "L");
+/// (w, V): eigenvalues and unit eigenvectors of each general matrix (complex64).
+EMBER_API std::vector<array> eig(const array& a);
+/// (Q, R): the reduced QR factorization of each matrix.
+EMBER_API std::vector<array> qr(const array& a);
+/// (U, S, Vt): the full SVD of each matrix.
+EMBER_API std::vector<array> svd(const array& a);
+/// (LU, pivots) as LAPACK's getrf gives them (pivots uint32, 0-based), square matrices.
+EMBER_API std::vector<array> lu_factor(const array& a);
+/// (P, L, U) with a = L[P] @ U (mlx's convention): P uint32, L unit lower, U upper.
+EMBER_API std::vector<array> lu(const array& a);
 /// The norm argument: none, a number, or "fro" / "nuc".
 using NormOrd = std::variant<std::monostate, double, std::string>;
 /// numpy.linalg.norm: vector norms over one axis, matrix norms over two.

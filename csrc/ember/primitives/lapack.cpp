@@ -5,6 +5,7 @@
 // the kernel ignores get zero derivative.
 #include "ember/primitives/lapack.h"
 
+#include "ember/errors.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 #include "ember/ops/lapack.h"
@@ -234,43 +235,25 @@ std::pair<array, int> SVDValues::vmap(const std::vector<array>& inputs,
   return {linalg::svd_values(moveaxis(inputs[0], *axes[0], 0)), 0};
 }
 
-// ---- EighPart: w = eigvalsh(A), V = eigvecsh(A) of the mirrored matrix ----
-bool EighPart::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const EighPart&>(other);
-  return Primitive::is_equivalent(other) && o.vectors_ == vectors_ && o.upper_ == upper_;
+// ---- EigvalsH: w = eigvalsh(A) of the mirrored matrix ----
+bool EigvalsH::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const EigvalsH&>(other).upper_ == upper_;
 }
-// dw = diag(V^T dA V); dV = V (F o (V^T dA V))
-array EighPart::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-                    const std::vector<int>&, const array& out) {
-  const char* uplo = upper_ ? "U" : "L";
-  array da = mirrored(tangents[0], upper_);
-  array v = vectors_ ? out : linalg::eigvecsh(primals[0], uplo);
-  array m = mm(mT(v), mm(da, v));
-  if (!vectors_) return diagonal(m, 0, -2, -1);
-  array w = linalg::eigvalsh(primals[0], uplo);
-  return mm(v, multiply(eig_gaps(w), m));
+// dw = diag(V^T dA V)
+array EigvalsH::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                    const std::vector<int>&, const array&) {
+  array v = linalg::eigvecsh(primals[0], upper_ ? "U" : "L");
+  return diagonal(mm(mT(v), mm(mirrored(tangents[0], upper_), v)), 0, -2, -1);
 }
-// dA = V diag(c) V^T (values) or V (F o (V^T C)) V^T (vectors), symmetrized
-// and folded onto the triangle the kernel reads
-std::vector<array> EighPart::vjp(const std::vector<array>& primals, const array& c,
-                                 const std::vector<int>&, const array& out) {
-  const char* uplo = upper_ ? "U" : "L";
-  array g;
-  if (!vectors_) {
-    array v = linalg::eigvecsh(primals[0], uplo);
-    g = mm(multiply(v, expand_dims(c, {c.ndim() - 1})), mT(v));
-  } else {
-    array w = linalg::eigvalsh(primals[0], uplo);
-    g = mm(mm(out, multiply(eig_gaps(w), mm(mT(out), c))), mT(out));
-  }
-  g = multiply(add(g, mT(g)), detail::scalar_like(0.5, g));
-  return {unmirrored(g, upper_)};
+// dA = V diag(c) V^T, folded onto the triangle the kernel reads
+std::vector<array> EigvalsH::vjp(const std::vector<array>& primals, const array& c,
+                                 const std::vector<int>&, const array&) {
+  array v = linalg::eigvecsh(primals[0], upper_ ? "U" : "L");
+  return {unmirrored(mm(multiply(v, expand_dims(c, {c.ndim() - 1})), mT(v)), upper_)};
 }
-std::pair<array, int> EighPart::vmap(const std::vector<array>& inputs,
+std::pair<array, int> EigvalsH::vmap(const std::vector<array>& inputs,
                                      const std::vector<BatchAxis>& axes) {
-  array x = moveaxis(inputs[0], *axes[0], 0);
-  const char* uplo = upper_ ? "U" : "L";
-  return {vectors_ ? linalg::eigvecsh(x, uplo) : linalg::eigvalsh(x, uplo), 0};
+  return {linalg::eigvalsh(moveaxis(inputs[0], *axes[0], 0), upper_ ? "U" : "L"), 0};
 }
 
 // ---- Eigvals: not differentiable here ----
@@ -305,6 +288,193 @@ std::vector<array> Determinant::vjp(const std::vector<array>& primals, const arr
 std::pair<array, int> Determinant::vmap(const std::vector<array>& inputs,
                                         const std::vector<BatchAxis>& axes) {
   return {linalg::det(moveaxis(inputs[0], *axes[0], 0)), 0};
+}
+
+}  // namespace ember
+
+// ---- multi-output factorizations ----
+// Their rules recompute the factorization from the primal input instead of using
+// `outputs`: an output the traced function did not use reaches the rule as a stand-in
+// that cannot be evaluated (seen with grad of sum(eigh(x)[0])), so the rules read none.
+// TODO(#9): use `outputs` once the engine hands unused siblings over as values.
+namespace ember {
+
+namespace {
+
+// Raises the error of a factorization whose derivatives ember does not define.
+[[noreturn]] void no_derivative(const char* op, const char* why) {
+  throw std::invalid_argument(msg("[", op, "] Derivatives are not implemented", why, "."));
+}
+
+array zeros_for(const array& like) { return zeros_like(like); }
+
+}  // namespace
+
+// ---- Eigh: (w, V) ----
+bool Eigh::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const Eigh&>(other).upper_ == upper_;
+}
+// dw = diag(V^T dA V), dV = V (F o (V^T dA V)), dA the tangent of the mirrored matrix
+std::vector<array> Eigh::jvp_multi(const std::vector<array>& primals,
+                                   const std::vector<array>& tangents, const std::vector<int>&,
+                                   const std::vector<array>&) {
+  auto outputs = linalg::eigh(primals[0], upper_ ? "U" : "L");
+  const array& w = outputs[0];
+  const array& v = outputs[1];
+  array m = mm(mT(v), mm(mirrored(tangents[0], upper_), v));
+  return {diagonal(m, 0, -2, -1), mm(v, multiply(eig_gaps(w), m))};
+}
+// dA = V (diag(cw) + F o (V^T cV)) V^T, symmetrized and folded onto the triangle read
+std::vector<array> Eigh::vjp_multi(const std::vector<array>& primals,
+                                   const std::vector<array>& cotangents, const std::vector<int>&,
+                                   const std::vector<array>&) {
+  auto outputs = linalg::eigh(primals[0], upper_ ? "U" : "L");
+  const array& w = outputs[0];
+  const array& v = outputs[1];
+  int64_t n = w.shape(-1);
+  array inner = zeros(Shape(v.shape()), v.dtype());
+  if (cotangents[0].valid()) {
+    inner = add(inner, multiply(eye(n, n, 0, v.dtype()), expand_dims(cotangents[0], {w.ndim() - 1})));
+  }
+  if (cotangents[1].valid()) inner = add(inner, multiply(eig_gaps(w), mm(mT(v), cotangents[1])));
+  array g = mm(mm(v, inner), mT(v));
+  g = multiply(add(g, mT(g)), detail::scalar_like(0.5, g));
+  return {unmirrored(g, upper_)};
+}
+std::pair<std::vector<array>, std::vector<int>> Eigh::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  return {linalg::eigh(moveaxis(inputs[0], *axes[0], 0), upper_ ? "U" : "L"), {0, 0}};
+}
+
+// ---- SlogDet: (sign, log|det|) ----
+// d sign = 0, d log|det| = tr(A^-1 dA)
+std::vector<array> SlogDet::jvp_multi(const std::vector<array>& primals,
+                                      const std::vector<array>& tangents, const std::vector<int>&,
+                                      const std::vector<array>&) {
+  return {array(), trace(linalg::solve(primals[0], tangents[0]), 0, -2, -1)};
+}
+// dA = c A^-T for the cotangent c of log|det| (the sign is piecewise constant)
+std::vector<array> SlogDet::vjp_multi(const std::vector<array>& primals,
+                                      const std::vector<array>& cotangents,
+                                      const std::vector<int>&, const std::vector<array>&) {
+  const array& c = cotangents[1];
+  if (!c.valid()) return {array()};
+  return {multiply(expand_dims(c, {c.ndim(), c.ndim() + 1}), mT(linalg::inv(primals[0])))};
+}
+std::pair<std::vector<array>, std::vector<int>> SlogDet::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  return {linalg::slogdet(moveaxis(inputs[0], *axes[0], 0)), {0, 0}};
+}
+
+// ---- QR: A = Q R (rules for m >= n, where R is square and invertible) ----
+namespace {
+void qr_needs_tall(const array& a) {
+  if (a.shape(-2) < a.shape(-1)) {
+    no_derivative("linalg.qr", " for wide matrices (m < n); they are for m >= n");
+  }
+}
+// x R^-1 for upper triangular R: (R^-T x^T)^T
+array right_solve_upper(const array& x, const array& r) {
+  return mT(linalg::solve_triangular(mT(r), mT(x), false));
+}
+}  // namespace
+// C = Q^T dA R^-1, Omega = tril(C, -1) - tril(C, -1)^T (skew):
+// dR = (C - Omega) R, dQ = dA R^-1 - Q (C - Omega)
+std::vector<array> QR::jvp_multi(const std::vector<array>& primals,
+                                 const std::vector<array>& tangents, const std::vector<int>&,
+                                 const std::vector<array>&) {
+  qr_needs_tall(primals[0]);
+  auto outputs = linalg::qr(primals[0]);
+  const array& q = outputs[0];
+  const array& r = outputs[1];
+  array da_rinv = right_solve_upper(tangents[0], r);
+  array c = mm(mT(q), da_rinv);
+  array low = tril(c, -1);
+  array d = subtract(c, subtract(low, mT(low)));  // C - Omega (upper triangular)
+  return {subtract(da_rinv, mm(q, d)), mm(d, r)};
+}
+// M = R Rbar^T - Qbar^T Q;  dA = (Qbar + Q copyltu(M)) R^-T, copyltu(M) = tril(M) + tril(M, -1)^T
+std::vector<array> QR::vjp_multi(const std::vector<array>& primals,
+                                 const std::vector<array>& cotangents, const std::vector<int>&,
+                                 const std::vector<array>&) {
+  qr_needs_tall(primals[0]);
+  auto outputs = linalg::qr(primals[0]);
+  const array& q = outputs[0];
+  const array& r = outputs[1];
+  array qbar = cotangents[0].valid() ? cotangents[0] : zeros_for(q);
+  array rbar = cotangents[1].valid() ? cotangents[1] : zeros_for(r);
+  array m = subtract(mm(r, mT(rbar)), mm(mT(qbar), q));
+  array sym = add(tril(m), mT(tril(m, -1)));
+  array x = add(qbar, mm(q, sym));
+  // x R^-T = (R^-1 x^T)^T
+  return {mT(linalg::solve_triangular(r, mT(x), true))};
+}
+std::pair<std::vector<array>, std::vector<int>> QR::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  return {linalg::qr(moveaxis(inputs[0], *axes[0], 0)), {0, 0}};
+}
+
+// ---- SVD (full): the singular values differentiate as SVDValues does; the vectors not ----
+std::vector<array> SVD::jvp_multi(const std::vector<array>&, const std::vector<array>&,
+                                  const std::vector<int>&, const std::vector<array>&) {
+  no_derivative("linalg.svd",
+                " for the singular vectors (compute_uv=False differentiates the values)");
+}
+std::vector<array> SVD::vjp_multi(const std::vector<array>& primals,
+                                  const std::vector<array>& cotangents, const std::vector<int>&,
+                                  const std::vector<array>&) {
+  if (cotangents[0].valid() || cotangents[2].valid()) {
+    no_derivative("linalg.svd",
+                  " for the singular vectors (compute_uv=False differentiates the values)");
+  }
+  if (!cotangents[1].valid()) return {array()};
+  // only S is used: dA = U[:, :k] diag(c) Vt[:k]
+  auto outputs = linalg::svd(primals[0]);
+  const array& u = outputs[0];
+  const array& vt = outputs[2];
+  int64_t k = outputs[1].shape(-1);
+  std::vector<int64_t> lo(u.ndim(), 0), hi_u(u.shape().begin(), u.shape().end()),
+      hi_v(vt.shape().begin(), vt.shape().end()), step(u.ndim(), 1);
+  hi_u.back() = k;
+  hi_v[vt.ndim() - 2] = k;
+  array uk = slice(u, lo, hi_u, step), vk = slice(vt, lo, hi_v, step);
+  return {mm(multiply(uk, expand_dims(cotangents[1], {cotangents[1].ndim() - 1})), vk)};
+}
+std::pair<std::vector<array>, std::vector<int>> SVD::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  return {linalg::svd(moveaxis(inputs[0], *axes[0], 0)), {0, 0, 0}};
+}
+
+// ---- Eig: no derivatives (the complex eigenvector convention is not fixed yet) ----
+std::vector<array> Eig::jvp_multi(const std::vector<array>&, const std::vector<array>&,
+                                  const std::vector<int>&, const std::vector<array>&) {
+  no_derivative("linalg.eig", "");
+}
+std::vector<array> Eig::vjp_multi(const std::vector<array>&, const std::vector<array>&,
+                                  const std::vector<int>&, const std::vector<array>&) {
+  no_derivative("linalg.eig", "");
+}
+std::pair<std::vector<array>, std::vector<int>> Eig::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  return {linalg::eig(moveaxis(inputs[0], *axes[0], 0)), {0, 0}};
+}
+
+// ---- LUFactor: no derivatives (MLX defines none either) ----
+std::vector<array> LUFactor::jvp_multi(const std::vector<array>&, const std::vector<array>&,
+                                       const std::vector<int>&, const std::vector<array>&) {
+  no_derivative("linalg.lu", "");
+}
+std::vector<array> LUFactor::vjp_multi(const std::vector<array>&, const std::vector<array>&,
+                                       const std::vector<int>&, const std::vector<array>&) {
+  no_derivative("linalg.lu", "");
+}
+std::pair<std::vector<array>, std::vector<int>> LUFactor::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  array x = moveaxis(inputs[0], *axes[0], 0);
+  auto outs = make_nodes<LUFactor>({x.shape(), Shape(x.shape().begin(), x.shape().end() - 1),
+                                    Shape(x.shape().begin(), x.shape().end() - 1)},
+                                   {x.dtype(), Dtype::uint32, Dtype::uint32}, {x});
+  return {outs, {0, 0, 0}};
 }
 
 }  // namespace ember

@@ -63,18 +63,17 @@ class EMBER_API SVDValues : public Primitive {
   EMBER_PRIMITIVE_RULES
 };
 
-/// Eigenvalues (vectors_ = false) or eigenvectors of each symmetric matrix (syevd),
-/// read from its lower or upper triangle. Two single-output primitives over one
-/// LAPACK routine: the derivative rules of each need the other.
-class EMBER_API EighPart : public Primitive {
+/// Eigenvalues of each symmetric matrix, ascending, read from its lower or upper
+/// triangle (syevd without vectors; its rules use Eigh's vectors).
+class EMBER_API EigvalsH : public Primitive {
  public:
-  EighPart(bool vectors, bool upper) : vectors_(vectors), upper_(upper) {}
-  const char* name() const override { return vectors_ ? "EigvecsH" : "EigvalsH"; }
+  explicit EigvalsH(bool upper) : upper_(upper) {}
+  const char* name() const override { return "EigvalsH"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
 
  private:
-  bool vectors_, upper_;
+  bool upper_;
 };
 
 /// Eigenvalues of each general matrix, complex64 (geev without vectors). Not
@@ -90,6 +89,60 @@ class EMBER_API Determinant : public Primitive {
  public:
   const char* name() const override { return "Determinant"; }
   EMBER_PRIMITIVE_RULES
+};
+
+// ---- multi-output factorizations (siblings of one node, one LAPACK call) ----
+
+/// (w, V): eigenvalues (ascending) and orthonormal eigenvectors (columns) of each
+/// symmetric matrix, from its lower or upper triangle (syevd).
+class EMBER_API Eigh : public Primitive {
+ public:
+  explicit Eigh(bool upper) : upper_(upper) {}
+  const char* name() const override { return "Eigh"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+  bool is_equivalent(const Primitive& other) const override;
+
+ private:
+  bool upper_;
+};
+
+/// (sign, log|det|) of each square matrix (getrf).
+class EMBER_API SlogDet : public Primitive {
+ public:
+  const char* name() const override { return "SlogDet"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+};
+
+/// (Q, R), the reduced QR factorization: Q (m, k) with orthonormal columns and R (k, n)
+/// upper triangular, k = min(m, n) (geqrf + orgqr).
+class EMBER_API QR : public Primitive {
+ public:
+  const char* name() const override { return "QR"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+};
+
+/// (U, S, Vt), the full SVD: U (m, m), S (k,) descending, Vt (n, n) (gesdd).
+class EMBER_API SVD : public Primitive {
+ public:
+  const char* name() const override { return "SVD"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+};
+
+/// (w, V) of a general square matrix, complex64, eigenvectors of unit norm (geev).
+class EMBER_API Eig : public Primitive {
+ public:
+  const char* name() const override { return "Eig"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+};
+
+/// (LU, pivots, perm) of each square matrix (getrf with partial pivoting): L below
+/// the diagonal of LU (unit diagonal implied) and U on and above it; pivots[i]
+/// (uint32, 0-based) is the row swapped with row i; perm the row order mlx gives,
+/// a = (L @ U)[perm] (equivalently L[perm] @ U).
+class EMBER_API LUFactor : public Primitive {
+ public:
+  const char* name() const override { return "LUFactor"; }
+  EMBER_MULTI_PRIMITIVE_RULES
 };
 
 }  // namespace ember

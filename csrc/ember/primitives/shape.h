@@ -128,7 +128,7 @@ class EMBER_API Pad : public Primitive {
 class EMBER_API Depends : public Primitive {
  public:
   const char* name() const override { return "Depends"; }
-  EMBER_PRIMITIVE_RULES
+  EMBER_VIEW_PRIMITIVE_RULES
 };
 
 /// The bytes of inputs[0] read as another dtype (numpy's view): the last axis

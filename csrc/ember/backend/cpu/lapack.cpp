@@ -41,7 +41,9 @@ extern "C" {
   void EMBER_LAPACK(p##syevd)(const char*, const char*, int*, T*, int*, T*, T*, int*, int*,   \
                               int*, int*);                                                    \
   void EMBER_LAPACK(p##geev)(const char*, const char*, int*, T*, int*, T*, T*, T*, int*, T*,  \
-                             int*, T*, int*, int*);
+                             int*, T*, int*, int*);                                           \
+  void EMBER_LAPACK(p##geqrf)(int*, int*, T*, int*, T*, T*, int*, int*);                      \
+  void EMBER_LAPACK(p##orgqr)(int*, int*, int*, T*, int*, T*, T*, int*, int*);
 EMBER_DECLARE(float, s)
 EMBER_DECLARE(double, d)
 #undef EMBER_DECLARE
@@ -81,11 +83,17 @@ namespace {
              int liwork, int* info) {                                                         \
     EMBER_LAPACK(p##syevd)(&jobz, &uplo, &n, a, &n, w, work, &lwork, iwork, &liwork, info);   \
   }                                                                                           \
-  void geev(int n, T* a, T* wr, T* wi, T* work, int lwork, int* info) {                       \
-    char no = 'N';                                                                            \
-    int one = 1;                                                                              \
-    EMBER_LAPACK(p##geev)(&no, &no, &n, a, &n, wr, wi, nullptr, &one, nullptr, &one, work,    \
+  void geev(int n, T* a, T* wr, T* wi, T* vr, T* work, int lwork, int* info) {              \
+    char no = 'N', jobvr = vr ? 'V' : 'N';                                                    \
+    int one = 1, ldvr = vr ? n : 1;                                                           \
+    EMBER_LAPACK(p##geev)(&no, &jobvr, &n, a, &n, wr, wi, nullptr, &one, vr, &ldvr, work,     \
                           &lwork, info);                                                      \
+  }                                                                                           \
+  void geqrf(int m, int n, T* a, T* tau, T* work, int lwork, int* info) {                     \
+    EMBER_LAPACK(p##geqrf)(&m, &n, a, &m, tau, work, &lwork, info);                           \
+  }                                                                                           \
+  void orgqr(int m, int n, int k, T* a, T* tau, T* work, int lwork, int* info) {              \
+    EMBER_LAPACK(p##orgqr)(&m, &n, &k, a, &m, tau, work, &lwork, info);                       \
   }
 EMBER_WRAP(float, s)
 EMBER_WRAP(double, d)
@@ -305,18 +313,18 @@ void PseudoInverse::eval_cpu(const std::vector<array>& inputs, array& out) {
   });
 }
 
-void EighPart::eval_cpu(const std::vector<array>& inputs, array& out) {
+void EigvalsH::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
   set_threads(a);
-  dispatch_real("linalg.eigh", a.dtype(), [&](auto tag) {
+  dispatch_real("linalg.eigvalsh", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
     const int64_t nn = int64_t(n) * n;
     std::vector<T> m(std::max<int64_t>(nn, 1)), w(std::max(n, 1));
     // The row-major lower triangle is the column-major upper one.
     char uplo = upper_ ? 'L' : 'U';
-    char jobz = vectors_ ? 'V' : 'N';
+    char jobz = 'N';
     int info = 0, liwork = -1, lwork = -1;
     std::vector<T> work;
     std::vector<int> iwork;
@@ -333,15 +341,7 @@ void EighPart::eval_cpu(const std::vector<array>& inputs, array& out) {
       }
       syevd(jobz, uplo, n, m.data(), w.data(), work.data(), lwork, iwork.data(), liwork, &info);
       if (info > 0) throw std::invalid_argument("[linalg.eigh] The eigensolver did not converge.");
-      if (!vectors_) {
-        std::memcpy(out.data<T>() + b * n, w.data(), size_t(n) * sizeof(T));
-      } else {
-        // Column-major eigenvectors (columns) are row-major rows: transpose back.
-        T* dst = out.data<T>() + b * nn;
-        for (int i = 0; i < n; ++i) {
-          for (int j = 0; j < n; ++j) dst[size_t(i) * n + j] = m[i + size_t(j) * n];
-        }
-      }
+      std::memcpy(out.data<T>() + b * n, w.data(), size_t(n) * sizeof(T));
     }
   });
 }
@@ -362,11 +362,11 @@ void Eigvals::eval_cpu(const std::vector<array>& inputs, array& out) {
       std::memcpy(m.data(), a.data<T>() + b * nn, size_t(nn) * sizeof(T));
       if (lwork < 0) {
         T q;
-        geev(n, m.data(), wr.data(), wi.data(), &q, -1, &info);
+        geev(n, m.data(), wr.data(), wi.data(), nullptr, &q, -1, &info);
         lwork = work_size(q);
         work.resize(lwork);
       }
-      geev(n, m.data(), wr.data(), wi.data(), work.data(), lwork, &info);
+      geev(n, m.data(), wr.data(), wi.data(), nullptr, work.data(), lwork, &info);
       if (info > 0) throw std::invalid_argument("[linalg.eigvals] The QR algorithm did not converge.");
       for (int i = 0; i < n; ++i) y[b * n + i] = complex64_t(float(wr[i]), float(wi[i]));
     }
@@ -400,6 +400,232 @@ void Determinant::eval_cpu(const std::vector<array>& inputs, array& out) {
         if (ipiv[i] != i + 1) d = -d;
       }
       y[b] = d;
+    }
+  });
+}
+
+// ---- multi-output kernels ----
+
+namespace {
+
+// Row-major (m, n) matrix src into a column-major buffer dst (m rows), and back.
+template <typename T>
+void to_col_major(const T* src, int m, int n, T* dst) {
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) dst[i + size_t(j) * m] = src[size_t(i) * n + j];
+  }
+}
+template <typename T>
+void from_col_major(const T* src, int m, int n, T* dst) {
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) dst[size_t(i) * n + j] = src[i + size_t(j) * m];
+  }
+}
+
+}  // namespace
+
+void Eigh::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  array a = cpu::ensure_row_contiguous(inputs[0]);
+  for (auto& o : outputs) o.allocate_row_contiguous();
+  set_threads(a);
+  dispatch_real("linalg.eigh", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int n = int(a.shape(-1));
+    const int64_t nn = int64_t(n) * n;
+    std::vector<T> m(std::max<int64_t>(nn, 1));
+    char uplo = upper_ ? 'L' : 'U';  // the row-major lower triangle is the column-major upper
+    int info = 0, lwork = -1, liwork = -1;
+    std::vector<T> work;
+    std::vector<int> iwork;
+    for (int64_t b = 0; b < batch_of(a); ++b) {
+      std::memcpy(m.data(), a.data<T>() + b * nn, size_t(nn) * sizeof(T));
+      T* w = outputs[0].data<T>() + b * n;
+      if (lwork < 0) {
+        T q;
+        int iq;
+        syevd('V', uplo, n, m.data(), w, &q, -1, &iq, -1, &info);
+        lwork = work_size(q);
+        liwork = std::max(1, iq);
+        work.resize(lwork);
+        iwork.resize(liwork);
+      }
+      syevd('V', uplo, n, m.data(), w, work.data(), lwork, iwork.data(), liwork, &info);
+      if (info > 0) throw std::invalid_argument("[linalg.eigh] The eigensolver did not converge.");
+      from_col_major(m.data(), n, n, outputs[1].data<T>() + b * nn);
+    }
+  });
+}
+
+void SlogDet::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  array a = cpu::ensure_row_contiguous(inputs[0]);
+  for (auto& o : outputs) o.allocate_row_contiguous();
+  set_threads(a);
+  dispatch_real("linalg.slogdet", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int n = int(a.shape(-1));
+    const int64_t nn = int64_t(n) * n;
+    std::vector<T> m(std::max<int64_t>(nn, 1));
+    std::vector<int> ipiv(std::max(n, 1));
+    T* sign = outputs[0].data<T>();
+    T* logabs = outputs[1].data<T>();
+    for (int64_t b = 0; b < outputs[0].size(); ++b) {
+      T s = T(1), l = T(0);
+      if (n > 0) {
+        std::memcpy(m.data(), a.data<T>() + b * nn, size_t(nn) * sizeof(T));
+        int info = 0;
+        getrf(n, m.data(), ipiv.data(), &info);
+        for (int i = 0; i < n; ++i) {
+          const T d = m[i + size_t(i) * n];
+          if (ipiv[i] != i + 1) s = -s;
+          if (d < 0) s = -s;
+          l += std::log(std::abs(d));  // -inf at a zero pivot (numpy: sign 0, -inf)
+        }
+        if (std::isinf(l) && l < 0) s = T(0);
+      }
+      sign[b] = s;
+      logabs[b] = l;
+    }
+  });
+}
+
+void QR::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  array a = cpu::ensure_row_contiguous(inputs[0]);
+  for (auto& o : outputs) o.allocate_row_contiguous();
+  set_threads(a);
+  dispatch_real("linalg.qr", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int m = int(a.shape(-2)), n = int(a.shape(-1)), k = std::min(m, n);
+    const int64_t mn = int64_t(m) * n;
+    std::vector<T> buf(std::max<int64_t>(mn, 1)), tau(std::max(k, 1)), r(std::max<int64_t>(int64_t(k) * n, 1));
+    std::vector<T> work;
+    int lwork = -1, info = 0;
+    for (int64_t b = 0; b < batch_of(a) && k > 0; ++b) {
+      to_col_major(a.data<T>() + b * mn, m, n, buf.data());
+      if (lwork < 0) {
+        T q1, q2;
+        geqrf(m, n, buf.data(), tau.data(), &q1, -1, &info);
+        orgqr(m, k, k, buf.data(), tau.data(), &q2, -1, &info);
+        lwork = std::max(work_size(q1), work_size(q2));
+        work.resize(lwork);
+      }
+      geqrf(m, n, buf.data(), tau.data(), work.data(), lwork, &info);
+      // R: the upper triangle of the first k rows (row-major k x n).
+      T* rr = outputs[1].data<T>() + b * int64_t(k) * n;
+      for (int i = 0; i < k; ++i) {
+        for (int j = 0; j < n; ++j) rr[size_t(i) * n + j] = j >= i ? buf[i + size_t(j) * m] : T(0);
+      }
+      orgqr(m, k, k, buf.data(), tau.data(), work.data(), lwork, &info);
+      from_col_major(buf.data(), m, k, outputs[0].data<T>() + b * int64_t(m) * k);
+    }
+  });
+}
+
+void SVD::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  array a = cpu::ensure_row_contiguous(inputs[0]);
+  for (auto& o : outputs) o.allocate_row_contiguous();
+  set_threads(a);
+  dispatch_real("linalg.svd", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int m = int(a.shape(-2)), n = int(a.shape(-1)), r = std::min(m, n);
+    const int64_t mn = int64_t(m) * n;
+    // The buffer is B = A^T (n x m, column-major) = Ub S Vbt, so A = Vbt^T S Ub^T: U_A
+    // read row-major is Vbt's column-major memory, and Vt_A is Ub's.
+    std::vector<T> buf(std::max<int64_t>(mn, 1));
+    std::vector<int> iwork(8 * std::max(r, 1));
+    std::vector<T> work;
+    int lwork = -1, info = 0;
+    for (int64_t b = 0; b < batch_of(a); ++b) {
+      T* u = outputs[0].data<T>() + b * int64_t(m) * m;
+      T* s = outputs[1].data<T>() + b * r;
+      T* vt = outputs[2].data<T>() + b * int64_t(n) * n;
+      if (r == 0) {
+        // An empty matrix: U and Vt are identities.
+        for (int i = 0; i < m; ++i) for (int j = 0; j < m; ++j) u[size_t(i) * m + j] = T(i == j);
+        for (int i = 0; i < n; ++i) for (int j = 0; j < n; ++j) vt[size_t(i) * n + j] = T(i == j);
+        continue;
+      }
+      std::memcpy(buf.data(), a.data<T>() + b * mn, size_t(mn) * sizeof(T));
+      if (lwork < 0) {
+        T q;
+        gesdd('A', n, m, buf.data(), s, vt, n, u, m, &q, -1, iwork.data(), &info);
+        lwork = work_size(q);
+        work.resize(lwork);
+      }
+      gesdd('A', n, m, buf.data(), s, vt, n, u, m, work.data(), lwork, iwork.data(), &info);
+      if (info > 0) throw std::invalid_argument("[linalg.svd] The SVD did not converge.");
+    }
+  });
+}
+
+void Eig::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  array a = cpu::ensure_row_contiguous(inputs[0]);
+  for (auto& o : outputs) o.allocate_row_contiguous();
+  set_threads(a);
+  dispatch_real("linalg.eig", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int n = int(a.shape(-1));
+    const int64_t nn = int64_t(n) * n;
+    std::vector<T> m(std::max<int64_t>(nn, 1)), vr(std::max<int64_t>(nn, 1)), wr(std::max(n, 1)),
+        wi(std::max(n, 1));
+    std::vector<T> work;
+    int lwork = -1, info = 0;
+    for (int64_t b = 0; b < batch_of(a); ++b) {
+      to_col_major(a.data<T>() + b * nn, n, n, m.data());
+      if (lwork < 0) {
+        T q;
+        geev(n, m.data(), wr.data(), wi.data(), vr.data(), &q, -1, &info);
+        lwork = work_size(q);
+        work.resize(lwork);
+      }
+      geev(n, m.data(), wr.data(), wi.data(), vr.data(), work.data(), lwork, &info);
+      if (info > 0) throw std::invalid_argument("[linalg.eig] The QR algorithm did not converge.");
+      auto* w = outputs[0].data<complex64_t>() + b * n;
+      auto* v = outputs[1].data<complex64_t>() + b * nn;
+      // A complex pair (wi > 0 then < 0) stores its eigenvector as two real columns
+      // j, j + 1: v_j = re + i im, v_{j+1} = re - i im. Columns are unit norm already.
+      for (int j = 0; j < n; ++j) {
+        w[j] = complex64_t(float(wr[j]), float(wi[j]));
+        if (wi[j] != T(0) && j + 1 < n) {
+          for (int i = 0; i < n; ++i) {
+            const T re = vr[i + size_t(j) * n], im = vr[i + size_t(j + 1) * n];
+            v[size_t(i) * n + j] = complex64_t(float(re), float(im));
+            v[size_t(i) * n + j + 1] = complex64_t(float(re), float(-im));
+          }
+          w[j + 1] = complex64_t(float(wr[j + 1]), float(wi[j + 1]));
+          ++j;
+        } else {
+          for (int i = 0; i < n; ++i) v[size_t(i) * n + j] = complex64_t(float(vr[i + size_t(j) * n]), 0.0f);
+        }
+      }
+    }
+  });
+}
+
+void LUFactor::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+  array a = cpu::ensure_row_contiguous(inputs[0]);
+  for (auto& o : outputs) o.allocate_row_contiguous();
+  set_threads(a);
+  dispatch_real("linalg.lu", a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int n = int(a.shape(-1));
+    const int64_t nn = int64_t(n) * n;
+    std::vector<T> m(std::max<int64_t>(nn, 1));
+    std::vector<int> ipiv(std::max(n, 1));
+    std::vector<uint32_t> perm(std::max(n, 1));
+    for (int64_t b = 0; b < batch_of(a); ++b) {
+      to_col_major(a.data<T>() + b * nn, n, n, m.data());
+      int info = 0;
+      getrf(n, m.data(), ipiv.data(), &info);  // a zero pivot (info > 0) still factors
+      from_col_major(m.data(), n, n, outputs[0].data<T>() + b * nn);
+      uint32_t* piv = outputs[1].data<uint32_t>() + b * n;
+      for (int i = 0; i < n; ++i) perm[i] = uint32_t(i);
+      for (int i = 0; i < n; ++i) {
+        piv[i] = uint32_t(ipiv[i] - 1);
+        std::swap(perm[i], perm[piv[i]]);
+      }
+      // perm is the row order with a[perm] = L U; mlx's P is its inverse: a = (L U)[P].
+      uint32_t* inv = outputs[2].data<uint32_t>() + b * n;
+      for (int i = 0; i < n; ++i) inv[perm[i]] = uint32_t(i);
     }
   });
 }

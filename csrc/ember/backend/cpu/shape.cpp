@@ -56,10 +56,6 @@ void Pad::eval_cpu(const std::vector<array>& inputs, array& out) {
 
 namespace ember {
 
-void Depends::eval_cpu(const std::vector<array>& inputs, array& out) {
-  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
-}
-
 // A view of a row-contiguous input (the strides rescale); otherwise a
 // row-major copy first, then the same reading of its bytes.
 void View::eval_cpu(const std::vector<array>& inputs, array& out) {
