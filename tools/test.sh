@@ -35,7 +35,9 @@ if ! have_doctest && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 if have_doctest; then
   echo "== C++ tests"
+  # In CI, the file parsers also run under ASan + UBSan (test_reliability_asan).
   cmake -S "$ROOT/tests/cpp" -B "$CPP_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DEMBER_TEST_SANITIZE_IO="$([ "${CI:-}" = true ] && echo ON || echo OFF)" \
     -Dember_DIR="$("$PY" -m ember --cmake-dir)" > "$CPP_BUILD.configure.log" 2>&1 ||
     { cat "$CPP_BUILD.configure.log"; exit 1; }
   cmake --build "$CPP_BUILD"
