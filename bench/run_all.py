@@ -24,6 +24,8 @@ BENCHES = [
     ("reduce", "Reductions: sum (float32)"),
     ("matmul", "Matmul (float32)"),
     ("dispatch", "Per-op overhead"),
+    ("linalg", "Linear algebra (float32)"),
+    ("fft", "FFT (complex64)"),
 ]
 
 

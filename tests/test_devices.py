@@ -448,3 +448,18 @@ def test_multi_output_only_one_kept():
     assert ys.tolist() == [[4.0], [8.0]]
     _, t = mx.jvp(lambda x: f(x)[1], (x,), (mx.ones((2,)),))
     assert t[0].tolist() == [3.0, 3.0]
+
+
+def test_split_is_one_node_with_views():
+    x = mx.arange(12, dtype=mx.float32).reshape(3, 4)
+    parts = mx.split(x, [1, 3], axis=1)
+    assert [p.shape for p in parts] == [(3, 1), (3, 2), (3, 1)]
+    np.testing.assert_array_equal(np.array(parts[1]), np.arange(12.0).reshape(3, 4)[:, 1:3])
+    # gradients through some of the pieces: the others get zeros
+    g = mx.grad(lambda x: mx.sum(mx.split(x, 3, axis=0)[2] * 2))(x)
+    np.testing.assert_array_equal(np.array(g), np.r_[np.zeros((2, 4)), 2 * np.ones((1, 4))])
+    # vmap over another axis, and decreasing indices (numpy's empty pieces)
+    v = mx.vmap(lambda r: mx.split(r, [1, 3])[1])(x)
+    np.testing.assert_array_equal(np.array(v), np.arange(12.0).reshape(3, 4)[:, 1:3])
+    odd = mx.split(mx.arange(5), [3, 1])
+    assert [p.tolist() for p in odd] == [[0, 1, 2], [], [1, 2, 3, 4]]

@@ -53,13 +53,16 @@ void* system_alloc(size_t cap) {
 }
 
 struct Cache {
+  struct Block;
+  using SizeIndex = std::multimap<size_t, std::list<Block>::iterator>;
   struct Block {
     void* ptr;
     size_t cap;
+    SizeIndex::iterator by_size;  // this block's entry in the size index: O(1) eviction
   };
   std::mutex mu;
   std::list<Block> lru;  // front: most recently freed
-  std::multimap<size_t, std::list<Block>::iterator> by_size;
+  SizeIndex by_size;
   size_t cached = 0;
   size_t active = 0;
   size_t peak = 0;        // reset by reset_peak_memory
@@ -96,13 +99,7 @@ struct Cache {
 
   void evict_oldest() {
     const Block b = lru.back();
-    auto [lo, hi] = by_size.equal_range(b.cap);
-    for (auto it = lo; it != hi; ++it) {
-      if (it->second == std::prev(lru.end())) {
-        by_size.erase(it);
-        break;
-      }
-    }
+    by_size.erase(b.by_size);
     lru.pop_back();
     cached -= b.cap;
     std::free(b.ptr);
@@ -116,8 +113,8 @@ struct Cache {
       return;
     }
     while (cached + cap > bound) evict_oldest();
-    lru.push_front(Block{p, cap});
-    by_size.emplace(cap, lru.begin());
+    lru.push_front(Block{p, cap, {}});
+    lru.front().by_size = by_size.emplace(cap, lru.begin());
     cached += cap;
   }
 

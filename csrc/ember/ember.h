@@ -7,4 +7,5 @@
 #include "ember/ops.h"
 #include "ember/transforms.h"
 #include "ember/io/io.h"
+#include "ember/transforms/compile.h"
 #include "ember/backend/cpu/threadpool.h"

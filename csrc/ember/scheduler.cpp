@@ -161,15 +161,20 @@ std::vector<array> claim_graph(const std::vector<array>& outputs, std::vector<ar
 // Runs the kernel of claimed node `a` (all its inputs done), for every output of its node.
 void run_node(array& a, bool keep_graph) {
   set_status(a, Status::running);
-  std::vector<array> outs = a.siblings();
   Primitive& p = a.primitive();
-  if (a.stream().device.type == DeviceType::cpu) {
-    p.eval_cpu_multi(a.inputs(), outs);
+  const bool cpu = a.stream().device.type == DeviceType::cpu;
+  if (a.group_id() == a.id()) {
+    // A node from make_node: a single-output primitive (no vector of outputs to build).
+    if (cpu) p.eval_cpu(a.inputs(), a);
+    else p.eval_gpu(a.inputs(), a);
+    if (!keep_graph) a.detach();
   } else {
-    p.eval_gpu_multi(a.inputs(), outs);
-  }
-  for (auto& o : outs) {
-    if (!keep_graph) o.detach();
+    std::vector<array> outs = a.siblings();
+    if (cpu) p.eval_cpu_multi(a.inputs(), outs);
+    else p.eval_gpu_multi(a.inputs(), outs);
+    for (auto& o : outs) {
+      if (!keep_graph) o.detach();
+    }
   }
   set_status(a, Status::done);  // shared by siblings
   wake_waiters();

@@ -12,7 +12,18 @@ for _name in ("grad", "value_and_grad", "vjp", "jvp", "vmap", "jacrev", "jacfwd"
               "custom_function", "checkpoint"):
     setattr(core, _name, getattr(_transforms, _name))
 del _name
+from ember import _compile
+
+core.compile = _compile.compile
 
 from ember import _interop
 
 _interop.install()
+
+from ember import _extras, _fft, _repr
+
+_extras.install()
+_fft.install()
+for _name in ("PrintOptions", "set_printoptions", "get_printoptions", "printoptions"):
+    setattr(core, _name, getattr(_repr, _name))
+del _name

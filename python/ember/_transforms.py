@@ -8,7 +8,7 @@ called and the argument that is wrong.
 from typing import Any, Callable, Sequence, Union
 
 from ember import core as _core
-from ember.utils import tree_flatten, tree_unflatten
+from ember.utils import _flatten, _unflatten
 
 array = _core.array
 _FLOATS = {_core.float16, _core.bfloat16, _core.float32, _core.float64, _core.complex64}
@@ -20,7 +20,7 @@ def _describe(x):
 
 def _flatten_outputs(op, out):
     """Leaves and structure of a function's output; every leaf must be an array."""
-    leaves, struct = tree_flatten(out)
+    leaves, struct = _flatten(out)
     for leaf in leaves:
         if not isinstance(leaf, array):
             raise TypeError(
@@ -41,20 +41,27 @@ class _Args:
     back and returns (args, kwargs) for calling the user's function.
     """
 
-    def __init__(self, op, args, kwargs, select, check_float):
+    def __init__(self, op, args, kwargs, select, check_float, need_arrays=False):
         self.args = list(args)
         self.kwargs = dict(kwargs)
         self.select = select
-        self.trees = []  # (leaves, struct, array leaf indices)
+        self.trees = []  # (leaves, struct, array leaf indices, module or None)
         self.flat = []
+        self.modules = []  # (module, its trainable parameters before the call)
         for kind, key in select:
             tree = self.args[key] if kind == "pos" else self.kwargs[key]
-            leaves, struct = tree_flatten(tree)
+            where = f"argument {key}" if kind == "pos" else f"keyword argument '{key}'"
+            module = tree if _is_module(tree) else None
+            if module is not None:  # a Module is differentiated as its trainable parameters
+                tree = module.trainable_parameters()
+                # put back after the call; other state the call changed (BatchNorm's
+                # running statistics) is kept, as nn.value_and_grad keeps it
+                self.modules.append((module, tree))
+            leaves, struct = _flatten(tree)
             idx = []
             for i, leaf in enumerate(leaves):
                 if isinstance(leaf, array):
                     if check_float and leaf.dtype not in _FLOATS:
-                        where = f"argument {key}" if kind == "pos" else f"keyword argument '{key}'"
                         raise TypeError(
                             f"[{op}] Cannot differentiate with respect to {where}: it holds an array "
                             f"of dtype {leaf.dtype}; only floating point arrays are differentiable. "
@@ -62,16 +69,28 @@ class _Args:
                         )
                     idx.append(i)
                     self.flat.append(leaf)
-            self.trees.append((leaves, struct, idx))
+            if need_arrays and not idx:
+                raise TypeError(
+                    f"[{op}] Cannot differentiate with respect to {where}: it holds no array "
+                    f"(it is {_describe(module if module is not None else tree)})."
+                )
+            self.trees.append((leaves, struct, idx, module))
+
+    def restore(self):
+        """Puts back the parameters of Modules given as differentiated arguments."""
+        for module, params in self.modules:
+            module.update(params, strict=False)
 
     def rebuild(self, xs):
         args, kwargs = list(self.args), dict(self.kwargs)
         it = iter(xs)
-        for (kind, key), (leaves, struct, idx) in zip(self.select, self.trees):
+        for (kind, key), (leaves, struct, idx, module) in zip(self.select, self.trees):
             new = list(leaves)
             for i in idx:
                 new[i] = next(it)
-            tree = tree_unflatten(struct, new)
+            tree = _unflatten(struct, new)
+            if module is not None:
+                tree = module.update(tree, strict=False)
             if kind == "pos":
                 args[key] = tree
             else:
@@ -83,11 +102,11 @@ class _Args:
         other leaves by None."""
         out = []
         it = iter(flat_values)
-        for leaves, struct, idx in self.trees:
+        for leaves, struct, idx, _ in self.trees:
             new = [None] * len(leaves)
             for i in idx:
                 new[i] = next(it)
-            out.append(tree_unflatten(struct, new))
+            out.append(_unflatten(struct, new))
         return out
 
 
@@ -105,6 +124,8 @@ def _normalize_argnums(op, argnums, argnames):
             raise TypeError(f"[{op}] argnums must be ints, got {_describe(a)}.")
     if len(set(argnums)) != len(argnums):
         raise ValueError(f"[{op}] argnums {argnums} contains duplicates.")
+    if not argnums and not argnames:
+        raise ValueError(f"[{op}] argnums=() with no argnames: there is nothing to differentiate.")
     return argnums, False, argnames
 
 
@@ -159,30 +180,39 @@ def _value_and_grad(fun, argnums, argnames, op):
             if n not in kwargs:
                 raise ValueError(f"[{op}] argnames '{n}' was not passed as a keyword argument.")
         select = [("pos", a % len(args)) for a in nums] + [("kw", n) for n in names]
-        call = _Args(op, args, kwargs, select, check_float=True)
-        struct_box = []
+        call = _Args(op, args, kwargs, select, check_float=True, need_arrays=True)
+        out_box = []
 
         def flat_fun(xs):
             a, k = call.rebuild(xs)
             out = fun(*a, **k)
             if isinstance(out, array):
-                leaves, struct = [out], None
-            elif isinstance(out, (tuple, list)) and out and isinstance(out[0], array):
-                leaves, struct = _flatten_outputs(op, out)
-            else:
-                raise TypeError(
-                    f"[{op}] The function must return a scalar array (or a tuple whose first "
-                    f"element is one), but it returned {_describe(out)}."
-                )
-            struct_box.append(struct)
-            return leaves
+                out_box.append(None)
+                return [out]
+            if isinstance(out, (tuple, list)) and out and isinstance(out[0], array):
+                # (loss, aux...): aux passes through whatever it holds; its arrays go
+                # through the trace as extra outputs, the rest is kept here.
+                leaves, struct = _flatten(out)
+                pos = [i for i, leaf in enumerate(leaves) if isinstance(leaf, array)]
+                out_box.append((leaves, struct, pos))
+                return [leaves[i] for i in pos]
+            raise TypeError(
+                f"[{op}] The function must return a scalar array (or a tuple whose first "
+                f"element is one), but it returned {_describe(out)}."
+            )
 
-        if call.flat:
+        try:
             outs, grads = _core._value_and_grad(flat_fun, call.flat, op)
-        else:  # nothing differentiable: every gradient is None
-            outs, grads = flat_fun([]), []
-        struct = struct_box[-1]
-        value = outs[0] if struct is None else tree_unflatten(struct, outs)
+        finally:
+            call.restore()
+        if out_box[-1] is None:
+            value = outs[0]
+        else:
+            leaves, struct, pos = out_box[-1]
+            leaves = list(leaves)
+            for i, o in zip(pos, outs):
+                leaves[i] = o
+            value = _unflatten(struct, leaves)
         trees = call.split(grads)
         pos, kw = trees[: len(nums)], dict(zip(names, trees[len(nums):]))
         g = pos[0] if single else tuple(pos)
@@ -249,13 +279,16 @@ def vjp(fun: Callable, primals: Any, cotangents: Any = None):
         return leaves
 
     if cotangents is None:
-        trace = _core._vjp_trace(flat_fun, call.flat, "vjp")
+        try:
+            trace = _core._vjp_trace(flat_fun, call.flat, "vjp")
+        finally:
+            call.restore()
         struct = struct_box[-1]
-        outputs = tree_unflatten(struct, trace.outputs)
+        outputs = _unflatten(struct, trace.outputs)
 
         def vjp_fn(*cts):
             ct = cts[0] if len(cts) == 1 else cts
-            leaves, _ = tree_flatten(ct)
+            leaves, _ = _flatten(ct)
             if len(leaves) != len(trace.outputs):
                 raise ValueError(
                     f"[vjp] Got {len(leaves)} cotangents for {len(trace.outputs)} outputs."
@@ -268,11 +301,14 @@ def vjp(fun: Callable, primals: Any, cotangents: Any = None):
         return outputs, vjp_fn
 
     clist, _ = _as_list("vjp", "cotangents", cotangents)
-    cleaves, _ = tree_flatten(clist)
+    cleaves, _ = _flatten(clist)
     for c in cleaves:
         if not isinstance(c, array):
             raise TypeError(f"[vjp] Cotangents must be arrays, got {_describe(c)}.")
-    outs, grads = _core._vjp(flat_fun, call.flat, cleaves, "vjp")
+    try:
+        outs, grads = _core._vjp(flat_fun, call.flat, cleaves, "vjp")
+    finally:
+        call.restore()
     grads = call.split(grads)
     return outs, (grads[0] if single else grads)
 
@@ -288,27 +324,40 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
     if len(plist) != len(tlist):
         raise ValueError(f"[jvp] Got {len(tlist)} tangents for {len(plist)} primals.")
     call = _Args("jvp", plist, {}, [("pos", i) for i in range(len(plist))], check_float=False)
-    tleaves, _ = tree_flatten(tlist)
+    tleaves, _ = _flatten(tlist)
     tleaves = [t for t in tleaves if isinstance(t, array)]
     if len(tleaves) != len(call.flat):
         raise ValueError(f"[jvp] Got {len(tleaves)} tangent arrays for {len(call.flat)} primal arrays.")
 
+    struct_box = []
+
     def flat_fun(xs):
         a, _ = call.rebuild(xs)
-        leaves, _ = _flatten_outputs("jvp", fun(*a))
+        out = fun(*a)
+        leaves, struct = _flatten_outputs("jvp", [out] if isinstance(out, array) else out)
+        struct_box.append(struct)
         return leaves
 
-    outs, touts = _core._jvp(flat_fun, call.flat, tleaves, "jvp")
-    return outs, touts
+    try:
+        outs, touts = _core._jvp(flat_fun, call.flat, tleaves, "jvp")
+    finally:
+        call.restore()
+    struct = struct_box[-1]
+
+    def shaped(xs):  # the outputs' structure; a single array or a tuple comes back as a list
+        t = _unflatten(struct, xs)
+        return list(t) if isinstance(t, tuple) else t
+
+    return shaped(outs), shaped(touts)
 
 
 def _axis_leaves(op, spec, tree, where):
     """Per array leaf of `tree`, its axis from `spec` (an int/None for the whole tree, or
     a tree with the same structure)."""
-    leaves, struct = tree_flatten(tree)
+    leaves, struct = _flatten(tree)
     if spec is None or isinstance(spec, int):
         return [spec if isinstance(l, array) else None for l in leaves], leaves, spec
-    spec_leaves, spec_struct = tree_flatten(spec, is_leaf=lambda x: x is None)
+    spec_leaves, spec_struct = _flatten(spec, is_leaf=lambda x: x is None)
     if spec_struct != struct and len(spec_leaves) != len(leaves):
         raise ValueError(f"[{op}] in_axes for {where} does not match the argument's structure.")
     return spec_leaves, leaves, spec
@@ -373,8 +422,8 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
             it = iter(xs)
             new_args = []
             for arg in args:
-                leaves, struct = tree_flatten(arg)
-                new_args.append(tree_unflatten(
+                leaves, struct = _flatten(arg)
+                new_args.append(_unflatten(
                     struct, [next(it) if isinstance(l, array) else l for l in leaves]))
             return new_args
 
@@ -386,7 +435,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
             return leaves
 
         def out_axes_for(n):
-            out_tree = tree_unflatten(struct_box[-1][1], list(range(n)))
+            out_tree = _unflatten(struct_box[-1][1], list(range(n)))
             if out_axes is None or isinstance(out_axes, int):
                 return [out_axes] * n
             if isinstance(out_tree, (tuple, list)) and isinstance(out_axes, (tuple, list)):
@@ -397,16 +446,16 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0):
                     )
                 res = []
                 for spec, sub in zip(out_axes, out_tree):
-                    k = len(tree_flatten(sub)[0])
+                    k = len(_flatten(sub)[0])
                     if spec is None or isinstance(spec, int):
                         res.extend([spec] * k)
                     else:
-                        res.extend(tree_flatten(spec, is_leaf=lambda x: x is None)[0])
+                        res.extend(_flatten(spec, is_leaf=lambda x: x is None)[0])
                 return res
-            return tree_flatten(out_axes, is_leaf=lambda x: x is None)[0]
+            return _flatten(out_axes, is_leaf=lambda x: x is None)[0]
 
         results = _core._vmap(flat_fun, flat, axes, out_axes_for)
-        return tree_unflatten(struct_box[-1][1], results)
+        return _unflatten(struct_box[-1][1], results)
 
     wrapper.__name__ = getattr(fun, "__name__", "fun")
     return wrapper

@@ -26,6 +26,8 @@ void init_ops_shape(nb::module_& m);
 void init_ops_index(nb::module_& m);
 void init_ops_linalg(nb::module_& m);
 void init_random(nb::module_& m);
+void init_linalg(nb::module_& m);
+void init_fft(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);
 void init_io(nb::module_& m);

@@ -323,9 +323,23 @@ array aligned_value(const array& value, const Shape& target) {
   return reshape(v, s);
 }
 
-array setitem(const array& a, nb::handle index, nb::handle value) {
+// How an update combines with the window a basic index selects (no index
+// repeats there, so this is elementwise).
+array combine(const array& old, const array& v, ScatterMode mode) {
+  switch (mode) {
+    case ScatterMode::add: return add(old, v);
+    case ScatterMode::prod: return multiply(old, v);
+    case ScatterMode::max: return maximum(old, v);
+    case ScatterMode::min: return minimum(old, v);
+    default: return v;
+  }
+}
+
+// a with value combined in at index: written (__setitem__) or accumulated
+// (array.at[index].add / multiply / maximum / minimum).
+array update_at(const array& a, nb::handle index, const array& value, ScatterMode mode) {
   std::vector<Item> items = resolve(a, index);
-  array v = astype(to_array(value, std::nullopt, &a), a.dtype());
+  array v = astype(value, a.dtype());
   std::vector<int64_t> start, stop, step;
   if (!has_arrays(items)) {
     array full = aligned_value(v, result_shape(items, nullptr, true));
@@ -338,7 +352,9 @@ array setitem(const array& a, nb::handle index, nb::handle value) {
       else ++r;
     }
     window(a, items, start, stop, step);
-    return slice_update(a, reshape(full, w), start, stop, step);
+    array u = reshape(full, w);
+    if (mode != ScatterMode::write) u = combine(slice(a, start, stop, step), u, mode);
+    return slice_update(a, u, start, stop, step);
   }
   ints_to_arrays(items);
   Advanced adv = advanced_layout(items);
@@ -395,13 +411,68 @@ array setitem(const array& a, nb::handle index, nb::handle value) {
       indices.push_back(reshape(r, s));
     }
   }
-  return scatter(a, indices, u, false);
+  return scatter(a, indices, u, mode);
+}
+
+array setitem(const array& a, nb::handle index, nb::handle value) {
+  return update_at(a, index, to_array(value, std::nullopt, &a), ScatterMode::write);
+}
+
+// array.at[index]: holds the array and (after []) the index; each method
+// returns the updated array, with repeated indices accumulating.
+struct ArrayAt {
+  array a;
+  nb::object index;
+};
+
+array at_update(const ArrayAt& at, nb::handle value, ScatterMode mode, bool negate = false,
+                bool invert = false) {
+  if (!at.index.is_valid()) {
+    throw std::invalid_argument("[at] Index the array first: x.at[idx].add(y).");
+  }
+  array v = to_array(value, std::nullopt, &at.a);
+  if (negate) v = negative(v);
+  if (invert) {
+    if (!is_inexact(at.a.dtype())) {
+      throw type_error(msg("[at] divide needs a floating-point array, got ",
+                           dtype_name(at.a.dtype()), "."));
+    }
+    v = reciprocal(astype(v, at.a.dtype()));
+  }
+  return update_at(at.a, at.index, v, mode);
 }
 
 }  // namespace
 
 void init_indexing(nb::module_& m) {
   nb::handle cls = nb::type<array>();
+  nb::class_<ArrayAt>(m, "ArrayAt",
+                      "The helper behind array.at[idx]: out-of-place updates in which "
+                      "repeated indices accumulate.")
+      .def("__getitem__", [](const ArrayAt& at, nb::handle index) {
+        return ArrayAt{at.a, nb::borrow(index)};
+      }, "index"_a.none())
+      .def("add", [](const ArrayAt& at, nb::handle v) { return at_update(at, v, ScatterMode::add); },
+           "value"_a, "a with value added at the index (repeated indices add up).")
+      .def("subtract", [](const ArrayAt& at, nb::handle v) {
+        return at_update(at, v, ScatterMode::add, true);
+      }, "value"_a, "a with value subtracted at the index (repeated indices add up).")
+      .def("multiply", [](const ArrayAt& at, nb::handle v) {
+        return at_update(at, v, ScatterMode::prod);
+      }, "value"_a, "a multiplied by value at the index (repeated indices multiply).")
+      .def("divide", [](const ArrayAt& at, nb::handle v) {
+        return at_update(at, v, ScatterMode::prod, false, true);
+      }, "value"_a, "a divided by value at the index (floating-point arrays).")
+      .def("maximum", [](const ArrayAt& at, nb::handle v) {
+        return at_update(at, v, ScatterMode::max);
+      }, "value"_a, "The maximum of a and value at the index (over all repeats).")
+      .def("minimum", [](const ArrayAt& at, nb::handle v) {
+        return at_update(at, v, ScatterMode::min);
+      }, "value"_a, "The minimum of a and value at the index (over all repeats).");
+  nb::setattr(cls, "at", nb::module_::import_("builtins").attr("property")(nb::cpp_function(
+      [](const array& a) { return ArrayAt{a, nb::object()}; }, nb::is_method(),
+      "Out-of-place updates: x.at[idx].add(y), .subtract, .multiply, .divide, .maximum, "
+      ".minimum; repeated indices accumulate (unlike x[idx] = y).")));
   nb::cpp_function_def(
       [](const array& a, nb::handle index) { return getitem(a, index); }, nb::scope(cls),
       nb::name("__getitem__"), nb::is_method(), "index"_a.none(),

@@ -27,6 +27,8 @@ NB_MODULE(core, m) {
   init_ops_index(m);
   init_ops_linalg(m);
   init_random(m);
+  init_linalg(m);
+  init_fft(m);
   init_transforms(m);
   init_memory(m);
   init_io(m);

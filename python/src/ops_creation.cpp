@@ -80,4 +80,23 @@ void init_ops_creation(nb::module_& m) {
   def_op(m, "astype", [](nb::handle a, Dtype t) { return astype(to_array(a), t); }, "a"_a, "dtype"_a,
         "a converted to dtype.");
   def_op(m, "copy", [](nb::handle a) { return copy(to_array(a)); }, "a"_a, "A copy of a.");
+  // empty: ember has no uninitialized memory to hand out, so it is zeros.
+  def_op(m, "empty", [](nb::handle shape, std::optional<Dtype> dtype) {
+    return zeros(to_shape(shape), dtype.value_or(Dtype::float32));
+  }, "shape"_a, "dtype"_a = nb::none(),
+     "An array of the shape and dtype (float32 by default); its values are zeros.");
+  def_op(m, "empty_like", [](nb::handle a, std::optional<Dtype> dtype) {
+    array x = to_array(a);
+    return zeros(x.shape(), dtype.value_or(x.dtype()));
+  }, "a"_a, "dtype"_a = nb::none(), "An array shaped like a (values: zeros).");
+#define WINDOW(name, what)                                                                  \
+  def_op(m, #name, [](int64_t M) { return name(M); }, "M"_a,                                  \
+        what " window of M points (numpy's definition), float32.\n\n"                       \
+        "Args:\n    M: number of points (0 or less gives an empty array).\n\n"             \
+        "Returns:\n    array: the window, of shape (M,).")
+  WINDOW(hanning, "The Hann");
+  WINDOW(hamming, "The Hamming");
+  WINDOW(blackman, "The Blackman");
+  WINDOW(bartlett, "The Bartlett (triangular)");
+#undef WINDOW
 }

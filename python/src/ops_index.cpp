@@ -50,6 +50,18 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis to index; None uses the flattened a.\n\n"
   "Returns:\n"
   "    The updated array (a itself is unchanged).");
+  def_op(m, "searchsorted", [](nb::handle seq, nb::handle values, const std::string& side) {
+    array s = to_array(seq);
+    return searchsorted(s, to_array(values, std::nullopt, &s), side);
+  }, "sorted_sequence"_a, "values"_a, "side"_a = "left",
+  "Indices at which values would be inserted to keep the sequence sorted.\n\n"
+  "Args:\n"
+  "    sorted_sequence: Sorted along its last axis; 1-D serves every value, else its\n"
+  "        leading axes match those of values.\n"
+  "    values: The values to place.\n"
+  "    side: \"left\" (before equal elements) or \"right\" (after them).\n\n"
+  "Returns:\n"
+  "    uint32 indices shaped like values.");
   def_op(m, "sort", [](nb::handle a, std::optional<int> axis) { return sort(to_array(a), axis); },
         "a"_a, "axis"_a.none() = -1,
         "Sorts along an axis (NaNs last, as numpy).\n\n"

@@ -84,6 +84,77 @@ Args:
 Returns:
     array: the free axes of a followed by the free axes of b.)");
 
+  def_op(m, "addmm", [](nb::handle c, nb::handle a, nb::handle b, double alpha, double beta) {
+    auto [x, y] = to_arrays(a, b);
+    return addmm(to_array(c, std::nullopt, &x), x, y, alpha, beta);
+  }, "c"_a, "a"_a, "b"_a, "alpha"_a = 1.0, "beta"_a = 1.0,
+  R"(alpha * (a @ b) + beta * c.
+
+Args:
+    c (array): added to the product (broadcasts to its shape).
+    a (array): left operand of the product.
+    b (array): right operand.
+    alpha (float): scale of the product. Default: 1.
+    beta (float): scale of c. Default: 1.
+
+Returns:
+    array: the result.)");
+  def_op(m, "kron", [](nb::handle a, nb::handle b) {
+    auto [x, y] = to_arrays(a, b);
+    return kron(x, y);
+  }, "a"_a, "b"_a,
+  R"(Kronecker product: a block array with blocks a[i, j, ...] * b.
+
+Args:
+    a (array): first operand.
+    b (array): second operand (the lower-rank one gets leading size-1 axes).
+
+Returns:
+    array: of shape a.shape * b.shape elementwise.)");
+  def_op(m, "vecdot", [](nb::handle a, nb::handle b, int axis) {
+    auto [x, y] = to_arrays(a, b);
+    return vecdot(x, y, axis);
+  }, "a"_a, "b"_a, nb::kw_only(), "axis"_a = -1,
+  R"(The dot product of vectors along axis: sum(conj(a) * b, axis).
+
+Args:
+    a (array): first operand (conjugated when complex).
+    b (array): second operand, broadcast against a.
+    axis (int): the axis of the vectors. Default: -1.
+
+Returns:
+    array: the broadcast shape without axis.)");
+  def_op(m, "trace", [](nb::handle a, int offset, int axis1, int axis2, std::optional<Dtype> dtype) {
+    return trace(to_array(a), offset, axis1, axis2, dtype);
+  }, "a"_a, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1, "dtype"_a = nb::none(),
+  R"(Sum along a diagonal.
+
+Args:
+    a (array): input, at least 2-D.
+    offset (int): the diagonal (> 0 above the main one). Default: 0.
+    axis1 (int): row axis. Default: 0.
+    axis2 (int): column axis. Default: 1.
+    dtype (Dtype, optional): the result's dtype (sum's dtype when None).
+
+Returns:
+    array: the sums of the diagonals.)");
+  def_op(m, "hadamard_transform", [](nb::handle a, std::optional<double> scale) {
+    return hadamard_transform(to_array(a), scale);
+  }, "a"_a, "scale"_a = nb::none(),
+  R"(The Walsh-Hadamard transform along the last axis (its size a power of two).
+
+Args:
+    a (array): input; ints and bool are transformed in float32.
+    scale (float, optional): factor applied to the result; 1/sqrt(n) when None,
+        which makes the transform orthonormal.
+
+Returns:
+    array: the transform, shaped like a.)");
+  nb::handle cls = nb::type<array>();
+  nb::setattr(cls, "__imatmul__", nb::cpp_function([](const array& a, nb::handle b) {
+    return matmul(a, to_array(b, std::nullopt, &a));
+  }, nb::is_method(), "b"_a, "a @= b (a new array: ember arrays are immutable)."));
+
   def_op(m, "einsum", [](const std::string& subscripts, nb::args operands) {
     std::vector<array> xs;
     for (nb::handle h : operands) xs.push_back(to_array(h));

@@ -162,5 +162,24 @@ void init_ops_reduce(nb::module_& m) {
        "An array of a's shape and dtype (flattened for axis=None).");
   SCAN(cummin, "Running minimum along an axis; NaN propagates.",
        "An array of a's shape and dtype (flattened for axis=None).");
+  SCAN(logcumsumexp, "log(cumsum(exp(a))) along an axis, computed without overflow.",
+       "An array of a's shape (flattened for axis=None); ints and bool give float32.");
 #undef SCAN
+
+  def_op(m, "count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {
+    return count_nonzero(to_array(a), axes_arg("count_nonzero", axis), keepdims);
+  }, "a"_a, nb::kw_only(), "axis"_a = nb::none(), "keepdims"_a = false,
+        d("Counts the nonzero elements over the given axes.", kAxesArgs, "int32 counts."));
+  def_op(m, "minmax", [](nb::handle a, nb::handle axis, bool keepdims) {
+    array x = to_array(a);
+    Axes ax = axes_arg("minmax", axis);
+    return nb::make_tuple(min(x, ax, keepdims), max(x, ax, keepdims));
+  }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
+        d("The minimum and the maximum over the given axes.", kAxesArgs,
+          "A tuple (min, max); NaN propagates; ValueError for an empty selection."));
+  def_op(m, "median", [](nb::handle a, nb::handle axis, bool keepdims) {
+    return median(to_array(a), axes_arg("median", axis), keepdims);
+  }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
+        d("Median over the given axes (the mean of the two middle values for an even count).",
+          kAxesArgs, "The medians; ints give float32; NaN where a NaN is among the values."));
 }

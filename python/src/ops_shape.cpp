@@ -258,6 +258,155 @@ void init_ops_shape(nb::module_& m) {
     return split_py(a, sections, axis);
   }, "indices_or_sections"_a, "axis"_a = 0, "Splits into equal parts or at indices along an axis.");
 
+  // ---- issue 9: the rest of the shape family ----
+  auto opt_axes = [](nb::handle axis) -> std::optional<std::vector<int>> {
+    if (axis.is_none()) return std::nullopt;
+    return to_int_axes(axis);
+  };
+  def_op(m, "flip", [opt_axes](nb::handle a, nb::handle axis) {
+    return flip(to_array(a), opt_axes(axis));
+  }, "a"_a, "axis"_a = nb::none(),
+        "Reverses the order of elements along the given axes (all when None).\n\n"
+        "Args:\n    a: Input array.\n    axis: An int, a sequence of ints, or None.\n\n"
+        "Returns:\n    The flipped array (a view).");
+  def_op(m, "roll", [opt_axes](nb::handle a, nb::handle shift, nb::handle axis) {
+    return roll(to_array(a), to_ints(shift), opt_axes(axis));
+  }, "a"_a, "shift"_a, "axis"_a = nb::none(),
+        "Rolls elements along axes: those shifted past the end come back at the start.\n\n"
+        "Args:\n    a: Input array.\n    shift: An int or a tuple of ints (one per axis).\n"
+        "    axis: An int, a tuple of ints, or None (the flattened array, then reshaped).\n\n"
+        "Returns:\n    The rolled array.");
+  def_op(m, "diagonal", [](nb::handle a, int offset, int axis1, int axis2) {
+    return diagonal(to_array(a), offset, axis1, axis2);
+  }, "a"_a, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1,
+        "The diagonal at offset of the planes given by axis1 and axis2, as the last axis.\n\n"
+        "Args:\n    a: Input array, at least 2-D.\n    offset: Above (> 0) or below (< 0) the main "
+        "diagonal.\n    axis1: Row axis.\n    axis2: Column axis.\n\n"
+        "Returns:\n    The diagonals.");
+  method("diagonal", [](const array& a, int offset, int axis1, int axis2) {
+    return diagonal(a, offset, axis1, axis2);
+  }, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1, "The diagonal (see ember.core.diagonal).");
+  def_op(m, "diag", [](nb::handle a, int k) { return diag(to_array(a), k); }, "a"_a, "k"_a = 0,
+        "The k-th diagonal of a 2-D array, or a 2-D array with the 1-D input on diagonal k.\n\n"
+        "Args:\n    a: A 1-D or 2-D array.\n    k: The diagonal (> 0 above the main one).\n\n"
+        "Returns:\n    A 1-D or 2-D array.");
+#define ATLEAST(name)                                                                       \
+  def_op(m, #name, [](nb::args arys) -> nb::object {                                            \
+    nb::list out;                                                                           \
+    for (nb::handle h : arys) out.append(nb::cast(name(to_array(h))));                      \
+    if (out.size() == 1) return out[0];                                                     \
+    return std::move(out);                                                                  \
+  }, "arys"_a, nb::sig("def " #name "(*arys: array, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array | list[array]"), \
+        "The inputs with at least as many dimensions as the name says (numpy's placement).\n\n" \
+        "Args:\n    *arys: Input arrays.\n\nReturns:\n    An array for one input, else a list.")
+  ATLEAST(atleast_1d);
+  ATLEAST(atleast_2d);
+  ATLEAST(atleast_3d);
+#undef ATLEAST
+  def_op(m, "unflatten", [](nb::handle a, int axis, nb::handle shape) {
+    return unflatten(to_array(a), axis, to_ints(shape));
+  }, "a"_a, "axis"_a, "shape"_a,
+        "Splits one axis into several.\n\n"
+        "Args:\n    a: Input array.\n    axis: The axis to split.\n"
+        "    shape: Its new dimensions (one may be -1).\n\nReturns:\n    The reshaped array.");
+  def_op(m, "unstack", [](nb::handle x, int axis) {
+    nb::list out;
+    for (auto& p : unstack(to_array(x), axis)) out.append(nb::cast(p));
+    return nb::tuple(out);
+  }, "x"_a, nb::kw_only(), "axis"_a = 0,
+        "Splits an array into its slices along axis, without that axis.\n\n"
+        "Args:\n    x: Input array.\n    axis: The axis to unstack.\n\n"
+        "Returns:\n    A tuple of arrays.");
+  def_op(m, "meshgrid", [](nb::args arrays, bool sparse, const std::string& indexing) {
+    nb::list out;
+    for (auto& p : meshgrid(to_array_list(arrays), sparse, indexing)) out.append(nb::cast(p));
+    return out;
+  }, "arrays"_a, "sparse"_a = false, "indexing"_a = "xy",
+        nb::sig("def meshgrid(*arrays: array, sparse: bool = False, indexing: str = 'xy', stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> list[array]"),
+        "Coordinate grids from 1-D coordinate arrays (numpy.meshgrid).\n\n"
+        "Args:\n    *arrays: The coordinates along each dimension.\n"
+        "    sparse: Return broadcastable arrays instead of full grids.\n"
+        "    indexing: \"xy\" (Cartesian) or \"ij\" (matrix).\n\nReturns:\n    A list of arrays.");
+  def_op(m, "diff", [](nb::handle a, int n, int axis) { return diff(to_array(a), n, axis); },
+        "a"_a, "n"_a = 1, "axis"_a = -1,
+        "The n-th discrete difference along axis (a[1:] - a[:-1], n times).\n\n"
+        "Args:\n    a: Input array.\n    n: How many times to difference.\n    axis: The axis.\n\n"
+        "Returns:\n    An array shorter by n along axis.");
+  def_op(m, "as_strided", [](nb::handle a, nb::handle shape, nb::handle strides, int64_t offset) {
+    array x = to_array(a);
+    Shape s = shape.is_none() ? x.shape() : to_ints(shape);
+    std::optional<Strides> st;
+    if (!strides.is_none()) st = to_ints(strides);
+    return as_strided(x, s, st, offset);
+  }, "a"_a, "shape"_a = nb::none(), "strides"_a = nb::none(), "offset"_a = 0,
+        "Reads a's row-major elements with a new shape and strides (in elements).\n\n"
+        "Every position must lie inside a: a ValueError otherwise, never a read out of "
+        "bounds. The result is a gather (a copy), so it is differentiable.\n\n"
+        "Args:\n    a: Input array.\n    shape: The result's shape (a's when None).\n"
+        "    strides: Element strides (row-major strides of shape when None).\n"
+        "    offset: Index of the first element.\n\nReturns:\n    The strided array.");
+  def_op(m, "contiguous", [](nb::handle a, bool allow_col_major) {
+    return contiguous(to_array(a), allow_col_major);
+  }, "a"_a, "allow_col_major"_a = false,
+        "A row-contiguous copy of a.\n\n"
+        "Args:\n    a: Input array.\n    allow_col_major: Accepted for MLX compatibility.\n\n"
+        "Returns:\n    The contiguous array.");
+  def_op(m, "slice", [](nb::handle a, nb::handle start, nb::handle axes, nb::handle size) {
+    std::vector<int> ax = to_int_axes(axes);
+    return slice(to_array(a), to_array(start), ax, to_ints(size));
+  }, "a"_a, "start_indices"_a, "axes"_a, "slice_size"_a,
+        "A window of a whose start is an array (known only when evaluated).\n\n"
+        "Args:\n    a: Input array.\n    start_indices: Integer array, one start per axis "
+        "(clamped so the window fits).\n    axes: The sliced axes.\n"
+        "    slice_size: The window's size along each of them.\n\nReturns:\n    The window.");
+  def_op(m, "slice_update", [](nb::handle a, nb::handle update, nb::handle start, nb::handle axes) {
+    array x = to_array(a);
+    std::vector<int> ax = to_int_axes(axes);
+    return slice_update(x, to_array(update, std::nullopt, &x), to_array(start), ax);
+  }, "a"_a, "update"_a, "start_indices"_a, "axes"_a,
+        "A copy of a with update written at a start given as an array.\n\n"
+        "Args:\n    a: Input array.\n    update: The values (shaped like the window).\n"
+        "    start_indices: Integer array, one start per axis (clamped).\n"
+        "    axes: The axes start_indices refer to.\n\nReturns:\n    The updated array.");
+  def_op(m, "depends", [](nb::handle inputs, nb::handle deps) -> nb::object {
+    bool single = nb::isinstance<array>(inputs);
+    std::vector<array> xs = single ? std::vector<array>{nb::cast<array>(inputs)}
+                                   : to_array_list(inputs);
+    std::vector<array> ds = nb::isinstance<array>(deps) ? std::vector<array>{nb::cast<array>(deps)}
+                                                        : to_array_list(deps);
+    auto out = depends(xs, ds);
+    if (single) return nb::cast(out[0]);
+    nb::list l;
+    for (auto& x : out) l.append(nb::cast(x));
+    return std::move(l);
+  }, "inputs"_a, "dependencies"_a,
+        "The inputs, unchanged, such that evaluating them evaluates the dependencies too.\n\n"
+        "Args:\n    inputs: An array or a list of arrays.\n"
+        "    dependencies: An array or a list of arrays.\n\n"
+        "Returns:\n    The inputs (an array or a list, as given).");
+  def_op(m, "view", [](nb::handle a, Dtype dtype) { return view(to_array(a), dtype); },
+        "a"_a, "dtype"_a,
+        "The bytes of a read as another dtype (the last axis scales by the item-size ratio).\n\n"
+        "Args:\n    a: Input array.\n    dtype: The dtype to read the bytes as.\n\n"
+        "Returns:\n    The reinterpreted array.");
+  method("view", [](const array& a, Dtype dtype) { return view(a, dtype); }, "dtype"_a,
+         "The bytes of the array read as another dtype.");
+  cls.attr("mT") = nb::module_::import_("builtins").attr("property")(nb::cpp_function(
+      [](const array& a) { return swapaxes(a, -1, -2); }, nb::is_method(),
+      "The array with its last two axes swapped."));
+  m.def("broadcast_shapes", [](nb::args shapes) {
+    if (shapes.size() == 0) throw std::invalid_argument("[broadcast_shapes] No shapes given.");
+    Shape out = to_ints(shapes[0]);
+    for (size_t i = 1; i < shapes.size(); ++i) {
+      out = broadcast_shapes("broadcast_shapes", out, to_ints(shapes[i]));
+    }
+    nb::list l;
+    for (int64_t d : out) l.append(d);
+    return nb::tuple(l);
+  }, nb::sig("def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]"),
+        "The shape that the given shapes broadcast to (numpy rules).\n\n"
+        "Args:\n    *shapes: Shapes (sequences of ints).\n\nReturns:\n    A tuple.");
+
   // Internal: basic slicing with slice.indices-style bounds, for tests and indexing.
   def_op(m, "_slice", [](const array& a, std::vector<int64_t> start, std::vector<int64_t> stop,
                      std::vector<int64_t> step) { return slice(a, start, stop, step); },

@@ -11,6 +11,9 @@ using namespace nb::literals;
 
 void init_ops_unary(nb::module_& m) {
   UNARY(abs, "Elementwise absolute value.");
+  UNARY(trunc, "Elementwise rounding toward zero (integers unchanged).");
+  def_op(m, "positive", [](nb::handle a) { return to_array(a); }, "a"_a,
+        "Elementwise +a: the input itself.");
   UNARY(negative, "Elementwise negation.");
   UNARY(sign, "Elementwise sign: -1, 0 or 1.");
   UNARY(square, "Elementwise x * x.");

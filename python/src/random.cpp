@@ -15,8 +15,35 @@ std::optional<Shape> to_opt_shape(nb::handle shape) {
   return to_shape(shape);
 }
 
+// mx.random.state: a list holding the key that samplers called without a key use. Each
+// such call splits state[0] in two, keeps the first half there and samples with the
+// second, so the list is a tree of arrays that mx.compile can capture as an input and
+// output. A split of an evaluated key is evaluated at once (four hash rounds), so the keys
+// do not chain into a growing graph. The list is the submodule's attribute (looked up per
+// call); the submodule outlives every call, so a borrowed handle to it is kept.
+nb::handle random_module;
+
+nb::object state() { return random_module.attr("state"); }
+
+array next_state_key() {
+  nb::object obj = state();
+  if (!nb::isinstance<nb::list>(obj) || nb::len(obj) < 1 || !nb::isinstance<array>(obj[0])) {
+    throw nb::value_error("[random] mx.random.state must be a list holding one key array "
+                          "(uint32, shape (2,)); reset it with mx.random.seed(s).");
+  }
+  nb::list st = nb::borrow<nb::list>(obj);
+  array k = nb::cast<array>(st[0]);
+  array both = random::split(k, 2);
+  using V = std::vector<int64_t>;
+  array keep = reshape(slice(both, V{0, 0}, V{1, 2}, V{1, 1}), {2});
+  array use = reshape(slice(both, V{1, 0}, V{2, 2}, V{1, 1}), {2});
+  if (k.is_evaluated()) eval({keep, use});
+  st[0] = nb::cast(keep);
+  return use;
+}
+
 random::Key to_key(nb::handle key) {
-  if (key.is_none()) return std::nullopt;
+  if (key.is_none()) return next_state_key();
   return to_array(key);
 }
 
@@ -44,9 +71,26 @@ void init_random(nb::module_& parent) {
       "random",
       "Random number generation with counter-based, splittable keys (Threefry-2x32).\n\n"
       "Every sampler takes an optional ``key``; the same key always gives the same numbers.\n"
-      "Without a key, a global key is split, so successive calls differ; ``seed`` resets it.");
+      "Without a key, the key in ``state`` (a list holding one key) is split: the first half\n"
+      "stays in ``state[0]``, the second is used, so successive calls differ; ``seed`` resets\n"
+      "it. ``state`` is a tree of arrays that compile can capture as an input and output.");
 
-  m.def("seed", [](nb::handle s) { random::seed(to_seed(s)); }, "seed"_a,
+  random_module = m;
+  nb::list initial;
+  initial.append(nb::cast(random::detail::next_key()));  // from the clock-seeded C++ global key
+  m.attr("state") = initial;
+  m.def("seed", [](nb::handle s) {
+    uint64_t v = to_seed(s);
+    random::seed(v);
+    nb::object st = state();
+    if (nb::isinstance<nb::list>(st) && nb::len(st) >= 1) {
+      st[0] = nb::cast(random::key(v));
+    } else {
+      nb::list fresh;
+      fresh.append(nb::cast(random::key(v)));
+      random_module.attr("state") = fresh;
+    }
+  }, "seed"_a,
         "Resets the global key.\n\n"
         "Args:\n    seed (int): The seed.");
   m.def("key", [](nb::handle s) { return random::key(to_seed(s)); }, "seed"_a,

@@ -2,11 +2,16 @@
 // layer (ember/_transforms.py) handles trees, argnums and the user-facing API.
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <map>
+#include <sstream>
 
 #include "bindings.h"
 #include "convert.h"
 #include "ember/errors.h"
 #include "ember/graph.h"
+#include "ember/transforms/compile.h"
 #include "ember/transforms/trace.h"
 
 using namespace ember;
@@ -60,6 +65,45 @@ struct VjpTrace {
       cts.push_back(astype(cotangents[i], trace.outputs[i].dtype()));
     }
     return detail::backward(trace, cts);
+  }
+};
+
+/// The cache of a compiled function for its common case, looked up without Python
+/// code: positional array arguments only, keyed by each one's dtype and shape (rank only
+/// when shapeless). A miss returns None and the Python layer traces (and adds the trace
+/// here when its call fits this case).
+struct CompileCache {
+  explicit CompileCache(bool s) : shapeless(s) {}
+  bool shapeless = false;
+  struct Entry {
+    std::shared_ptr<detail::Tape> tape;
+    nb::object rebuild;  // None: the function returned one array
+  };
+  std::map<std::vector<int64_t>, Entry> entries;
+
+  bool key_of(nb::handle args, std::vector<int64_t>& key, std::vector<array>* xs) const {
+    for (nb::handle h : args) {
+      if (!nb::isinstance<array>(h)) return false;
+      const array& a = nb::cast<const array&>(h);
+      key.push_back(int64_t(a.dtype()));
+      key.push_back(a.ndim());
+      if (!shapeless) key.insert(key.end(), a.shape().begin(), a.shape().end());
+      if (xs) xs->push_back(a);
+    }
+    return true;
+  }
+
+  nb::object call(const nb::args& args) const {
+    if (!compile_enabled() || entries.empty()) return nb::none();
+    std::vector<int64_t> key;
+    std::vector<array> xs;
+    xs.reserve(args.size());
+    if (!key_of(args, key, &xs)) return nb::none();
+    auto it = entries.find(key);
+    if (it == entries.end()) return nb::none();
+    auto outs = detail::compile_replay(*it->second.tape, xs, shapeless);
+    if (it->second.rebuild.is_none()) return nb::cast(std::move(outs[0]));
+    return it->second.rebuild(nb::cast(std::move(outs)));
   }
 };
 
@@ -129,4 +173,41 @@ void init_transforms(nb::module_& m) {
   m.def("_vjp_trace", [](nb::callable fun, std::vector<array> primals, const char* op) {
     return VjpTrace{detail::trace_function(wrap(fun), primals, op)};
   }, "fun"_a, "primals"_a, "op"_a = "vjp");
+
+  // compile: the Python layer (ember/_compile.py) keeps the cache, keyed by the
+  // argument trees; C++ traces into a tape and replays it.
+  nb::class_<detail::Tape>(m, "_CompiledTape")
+      .def("__call__", [](const detail::Tape& t, std::vector<array> inputs, bool shapeless) {
+        return detail::compile_replay(t, inputs, shapeless);
+      }, "inputs"_a, "shapeless"_a = false)
+      .def_prop_ro("steps", [](const detail::Tape& t) {
+        // Each step's primitive as printed (fused chains as Compiled(Exp, Add, ...)).
+        std::vector<std::string> out;
+        for (auto& s : t.steps) {
+          std::ostringstream os;
+          s.primitive->print(os);
+          out.push_back(os.str());
+        }
+        return out;
+      })
+      .def_prop_ro("traced_steps", [](const detail::Tape& t) { return t.traced_steps; })
+      .def_prop_ro("num_constants", [](const detail::Tape& t) { return t.constants.size(); })
+      .def_prop_ro("shapeless_blocker", [](const detail::Tape& t) { return t.shapeless_blocker; });
+  nb::class_<CompileCache>(m, "_CompileCache")
+      .def(nb::init<bool>(), "shapeless"_a)
+      .def("__call__", [](const CompileCache& c, nb::args args) { return c.call(args); })
+      .def("add", [](CompileCache& c, nb::tuple args, std::shared_ptr<detail::Tape> tape,
+                     nb::object rebuild) {
+        std::vector<int64_t> key;
+        if (c.key_of(args, key, nullptr)) c.entries[key] = {std::move(tape), std::move(rebuild)};
+      }, "args"_a, "tape"_a, "rebuild"_a.none())
+      .def("clear", [](CompileCache& c) { c.entries.clear(); });
+  m.def("_compile_trace", [](nb::callable fun, std::vector<array> inputs, bool shapeless, bool fuse) {
+    return detail::compile_trace(wrap(fun), inputs, {shapeless, fuse});
+  }, "fun"_a, "inputs"_a, "shapeless"_a = false, "fuse"_a = true);
+  m.def("disable_compile", &disable_compile,
+        "Makes compiled functions run uncompiled (their Python code runs on every call).\n\n"
+        "The environment variable ``EMBER_DISABLE_COMPILE=1`` does the same from the start.");
+  m.def("enable_compile", &enable_compile, "Turns compile back on after disable_compile.");
+  m.def("_compile_enabled", &compile_enabled);
 }

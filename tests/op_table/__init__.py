@@ -176,7 +176,8 @@ def _load():
     import importlib
 
     rows = []
-    for fam in ("creation", "unary", "binary", "reduce", "shape", "index", "linalg", "nn"):
+    for fam in ("creation", "unary", "binary", "reduce", "shape", "index", "linalg", "lapack",
+                "fft", "nn"):
         try:
             mod = importlib.import_module(f"op_table.{fam}")
         except ModuleNotFoundError as e:

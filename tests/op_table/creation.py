@@ -118,3 +118,10 @@ ROWS = [
           dtypes=FLOATS + ("int32", "uint8", "int64", "bool"), make=make_range(0.0, 10.0, 0, 10),
           out_dtype=KWARG_DTYPE),
 ]
+
+# ---- issue 9: window functions (numpy's definitions) ----
+ROWS += [
+    _nullary(name, getattr(np, name), [dict(M=m) for m in (0, 1, 2, 5, 12)],
+             out_dtype=lambda d, k: "float32")
+    for name in ("hanning", "hamming", "blackman", "bartlett")
+]

@@ -318,3 +318,90 @@ def _np_topk(a, k, axis):
 
 
 ROWS = [_take_row()] + _along_rows() + _getitem_rows() + _sort_rows()
+
+
+# ---- issue 9: array.at[...] updates (repeated indices accumulate) and searchsorted ----
+AT_IDX = np.array([0, 2, 0, -1, 2, 0])  # repeats: 0 three times, 2 twice
+
+
+def _np_at(ufunc, idx):
+    def ref(x, u):
+        out = np.array(x, copy=True)
+        ufunc.at(out, idx, u)
+        return out
+
+    return ref
+
+
+def _at_make(rng, shapes, dtype):
+    # Updates of magnitude 0.5 .. 1.5 (multiply's rules divide by them) and distinct
+    # values everywhere (maximum / minimum: no ties).
+    out = []
+    for s in shapes:
+        n = int(np.prod(s))
+        v = (rng.permutation(n) + 1 + rng.random(n) * 0.5) / max(n, 1) + 0.5
+        out.append((v * rng.choice([-1, 1], size=n)).reshape(s).astype(np_dtype(dtype)))
+    return out
+
+
+def _at_row(name, method, ufunc, idx=AT_IDX, shapes=None, make=_at_make):
+    if isinstance(idx, np.ndarray):
+        mx_idx = mx.array(idx)
+    elif isinstance(idx, tuple):
+        mx_idx = tuple(mx.array(i) for i in idx)
+    else:
+        mx_idx = idx
+    return OpRow(
+        name=f"at_{name}",
+        ember=lambda x, u: getattr(x.at[mx_idx], method)(u),
+        numpy=_np_at(ufunc, idx),
+        shapes=shapes or [((4,), (6,)), ((4, 3), (6, 3)), ((4, 3), (3,))],
+        dtypes=("float32", "float64"),
+        make=make,
+        smooth=False,
+    )
+
+
+def _searchsorted_make(rng, shapes, dtype):
+    seq = np.sort(default_make(rng, [shapes[0]], dtype)[0], axis=-1)
+    values = default_make(rng, [shapes[1]], dtype)[0]
+    if values.size and seq.size:  # some values equal to sequence entries (side matters)
+        values.reshape(-1)[0] = seq.reshape(-1)[0]
+    return [seq, values]
+
+
+def _np_searchsorted(seq, values, side="left"):
+    if seq.ndim == 1:
+        return np.searchsorted(seq, values, side=side)
+    lead = seq.shape[:-1]
+    out = np.empty(values.shape, np.int64)
+    for i in np.ndindex(*lead):
+        out[i] = np.searchsorted(seq[i], values[i], side=side)
+    return out
+
+
+ROWS += [
+    _at_row("add", "add", np.add),
+    _at_row("subtract", "subtract", np.subtract),
+    _at_row("multiply", "multiply", np.multiply),
+    _at_row("divide", "divide", np.divide),
+    _at_row("maximum", "maximum", np.maximum),
+    _at_row("minimum", "minimum", np.minimum),
+    _at_row("add_2d", "add", np.add, idx=(np.array([0, 1, 0]), np.array([2, 2, 2])),
+            shapes=[((3, 4), (3,))]),
+    _at_row("add_slice", "add", np.add, idx=slice(1, 3), shapes=[((4, 3), (2, 3)), ((4,), ())]),
+    _at_row("maximum_slice", "maximum", np.maximum, idx=slice(None, None, 2),
+            shapes=[((5, 2), (3, 2))]),
+    OpRow(
+        name="searchsorted",
+        ember=lambda s, v, **k: mx.searchsorted(s, v, **k),
+        numpy=_np_searchsorted,
+        shapes=[((6,), (4,)), ((6,), (2, 3)), ((2, 5), (2, 3))],
+        kwargs=[dict(), dict(side="right")],
+        dtypes=("float32", "int32"),
+        make=_searchsorted_make,
+        out_dtype=lambda d, k: "uint32",
+        grad=False,
+        smooth=False,
+    ),
+]

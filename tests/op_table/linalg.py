@@ -112,3 +112,74 @@ ROWS = [
     _einsum_row("abc,cd,bd->ad", [((2, 3, 4), (4, 5), (3, 5))]),
     _einsum_row("...ij,...jk->...ik", [((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5))]),
 ]
+
+
+# ---- issue 9: addmm, kron, vecdot, trace, hadamard_transform ----
+def _hadamard(n):
+    """Sylvester's construction: H_1 = [1], H_2n = [[H, H], [H, -H]]."""
+    h = np.ones((1, 1))
+    while h.shape[0] < n:
+        h = np.block([[h, h], [h, -h]])
+    return h
+
+
+def _np_hadamard(x, scale=None):
+    n = x.shape[-1]
+    s = 1 / np.sqrt(n) if scale is None else scale
+    return (np.asarray(x, np.float64) @ _hadamard(n).T) * s
+
+
+ROWS += [
+    OpRow(
+        name="addmm",
+        ember=lambda c, a, b, **k: mx.addmm(c, a, b, **k),
+        numpy=lambda c, a, b, alpha=1.0, beta=1.0: alpha * (a @ b) + beta * c,
+        shapes=[((3, 5), (3, 4), (4, 5)), ((5,), (2, 3, 4), (4, 5))],
+        kwargs=[dict(), dict(alpha=0.5, beta=2.0)],
+        rtol=1e-4, atol=1e-5,
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="kron",
+        ember=lambda a, b: mx.kron(a, b),
+        numpy=np.kron,
+        shapes=[((2, 3), (4, 2)), ((3,), (2,)), ((2, 1, 2), (3, 2)), ((2,), (2, 3))],
+        dtypes=("float32", "float64", "int32"),
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="vecdot",
+        ember=lambda a, b, **k: mx.vecdot(a, b, **k),
+        numpy=lambda a, b, axis=-1: np.sum(np.conj(a) * b, axis=axis),
+        shapes=[((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((5,), (5,))],
+        kwargs=[dict(), dict(axis=0)],
+        valid=lambda s, k: k.get("axis", -1) == -1 or len(s[1]) == len(s[0]),
+        dtypes=("float32", "float64", "int32", "complex64"),
+        rtol=1e-4, atol=1e-5,
+    ),
+    OpRow(
+        name="trace",
+        ember=lambda x, **k: mx.trace(x, **k),
+        numpy=lambda x, **k: np.trace(x, **k),
+        shapes=[((3, 4),), ((2, 3, 4),), ((4, 4),)],
+        kwargs=[dict(), dict(offset=1), dict(offset=-1, axis1=1, axis2=0), dict(axis1=-2, axis2=-1)],
+        dtypes=("float32", "float64", "int32"),
+    ),
+    OpRow(
+        name="hadamard_transform",
+        ember=lambda x, **k: mx.hadamard_transform(x, **k),
+        numpy=_np_hadamard,
+        shapes=[((8,),), ((3, 4),), ((2, 16),), ((1,),)],
+        kwargs=[dict(), dict(scale=1.0)],
+        dtypes=("float32", "float64"),
+        rtol=1e-4, atol=1e-5,
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="method_mT",
+        ember=lambda x: x.mT,
+        numpy=lambda x: np.swapaxes(x, -1, -2),
+        shapes=[((3, 4),), ((2, 3, 4),)],
+        out_dtype=SAME,
+    ),
+]

@@ -6,7 +6,7 @@ import numpy as np
 
 import ember.core as mx
 import ember.nn as nn
-from ember.nn.layers import conv_general
+from ember.nn.convolution import conv_general
 
 from . import OpRow, np_dtype
 

@@ -184,3 +184,52 @@ ROWS = [
         lambda x, **k: _cum(np.minimum.accumulate, x, **k), kwargs=SCAN_KW, valid=_scan_ok,
         dtypes=SCAN_DTYPES, out_dtype=SAME, make=distinct_make),
 ]
+
+
+# ---- issue 9: logcumsumexp, count_nonzero, median ----
+def _logcumsumexp(x, axis=None, reverse=False, inclusive=True):
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    x = np.asarray(x, np.float64)
+    if reverse:
+        x = np.flip(x, axis)
+    r = np.logaddexp.accumulate(x, axis=axis)
+    if not inclusive:
+        pad = [(0, 0)] * x.ndim
+        pad[axis] = (1, 0)
+        r = np.take(np.pad(r, pad, constant_values=-np.inf), np.arange(x.shape[axis]), axis=axis)
+    return np.flip(r, axis) if reverse else r
+
+
+def _logcumsumexp_make(rng, shapes, dtype):
+    # Values spread over a wide range: a shift by the maximum would lose the small ones.
+    return [(rng.standard_normal(s) * 30).astype(np_dtype(dtype)) for s in shapes]
+
+
+ROWS += [
+    row("logcumsumexp", lambda x, **k: mx.logcumsumexp(x, **k), _logcumsumexp,
+        kwargs=SCAN_KW, valid=_scan_ok, dtypes=("float32", "float64", "float16", "int32"),
+        out_dtype=lambda d, k: d[0] if d[0] in FLOATS else "float32",
+        make=_logcumsumexp_make, rtol=1e-5, atol=1e-5,
+        tols={"float16": (2e-3, 2e-2)}),
+    row("method_logcumsumexp", lambda x: x.logcumsumexp(axis=0, reverse=True),
+        lambda x: _logcumsumexp(x, axis=0, reverse=True), kwargs=[dict()],
+        shapes=[((3, 4),)], out_dtype=SAME),
+    row("count_nonzero", lambda x, **k: mx.count_nonzero(x, **k),
+        lambda x, **k: np.asarray(np.count_nonzero(x, **k)),
+        kwargs=[dict(), dict(axis=0), dict(axis=(0, -1)), dict(axis=1, keepdims=True)],
+        valid=_axes_ok, dtypes=("float32", "int32", "bool", "uint8"),
+        out_dtype=lambda d, k: "int32", make=lambda rng, shapes, dtype: [
+            (rng.integers(0, 3, size=s) * (rng.random(s) > 0.5)).astype(np_dtype(dtype))
+            for s in shapes],
+        grad=False, smooth=False),
+    row("minmax", lambda x, **k: mx.stack(mx.minmax(x, **k)),
+        lambda x, **k: np.stack([np.min(x, **k), np.max(x, **k)]),
+        dtypes=("float32", "float64", "int32"), out_dtype=SAME, make=distinct_make,
+        valid=lambda s, k: _axes_ok(s, k) and k.get("axis") != () and 0 not in s[0]),
+    row("median", lambda x, **k: mx.median(x, **k), lambda x, **k: np.median(x, **k),
+        kwargs=[dict(), dict(axis=0), dict(axis=-1), dict(axis=(0, 1)), dict(axis=1, keepdims=True)],
+        valid=_axes_ok, dtypes=("float32", "float64", "int32"),
+        out_dtype=lambda d, k: d[0] if d[0] in FLOATS else "float32", make=distinct_make,
+        smooth=False),
+]

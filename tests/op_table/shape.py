@@ -6,7 +6,7 @@ import numpy as np
 
 import ember.core as mx
 
-from . import SAME, OpRow
+from . import SAME, OpRow, default_make
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int32", "int64", "uint8", "bool",
           "complex64")
@@ -336,5 +336,222 @@ ROWS = [
         shapes=[((3, 4),), ((2, 1),)],
         dtypes=("float32", "float64", "int32"),
         out_dtype=SAME,
+    ),
+]
+
+
+# ---- issue 9: flip, roll, diagonal, diag, atleast_nd, unflatten, unstack, meshgrid, diff,
+# as_strided, view, contiguous, dynamic slice / slice_update, depends ----
+def _dyn_make(start):
+    """Inputs of the dynamic slice rows: the array, then its start indices (int32)."""
+
+    def make(rng, shapes, dtype):
+        return [default_make(rng, [shapes[0]], dtype)[0], np.array(start, np.int32)] + \
+            [default_make(rng, [s], dtype)[0] for s in shapes[2:]]
+
+    return make
+
+
+def _np_dyn_slice(x, start, axes, size):
+    idx = [slice(None)] * x.ndim
+    for s, a, n in zip(np.asarray(start).tolist(), axes, size):
+        s = min(max(s, 0), x.shape[a] - n)
+        idx[a] = slice(s, s + n)
+    return x[tuple(idx)]
+
+
+def _np_dyn_update(x, u, start, axes):
+    out = np.array(x, copy=True)
+    idx = [slice(None)] * x.ndim
+    for s, a in zip(np.asarray(start).tolist(), axes):
+        n = u.shape[a - x.ndim + u.ndim] if a - x.ndim + u.ndim >= 0 else 1
+        s = min(max(s, 0), x.shape[a] - n)
+        idx[a] = slice(s, s + n)
+    out[tuple(idx)] = u
+    return out
+
+
+def _np_as_strided(x, shape, strides, offset=0):
+    flat = np.ascontiguousarray(x).reshape(-1)[offset:]
+    return np.lib.stride_tricks.as_strided(flat, shape, [s * flat.itemsize for s in strides]).copy()
+
+
+def _np_unflatten(x, axis, shape):
+    axis = axis % x.ndim
+    return x.reshape(x.shape[:axis] + tuple(shape) + x.shape[axis + 1:])
+
+
+ROWS += [
+    OpRow(
+        name="flip",
+        ember=lambda x, **k: mx.flip(x, **k),
+        numpy=lambda x, **k: np.flip(x, **k),
+        shapes=[((2, 3, 4),), ((5,),), ((2, 0),)],
+        kwargs=[dict(), dict(axis=0), dict(axis=-1), dict(axis=(0, 1))],
+        valid=_valid_axis(),
+        dtypes=DTYPES,
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="roll",
+        ember=lambda x, **k: mx.roll(x, **k),
+        numpy=lambda x, **k: np.roll(x, **k),
+        shapes=[((3, 4),), ((2, 3, 4),), ((5,),)],
+        kwargs=[dict(shift=2), dict(shift=-1, axis=0), dict(shift=(1, -2), axis=(0, 1)),
+                dict(shift=7, axis=-1), dict(shift=0, axis=0)],
+        valid=lambda s, kw: _valid_axis()(s, kw) if not isinstance(kw.get("axis"), tuple)
+        else len(s[0]) >= 2,
+        dtypes=DTYPES,
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="diagonal",
+        ember=lambda x, **k: mx.diagonal(x, **k),
+        numpy=lambda x, **k: np.diagonal(x, **k).copy(),
+        shapes=[((3, 4),), ((4, 3),), ((2, 3, 4),)],
+        kwargs=[dict(), dict(offset=1), dict(offset=-2), dict(axis1=1, axis2=0),
+                dict(offset=1, axis1=-1, axis2=-2), dict(offset=5)],
+        dtypes=DTYPES,
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="method_diagonal",
+        ember=lambda x: x.diagonal(1),
+        numpy=lambda x: np.diagonal(x, 1).copy(),
+        shapes=[((3, 4),)],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="diag",
+        ember=lambda x, **k: mx.diag(x, **k),
+        numpy=lambda x, **k: np.diag(x, **k),
+        shapes=[((4,),), ((3, 4),), ((1,),)],
+        kwargs=[dict(), dict(k=1), dict(k=-2)],
+        dtypes=DTYPES,
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="atleast_1d",
+        ember=lambda x: mx.atleast_1d(x),
+        numpy=np.atleast_1d,
+        shapes=[((),), ((3,),), ((2, 3),)],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="atleast_2d",
+        ember=lambda x: mx.atleast_2d(x),
+        numpy=np.atleast_2d,
+        shapes=[((),), ((3,),), ((2, 3),), ((2, 1, 3),)],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="atleast_3d",
+        ember=lambda x: mx.atleast_3d(x),
+        numpy=np.atleast_3d,
+        shapes=[((),), ((3,),), ((2, 3),), ((2, 1, 3, 2),)],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="unflatten",
+        ember=lambda x, **k: mx.unflatten(x, **k),
+        numpy=_np_unflatten,
+        shapes=[((2, 6, 3),)],
+        kwargs=[dict(axis=1, shape=(2, 3)), dict(axis=-1, shape=(3, 1)), dict(axis=1, shape=(-1, 2))],
+        dtypes=("float32", "float64", "int32"),
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="unstack",
+        ember=lambda x, axis: mx.stack(mx.unstack(x, axis=axis), axis=0),
+        numpy=lambda x, axis: np.moveaxis(x, axis, 0),
+        shapes=[((2, 3, 4),), ((3, 2),)],
+        kwargs=[dict(axis=0), dict(axis=1), dict(axis=-1)],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="meshgrid",
+        ember=lambda a, b, **k: mx.stack(mx.meshgrid(a, b, **k)),
+        numpy=lambda a, b, **k: np.stack(np.meshgrid(a, b, **k)),
+        shapes=[((3,), (4,)), ((1,), (2,))],
+        kwargs=[dict(), dict(indexing="ij")],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="meshgrid3",
+        ember=lambda a, b, c, **k: mx.stack(mx.meshgrid(a, b, c, **k)),
+        numpy=lambda a, b, c, **k: np.stack(np.meshgrid(a, b, c, **k)),
+        shapes=[((3,), (4,), (2,))],
+        kwargs=[dict(), dict(indexing="ij")],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="diff",
+        ember=lambda x, **k: mx.diff(x, **k),
+        numpy=lambda x, **k: np.diff(x, **k),
+        shapes=[((6,),), ((3, 5),), ((2, 3, 4),)],
+        kwargs=[dict(), dict(n=2), dict(axis=0), dict(n=3, axis=-1), dict(n=0)],
+        dtypes=("float32", "float64", "int32", "bool"),
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="as_strided",
+        ember=lambda x, **k: mx.as_strided(x, **k),
+        numpy=_np_as_strided,
+        shapes=[((12,),), ((3, 4),)],
+        kwargs=[dict(shape=(3, 3), strides=(1, 1)), dict(shape=(2, 3), strides=(4, 2), offset=1),
+                dict(shape=(4, 3), strides=(-3, 1), offset=9), dict(shape=(2, 2), strides=(0, 1))],
+        dtypes=("float32", "float64", "int32"),
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="view",
+        ember=lambda x, dtype: mx.view(x, getattr(mx, dtype)),
+        numpy=lambda x, dtype: x.astype(np.float32).view(dtype),
+        shapes=[((3, 4),), ((2,),)],
+        kwargs=[dict(dtype="int32"), dict(dtype="uint8"), dict(dtype="float16")],
+        dtypes=("float32",),
+        out_dtype=lambda d, k: k["dtype"],
+        grad=False,
+        smooth=False,
+    ),
+    OpRow(
+        name="contiguous",
+        ember=lambda x: mx.contiguous(mx.transpose(x)),
+        numpy=lambda x: np.ascontiguousarray(x.T),
+        shapes=[((3, 4),), ((2, 3, 4),)],
+        out_dtype=SAME,
+    ),
+    OpRow(
+        name="slice_dynamic",
+        ember=lambda x, s, axes, size: mx.slice(x, s, axes, size),
+        numpy=_np_dyn_slice,
+        shapes=[((4, 5), (2,))],
+        kwargs=[dict(axes=(0, 1), size=(2, 3))],
+        make=_dyn_make([1, 3]),
+        grad_args=[0],
+    ),
+    OpRow(
+        name="slice_dynamic_axis",
+        ember=lambda x, s, axes, size: mx.slice(x, s, axes, size),
+        numpy=_np_dyn_slice,
+        shapes=[((3, 6, 2), (1,))],
+        kwargs=[dict(axes=(1,), size=(2,))],
+        make=_dyn_make([5]),  # clamped to 4
+        grad_args=[0],
+    ),
+    OpRow(
+        name="slice_update_dynamic",
+        ember=lambda x, s, u, axes: mx.slice_update(x, u, s, axes),
+        numpy=lambda x, s, u, axes: _np_dyn_update(x, u, s, axes),
+        shapes=[((4, 5), (2,), (2, 3))],
+        kwargs=[dict(axes=(0, 1))],
+        make=_dyn_make([2, -1]),
+        grad_args=[0, 2],
+    ),
+    OpRow(
+        name="depends",
+        ember=lambda x, y: mx.depends(x, y) * 2,
+        numpy=lambda x, y: x * 2,
+        shapes=[((3,), (2, 2))],
     ),
 ]

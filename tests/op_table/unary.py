@@ -234,3 +234,11 @@ ROWS = [
     OpRow(name="bitwise_invert", ember=mx.bitwise_invert, numpy=np.invert, shapes=SHAPES,
           dtypes=INTS + ("bool",), make=make_range(-100, 100), out_dtype=SAME, grad=False),
 ]
+
+# ---- issue 9 ----
+ROWS += [
+    OpRow(name="trunc", ember=mx.trunc, numpy=np.trunc, shapes=SHAPES, dtypes=NUM,
+          make=away_from_integers, out_dtype=SAME),
+    OpRow(name="positive", ember=mx.positive, numpy=np.positive, shapes=SHAPES,
+          dtypes=NUM + ("complex64",), out_dtype=SAME),
+]

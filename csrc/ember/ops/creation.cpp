@@ -133,3 +133,39 @@ array triu(const array& a, int k) {
 }
 
 }  // namespace ember
+
+namespace ember {
+
+namespace {
+
+// The cosine-sum windows: sum_j c_j cos(2 pi j n / (M - 1)) with signs
+// alternating, n = 0 .. M-1 (computed in float64, returned as float32).
+array cosine_window(int64_t M, const std::vector<double>& coeffs) {
+  if (M <= 0) return zeros({0});
+  if (M == 1) return ones({1});
+  array n = arange(0, double(M), 1, Dtype::float64);
+  array w = zeros({M}, Dtype::float64);
+  for (size_t j = 0; j < coeffs.size(); ++j) {
+    double c = (j % 2 ? -1.0 : 1.0) * coeffs[j];
+    array arg = multiply(n, array(2.0 * M_PI * double(j) / double(M - 1)));
+    w = add(w, multiply(array(c), cos(arg)));
+  }
+  return astype(w, Dtype::float32);
+}
+
+}  // namespace
+
+array hanning(int64_t M) { return cosine_window(M, {0.5, 0.5}); }
+array hamming(int64_t M) { return cosine_window(M, {0.54, 0.46}); }
+array blackman(int64_t M) { return cosine_window(M, {0.42, 0.5, 0.08}); }
+
+array bartlett(int64_t M) {
+  if (M <= 0) return zeros({0});
+  if (M == 1) return ones({1});
+  // 1 - |2n / (M - 1) - 1|, the triangle through 0 at both ends.
+  array n = arange(0, double(M), 1, Dtype::float64);
+  array t = subtract(multiply(n, array(2.0 / double(M - 1))), array(1.0));
+  return astype(subtract(array(1.0), abs(t)), Dtype::float32);
+}
+
+}  // namespace ember

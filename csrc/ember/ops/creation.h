@@ -31,6 +31,12 @@ EMBER_API array tril(const array& a, int k = 0);
 EMBER_API array triu(const array& a, int k = 0);
 /// Converts the dtype; a no-op when it already matches.
 EMBER_API array astype(const array& a, Dtype dtype);
+/// Window functions of length M (numpy's definitions, float32; M <= 0 gives an
+/// empty array, M == 1 a single 1).
+EMBER_API array hanning(int64_t M);
+EMBER_API array hamming(int64_t M);
+EMBER_API array blackman(int64_t M);
+EMBER_API array bartlett(int64_t M);
 /// A new array with the same values (its own node).
 EMBER_API array copy(const array& a);
 

@@ -104,12 +104,20 @@ array broadcast_updates(const char* op, const array& updates, const Shape& targe
   return broadcast_to(astype(u, dtype), target);
 }
 
+ScatterMode add_mode(bool add) { return add ? ScatterMode::add : ScatterMode::write; }
+
 array scatter_impl(const char* op, const array& a, const std::vector<array>& indices,
-                   const array& updates, std::vector<int> axes, bool add) {
+                   const array& updates, std::vector<int> axes, ScatterMode mode) {
   std::vector<array> idx = prepare_indices(op, a, indices, axes);
   if (idx.empty()) {
     array u = broadcast_updates(op, updates, a.shape(), a.dtype());
-    return add ? ember::add(a, u) : copy(u);
+    switch (mode) {
+      case ScatterMode::write: return copy(u);
+      case ScatterMode::add: return ember::add(a, u);
+      case ScatterMode::prod: return multiply(a, u);
+      case ScatterMode::max: return maximum(a, u);
+      case ScatterMode::min: return minimum(a, u);
+    }
   }
   // Scatter works on leading axes: move `axes` to the front and back again.
   array dst = axes_to_front(a, axes);
@@ -118,7 +126,7 @@ array scatter_impl(const char* op, const array& a, const std::vector<array>& ind
   array u = broadcast_updates(op, updates, target, a.dtype());
   std::vector<array> inputs{dst, u};
   inputs.insert(inputs.end(), idx.begin(), idx.end());
-  array out = make_node<Scatter>(dst.shape(), a.dtype(), std::move(inputs), add, op, axes);
+  array out = make_node<Scatter>(dst.shape(), a.dtype(), std::move(inputs), mode, op, axes);
   if (dst.is_same(a)) return out;
   std::vector<int> perm = axes;
   for (int i = 0; i < a.ndim(); ++i) {
@@ -177,13 +185,67 @@ array gather(const array& a, const std::vector<array>& indices, const std::vecto
 }
 
 array scatter(const array& a, const std::vector<array>& indices, const array& updates, bool add) {
-  return scatter_impl("scatter", a, indices, updates, leading_axes(indices.size()), add);
+  return scatter(a, indices, updates, add_mode(add));
 }
 
 array scatter(const array& a, const std::vector<array>& indices, const array& updates,
               const std::vector<int>& axes, bool add) {
+  return scatter(a, indices, updates, axes, add_mode(add));
+}
+
+array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+              ScatterMode mode) {
+  return scatter_impl("scatter", a, indices, updates, leading_axes(indices.size()), mode);
+}
+
+array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+              const std::vector<int>& axes, ScatterMode mode) {
   return scatter_impl("scatter", a, indices, updates, checked_axes("scatter", a, indices, axes),
-                      add);
+                      mode);
+}
+
+array scatter_prod(const array& a, const std::vector<array>& indices, const array& updates,
+                   const std::vector<int>& axes) {
+  return scatter_impl("scatter_prod", a, indices, updates,
+                      checked_axes("scatter_prod", a, indices, axes), ScatterMode::prod);
+}
+array scatter_max(const array& a, const std::vector<array>& indices, const array& updates,
+                  const std::vector<int>& axes) {
+  return scatter_impl("scatter_max", a, indices, updates,
+                      checked_axes("scatter_max", a, indices, axes), ScatterMode::max);
+}
+array scatter_min(const array& a, const std::vector<array>& indices, const array& updates,
+                  const std::vector<int>& axes) {
+  return scatter_impl("scatter_min", a, indices, updates,
+                      checked_axes("scatter_min", a, indices, axes), ScatterMode::min);
+}
+
+array searchsorted(const array& sorted_sequence, const array& values, const std::string& side) {
+  if (side != "left" && side != "right") {
+    throw std::invalid_argument(msg("[searchsorted] side must be \"left\" or \"right\", got \"",
+                                    side, "\"."));
+  }
+  const array& s = sorted_sequence;
+  if (s.ndim() == 0) {
+    throw std::invalid_argument("[searchsorted] sorted_sequence must have at least one dimension.");
+  }
+  if (s.ndim() > 1) {
+    Shape lead(s.shape().begin(), s.shape().end() - 1);
+    Shape vlead(values.shape().begin(), values.shape().begin() + std::min<int>(values.ndim(), int(lead.size())));
+    if (values.ndim() < int(lead.size()) || vlead != lead) {
+      throw std::invalid_argument(msg("[searchsorted] The leading axes of sorted_sequence (shape ",
+                                      s.shape(), ") must match those of values (shape ",
+                                      values.shape(), ")."));
+    }
+  }
+  if (s.shape(-1) > int64_t(std::numeric_limits<uint32_t>::max())) {
+    throw std::invalid_argument(msg("[searchsorted] The sorted axis (size ", s.shape(-1),
+                                    ") is too long for uint32 indices."));
+  }
+  Dtype t = promote_types(s.dtype(), values.dtype());
+  if (t == Dtype::complex64) throw type_error("[searchsorted] complex64 is not ordered.");
+  return make_node<SearchSorted>(values.shape(), Dtype::uint32, {astype(s, t), astype(values, t)},
+                                 side == "right");
 }
 
 array take(const array& a, const array& indices, std::optional<int> axis) {
@@ -224,12 +286,12 @@ array put_along_axis_impl(const char* op, const array& a, const array& indices,
       throw std::invalid_argument(msg("[", op, "] With axis=None, indices must be 1-D, got shape ",
                                       indices.shape(), "."));
     }
-    array flat = scatter_impl(op, reshape(a, {a.size()}), {indices}, values, {0}, add);
+    array flat = scatter_impl(op, reshape(a, {a.size()}), {indices}, values, {0}, add_mode(add));
     return reshape(flat, a.shape());
   }
   int ax = normalize_axis(op, *axis, a.ndim());
   return scatter_impl(op, a, along_axis_indices(op, a, indices, ax), values,
-                      leading_axes(a.ndim()), add);
+                      leading_axes(a.ndim()), add_mode(add));
 }
 }  // namespace
 

@@ -4,11 +4,16 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "ember/array.h"
 
 namespace ember {
+
+/// How a scatter combines an update with what is there: write it (the last
+/// of repeated indices wins) or accumulate (repeated indices all count).
+enum class ScatterMode { write, add, prod, max, min };
 
 /// Elements along axis at `indices` (numpy.take); flattened when axis is nullopt.
 EMBER_API array take(const array& a, const array& indices, std::optional<int> axis = std::nullopt);
@@ -33,6 +38,23 @@ EMBER_API array gather(const array& a, const std::vector<array>& indices, const 
 /// scatter over the given axes of a; updates are shaped like gather(a, indices, axes).
 EMBER_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
                         const std::vector<int>& axes, bool add);
+/// Scatter with any combining mode, over leading axes or the given axes.
+EMBER_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+                        ScatterMode mode);
+EMBER_API array scatter(const array& a, const std::vector<array>& indices, const array& updates,
+                        const std::vector<int>& axes, ScatterMode mode);
+/// a with each indexed position multiplied by / raised to the max / min with its updates.
+EMBER_API array scatter_prod(const array& a, const std::vector<array>& indices,
+                             const array& updates, const std::vector<int>& axes);
+EMBER_API array scatter_max(const array& a, const std::vector<array>& indices,
+                            const array& updates, const std::vector<int>& axes);
+EMBER_API array scatter_min(const array& a, const std::vector<array>& indices,
+                            const array& updates, const std::vector<int>& axes);
+/// Indices where values would be inserted into the sorted last axis of
+/// sorted_sequence to keep it sorted: before equal elements ("left") or after ("right").
+/// A 1-D sequence serves every value; otherwise its leading axes match the values'.
+EMBER_API array searchsorted(const array& sorted_sequence, const array& values,
+                             const std::string& side = "left");
 /// Sorted along axis (flattened when nullopt); NaNs last, as numpy.
 EMBER_API array sort(const array& a, std::optional<int> axis = -1);
 /// Stable argsort along axis (uint32, as mlx); NaNs last.

@@ -7,8 +7,10 @@
 #include <climits>
 #include <map>
 #include <numeric>
+#include <cmath>
 
 #include "ember/ops.h"
+#include "ember/ops/helpers.h"
 #include "ember/errors.h"
 #include "ember/primitives/linalg.h"
 
@@ -418,6 +420,84 @@ array einsum(const std::string& subscripts, const std::vector<array>& operands) 
   std::vector<int> perm;
   for (char c : out_idx) perm.push_back(int(acc.idx.find(c)));
   return is_identity(perm) ? acc.x : transpose(acc.x, perm);
+}
+
+}  // namespace ember
+
+namespace ember {
+
+array addmm(const array& c, const array& a, const array& b, double alpha, double beta) {
+  array p = matmul(a, b);
+  if (alpha != 1.0) p = multiply(p, detail::scalar_like(alpha, p));
+  Dtype t = promote_types(p.dtype(), c.dtype());
+  Shape s = broadcast_shapes("addmm", c.shape(), p.shape());
+  if (s != p.shape()) {
+    throw std::invalid_argument(msg("[addmm] c (shape ", c.shape(),
+                                    ") must broadcast to the shape of a @ b, ", p.shape(), "."));
+  }
+  array cc = astype(c, t);
+  if (beta != 1.0) cc = multiply(cc, detail::scalar_like(beta, cc));
+  return add(cc, astype(p, t));
+}
+
+array kron(const array& a, const array& b) {
+  // Interleave the axes: a as (a0, 1, a1, 1, ...), b as (1, b0, 1, b1, ...); the
+  // product, reshaped to (a0*b0, a1*b1, ...), is the block matrix.
+  int nd = std::max(a.ndim(), b.ndim());
+  Shape sa(nd - a.ndim(), 1), sb(nd - b.ndim(), 1);
+  sa.insert(sa.end(), a.shape().begin(), a.shape().end());
+  sb.insert(sb.end(), b.shape().begin(), b.shape().end());
+  Shape ia, ib, out;
+  for (int i = 0; i < nd; ++i) {
+    ia.push_back(sa[i]), ia.push_back(1);
+    ib.push_back(1), ib.push_back(sb[i]);
+    out.push_back(sa[i] * sb[i]);
+  }
+  return reshape(multiply(reshape(a, ia), reshape(b, ib)), out);
+}
+
+array vecdot(const array& a, const array& b, int axis) {
+  auto xs = broadcast_arrays({a, b}, "vecdot");
+  if (xs[0].ndim() == 0) {
+    throw std::invalid_argument("[vecdot] Inputs must have at least one dimension.");
+  }
+  int ax = normalize_axis("vecdot", axis, xs[0].ndim());
+  array x = xs[0].dtype() == Dtype::complex64 ? conjugate(xs[0]) : xs[0];
+  return sum(multiply(x, xs[1]), std::vector<int>{ax});
+}
+
+array trace(const array& a, int offset, int axis1, int axis2, std::optional<Dtype> dtype) {
+  array d = diagonal(a, offset, axis1, axis2);
+  array s = sum(d, std::vector<int>{-1});
+  return dtype ? astype(s, *dtype) : s;
+}
+
+array hadamard_transform(const array& a, std::optional<double> scale) {
+  if (a.ndim() == 0) {
+    throw std::invalid_argument("[hadamard_transform] Input must have at least one dimension.");
+  }
+  int64_t n = a.shape(-1);
+  if (n <= 0 || (n & (n - 1)) != 0) {
+    throw std::invalid_argument(msg("[hadamard_transform] The last axis must have a power-of-two "
+                                    "size, got shape ", a.shape(), "."));
+  }
+  Dtype t = is_inexact(a.dtype()) ? a.dtype() : Dtype::float32;
+  array x = astype(a, t);
+  // H_n = H_2 (x) H_{n/2}: with the last axis viewed as (n/2h, 2, h), one butterfly
+  // step (x0 + x1, x0 - x1) per factor of two, log2(n) steps in all.
+  Shape lead(a.shape().begin(), a.shape().end() - 1);
+  for (int64_t h = 1; h < n; h *= 2) {
+    Shape s = lead;
+    s.push_back(n / (2 * h));
+    s.push_back(2);
+    s.push_back(h);
+    array y = reshape(x, s);
+    int ax = int(s.size()) - 2;
+    auto parts = split(y, 2, ax);
+    x = reshape(concatenate({add(parts[0], parts[1]), subtract(parts[0], parts[1])}, ax), a.shape());
+  }
+  double sc = scale ? *scale : 1.0 / std::sqrt(double(n));
+  return sc == 1.0 ? x : multiply(x, detail::scalar_like(sc, x));
 }
 
 }  // namespace ember

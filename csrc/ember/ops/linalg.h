@@ -2,6 +2,7 @@
 // float32 / float64), outer, inner, tensordot and einsum.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,18 @@ EMBER_API array tensordot(const array& a, const array& b, const std::vector<int>
 /// Einstein summation like numpy's: explicit and implicit outputs, diagonals
 /// ("ii->i"), '...' for unnamed leading axes, size-1 broadcasting.
 EMBER_API array einsum(const std::string& subscripts, const std::vector<array>& operands);
+/// alpha * (a @ b) + beta * c (c broadcasts to the product's shape).
+EMBER_API array addmm(const array& c, const array& a, const array& b, double alpha = 1.0,
+                      double beta = 1.0);
+/// Kronecker product: blocks a[i...] * b (the lower-rank operand gets leading 1s).
+EMBER_API array kron(const array& a, const array& b);
+/// sum(conj(a) * b) over axis, after broadcasting a and b.
+EMBER_API array vecdot(const array& a, const array& b, int axis = -1);
+/// Sum of the diagonal at offset of the (axis1, axis2) planes, cast to dtype if given.
+EMBER_API array trace(const array& a, int offset = 0, int axis1 = 0, int axis2 = 1,
+                      std::optional<Dtype> dtype = std::nullopt);
+/// The Walsh-Hadamard transform along the last axis (its size a power of two), times
+/// scale (default 1/sqrt(n), which makes it orthonormal).
+EMBER_API array hadamard_transform(const array& a, std::optional<double> scale = std::nullopt);
 
 }  // namespace ember

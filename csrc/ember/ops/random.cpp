@@ -53,7 +53,8 @@ array get_key(const char* op, const Key& key) {
 
 void require_float(const char* op, Dtype dtype) {
   if (!is_floating(dtype)) {
-    throw type_error(msg("[", op, "] dtype must be a real floating type, got ", dtype_name(dtype), "."));
+    // A ValueError, as in MLX and JAX.
+    throw std::invalid_argument(msg("[", op, "] dtype must be a real floating type, got ", dtype_name(dtype), "."));
   }
 }
 
@@ -257,7 +258,7 @@ array laplace(const Shape& shape, Dtype dtype, float loc, float scale, const Key
 // low + (bits mod (high - low)) with 64-bit bits: the modulo bias is below 2^-32.
 array randint(const array& low, const array& high, const Shape& shape, Dtype dtype, const Key& key) {
   if (!is_integral(dtype)) {
-    throw type_error(msg("[randint] dtype must be an integer type, got ", dtype_name(dtype), "."));
+    throw std::invalid_argument(msg("[randint] dtype must be an integer type, got ", dtype_name(dtype), "."));
   }
   for (auto* p : {&low, &high}) {
     if (is_complex(p->dtype())) throw type_error("[randint] low and high must be real numbers.");

@@ -234,5 +234,48 @@ array cummax(const array& a, std::optional<int> axis, bool reverse, bool inclusi
 array cummin(const array& a, std::optional<int> axis, bool reverse, bool inclusive) {
   return scan_op("cummin", ScanKind::min, a, axis, reverse, inclusive);
 }
+array logcumsumexp(const array& a, std::optional<int> axis, bool reverse, bool inclusive) {
+  if (a.dtype() == Dtype::complex64) {
+    throw type_error("[logcumsumexp] complex64 is not supported.");
+  }
+  Dtype t = is_inexact(a.dtype()) ? a.dtype() : Dtype::float32;
+  return scan_op("logcumsumexp", ScanKind::logaddexp, astype(a, t), axis, reverse, inclusive);
+}
+
+array count_nonzero(const array& a, const Axes& axes, bool keepdims) {
+  return astype(sum(not_equal(a, zeros({}, a.dtype())), axes, keepdims), Dtype::int32);
+}
+
+array median(const array& a, const Axes& axes, bool keepdims) {
+  // The reduced axes go last and become one; the median of the sorted line is
+  // its middle element (the mean of the two middle ones for an even length).
+  std::vector<int> ax;
+  if (axes) {
+    ax = normalize_axes("median", *axes, a.ndim());
+  } else {
+    for (int i = 0; i < a.ndim(); ++i) ax.push_back(i);
+  }
+  std::sort(ax.begin(), ax.end());
+  std::vector<int> perm;
+  Shape kept, kept_dims = a.shape();
+  int64_t n = 1;
+  for (int d = 0; d < a.ndim(); ++d) {
+    if (std::find(ax.begin(), ax.end(), d) == ax.end()) perm.push_back(d), kept.push_back(a.shape(d));
+  }
+  for (int d : ax) perm.push_back(d), n *= a.shape(d), kept_dims[d] = 1;
+  if (n == 0) throw std::invalid_argument(msg("[median] Cannot take the median of an empty selection (shape ", a.shape(), ")."));
+  Dtype t = is_inexact(a.dtype()) ? a.dtype() : Dtype::float32;
+  Shape line = kept;
+  line.push_back(n);
+  array x = sort(reshape(transpose(astype(a, t), perm), line), -1);
+  int last = int(line.size()) - 1;
+  std::vector<int64_t> lo(line.size(), 0), hi(line.begin(), line.end()), step(line.size(), 1);
+  lo[last] = (n - 1) / 2;
+  hi[last] = n / 2 + 1;
+  array mid = mean(slice(x, lo, hi, step), std::vector<int>{last});
+  // sort puts NaNs last; numpy's median is NaN when any value is.
+  if (is_floating(t)) mid = where(any(isnan(x), std::vector<int>{last}), detail::scalar(NAN, t), mid);
+  return keepdims ? reshape(mid, kept_dims) : mid;
+}
 
 }  // namespace ember

@@ -36,6 +36,13 @@ EMBER_API array softmax(const array& a, const Axes& axes = std::nullopt);
 EMBER_API array softmax(const array& a, const Axes& axes, bool precise);
 /// Inclusive scans along an axis (nullopt: flattened); reverse scans from the end.
 /// Output dtypes follow sum's (bool and small ints give int32 / uint32).
+/// log(cumsum(exp(a))) along axis, computed without overflow (ints give float32).
+EMBER_API array logcumsumexp(const array& a, std::optional<int> axis = std::nullopt,
+                             bool reverse = false, bool inclusive = true);
+/// Number of nonzero elements over axes (int32, as mlx).
+EMBER_API array count_nonzero(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
+/// The median over axes (the mean of the two middle values for even counts; NaN if any is).
+EMBER_API array median(const array& a, const Axes& axes = std::nullopt, bool keepdims = false);
 EMBER_API array cumsum(const array& a, std::optional<int> axis = std::nullopt, bool reverse = false,
                        bool inclusive = true);
 EMBER_API array cumprod(const array& a, std::optional<int> axis = std::nullopt, bool reverse = false,

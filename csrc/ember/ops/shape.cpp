@@ -294,6 +294,21 @@ array stack(const std::vector<array>& arrays, int axis) {
   return concatenate(expanded, ax);
 }
 
+namespace {
+// One Split node for pieces [bounds[k], bounds[k + 1]) of `a` along ax.
+std::vector<array> split_at(const array& a, int ax, std::vector<int64_t> bounds) {
+  std::vector<Shape> shapes;
+  std::vector<Dtype> dtypes;
+  for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+    Shape s = a.shape();
+    s[ax] = bounds[k + 1] - bounds[k];
+    shapes.push_back(std::move(s));
+    dtypes.push_back(a.dtype());
+  }
+  return make_nodes<Split>(std::move(shapes), std::move(dtypes), {a}, ax, std::move(bounds));
+}
+}  // namespace
+
 std::vector<array> split(const array& a, int num, int axis) {
   if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
   int ax = normalize_axis("split", axis, a.ndim());
@@ -312,23 +327,33 @@ std::vector<array> split(const array& a, int num, int axis) {
                                     " equal sections."));
   }
   int64_t n = a.shape(ax) / num;
-  std::vector<array> out;
-  for (int i = 0; i < num; ++i) out.push_back(slice_axis(a, ax, i * n, (i + 1) * n));
-  return out;
+  std::vector<int64_t> bounds;
+  for (int i = 0; i <= num; ++i) bounds.push_back(i * n);
+  return split_at(a, ax, std::move(bounds));
 }
 
 std::vector<array> split(const array& a, const std::vector<int64_t>& indices, int axis) {
   if (a.ndim() == 0) throw std::invalid_argument("[split] Cannot split a zero-dimensional array.");
   int ax = normalize_axis("split", axis, a.ndim());
-  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics.
-  std::vector<array> out;
-  int64_t prev = 0;
-  for (int64_t idx : indices) {
-    out.push_back(slice_axis(a, ax, prev, idx));
-    prev = idx;
+  // numpy: part i is a[indices[i-1]:indices[i]] with Python slice semantics (negative indices
+  // count from the end, out-of-range ones clamp, a decreasing index gives an empty part).
+  const int64_t n = a.shape(ax);
+  auto clamp = [n](int64_t i) { return std::min(n, std::max<int64_t>(0, i < 0 ? i + n : i)); };
+  std::vector<int64_t> bounds{0};
+  for (int64_t idx : indices) bounds.push_back(clamp(idx));
+  bounds.push_back(n);
+  if (!std::is_sorted(bounds.begin(), bounds.end())) {
+    // Decreasing indices give overlapping or empty parts, which are not one Split: slices.
+    std::vector<array> out;
+    int64_t p = 0;
+    for (int64_t idx : indices) {
+      out.push_back(slice_axis(a, ax, p, idx));
+      p = idx;
+    }
+    out.push_back(slice_axis(a, ax, p, n));
+    return out;
   }
-  out.push_back(slice_axis(a, ax, prev, a.shape(ax)));
-  return out;
+  return split_at(a, ax, std::move(bounds));
 }
 
 array repeat(const array& a, int64_t repeats, std::optional<int> axis) {
@@ -394,6 +419,358 @@ array pad(const array& a, const std::vector<std::pair<int64_t, int64_t>>& widths
   if (none) return a;
   array v = astype(reshape(value, {}), a.dtype());
   return make_node<Pad>(std::move(shape), a.dtype(), {a, v}, widths);
+}
+
+
+// ---- Compositions of the shape ops above (issue 9's remaining names) ----
+
+namespace {
+
+std::vector<int> all_axes(int ndim) {
+  std::vector<int> out(ndim);
+  std::iota(out.begin(), out.end(), 0);
+  return out;
+}
+
+// The int64 arange [0, n) shaped to lie along `axis` of an ndim-dim array.
+array arange_along(int64_t n, int axis, int ndim) {
+  Shape s(ndim, 1);
+  s[axis] = n;
+  return reshape(arange(0, double(n), 1, Dtype::int64), s);
+}
+
+}  // namespace
+
+array flip(const array& a, const std::optional<std::vector<int>>& axes) {
+  std::vector<int> ax = axes ? normalize_axes("flip", *axes, a.ndim()) : all_axes(a.ndim());
+  std::vector<int64_t> start(a.ndim(), 0), stop(a.shape().begin(), a.shape().end()),
+      step(a.ndim(), 1);
+  for (int i : ax) {
+    // slice.indices(d) for [::-1]: start d - 1, stop -1 ("through index 0").
+    start[i] = a.shape(i) - 1;
+    stop[i] = -1;
+    step[i] = -1;
+  }
+  return slice(a, start, stop, step);
+}
+
+array roll(const array& a, const std::vector<int64_t>& shift,
+           const std::optional<std::vector<int>>& axes) {
+  if (!axes) {
+    if (shift.size() != 1) {
+      throw std::invalid_argument(msg("[roll] Without axis, shift must be one value, got ",
+                                      shift.size(), "."));
+    }
+    return reshape(roll(flatten(a), shift, std::vector<int>{0}), a.shape());
+  }
+  std::vector<int> ax;
+  for (int x : *axes) ax.push_back(normalize_axis("roll", x, a.ndim()));
+  std::vector<int64_t> sh = shift;
+  if (sh.size() == 1 && ax.size() > 1) sh.assign(ax.size(), shift[0]);
+  if (ax.size() == 1 && sh.size() > 1) ax.assign(sh.size(), ax[0]);
+  if (sh.size() != ax.size()) {
+    throw std::invalid_argument(msg("[roll] shift and axis must have the same length, got ",
+                                    sh.size(), " and ", ax.size(), "."));
+  }
+  // Shifts along one axis add up (numpy allows an axis to repeat).
+  std::vector<int64_t> total(a.ndim(), 0);
+  for (size_t i = 0; i < ax.size(); ++i) total[ax[i]] += sh[i];
+  array out = a;
+  for (int i = 0; i < a.ndim(); ++i) {
+    int64_t d = a.shape(i);
+    if (d == 0) continue;
+    int64_t s = ((total[i] % d) + d) % d;
+    if (s == 0) continue;
+    out = concatenate({slice_axis(out, i, d - s, d), slice_axis(out, i, 0, d - s)}, i);
+  }
+  return out;
+}
+
+array diagonal(const array& a, int offset, int axis1, int axis2) {
+  if (a.ndim() < 2) {
+    throw std::invalid_argument(msg("[diagonal] Array must have at least two dimensions, got shape ",
+                                    a.shape(), "."));
+  }
+  int ax1 = normalize_axis("diagonal", axis1, a.ndim());
+  int ax2 = normalize_axis("diagonal", axis2, a.ndim());
+  if (ax1 == ax2) {
+    throw std::invalid_argument(msg("[diagonal] axis1 and axis2 must differ, got ", axis1, " and ",
+                                    axis2, "."));
+  }
+  // Rows r and columns r + offset, for every r where both are in range.
+  int64_t rows = a.shape(ax1), cols = a.shape(ax2);
+  int64_t r0 = offset >= 0 ? 0 : -int64_t(offset), c0 = offset >= 0 ? offset : 0;
+  int64_t n = std::max<int64_t>(0, std::min(rows - r0, cols - c0));
+  array r = arange(double(r0), double(r0 + n), 1, Dtype::int64);
+  array c = arange(double(c0), double(c0 + n), 1, Dtype::int64);
+  // gather puts the diagonal first, followed by the other axes in order.
+  return moveaxis(gather(a, {r, c}, {ax1, ax2}), 0, -1);
+}
+
+array diag(const array& a, int k) {
+  if (a.ndim() == 2) return diagonal(a, k, 0, 1);
+  if (a.ndim() != 1) {
+    throw std::invalid_argument(msg("[diag] Input must be 1-D or 2-D, got shape ", a.shape(), "."));
+  }
+  // out[i, i + k] = a[i]: a chosen by the row (k >= 0) or the column (k < 0).
+  int64_t n = a.shape(0), m = n + (k >= 0 ? k : -int64_t(k));
+  array v = pad(a, {{0, m - n}});
+  array placed = k >= 0 ? reshape(v, {m, 1}) : reshape(v, {1, m});
+  return where(eye(m, m, k, Dtype::bool_), placed, zeros({}, a.dtype()));
+}
+
+array atleast_1d(const array& a) { return a.ndim() >= 1 ? a : reshape(a, {1}); }
+array atleast_2d(const array& a) {
+  if (a.ndim() >= 2) return a;
+  return a.ndim() == 0 ? reshape(a, {1, 1}) : expand_dims(a, {0});
+}
+array atleast_3d(const array& a) {
+  // numpy: () -> (1, 1, 1), (N,) -> (1, N, 1), (M, N) -> (M, N, 1).
+  if (a.ndim() >= 3) return a;
+  if (a.ndim() == 0) return reshape(a, {1, 1, 1});
+  if (a.ndim() == 1) return reshape(a, {1, a.shape(0), 1});
+  return expand_dims(a, {2});
+}
+
+array unflatten(const array& a, int axis, const Shape& shape) {
+  int ax = normalize_axis("unflatten", axis, a.ndim());
+  if (shape.empty()) throw std::invalid_argument("[unflatten] shape must not be empty.");
+  Shape out(a.shape().begin(), a.shape().begin() + ax);
+  int unknown = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      if (unknown >= 0) throw std::invalid_argument("[unflatten] At most one dimension may be -1.");
+      unknown = int(i);
+    } else {
+      known *= shape[i];
+    }
+  }
+  Shape inner = shape;
+  if (unknown >= 0 && known > 0) inner[unknown] = a.shape(ax) / known;
+  if (shape_size(inner) != a.shape(ax)) {
+    throw std::invalid_argument(msg("[unflatten] Cannot split axis ", axis, " of size ",
+                                    a.shape(ax), " into shape ", shape, "."));
+  }
+  out.insert(out.end(), inner.begin(), inner.end());
+  out.insert(out.end(), a.shape().begin() + ax + 1, a.shape().end());
+  return reshape(a, out);
+}
+
+std::vector<array> unstack(const array& a, int axis) {
+  if (a.ndim() == 0) throw std::invalid_argument("[unstack] Input must have at least one dimension.");
+  int ax = normalize_axis("unstack", axis, a.ndim());
+  std::vector<array> out;
+  for (int64_t i = 0; i < a.shape(ax); ++i) out.push_back(squeeze(slice_axis(a, ax, i, i + 1), {ax}));
+  return out;
+}
+
+std::vector<array> meshgrid(const std::vector<array>& arrays, bool sparse,
+                            const std::string& indexing) {
+  if (indexing != "xy" && indexing != "ij") {
+    throw std::invalid_argument(msg("[meshgrid] indexing must be \"xy\" or \"ij\", got \"",
+                                    indexing, "\"."));
+  }
+  int n = int(arrays.size());
+  std::vector<array> out;
+  Shape full;
+  for (const auto& x : arrays) full.push_back(x.size());
+  // "xy" swaps the first two output axes (Cartesian: x varies along columns).
+  if (indexing == "xy" && n >= 2) std::swap(full[0], full[1]);
+  for (int i = 0; i < n; ++i) {
+    int pos = i;
+    if (indexing == "xy" && n >= 2 && i < 2) pos = 1 - i;
+    Shape s(n, 1);
+    s[pos] = arrays[i].size();
+    array v = reshape(arrays[i], s);
+    out.push_back(sparse ? v : broadcast_to(v, full));
+  }
+  return out;
+}
+
+array diff(const array& a, int n, int axis) {
+  if (n < 0) throw std::invalid_argument(msg("[diff] n must be >= 0, got ", n, "."));
+  if (a.ndim() == 0) throw std::invalid_argument("[diff] Input must have at least one dimension.");
+  int ax = normalize_axis("diff", axis, a.ndim());
+  array out = a;
+  for (int i = 0; i < n; ++i) {
+    int64_t d = out.shape(ax);
+    array hi = slice_axis(out, ax, std::min<int64_t>(1, d), d);
+    array lo = slice_axis(out, ax, 0, std::max<int64_t>(0, d - 1));
+    out = out.dtype() == Dtype::bool_ ? not_equal(hi, lo) : subtract(hi, lo);
+  }
+  return out;
+}
+
+array as_strided(const array& a, const Shape& shape, const std::optional<Strides>& strides,
+                 int64_t offset) {
+  Strides st = strides ? *strides : row_major_strides(shape);
+  if (st.size() != shape.size()) {
+    throw std::invalid_argument(msg("[as_strided] shape ", shape, " and strides ", shape_str(st),
+                                    " must have the same length."));
+  }
+  // The lowest and highest element the view reaches must both lie inside a.
+  int64_t lo = offset, hi = offset;
+  bool empty = false;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] < 0) throw std::invalid_argument(msg("[as_strided] Negative dimension in shape ", shape, "."));
+    if (shape[i] == 0) empty = true;
+    int64_t reach = (shape[i] - 1) * st[i];
+    (reach < 0 ? lo : hi) += reach;
+  }
+  if (!empty && (lo < 0 || hi >= a.size())) {
+    throw std::invalid_argument(msg("[as_strided] shape ", shape, ", strides ", shape_str(st),
+                                    " and offset ", offset, " reach elements ", lo, " to ", hi,
+                                    ", outside the input's ", a.size(), " elements."));
+  }
+  // flat index = offset + sum_i idx_i * strides_i, built by broadcasting aranges.
+  int nd = int(shape.size());
+  array idx = full({}, array(offset), Dtype::int64);
+  for (int i = 0; i < nd; ++i) {
+    idx = add(idx, multiply(arange_along(shape[i], i, nd), array(st[i])));
+  }
+  if (nd > 0) idx = broadcast_to(idx, shape);
+  return take(flatten(a), idx, 0);
+}
+
+array contiguous(const array& a, bool allow_col_major) {
+  // A copy primitive always writes row-major; the flag only lets a column-major
+  // input through, as its layout is known only after eval.
+  (void)allow_col_major;
+  return copy(a);
+}
+
+namespace {
+
+// Start values of a dynamic slice along each axis, clamped to [0, dim - size].
+array clamped_starts(const char* op, const array& a, const array& start,
+                     const std::vector<int>& axes, const Shape& size) {
+  if (!is_integral(start.dtype())) {
+    throw type_error(msg("[", op, "] start_indices must be integers, got ", dtype_name(start.dtype()), "."));
+  }
+  if (start.size() != int64_t(axes.size())) {
+    throw std::invalid_argument(msg("[", op, "] Expected ", axes.size(),
+                                    " start indices (one per axis), got shape ", start.shape(), "."));
+  }
+  Shape hi;
+  for (size_t i = 0; i < axes.size(); ++i) hi.push_back(a.shape(axes[i]) - size[i]);
+  array limit(std::vector<int64_t>(hi.begin(), hi.end()), Shape{int64_t(hi.size())});
+  return clip(astype(flatten(start), Dtype::int64), array(int64_t(0)), limit);
+}
+
+// Index arrays of the window: per axis, start[i] + arange(size[i]), shaped to
+// broadcast against each other (an outer grid over the sliced axes).
+std::vector<array> window_indices(const array& starts, const Shape& size) {
+  int k = int(size.size());
+  std::vector<array> idx;
+  for (int i = 0; i < k; ++i) {
+    array s = take(starts, array(int64_t(i)), 0);
+    idx.push_back(add(arange_along(size[i], i, k), s));
+  }
+  return idx;
+}
+
+std::vector<int> checked_axes(const char* op, const std::vector<int>& axes, int ndim) {
+  return normalize_axes(op, axes, ndim);
+}
+
+}  // namespace
+
+array slice(const array& a, const array& start, const std::vector<int>& axes,
+            const Shape& slice_size) {
+  auto ax = checked_axes("slice", axes, a.ndim());
+  if (slice_size.size() != ax.size()) {
+    throw std::invalid_argument(msg("[slice] axes and slice_size must have the same length, got ",
+                                    ax.size(), " and ", slice_size.size(), "."));
+  }
+  for (size_t i = 0; i < ax.size(); ++i) {
+    if (slice_size[i] < 0 || slice_size[i] > a.shape(ax[i])) {
+      throw std::invalid_argument(msg("[slice] slice_size ", slice_size[i], " does not fit axis ",
+                                      ax[i], " of shape ", a.shape(), "."));
+    }
+  }
+  if (ax.empty()) return a;
+  array starts = clamped_starts("slice", a, start, ax, slice_size);
+  // gather gives the window's axes first (in axes order), then the others.
+  array g = gather(a, window_indices(starts, slice_size), ax);
+  // Put each window axis back where its source axis was.
+  std::vector<int> perm(a.ndim());
+  std::vector<int> sorted = ax;
+  int k = int(ax.size());
+  std::vector<bool> is_ax(a.ndim(), false);
+  for (int x : ax) is_ax[x] = true;
+  int rest = k;
+  for (int d = 0; d < a.ndim(); ++d) {
+    if (is_ax[d]) {
+      perm[d] = int(std::find(ax.begin(), ax.end(), d) - ax.begin());
+    } else {
+      perm[d] = rest++;
+    }
+  }
+  return transpose(g, perm);
+}
+
+array slice_update(const array& a, const array& update, const array& start,
+                   const std::vector<int>& axes) {
+  auto ax = checked_axes("slice_update", axes, a.ndim());
+  if (update.ndim() > a.ndim()) {
+    throw std::invalid_argument(msg("[slice_update] update (shape ", update.shape(),
+                                    ") has more dimensions than a (shape ", a.shape(), ")."));
+  }
+  // The window's shape is the update's (right-aligned to a), whole along other axes.
+  Shape u = update.shape();
+  u.insert(u.begin(), a.ndim() - update.ndim(), 1);
+  Shape window = a.shape();
+  for (int d : ax) window[d] = u[d];
+  for (int d = 0; d < a.ndim(); ++d) {
+    if (u[d] > window[d] || (u[d] != window[d] && u[d] != 1)) {
+      throw std::invalid_argument(msg("[slice_update] update of shape ", update.shape(),
+                                      " does not fit a (shape ", a.shape(), ") along axis ", d, "."));
+    }
+  }
+  if (ax.empty()) return broadcast_to(astype(update, a.dtype()), a.shape());
+  Shape size;
+  for (int d : ax) size.push_back(window[d]);
+  array starts = clamped_starts("slice_update", a, start, ax, size);
+  // Updates in gather's layout: window axes first (in axes order), then the others.
+  std::vector<int> perm(ax.begin(), ax.end());
+  for (int d = 0; d < a.ndim(); ++d) {
+    if (std::find(ax.begin(), ax.end(), d) == ax.end()) perm.push_back(d);
+  }
+  array upd = transpose(broadcast_to(astype(reshape(update, u), a.dtype()), window), perm);
+  return scatter(a, window_indices(starts, size), upd, ax, false);
+}
+
+}  // namespace ember
+
+namespace ember {
+
+array view(const array& a, Dtype dtype) {
+  size_t from = a.itemsize(), to = size_of(dtype);
+  if (from == to) return make_node<View>(a.shape(), dtype, {a}, dtype);
+  if (a.ndim() == 0) {
+    throw std::invalid_argument(msg("[view] A 0-d ", dtype_name(a.dtype()), " array cannot be viewed as ",
+                                    dtype_name(dtype), " (item sizes ", from, " and ", to, ")."));
+  }
+  Shape s = a.shape();
+  int64_t bytes = s.back() * int64_t(from);
+  if (bytes % int64_t(to) != 0) {
+    throw std::invalid_argument(msg("[view] The last axis of shape ", a.shape(), " (", dtype_name(a.dtype()),
+                                    ") is ", bytes, " bytes, not a multiple of the ", to,
+                                    " bytes of ", dtype_name(dtype), "."));
+  }
+  s.back() = bytes / int64_t(to);
+  return make_node<View>(s, dtype, {a}, dtype);
+}
+
+std::vector<array> depends(const std::vector<array>& inputs, const std::vector<array>& dependencies) {
+  std::vector<array> out;
+  for (const auto& x : inputs) {
+    std::vector<array> in{x};
+    in.insert(in.end(), dependencies.begin(), dependencies.end());
+    out.push_back(make_node<Depends>(x.shape(), x.dtype(), std::move(in)));
+  }
+  return out;
 }
 
 }  // namespace ember

@@ -84,6 +84,11 @@ array ceil(const array& a) {
   if (is_complex(a.dtype())) throw type_error("[ceil] Not supported for complex64 input.");
   return a.dtype() == Dtype::bool_ ? a : same_op<Ceil>(a);
 }
+array trunc(const array& a) {
+  if (is_complex(a.dtype())) throw type_error("[trunc] Not supported for complex64 input.");
+  if (!is_inexact(a.dtype())) return a;
+  return where(less(a, zeros({}, a.dtype())), ceil(a), floor(a));
+}
 // Integers with decimals < 0 round to a multiple of s = 10^-decimals, half to
 // even (numpy: round(25, -1) == 20), with integer ops only so int64 stays exact.
 static array round_integer(const array& a, int decimals) {

@@ -39,6 +39,8 @@ EMBER_API array erfinv(const array& a);
 /// floor / ceil / round keep integer dtypes unchanged (round: half to even).
 EMBER_API array floor(const array& a);
 EMBER_API array ceil(const array& a);
+/// Rounds toward zero (integers unchanged).
+EMBER_API array trunc(const array& a);
 EMBER_API array round(const array& a, int decimals = 0);
 /// Returns bool.
 EMBER_API array logical_not(const array& a);

@@ -9,8 +9,15 @@
 
 namespace ember {
 
+/// n results of a binary op into out; each operand has stride 1, or 0 (one value
+/// repeated). For fused kernels (compile).
+using BinaryBlockFn = void (*)(const void* a, int64_t a_stride, const void* b, int64_t b_stride,
+                               void* out, int64_t n);
+
 class EMBER_API BinaryElementwise : public Primitive {
  public:
+  /// The loop for operands of dtype `in`, or null (fused kernels then call eval_cpu).
+  virtual BinaryBlockFn block_fn(Dtype in) const { return nullptr; }
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
             const std::vector<int>& argnums, const array& out) override;
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
@@ -30,6 +37,7 @@ class EMBER_API BinaryElementwise : public Primitive {
    public:                                                                                \
     const char* name() const override { return #Name; }                                   \
     void eval_cpu(const std::vector<array>& inputs, array& out) override;                 \
+    BinaryBlockFn block_fn(Dtype in) const override;                                      \
     std::pair<array, array> partials(const array& a, const array& b,                      \
                                      const array& out) const override;                    \
     array apply(const array& a, const array& b) const override;                           \

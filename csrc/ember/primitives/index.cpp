@@ -106,40 +106,113 @@ std::pair<array, int> Gather::vmap(const std::vector<array>& inputs,
   return {gather(moveaxis(a, *axes[0], 0), batched_indices(idx, idx_axes, b, true)), 0};
 }
 
-// ---- Scatter: out = a outside the indexed positions, u (or a + u) on them ----
+// ---- Scatter: out = a outside the indexed positions, u combined into them ----
+const char* Scatter::name() const {
+  switch (mode_) {
+    case ScatterMode::write: return "Scatter";
+    case ScatterMode::add: return "ScatterAdd";
+    case ScatterMode::prod: return "ScatterProd";
+    case ScatterMode::max: return "ScatterMax";
+    case ScatterMode::min: return "ScatterMin";
+  }
+  return "Scatter";
+}
 bool Scatter::is_equivalent(const Primitive& other) const {
-  return Primitive::is_equivalent(other) && static_cast<const Scatter&>(other).add_ == add_;
+  return Primitive::is_equivalent(other) && static_cast<const Scatter&>(other).mode_ == mode_;
 }
 void Scatter::print(std::ostream& os) const { os << name(); }
-// d out = scatter(ta, idx, tu)
+
+namespace {
+
+// The pieces of the max / min rules: which of a and of the updates attain
+// the output at their position, and how many do (ties share the derivative).
+struct ExtremumMasks {
+  array in_a, in_u, count;
+};
+ExtremumMasks extremum_masks(const array& a, const array& u, const std::vector<array>& idx,
+                             const array& out, Dtype t) {
+  array in_a = astype(equal(a, out), t);
+  array in_u = astype(equal(u, gather(out, idx)), t);
+  array count = add(in_a, scatter(zeros_of(a.shape(), t), idx, in_u, ScatterMode::add));
+  return {in_a, in_u, count};
+}
+
+}  // namespace
+
 array Scatter::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
-                   const std::vector<int>& argnums, const array&) {
-  array ta = zeros_of(primals[0].shape(), primals[0].dtype());
-  array tu = zeros_of(primals[1].shape(), primals[1].dtype());
+                   const std::vector<int>& argnums, const array& out) {
+  const array& a = primals[0];
+  const array& u = primals[1];
+  std::vector<array> idx = slice_from(primals, 2);
+  array ta = zeros_of(a.shape(), a.dtype());
+  array tu = zeros_of(u.shape(), u.dtype());
   for (size_t i = 0; i < argnums.size(); ++i) {
     if (argnums[i] == 0) ta = tangents[i];
     if (argnums[i] == 1) tu = tangents[i];
   }
-  return scatter(ta, slice_from(primals, 2), tu, add_);
-}
-// da = c with the written positions zeroed (add: c itself); du = gather(c, idx).
-// With repeated indices and add=false, every duplicate gets the cotangent.
-std::vector<array> Scatter::vjp(const std::vector<array>& primals, const array& cotangent,
-                                const std::vector<int>& argnums, const array&) {
-  std::vector<array> idx = slice_from(primals, 2);
-  std::vector<array> out;
-  for (int arg : argnums) {
-    if (arg == 0) {
-      out.push_back(add_ ? cotangent
-                         : scatter(cotangent, idx, zeros_of(primals[1].shape(), cotangent.dtype()),
-                                   false));
-    } else if (arg == 1) {
-      out.push_back(gather(cotangent, idx));
-    } else {
-      out.push_back(array());
+  switch (mode_) {
+    // write / add are linear: d out = scatter(ta, idx, tu)
+    case ScatterMode::write:
+    case ScatterMode::add: return scatter(ta, idx, tu, mode_);
+    // out = a * P, P the product of a position's updates:
+    // d out = ta * P + sum_j tu_j * out / u_j (nonzero updates)
+    case ScatterMode::prod: {
+      array p = scatter(ones_like(a), idx, u, ScatterMode::prod);
+      array du = multiply(tu, divide(gather(out, idx), u));
+      return add(multiply(ta, p), scatter(zeros_of(a.shape(), a.dtype()), idx, du, ScatterMode::add));
+    }
+    // d out = the mean of the tangents of the values that attain the extremum
+    default: {
+      auto m = extremum_masks(a, u, idx, out, a.dtype());
+      array sum_t = add(multiply(ta, m.in_a),
+                        scatter(zeros_of(a.shape(), a.dtype()), idx, multiply(tu, m.in_u), ScatterMode::add));
+      return divide(sum_t, m.count);
     }
   }
-  return out;
+}
+// write: da = c with the written positions zeroed, du = gather(c, idx) (every
+// duplicate gets the cotangent); add: da = c, du = gather(c, idx);
+// prod: da = c * P, du_j = gather(c * out, idx) / u_j; max / min: the
+// cotangent split evenly among the values that attain the output.
+std::vector<array> Scatter::vjp(const std::vector<array>& primals, const array& cotangent,
+                                const std::vector<int>& argnums, const array& out) {
+  const array& a = primals[0];
+  const array& u = primals[1];
+  std::vector<array> idx = slice_from(primals, 2);
+  std::optional<ExtremumMasks> m;
+  if (mode_ == ScatterMode::max || mode_ == ScatterMode::min) {
+    m = extremum_masks(a, u, idx, out, cotangent.dtype());
+  }
+  std::vector<array> grads;
+  for (int arg : argnums) {
+    if (arg == 0) {
+      switch (mode_) {
+        case ScatterMode::write:
+          grads.push_back(scatter(cotangent, idx, zeros_of(u.shape(), cotangent.dtype()),
+                                  ScatterMode::write));
+          break;
+        case ScatterMode::add: grads.push_back(cotangent); break;
+        case ScatterMode::prod:
+          grads.push_back(multiply(cotangent, scatter(ones_like(a), idx, u, ScatterMode::prod)));
+          break;
+        default: grads.push_back(multiply(cotangent, divide(m->in_a, m->count))); break;
+      }
+    } else if (arg == 1) {
+      switch (mode_) {
+        case ScatterMode::write:
+        case ScatterMode::add: grads.push_back(gather(cotangent, idx)); break;
+        case ScatterMode::prod:
+          grads.push_back(divide(gather(multiply(cotangent, out), idx), u));
+          break;
+        default:
+          grads.push_back(multiply(gather(divide(cotangent, m->count), idx), m->in_u));
+          break;
+      }
+    } else {
+      grads.push_back(array());
+    }
+  }
+  return grads;
 }
 std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
                                     const std::vector<BatchAxis>& axes) {
@@ -161,7 +234,7 @@ std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
       a2 = broadcast_to(expand_dims(a, {k}), s);
     }
     array u2 = axes[1] ? moveaxis(u, *axes[1], m) : expand_dims(u, {m});
-    return {scatter(a2, idx, u2, add_), k};
+    return {scatter(a2, idx, u2, mode_), k};
   }
   // Batched indices: batch everything in front and index a's batch with an arange.
   array a2;
@@ -174,7 +247,7 @@ std::pair<array, int> Scatter::vmap(const std::vector<array>& inputs,
   }
   array u2 = axes[1] ? moveaxis(u, *axes[1], 0) : expand_dims(u, {0});
   std::vector<BatchAxis> idx_axes(axes.begin() + 2, axes.end());
-  return {scatter(a2, batched_indices(idx, idx_axes, b, true), u2, add_), 0};
+  return {scatter(a2, batched_indices(idx, idx_axes, b, true), u2, mode_), 0};
 }
 
 // ---- Sort: a permutation of x, namely take_along_axis(x, argsort(x)) ----
@@ -244,6 +317,42 @@ std::pair<array, int> ArgPartition::vmap(const std::vector<array>& inputs,
                                          const std::vector<BatchAxis>& axes) {
   int b = *axes[0];
   return {argpartition(inputs[0], kth_, shifted(axis_, b)), b};
+}
+
+// ---- SearchSorted: piecewise constant, so zero derivatives ----
+bool SearchSorted::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const SearchSorted&>(other).right_ == right_;
+}
+void SearchSorted::print(std::ostream& os) const {
+  os << "SearchSorted(side=" << (right_ ? "right" : "left") << ")";
+}
+// d out = 0
+array SearchSorted::jvp(const std::vector<array>&, const std::vector<array>&,
+                        const std::vector<int>&, const array& out) {
+  return zeros_of(out.shape(), out.dtype());
+}
+// no cotangent for either input
+std::vector<array> SearchSorted::vjp(const std::vector<array>& primals, const array&,
+                                     const std::vector<int>& argnums, const array&) {
+  std::vector<array> out;
+  for (int arg : argnums) out.push_back(zeros_of(primals[arg].shape(), primals[arg].dtype()));
+  return out;
+}
+// An unbatched 1-D sequence serves every value as it is; otherwise both get
+// the batch in front (a broadcast sequence is read with stride 0), which makes
+// it one more leading axis the sequence and the values share.
+std::pair<array, int> SearchSorted::vmap(const std::vector<array>& inputs,
+                                         const std::vector<BatchAxis>& axes) {
+  const char* side = right_ ? "right" : "left";
+  if (!axes[0] && inputs[0].ndim() == 1) return {searchsorted(inputs[0], inputs[1], side), *axes[1]};
+  int64_t b = batch_size(inputs, axes);
+  auto front = [&](const array& x, const BatchAxis& ax) {
+    if (ax) return moveaxis(x, *ax, 0);
+    Shape s = x.shape();
+    s.insert(s.begin(), b);
+    return broadcast_to(expand_dims(x, {0}), s);
+  };
+  return {searchsorted(front(inputs[0], axes[0]), front(inputs[1], axes[1]), side), 0};
 }
 
 }  // namespace ember

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "ember/ops/index.h"
 #include "ember/primitives/primitive.h"
 
 namespace ember {
@@ -31,19 +32,21 @@ class EMBER_API Gather : public Primitive {
   std::vector<int> axes_;
 };
 
-/// A copy of a with updates written (or added, add=true) at the gathered
+/// A copy of a with updates combined (ScatterMode) at the gathered
 /// positions: inputs are {a, updates, idx0, ..., idx{k-1}}, updates shaped
-/// idx.shape + a.shape[k:] and typed like a. With repeated indices and
-/// add=false, the last update in row-major order wins.
+/// idx.shape + a.shape[k:] and typed like a. With repeated indices, `write`
+/// keeps the last update in row-major order; the other modes fold them all.
 class EMBER_API Scatter : public Primitive {
  public:
+  explicit Scatter(ScatterMode mode, std::string op = "scatter", std::vector<int> axes = {})
+      : mode_(mode), op_(std::move(op)), axes_(std::move(axes)) {}
   explicit Scatter(bool add, std::string op = "scatter", std::vector<int> axes = {})
-      : add_(add), op_(std::move(op)), axes_(std::move(axes)) {}
-  const char* name() const override { return add_ ? "ScatterAdd" : "Scatter"; }
+      : Scatter(add ? ScatterMode::add : ScatterMode::write, std::move(op), std::move(axes)) {}
+  const char* name() const override;
   EMBER_INDEX_RULES
 
  private:
-  bool add_;
+  ScatterMode mode_;
   std::string op_;
   std::vector<int> axes_;
 };
@@ -81,6 +84,19 @@ class EMBER_API ArgPartition : public Primitive {
  private:
   int kth_;
   int axis_;
+};
+
+/// Insertion indices (uint32) of inputs[1] (values) into inputs[0] (sorted along
+/// its last axis; its leading axes match the values' leading axes), by binary
+/// search. NaNs sort last, as in sort.
+class EMBER_API SearchSorted : public Primitive {
+ public:
+  explicit SearchSorted(bool right) : right_(right) {}
+  const char* name() const override { return "SearchSorted"; }
+  EMBER_INDEX_RULES
+
+ private:
+  bool right_;
 };
 
 #undef EMBER_INDEX_RULES

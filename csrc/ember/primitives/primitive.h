@@ -20,8 +20,9 @@ using BatchAxis = std::optional<int>;
 /// A primitive computes one output (most) or several at once (a multi-output node, made with
 /// array::make_siblings: split, divmod, factorizations, custom functions with several
 /// outputs). Single-output primitives override the single forms below; multi-output ones
-/// override the `_multi` forms (EMBER_MULTI_PRIMITIVE_RULES). The engine and the transforms
-/// call only the `_multi` forms, whose defaults forward to the single forms.
+/// override the `_multi` forms (EMBER_MULTI_PRIMITIVE_RULES). A node built by make_node runs
+/// the single forms; the outputs of make_nodes run the `_multi` forms, whose defaults forward
+/// to the single forms. The transforms always call the `_multi` forms.
 ///
 /// Kernels: eval_cpu runs on the CPU backend (backend/cpu/); eval_gpu is defined by a GPU
 /// backend (backend/cuda/...) for the primitives it has kernels for; the default says there

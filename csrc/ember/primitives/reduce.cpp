@@ -207,6 +207,7 @@ const char* Scan::name() const {
     case ScanKind::prod: return "CumProd";
     case ScanKind::max: return "CumMax";
     case ScanKind::min: return "CumMin";
+    case ScanKind::logaddexp: return "LogCumSumExp";
   }
   return "Scan";
 }
@@ -254,6 +255,41 @@ array cumprod_vjp(const array& x, const array& y, const array& c, bool inclusive
   return where(is_zero, at_zero, divide(s.cumsum(multiply(c, y), inclusive, false), safe));
 }
 
+// log(v) where v > 0, -inf elsewhere; the inner where keeps log's derivative
+// finite where it is not used, so these rules differentiate again.
+array safe_log(const array& v) {
+  array zero = scalar_like(0.0, v);
+  array pos = greater(v, zero);
+  return where(pos, log(where(pos, v, scalar_like(1.0, v))), scalar_like(-INFINITY, v));
+}
+
+// Sum over the k that output i uses of w_k exp(x_k - y_i), in the log domain
+// (so neither exp(x) nor exp(-y) overflows): the positive and negative parts
+// of w go through one logcumsumexp each. Outputs with y_i = -inf use no input.
+array logcumsumexp_jvp(const array& x, const array& y, const array& t, bool inclusive,
+                       const ScanAxis& s) {
+  array empty = isneginf(y);
+  array ys = where(empty, scalar_like(0.0, y), y);
+  auto part = [&](const array& w) {
+    return exp(subtract(scan(add(x, safe_log(w)), ScanKind::logaddexp, s.axis, s.reverse, inclusive), ys));
+  };
+  array d = subtract(part(t), part(negative(t)));
+  return where(empty, scalar_like(0.0, d), d);
+}
+
+// dx_k = sum over outputs i that use x_k of c_i exp(x_k - y_i): the same
+// log-domain split, scanning in the opposite direction.
+array logcumsumexp_vjp(const array& x, const array& y, const array& c, bool inclusive,
+                       const ScanAxis& s) {
+  array empty = isneginf(y);
+  array ys = where(empty, scalar_like(0.0, y), y);
+  array cs = where(empty, scalar_like(0.0, c), c);
+  auto part = [&](const array& w) {
+    return exp(add(x, scan(subtract(safe_log(w), ys), ScanKind::logaddexp, s.axis, !s.reverse, inclusive)));
+  };
+  return subtract(part(cs), part(negative(cs)));
+}
+
 array Scan::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
                 const std::vector<int>&, const array& out) {
   const array& x = primals[0];
@@ -264,6 +300,8 @@ array Scan::jvp(const std::vector<array>& primals, const std::vector<array>& tan
     case ScanKind::sum: return scan(t, kind_, axis_, reverse_, inclusive_);
     // d prod_{j<=i} x_j = sum_{k<=i} t_k prod_{j<=i, j!=k} x_j
     case ScanKind::prod: return cumprod_jvp(x, out, t, inclusive_, s);
+    // d y_i = sum_k t_k exp(x_k - y_i)
+    case ScanKind::logaddexp: return logcumsumexp_jvp(x, out, t, inclusive_, s);
     default: {
       // d cummax(x)_i = t at the position the running max came from; an
       // exclusive scan is the inclusive one shifted by one place.
@@ -282,6 +320,7 @@ std::vector<array> Scan::vjp(const std::vector<array>& primals, const array& cot
     // the transpose of a cumsum is the cumsum in the other direction
     case ScanKind::sum: return {s.cumsum(cotangent, inclusive_, false)};
     case ScanKind::prod: return {cumprod_vjp(x, out, cotangent, inclusive_, s)};
+    case ScanKind::logaddexp: return {logcumsumexp_vjp(x, out, cotangent, inclusive_, s)};
     default: {
       // each output's cotangent goes to the position its value came from
       array y = inclusive_ ? out : scan(x, kind_, axis_, reverse_, true);

@@ -47,9 +47,9 @@ class EMBER_API ArgReduce : public Primitive {
   int axis_;
 };
 
-enum class ScanKind { sum, prod, max, min };
+enum class ScanKind { sum, prod, max, min, logaddexp };
 
-/// Cumulative sum / product / max / min along one axis; `reverse` scans from
+/// Cumulative sum / product / max / min / logaddexp along one axis; `reverse` scans from
 /// the end, and an exclusive scan leaves out each position's own element.
 class EMBER_API Scan : public Primitive {
  public:

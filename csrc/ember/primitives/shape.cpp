@@ -302,4 +302,90 @@ std::pair<array, int> Pad::vmap(const std::vector<array>& inputs,
   return {where(border, v, padded), 0};
 }
 
+// ---- Split ----
+std::vector<array> Split::jvp_multi(const std::vector<array>&, const std::vector<array>& tangents,
+                                    const std::vector<int>&, const std::vector<array>&) {
+  std::vector<int64_t> inner(bounds_.begin() + 1, bounds_.end() - 1);
+  return split(tangents[0], inner, axis_);
+}
+
+std::vector<array> Split::vjp_multi(const std::vector<array>& primals,
+                                    const std::vector<array>& cotangents,
+                                    const std::vector<int>&, const std::vector<array>& outputs) {
+  std::vector<array> parts;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    parts.push_back(cotangents[k].valid() ? cotangents[k]
+                                          : zeros(outputs[k].shape(), primals[0].dtype()));
+  }
+  return {concatenate(parts, axis_)};
+}
+
+std::pair<std::vector<array>, std::vector<int>> Split::vmap_multi(
+    const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
+  int b = *axes[0];
+  int ax = axis_ >= b ? axis_ + 1 : axis_;
+  std::vector<int64_t> inner(bounds_.begin() + 1, bounds_.end() - 1);
+  auto outs = split(inputs[0], inner, ax);
+  return {outs, std::vector<int>(outs.size(), b)};
+}
+
+bool Split::is_equivalent(const Primitive& other) const {
+  auto* o = dynamic_cast<const Split*>(&other);
+  return o && o->axis_ == axis_ && o->bounds_ == bounds_;
+}
+
+}  // namespace ember
+
+namespace ember {
+
+// ---- Depends: the identity on inputs[0]; the dependencies carry no derivative ----
+// d out = t0
+array Depends::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
+                   const std::vector<int>& argnums, const array&) {
+  for (size_t i = 0; i < argnums.size(); ++i) {
+    if (argnums[i] == 0) return tangents[i];
+  }
+  return zeros_of(primals[0].shape(), primals[0].dtype());
+}
+// d x = c; the dependencies get none
+std::vector<array> Depends::vjp(const std::vector<array>&, const array& cotangent,
+                                const std::vector<int>& argnums, const array&) {
+  std::vector<array> out;
+  for (int arg : argnums) out.push_back(arg == 0 ? cotangent : array());
+  return out;
+}
+std::pair<array, int> Depends::vmap(const std::vector<array>& inputs,
+                                    const std::vector<BatchAxis>& axes) {
+  std::vector<array> deps(inputs.begin() + 1, inputs.end());
+  if (axes[0]) return {depends({inputs[0]}, deps)[0], *axes[0]};
+  // Only a dependency is batched: the value itself is not, so it gains a
+  // broadcast batch axis (the vmap contract: a batched output).
+  int64_t b = batch_size(inputs, axes);
+  array x = depends({inputs[0]}, deps)[0];
+  Shape s = x.shape();
+  s.insert(s.begin(), b);
+  return {broadcast_to(expand_dims(x, {0}), s), 0};
+}
+
+// ---- View: a reinterpretation of bits; piecewise nothing, so zero derivatives ----
+bool View::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) && static_cast<const View&>(other).dtype_ == dtype_;
+}
+void View::print(std::ostream& os) const { os << "View(" << dtype_name(dtype_) << ")"; }
+// d out = 0
+array View::jvp(const std::vector<array>&, const std::vector<array>&, const std::vector<int>&,
+                const array& out) {
+  return zeros_of(out.shape(), out.dtype());
+}
+// dx = 0
+std::vector<array> View::vjp(const std::vector<array>& primals, const array&,
+                             const std::vector<int>&, const array&) {
+  return {zeros_of(primals[0].shape(), primals[0].dtype())};
+}
+std::pair<array, int> View::vmap(const std::vector<array>& inputs,
+                                 const std::vector<BatchAxis>& axes) {
+  // The last axis changes size: the batch goes in front, where it stays whole.
+  return {view(moveaxis(inputs[0], *axes[0], 0), dtype_), 0};
+}
+
 }  // namespace ember

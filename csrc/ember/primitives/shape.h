@@ -70,6 +70,23 @@ class EMBER_API Slice : public Primitive {
   std::vector<int64_t> start_, stop_, step_;
 };
 
+/// Splits inputs[0] along `axis` into consecutive pieces [bounds[k], bounds[k + 1]): one
+/// multi-output node whose outputs are views (a kernel shared by every backend).
+class EMBER_API Split : public Primitive {
+ public:
+  Split(int axis, std::vector<int64_t> bounds) : axis_(axis), bounds_(std::move(bounds)) {}
+  const char* name() const override { return "Split"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+  void eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override {
+    eval_cpu_multi(inputs, outputs);
+  }
+  bool is_equivalent(const Primitive& other) const override;
+
+ private:
+  int axis_;
+  std::vector<int64_t> bounds_;
+};
+
 /// A copy of inputs[0] with inputs[1] (already shaped and typed like the
 /// window) written into the window a[start:stop:step].
 class EMBER_API SliceUpdate : public Primitive {
@@ -104,6 +121,27 @@ class EMBER_API Pad : public Primitive {
 
  private:
   std::vector<std::pair<int64_t, int64_t>> widths_;
+};
+
+/// inputs[0] unchanged (a view), with inputs[1:] as dependencies: they are
+/// evaluated first, and get no cotangent.
+class EMBER_API Depends : public Primitive {
+ public:
+  const char* name() const override { return "Depends"; }
+  EMBER_PRIMITIVE_RULES
+};
+
+/// The bytes of inputs[0] read as another dtype (numpy's view): the last axis
+/// scales by the ratio of item sizes. Not differentiable (bits, not values):
+/// its jvp and vjp are zeros.
+class EMBER_API View : public Primitive {
+ public:
+  explicit View(Dtype dtype) : dtype_(dtype) {}
+  const char* name() const override { return "View"; }
+  EMBER_SHAPE_RULES
+
+ private:
+  Dtype dtype_;
 };
 
 #undef EMBER_SHAPE_RULES

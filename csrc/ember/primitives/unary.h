@@ -7,8 +7,14 @@
 
 namespace ember {
 
+/// n results of a unary op from x (x_stride 1; or 0: one value repeated) into out, for
+/// fused kernels (compile); the dtypes are those the primitive was asked for.
+using UnaryBlockFn = void (*)(const void* x, int64_t x_stride, void* out, int64_t n);
+
 class EMBER_API UnaryElementwise : public Primitive {
  public:
+  /// The loop for input dtype `in`, or null (fused kernels then call eval_cpu on blocks).
+  virtual UnaryBlockFn block_fn(Dtype in) const { return nullptr; }
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
             const std::vector<int>& argnums, const array& out) override;
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
@@ -27,6 +33,7 @@ class EMBER_API UnaryElementwise : public Primitive {
    public:                                                                \
     const char* name() const override { return #Name; }                   \
     void eval_cpu(const std::vector<array>& inputs, array& out) override; \
+    UnaryBlockFn block_fn(Dtype in) const override;                       \
     array derivative(const array& x, const array& y) const override;     \
     array apply(const array& x) const override;                           \
   };

@@ -8,26 +8,10 @@
 
 namespace ember {
 
-std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
-                                                      const std::vector<array>& primals,
-                                                      const std::vector<array>& tangents,
-                                                      const char* op) {
-  if (tangents.size() != primals.size()) {
-    throw std::invalid_argument(msg("[", op, "] Got ", tangents.size(), " tangents for ",
-                                    primals.size(), " primals."));
-  }
-  for (size_t i = 0; i < primals.size(); ++i) {
-    if (tangents[i].shape() != primals[i].shape()) {
-      throw std::invalid_argument(msg("[", op, "] Tangent ", i, " has shape ", tangents[i].shape(),
-                                      " but primal ", i, " has shape ", primals[i].shape(), "."));
-    }
-  }
-  auto trace = detail::trace_function(fun, primals, op);
+std::vector<array> detail::forward(const Trace& trace, const std::vector<array>& input_tangents) {
   std::unordered_map<uintptr_t, array> tan;
-  for (size_t i = 0; i < primals.size(); ++i) {
-    if (is_inexact(primals[i].dtype())) {
-      tan.emplace(trace.inputs[i].id(), astype(tangents[i], primals[i].dtype()));
-    }
+  for (size_t i = 0; i < trace.inputs.size(); ++i) {
+    if (input_tangents[i].valid()) tan.emplace(trace.inputs[i].id(), input_tangents[i]);
   }
   for (auto& s : trace.steps) {
     bool inexact = false;  // integer / bool values carry no tangent
@@ -53,10 +37,37 @@ std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
       tan.emplace(o.id(), t);
     }
   }
-  std::vector<array> out_tangents;
+  std::vector<array> out;
   for (auto& o : trace.outputs) {
     auto it = tan.find(o.id());
-    out_tangents.push_back(it != tan.end() ? it->second : zeros(o.shape(), o.dtype()));
+    out.push_back(it != tan.end() ? it->second : array());
+  }
+  return out;
+}
+
+std::pair<std::vector<array>, std::vector<array>> jvp(const ArrayFn& fun,
+                                                      const std::vector<array>& primals,
+                                                      const std::vector<array>& tangents,
+                                                      const char* op) {
+  if (tangents.size() != primals.size()) {
+    throw std::invalid_argument(msg("[", op, "] Got ", tangents.size(), " tangents for ",
+                                    primals.size(), " primals."));
+  }
+  for (size_t i = 0; i < primals.size(); ++i) {
+    if (tangents[i].shape() != primals[i].shape()) {
+      throw std::invalid_argument(msg("[", op, "] Tangent ", i, " has shape ", tangents[i].shape(),
+                                      " but primal ", i, " has shape ", primals[i].shape(), "."));
+    }
+  }
+  auto trace = detail::trace_function(fun, primals, op);
+  std::vector<array> ts(primals.size());
+  for (size_t i = 0; i < primals.size(); ++i) {
+    if (is_inexact(primals[i].dtype())) ts[i] = astype(tangents[i], primals[i].dtype());
+  }
+  std::vector<array> out_tangents = detail::forward(trace, ts);
+  for (size_t j = 0; j < out_tangents.size(); ++j) {
+    const array& o = trace.outputs[j];
+    if (!out_tangents[j].valid()) out_tangents[j] = zeros(o.shape(), o.dtype());
   }
   return {trace.outputs, out_tangents};
 }

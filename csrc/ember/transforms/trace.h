@@ -53,6 +53,10 @@ std::vector<Step> dependent_steps(const std::vector<array>& outputs,
 /// cotangents for trace.outputs (an invalid array means zero).
 EMBER_API std::vector<array> backward(const Trace& trace, const std::vector<array>& output_cotangents);
 
+/// Forward pass over a recorded trace: tangents for trace.outputs given tangents for
+/// trace.inputs (an invalid array means zero, in and out).
+EMBER_API std::vector<array> forward(const Trace& trace, const std::vector<array>& input_tangents);
+
 /// The core of grad / value_and_grad: traces fun, checks that its first output
 /// is a floating point scalar (the others are auxiliary) and pulls a cotangent of
 /// 1 back from it. Returns (outputs, one gradient per primal). `op` names the

@@ -69,3 +69,44 @@ def he_normal(dtype=mx.float32):
         return mx.random.normal(a.shape, dtype=dtype) * (gain / math.sqrt(fan))
 
     return init
+
+
+def orthogonal(gain: float = 1.0, dtype=mx.float32):
+    """A random orthogonal matrix (Saxe et al. 2014), times gain: the Q of a QR
+    factorization of a Gaussian matrix, columns signed so that R's diagonal is positive,
+    cut to the array's (rows, cols)."""
+    def init(a):
+        if a.ndim != 2:
+            raise ValueError(f"[orthogonal] Needs a 2-d array, got shape {a.shape}.")
+        rows, cols = a.shape
+        n = max(rows, cols)
+        g = mx.random.normal((n, n))
+        if hasattr(mx, "linalg") and hasattr(mx.linalg, "qr"):
+            q, r = mx.linalg.qr(g)
+            q = q * mx.sign(mx.diagonal(r))
+        else:  # modified Gram-Schmidt over the columns (R's diagonal is positive)
+            cols_out = []
+            for j in range(n):
+                v = g[:, j]
+                for u in cols_out:
+                    v = v - mx.sum(u * v) * u
+                cols_out.append(v / mx.sqrt(mx.sum(v * v)))
+            q = mx.stack(cols_out, axis=1)
+        return (gain * q[:rows, :cols]).astype(dtype)
+
+    return init
+
+
+def sparse(sparsity: float, mean: float = 0.0, std: float = 1.0, dtype=mx.float32):
+    """Normal(mean, std) entries with a fraction ``sparsity`` of each column set to zero
+    (Martens 2010)."""
+    def init(a):
+        if a.ndim != 2:
+            raise ValueError(f"[sparse] Needs a 2-d array, got shape {a.shape}.")
+        rows, cols = a.shape
+        zeros = int(math.ceil(sparsity * rows))
+        values = mx.random.normal((rows, cols), dtype=dtype) * std + mean
+        rank = mx.argsort(mx.argsort(mx.random.uniform(shape=(rows, cols)), axis=0), axis=0)
+        return mx.where(rank < zeros, mx.zeros_like(values), values)
+
+    return init

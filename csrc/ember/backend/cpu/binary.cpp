@@ -79,12 +79,72 @@ void binary_eval(const char* name, const array& a, const array& b, array& out, O
   });
 }
 
+// The block loop of a fused kernel (compile): same functors and vectorized runs as
+// binary_eval, on raw contiguous blocks; a stride-0 operand is one value repeated.
+template <typename Op>
+BinaryBlockFn binary_block(Dtype in) {
+  return dispatch_dtype(in, [](auto v) -> BinaryBlockFn {
+    using T = decltype(v);
+    if constexpr (detail::is_half_v<T>) {
+      if constexpr (std::is_invocable_v<Op, float, float>) {
+        return [](const void* av, int64_t sa, const void* bv, int64_t sb, void* yv, int64_t n) {
+          using R = std::invoke_result_t<Op, float, float>;
+          using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
+          const T* a = static_cast<const T*>(av);
+          const T* b = static_cast<const T*>(bv);
+          Out* y = static_cast<Out*>(yv);
+          Op op;
+          if (sa == 0 && sb == 0) {
+            std::fill_n(y, n, Out(op(float(a[0]), float(b[0]))));
+            return;
+          }
+          if constexpr (std::is_same_v<R, float> && kSimdBinary<Op> >= 0) {
+            using cpu::simd::Layout;
+            const Layout l = sa == 0 ? Layout::SV : sb == 0 ? Layout::VS : Layout::VV;
+            const auto id = cpu::simd::Binary(kSimdBinary<Op>);
+            return cpu::simd::HalfBinary<T>{cpu::simd::binary_fn(id, l), l}(a, b, y, n);
+          }
+          for (int64_t i = 0; i < n; ++i) y[i] = Out(op(float(a[i * sa]), float(b[i * sb])));
+        };
+      }
+    } else if constexpr (std::is_invocable_v<Op, T, T>) {
+      return [](const void* av, int64_t sa, const void* bv, int64_t sb, void* yv, int64_t n) {
+        using R = std::invoke_result_t<Op, T, T>;
+        const T* a = static_cast<const T*>(av);
+        const T* b = static_cast<const T*>(bv);
+        R* y = static_cast<R*>(yv);
+        Op op;
+        if (sa == 0 && sb == 0) {
+            std::fill_n(y, n, R(op(a[0], b[0])));
+            return;
+          }
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float> && kSimdBinary<Op> >= 0) {
+          using cpu::simd::Layout;
+          const Layout l = sa == 0 ? Layout::SV : sb == 0 ? Layout::VS : Layout::VV;
+          return cpu::simd::binary_fn(cpu::simd::Binary(kSimdBinary<Op>), l)(a, b, y, n);
+        }
+        if (sb == 0) {
+          const T vb = b[0];
+          for (int64_t i = 0; i < n; ++i) y[i] = op(a[i], vb);
+        } else if (sa == 0) {
+          const T va = a[0];
+          for (int64_t i = 0; i < n; ++i) y[i] = op(va, b[i]);
+        } else {
+          for (int64_t i = 0; i < n; ++i) y[i] = op(a[i], b[i]);
+        }
+      };
+    }
+    return nullptr;
+  });
+}
+
 }  // namespace
 
 #define EMBER_BINARY_EVAL(Name)                                        \
   void Name::eval_cpu(const std::vector<array>& inputs, array& out) {  \
     binary_eval<cpu::ops::Name>(#Name, inputs[0], inputs[1], out);     \
-  }
+  }                                                                    \
+  BinaryBlockFn Name::block_fn(Dtype in) const { return binary_block<cpu::ops::Name>(in); }
 
 EMBER_BINARY_EVAL(Add)
 EMBER_BINARY_EVAL(Subtract)

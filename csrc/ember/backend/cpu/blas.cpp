@@ -69,6 +69,21 @@ void gemm(bool ta, bool tb, int m, int n, int k, std::complex<float> alpha,
                      m, n, k, &alpha, a, lda, b, ldb, &beta, c, ldc);
 }
 
+void gemv(bool ta, int m, int n, float alpha, const float* a, int lda, const float* x, int incx,
+          float beta, float* y, int incy) {
+  SmallGemmThreads threads(int64_t(m) * n);
+  EMBER_CBLAS(sgemv)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, incx,
+                     beta, y, incy);
+}
+
+void gemv(bool ta, int m, int n, double alpha, const double* a, int lda, const double* x,
+          int incx, double beta, double* y, int incy) {
+  SmallGemmThreads threads(int64_t(m) * n);
+  EMBER_CBLAS(dgemv)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, incx,
+                     beta, y, incy);
+}
+void blas_threads_for(int64_t work) { SmallGemmThreads threads(work); }
+
 void blas_set_num_threads(int n) {
 #if defined(EMBER_BLAS_PREFIXED)
   scipy_openblas_set_num_threads(n);

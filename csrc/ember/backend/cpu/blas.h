@@ -4,6 +4,7 @@
 #pragma once
 
 #include <complex>
+#include <cstdint>
 
 namespace ember::cpu {
 
@@ -17,6 +18,17 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const d
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, std::complex<float> alpha,
           const std::complex<float>* a, int lda, const std::complex<float>* b, int ldb,
           std::complex<float> beta, std::complex<float>* c, int ldc);
+/// y = alpha * op(A) @ x + beta * y for a row-major m x n matrix A (float32 / float64):
+/// matrix-vector products, which BLAS runs at the memory bandwidth (a gemm with one
+/// column does not).
+void gemv(bool trans_a, int m, int n, float alpha, const float* a, int lda, const float* x,
+          int incx, float beta, float* y, int incy);
+void gemv(bool trans_a, int m, int n, double alpha, const double* a, int lda, const double* x,
+          int incx, double beta, double* y, int incy);
 void blas_set_num_threads(int n);
+/// Sets OpenBLAS's thread count for a BLAS / LAPACK call of about `work`
+/// multiply-adds, as gemm does for itself (one thread for small ones), so a
+/// LAPACK call does not inherit the count of whatever gemm ran last.
+void blas_threads_for(int64_t work);
 
 }  // namespace ember::cpu

@@ -91,6 +91,34 @@ T add_values(T x, T y) {
   }
 }
 
+template <typename T>
+T mul_values(T x, T y) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return x && y;
+  } else if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
+    return T(float(x) * float(y));
+  } else {
+    return T(x * y);
+  }
+}
+
+// numpy's maximum.at / minimum.at: a NaN on either side wins.
+template <typename T>
+T extremum(T x, T y, bool is_max) {
+  if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>) {
+    float a = float(x), b = float(y);
+    if (a != a) return x;
+    if (b != b) return y;
+    return (is_max ? b > a : b < a) ? y : x;
+  } else {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (x != x) return x;
+      if (y != y) return y;
+    }
+    return (is_max ? y > x : y < x) ? y : x;
+  }
+}
+
 }  // namespace
 
 void Gather::eval_cpu(const std::vector<array>& inputs, array& out) {
@@ -157,21 +185,83 @@ void Scatter::eval_cpu(const std::vector<array>& inputs, array& out) {
       }
     });
   };
-  if (!add_) {
+  if (mode_ == ScatterMode::write) {
     dispatch_size(out.itemsize(), [&](auto tag) {
       using U = decltype(tag);
       U* y = out.data<U>();
       const U* x = u.data<U>();
       run([&](int64_t o, int64_t s) { y[o] = x[s]; });
     });
-  } else {
-    dispatch_dtype(out.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      T* y = out.data<T>();
-      const T* x = u.data<T>();
-      run([&](int64_t o, int64_t s) { y[o] = add_values(y[o], x[s]); });
-    });
+    return;
   }
+  dispatch_dtype(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* y = out.data<T>();
+    const T* x = u.data<T>();
+    switch (mode_) {
+      case ScatterMode::add: run([&](int64_t o, int64_t s) { y[o] = add_values(y[o], x[s]); }); break;
+      case ScatterMode::prod: run([&](int64_t o, int64_t s) { y[o] = mul_values(y[o], x[s]); }); break;
+      case ScatterMode::max:
+      case ScatterMode::min:
+        if constexpr (std::is_same_v<T, complex64_t>) {
+          throw type_error(msg("[", op_, "] maximum / minimum are not defined for complex64."));
+        } else {
+          const bool is_max = mode_ == ScatterMode::max;
+          run([&](int64_t o, int64_t s) { y[o] = extremum(y[o], x[s], is_max); });
+        }
+        break;
+      default: break;
+    }
+  });
+}
+
+}  // namespace ember
+
+namespace ember {
+
+// Binary search of each value in its row of the sorted sequence; rows split
+// across threads. The order is sort's: NaNs after every number.
+void SearchSorted::eval_cpu(const std::vector<array>& inputs, array& out) {
+  array seq = cpu::ensure_row_contiguous(inputs[0]);
+  array vals = cpu::ensure_row_contiguous(inputs[1]);
+  out.allocate_row_contiguous();
+  const int64_t n = seq.shape(-1);
+  const int64_t rows = n == 0 ? 0 : seq.size() / n;
+  const int64_t per_row = rows <= 1 ? vals.size() : vals.size() / rows;
+  uint32_t* y = out.data<uint32_t>();
+  if (vals.size() == 0) return;
+  dispatch_dtype(seq.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, complex64_t>) {
+      throw type_error("[searchsorted] complex64 is not ordered.");
+    } else {
+      using R = std::conditional_t<std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>,
+                                   float, T>;
+      auto less = [](R a, R b) {
+        if constexpr (std::is_floating_point_v<R>) return !(a != a) && (b != b || a < b);
+        else return a < b;
+      };
+      const T* s = seq.data<T>();
+      const T* v = vals.data<T>();
+      const bool right = right_;
+      cpu::parallel_for(vals.size(), 1 << 12, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const T* row = s + (rows <= 1 ? 0 : (i / per_row) * n);
+          const R x = R(v[i]);
+          // first position whose element is >= x (left) or > x (right)
+          int64_t lo = 0, hi = n;
+          while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            const R m = R(row[mid]);
+            bool go_right = right ? !less(x, m) : less(m, x);
+            if (go_right) lo = mid + 1;
+            else hi = mid;
+          }
+          y[i] = uint32_t(lo);
+        }
+      });
+    }
+  });
 }
 
 }  // namespace ember

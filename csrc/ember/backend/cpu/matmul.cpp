@@ -211,6 +211,24 @@ void gemm_matmul(array a, array b, array& out) {
   BatchPlan plan(a, b, out);
   const T* pa = a.data<T>();
   const T* pb = b.data<T>();
+  if constexpr (!std::is_same_v<T, complex64_t>) {
+    // Matrix-vector products (A @ x, x @ A) go to gemv, one per matrix.
+    if ((N == 1 || M == 1) && std::max(M, N) > 1) {
+      BatchCursor cur(plan, 0);
+      for (int64_t i = 0; i < plan.count; ++i, cur.next()) {
+        if (N == 1) {  // y (M) = A (M x K) @ x: x's elements are b's rows
+          const int64_t incx = K == 1 ? 1 : b.strides()[b.ndim() - 2];
+          cpu::gemv(la->trans, la->trans ? int(K) : int(M), la->trans ? int(M) : int(K), T(1),
+                    pa + cur.oa, int(la->ld), pb + cur.ob, int(incx), T(0), pc + i * M, 1);
+        } else {  // y (N) = x (K) @ B (K x N) = B^T @ x: x's elements are a's columns
+          const int64_t incx = K == 1 ? 1 : a.strides().back();
+          cpu::gemv(!lb->trans, lb->trans ? int(N) : int(K), lb->trans ? int(K) : int(N), T(1),
+                    pb + cur.ob, int(lb->ld), pa + cur.oa, int(incx), T(0), pc + i * N, 1);
+        }
+      }
+      return;
+    }
+  }
   if (!la->trans) {
     if (auto lda = folded_row_stride(plan, M, K, a.strides()[a.ndim() - 2])) {
       cpu::gemm(false, lb->trans, int(plan.count * M), int(N), int(K), T(1), pa, int(*lda), pb,

@@ -5,6 +5,7 @@
 // the inner loop fast and the double folds keep long sums accurate.
 #pragma once
 
+#include <cmath>
 #include <complex>
 #include <limits>
 #include <type_traits>
@@ -120,6 +121,23 @@ struct Min {
     if constexpr (std::is_same_v<U, bool>) return a & b;
     else if constexpr (std::is_floating_point_v<U>) return ((b < a) | (b != b)) ? b : a;
     else return b < a ? b : a;
+  }
+  static L step(L a, T x) { return combine(a, load<L>(x)); }
+  static O out(W w) { return convert<O>(w); }
+};
+
+// log(exp(a) + exp(b)) without overflow; -inf is the identity, NaN propagates.
+template <typename T, typename O = T>
+struct LogAddExp {
+  using L = Real<T>;
+  using W = L;
+  static L init() { return -std::numeric_limits<L>::infinity(); }
+  template <typename U>
+  static U combine(U a, U b) {
+    if (a != a || b != b) return a + b;
+    U m = a > b ? a : b;
+    if (m == -std::numeric_limits<U>::infinity()) return m;
+    return m + std::log1p(std::exp(-(a > b ? a - b : b - a)));
   }
   static L step(L a, T x) { return combine(a, load<L>(x)); }
   static O out(W w) { return convert<O>(w); }

@@ -147,6 +147,12 @@ void Scan::eval_cpu(const std::vector<array>& inputs, array& out) {
     }
     if constexpr (std::is_same_v<T, complex64_t>) {
       throw type_error(msg("[", name(), "] Not supported for complex64."));
+    } else if (kind_ == ScanKind::logaddexp) {
+      if constexpr (std::is_floating_point_v<Real<T>>) {
+        scan_typed<LogAddExp<T>, T, T>(in, out, axis_, reverse_, inclusive_);
+      } else {
+        throw type_error(msg("[logcumsumexp] Needs a floating-point input, got ", dtype_name(in.dtype()), "."));
+      }
     } else if (kind_ == ScanKind::max) {
       scan_typed<Max<T>, T, T>(in, out, axis_, reverse_, inclusive_);
     } else {

@@ -3,6 +3,7 @@
 #include "ember/primitives/shape.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace ember {
 
@@ -49,6 +50,28 @@ void Pad::eval_cpu(const std::vector<array>& inputs, array& out) {
   int64_t offset = 0;
   for (int i = 0; i < out.ndim(); ++i) offset += widths_[i].first * out.strides()[i];
   cpu::copy_into(inputs[0], out, out.strides(), offset);
+}
+
+}  // namespace ember
+
+namespace ember {
+
+void Depends::eval_cpu(const std::vector<array>& inputs, array& out) {
+  out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
+}
+
+// A view of a row-contiguous input (the strides rescale); otherwise a
+// row-major copy first, then the same reading of its bytes.
+void View::eval_cpu(const std::vector<array>& inputs, array& out) {
+  const array& in = inputs[0];
+  if (in.flags().row_contiguous && (in.offset() * int64_t(in.itemsize())) % out.itemsize() == 0) {
+    out.set_view(in, row_major_strides(out.shape()),
+                 in.offset() * int64_t(in.itemsize()) / int64_t(out.itemsize()));
+    return;
+  }
+  array c = cpu::ensure_row_contiguous(in);
+  out.allocate_row_contiguous();
+  if (out.nbytes() > 0) std::memcpy(out.data<uint8_t>(), c.data<uint8_t>(), out.nbytes());
 }
 
 }  // namespace ember

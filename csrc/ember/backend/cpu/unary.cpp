@@ -81,12 +81,60 @@ void unary_eval(const char* name, const array& in, array& out, Op op = Op{}) {
   });
 }
 
+// The block loop of a fused kernel (compile): same functors and vectorized runs as
+// unary_eval, on raw contiguous blocks; a stride-0 input is one value repeated.
+template <typename Op>
+UnaryBlockFn unary_block(Dtype in) {
+  return dispatch_dtype(in, [](auto v) -> UnaryBlockFn {
+    using T = decltype(v);
+    if constexpr (detail::is_half_v<T>) {
+      if constexpr (std::is_invocable_v<Op, float>) {
+        return [](const void* xv, int64_t sx, void* yv, int64_t n) {
+          using R = std::invoke_result_t<Op, float>;
+          using Out = std::conditional_t<std::is_same_v<R, bool>, bool, T>;
+          const T* x = static_cast<const T*>(xv);
+          Out* y = static_cast<Out*>(yv);
+          if constexpr (std::is_same_v<R, float> && kSimdUnary<Op> >= 0) {
+            if (sx == 1) {
+              cpu::simd::HalfUnary<T>{cpu::simd::unary_fn(cpu::simd::Unary(kSimdUnary<Op>))}(x, y, n);
+              return;
+            }
+          }
+          Op op;
+          if (sx == 0) {
+            std::fill_n(y, n, Out(op(float(x[0]))));
+            return;
+          }
+          for (int64_t i = 0; i < n; ++i) y[i] = Out(op(float(x[i])));
+        };
+      }
+    } else if constexpr (std::is_invocable_v<Op, T>) {
+      return [](const void* xv, int64_t sx, void* yv, int64_t n) {
+        using R = std::invoke_result_t<Op, T>;
+        const T* x = static_cast<const T*>(xv);
+        R* y = static_cast<R*>(yv);
+        if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float> && kSimdUnary<Op> >= 0) {
+          if (sx == 1) return cpu::simd::unary_fn(cpu::simd::Unary(kSimdUnary<Op>))(x, y, n);
+        }
+        Op op;
+        if (sx == 0) {
+            std::fill_n(y, n, R(op(x[0])));
+            return;
+          }
+        for (int64_t i = 0; i < n; ++i) y[i] = op(x[i]);
+      };
+    }
+    return nullptr;
+  });
+}
+
 }  // namespace
 
 #define EMBER_UNARY_EVAL(Name)                                           \
   void Name::eval_cpu(const std::vector<array>& inputs, array& out) {    \
     unary_eval<cpu::ops::Name>(#Name, inputs[0], out);                   \
-  }
+  }                                                                      \
+  UnaryBlockFn Name::block_fn(Dtype in) const { return unary_block<cpu::ops::Name>(in); }
 
 EMBER_UNARY_EVAL(Abs)
 EMBER_UNARY_EVAL(Negative)
