@@ -291,3 +291,10 @@ def test_allclose_and_std_name_themselves():
         mx.allclose(mx.zeros((2,)), mx.zeros((3,)))
     with pytest.raises(IndexError, match=r"\[std\]"):
         mx.std(mx.zeros((2,)), axis=1)
+
+
+def test_issubdtype_wants_dtypes():
+    assert mx.issubdtype(mx.int8, mx.integer) and not mx.issubdtype(mx.float32, mx.integer)
+    for a, b in ((3, mx.floating), (mx.float32, 3), ("float32", mx.float32)):
+        with pytest.raises(TypeError, match=r"\[issubdtype\]"):
+            mx.issubdtype(a, b)

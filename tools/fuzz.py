@@ -229,7 +229,22 @@ def main():
     for name in ("array", "shape", "wild_shape", "int"):
         setattr(Decoder, name, atheris.instrument_func(getattr(Decoder, name)))
 
-    atheris.Setup(sys.argv, one_input)
+    # Without a corpus, start from random 64-512 byte inputs (each decodes to a call with
+    # real arrays) and keep lengths free: libFuzzer alone would stay at a few bytes, since
+    # only the harness's branches are instrumented.
+    argv = list(sys.argv)
+    if not any(not a.startswith("-") for a in argv[1:]):
+        seeds = os.path.abspath("fuzz-seeds")
+        os.makedirs(seeds, exist_ok=True)
+        rng = np.random.default_rng(0)
+        for i in range(64):
+            with open(os.path.join(seeds, f"seed{i}"), "wb") as f:
+                f.write(rng.integers(0, 256, int(rng.integers(64, 512)), dtype=np.uint8).tobytes())
+        argv.append(seeds)
+    for flag in ("-len_control=0", "-reduce_inputs=0"):
+        if not any(a.startswith(flag.split("=")[0]) for a in argv):
+            argv.append(flag)
+    atheris.Setup(argv, one_input)
     atheris.Fuzz()
 
 

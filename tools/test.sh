@@ -41,7 +41,9 @@ if ! have_doctest && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 if have_doctest; then
   echo "== C++ tests"
+  # In CI, the file parsers also run under ASan + UBSan (test_reliability_asan).
   cmake -S "$ROOT/tests/cpp" -B "$CPP_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DEMBER_TEST_SANITIZE_IO="$([ "${CI:-}" = true ] && echo ON || echo OFF)" \
     -Dember_DIR="$("$PY" -m ember --cmake-dir)" > "$CPP_BUILD.configure.log" 2>&1 ||
     { cat "$CPP_BUILD.configure.log"; exit 1; }
   cmake --build "$CPP_BUILD"
@@ -72,5 +74,18 @@ if [ "${CI:-}" = true ] && [ "${EMBER_FUZZ_SECONDS:-60}" != 0 ]; then
     echo "== atheris could not be installed: fuzzing skipped"
   fi
   echo "== fuzzing took $((SECONDS - t)) s"
+fi
+# Opt-in (EMBER_TEST_SANITIZE=1): the C++ tests again, in-tree, with ASan + UBSan
+# (a second full build of libember; see docs/build.md).
+if [ "${EMBER_TEST_SANITIZE:-0}" = 1 ] && have_doctest; then
+  t=$SECONDS
+  echo "== C++ tests under ASan + UBSan"
+  cmake -S "$ROOT" -B "$ROOT/build/asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DEMBER_BUILD_TESTS=ON -DEMBER_SANITIZE=ON -DPython_EXECUTABLE="$PY" \
+    > "$ROOT/build/asan.configure.log" 2>&1 || { cat "$ROOT/build/asan.configure.log"; exit 1; }
+  cmake --build "$ROOT/build/asan"
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir "$ROOT/build/asan" \
+    --output-on-failure -j2
+  echo "== sanitizer tests took $((SECONDS - t)) s"
 fi
 echo "== all done in $((SECONDS - start)) s"

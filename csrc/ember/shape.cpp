@@ -40,14 +40,34 @@ namespace {
                                   "hold (fewer than 2^60, so that its size in bytes fits in int64)."));
 }
 
-// RAM plus swap, read once: a buffer larger than this can never be allocated (and under
-// overcommit a failed page fault would kill the process instead of raising).
+#if defined(__linux__)
+// A number from a cgroup file ("max" or a missing file: none).
+size_t cgroup_value(const char* path) {
+  size_t v = std::numeric_limits<size_t>::max();
+  if (FILE* f = std::fopen(path, "r")) {
+    unsigned long long x;
+    if (std::fscanf(f, "%llu", &x) == 1) v = size_t(x);
+    std::fclose(f);
+  }
+  return v;
+}
+#endif
+
+// RAM plus swap (or the container's memory limit when lower), read once: a buffer larger
+// than this can never be allocated (and under overcommit a failed page fault would kill the
+// process instead of raising).
 size_t machine_memory() {
   static const size_t total = [] {
 #if defined(__linux__)
     struct sysinfo info;
     if (sysinfo(&info) == 0) {
-      return (size_t(info.totalram) + size_t(info.totalswap)) * size_t(info.mem_unit);
+      const size_t swap = size_t(info.totalswap) * size_t(info.mem_unit);
+      size_t t = size_t(info.totalram) * size_t(info.mem_unit) + swap;
+      const size_t v2 = cgroup_value("/sys/fs/cgroup/memory.max");
+      const size_t v1 = cgroup_value("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+      const size_t cg = std::min(v2, v1);
+      if (cg < t) t = std::min(t, cg + std::min(swap, cgroup_value("/sys/fs/cgroup/memory.swap.max")));
+      return t;
     }
 #elif defined(__APPLE__)
     uint64_t mem = 0;

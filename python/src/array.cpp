@@ -39,7 +39,15 @@ void init_dtype(nb::module_& m) {
     m.attr(category_name(c)) = nb::cast(c);
   }
   m.def("issubdtype", [](nb::handle a, nb::handle b) {
-    // Each side is a Dtype or a DtypeCategory.
+    // Each side is a Dtype or a DtypeCategory (anything else: TypeError, not a bad_cast).
+    for (nb::handle h : {a, b}) {
+      if (!nb::isinstance<Dtype>(h) && !nb::isinstance<DtypeCategory>(h)) {
+        throw nb::type_error((std::string("[issubdtype] Arguments must be dtypes or dtype "
+                                          "categories, got ") +
+                              nb::type_name(h.type()).c_str() + ".")
+                                 .c_str());
+      }
+    }
     if (nb::isinstance<DtypeCategory>(b)) {
       auto cb = nb::cast<DtypeCategory>(b);
       if (nb::isinstance<DtypeCategory>(a)) return issubdtype(nb::cast<DtypeCategory>(a), cb);

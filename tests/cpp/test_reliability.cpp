@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 
 #include <ember/ember.h>
@@ -48,6 +49,7 @@ std::string saved(void (*save)(io::Writer&, const NamedArrays&), const NamedArra
 void st_save(io::Writer& w, const NamedArrays& a) { io::save_safetensors(w, a, {{"k", "v"}}); }
 void gguf_save(io::Writer& w, const NamedArrays& a) { io::save_gguf(w, a, {}); }
 void npz_save(io::Writer& w, const NamedArrays& a) { io::save_npz(w, a, false); }
+void npzc_save(io::Writer& w, const NamedArrays& a) { io::save_npz(w, a, io::has_deflate()); }
 void npy_save(io::Writer& w, const NamedArrays& a) { io::save_npy(w, a[0].second); }
 }  // namespace
 
@@ -62,6 +64,7 @@ TEST_CASE("formats round-trip in memory and reject every truncation") {
   const Format formats[] = {
       {"npy", npy_save, [](const io::Reader& r) { return NamedArrays{{"w", io::load_npy(r)}}; }},
       {"npz", npz_save, io::load_npz},
+      {"npz-deflate", npzc_save, io::load_npz},
       {"safetensors", st_save, [](const io::Reader& r) { return io::load_safetensors(r).first; }},
       {"gguf", gguf_save, [](const io::Reader& r) { return io::load_gguf(r).first; }},
   };
@@ -80,6 +83,31 @@ TEST_CASE("formats round-trip in memory and reject every truncation") {
       CAPTURE(n);
       CHECK_THROWS_AS(f.load(*io::memory_reader(cut.data(), cut.size(), f.name)),
                       std::invalid_argument);
+    }
+    // Random multi-byte mutations (extreme 8-byte values at random places, cuts, random
+    // bytes): each loads or is rejected with std::invalid_argument, nothing else.
+    std::mt19937_64 rng(42);
+    const uint64_t extremes[] = {0, ~uint64_t(0), uint64_t(1) << 63, (uint64_t(1) << 63) - 1,
+                                 uint64_t(1) << 32, 0xFFFFFFFFu, 0x8000000000000001ull};
+    for (int it = 0; it < 3000; ++it) {
+      std::string m = bytes;
+      const int k = 1 + int(rng() % 4);
+      for (int j = 0; j < k && !m.empty(); ++j) {
+        const size_t at = rng() % m.size();
+        switch (rng() % 3) {
+          case 0: m[at] = char(rng()); break;
+          case 1: {
+            uint64_t v = extremes[rng() % 7];
+            std::memcpy(m.data() + at, &v, std::min<size_t>(8, m.size() - at));
+            break;
+          }
+          default: m.resize(at); break;
+        }
+      }
+      try {
+        f.load(*io::memory_reader(m.data(), m.size(), f.name));
+      } catch (const std::invalid_argument&) {
+      }
     }
     // Every single-byte change either loads or is rejected cleanly.
     for (size_t i = 0; i < bytes.size(); ++i) {
