@@ -7,6 +7,11 @@ import pytest
 
 import ember.core as mx
 
+
+def f64(x):
+    """An ember float64 array (mx.array of a float64 numpy array gives float32, as in MLX)."""
+    return mx.array(x, dtype=mx.float64)
+
 RNG = np.random.default_rng(5)
 
 
@@ -59,19 +64,19 @@ def _args(xs, ws, kw):
 @pytest.mark.parametrize("xs,ws,kw", CASES)
 def test_conv_general_matches_definition(xs, ws, kw):
     x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
-    got = mx.conv_general(mx.array(x), mx.array(w), **kw)
+    got = mx.conv_general(f64(x), f64(w), **kw)
     np.testing.assert_allclose(got, np_conv(x, w, *_args(xs, ws, kw)), rtol=1e-10, atol=1e-10)
 
 
 def test_convnd_and_transpose_match_definition():
     x, w = RNG.standard_normal((2, 8, 3)), RNG.standard_normal((4, 3, 3))
-    np.testing.assert_allclose(mx.conv1d(mx.array(x), mx.array(w), stride=2, padding=1, dilation=2),
+    np.testing.assert_allclose(mx.conv1d(f64(x), f64(w), stride=2, padding=1, dilation=2),
                                np_conv(x, w, [2], [1], [1], [2], [1]), atol=1e-10)
     x2, w2 = RNG.standard_normal((1, 5, 6, 2)), RNG.standard_normal((3, 2, 2, 2))
-    np.testing.assert_allclose(mx.conv2d(mx.array(x2), mx.array(w2), padding=(1, 0)),
+    np.testing.assert_allclose(mx.conv2d(f64(x2), f64(w2), padding=(1, 0)),
                                np_conv(x2, w2, [1, 1], [1, 0], [1, 0], [1, 1], [1, 1]), atol=1e-10)
     # transposed: each input element scatters w (flipped) at stride s
-    y = mx.conv_transpose1d(mx.array(x), mx.array(w), stride=2, padding=1, output_padding=1)
+    y = mx.conv_transpose1d(f64(x), f64(w), stride=2, padding=1, output_padding=1)
     ref = np_conv(x, w, [1], [2 - 1], [2 - 1 + 1], [1], [2], flip=True)
     np.testing.assert_allclose(y, ref, atol=1e-10)
 
@@ -80,9 +85,9 @@ def test_conv_transpose_is_the_adjoint_of_conv():
     # <conv(x, w), y> = <x, conv_transpose(y, w^T)> with w^T swapping C_in and C_out
     x, w = RNG.standard_normal((2, 9, 3)), RNG.standard_normal((4, 3, 3))
     y = RNG.standard_normal((2, 4, 4))
-    lhs = np.sum(np.asarray(mx.conv1d(mx.array(x), mx.array(w), stride=2)) * y)
+    lhs = np.sum(np.asarray(mx.conv1d(f64(x), f64(w), stride=2)) * y)
     wt = np.transpose(w, (2, 1, 0))
-    back = mx.conv_transpose1d(mx.array(y), mx.array(wt), stride=2, output_padding=0)
+    back = mx.conv_transpose1d(f64(y), f64(wt), stride=2, output_padding=0)
     rhs = np.sum(np.asarray(back)[:, :9] * x)
     assert abs(lhs - rhs) < 1e-9 * (1 + abs(lhs))
 
@@ -90,25 +95,25 @@ def test_conv_transpose_is_the_adjoint_of_conv():
 def test_conv_gradients_match_finite_differences():
     x, w = RNG.standard_normal((1, 6, 5, 2)), RNG.standard_normal((3, 3, 2, 2))
     u = RNG.standard_normal((1, 3, 2, 3))
-    f = lambda a, b: mx.sum(mx.conv2d(a, b, stride=2, padding=(1, 0)) * mx.array(u))  # noqa: E731
-    gx, gw = mx.grad(f, argnums=(0, 1))(mx.array(x), mx.array(w))
+    f = lambda a, b: mx.sum(mx.conv2d(a, b, stride=2, padding=(1, 0)) * f64(u))  # noqa: E731
+    gx, gw = mx.grad(f, argnums=(0, 1))(f64(x), f64(w))
     for g, i in ((gx, 0), (gw, 1)):
         v = RNG.standard_normal(g.shape)
         eps = 1e-6
-        args_p = [mx.array(x), mx.array(w)]
-        args_m = [mx.array(x), mx.array(w)]
-        args_p[i] = args_p[i] + eps * mx.array(v)
-        args_m[i] = args_m[i] - eps * mx.array(v)
+        args_p = [f64(x), f64(w)]
+        args_m = [f64(x), f64(w)]
+        args_p[i] = args_p[i] + eps * f64(v)
+        args_m[i] = args_m[i] - eps * f64(v)
         fd = (float(f(*args_p)) - float(f(*args_m))) / (2 * eps)
         assert abs(fd - float(np.sum(np.asarray(g) * v))) < 1e-6 * (1 + abs(fd))
 
 
 def test_conv_vmap_matches_loop():
     xs = RNG.standard_normal((3, 1, 7, 2)).astype(np.float32)
-    w = mx.array(RNG.standard_normal((4, 3, 2)).astype(np.float32))
-    got = mx.vmap(lambda a: mx.conv1d(a, w, padding=1))(mx.array(xs))
+    w = f64(RNG.standard_normal((4, 3, 2)).astype(np.float32))
+    got = mx.vmap(lambda a: mx.conv1d(a, w, padding=1))(f64(xs))
     for i in range(3):
-        np.testing.assert_allclose(got[i], mx.conv1d(mx.array(xs[i]), w, padding=1), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(got[i], mx.conv1d(f64(xs[i]), w, padding=1), rtol=1e-5, atol=1e-5)
 
 
 def test_conv_errors():

@@ -9,6 +9,11 @@ import pytest
 
 import ember.core as mx
 
+
+def f64(x):
+    """An ember float64 array (mx.array of a float64 numpy array gives float32, as in MLX)."""
+    return mx.array(x, dtype=mx.float64)
+
 RNG = np.random.default_rng(0)
 
 
@@ -230,14 +235,14 @@ def test_shape_family_errors():
 @pytest.mark.parametrize("n,m", [(7, 3), (3, 7), (5, 5), (1, 4), (6, 1)])
 def test_convolve_matches_numpy(mode, n, m):
     a, v = RNG.standard_normal(n), RNG.standard_normal(m)
-    got = mx.convolve(mx.array(a), mx.array(v), mode=mode)
+    got = mx.convolve(f64(a), f64(v), mode=mode)
     np.testing.assert_allclose(got, np.convolve(a, v, mode=mode), rtol=1e-10, atol=1e-12)
 
 
 def test_convolve_gradient_is_a_correlation():
     a, v = RNG.standard_normal(6), RNG.standard_normal(3)
     w = RNG.standard_normal(8)
-    ga = mx.grad(lambda x: mx.sum(mx.convolve(x, mx.array(v)) * mx.array(w)))(mx.array(a))
+    ga = mx.grad(lambda x: mx.sum(mx.convolve(x, f64(v)) * f64(w)))(f64(a))
     # d/da_j sum_k w_k sum_i a_i v_{k-i} = sum_k w_k v_{k-j}: the correlation of w with v
     np.testing.assert_allclose(ga, np.correlate(w, v, mode="valid"), rtol=1e-10)
     with pytest.raises(ValueError, match=r"\[convolve\] Inputs must be 1-D"):

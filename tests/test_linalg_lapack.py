@@ -7,6 +7,11 @@ import pytest
 
 import ember.core as mx
 
+
+def f64(x):
+    """An ember float64 array (mx.array of a float64 numpy array gives float32, as in MLX)."""
+    return mx.array(x, dtype=mx.float64)
+
 RNG = np.random.default_rng(1)
 LA = mx.linalg
 
@@ -124,7 +129,7 @@ def test_svd_full_reconstructs_and_is_orthogonal():
 
 
 def test_svd_gradient_through_values_only():
-    a = mx.array(RNG.standard_normal((4, 3)))
+    a = f64(RNG.standard_normal((4, 3)))
     g1 = mx.grad(lambda x: mx.sum(LA.svd(x)[1]))(a)
     g2 = mx.grad(lambda x: mx.sum(LA.svd(x, compute_uv=False)))(a)
     np.testing.assert_allclose(g1, g2, rtol=1e-9, atol=1e-12)
@@ -180,11 +185,11 @@ def test_eigh_gradient_of_the_top_eigenvector_against_finite_differences():
     def f(x):
         w, v = LA.eigh(x)
         top = v[:, -1] * mx.sign(v[0, -1])  # sign-fixed eigenvector
-        return mx.sum(top * mx.array(v0)) + w[0]
+        return mx.sum(top * f64(v0)) + w[0]
 
-    g = np.asarray(mx.grad(f)(mx.array(a)))
+    g = np.asarray(mx.grad(f)(f64(a)))
     d = RNG.standard_normal((4, 4))
     d = np.tril(d)  # only the lower triangle is read
     eps = 1e-6
-    fd = (float(f(mx.array(a + eps * d))) - float(f(mx.array(a - eps * d)))) / (2 * eps)
+    fd = (float(f(f64(a + eps * d))) - float(f(f64(a - eps * d)))) / (2 * eps)
     assert abs(fd - np.sum(g * d)) < 1e-6 * (1 + abs(fd))
