@@ -463,3 +463,14 @@ def test_split_is_one_node_with_views():
     np.testing.assert_array_equal(np.array(v), np.arange(12.0).reshape(3, 4)[:, 1:3])
     odd = mx.split(mx.arange(5), [3, 1])
     assert [p.tolist() for p in odd] == [[0, 1, 2], [], [1, 2, 3, 4]]
+
+
+def test_rule_can_use_an_output_nobody_kept():
+    # grad through eigenvalues only: eigh's rule needs the eigenvectors, which the function
+    # dropped; the node re-makes them instead of handing the rule an unevaluable stand-in.
+    a = np.array([[2.0, 1.0], [1.0, 3.0]])
+    g = mx.grad(lambda x: mx.sum(mx.linalg.eigh(x)[0] ** 2))(mx.array(a, dtype=mx.float64))
+    # eigh reads one triangle, so the gradient lands there: its symmetric part is
+    # d tr(A^2) / dA = 2A
+    g = np.array(g)
+    np.testing.assert_allclose((g + g.T) / 2, 2 * a, rtol=1e-10)

@@ -159,11 +159,24 @@ uintptr_t array::group_id() const {
 int array::sibling_position() const { return node_->position; }
 std::vector<array> array::siblings() const {
   if (!node_->siblings) return {*this};
-  const auto& g = *node_->siblings;
+  auto& g = *node_->siblings;
+  std::lock_guard<std::mutex> lock(g.mu);
+  const bool unscheduled = status() == detail::Status::unscheduled && node_->primitive;
   std::vector<array> outs(g.shapes.size());
   for (size_t i = 0; i < outs.size(); ++i) {
     if (auto n = g.nodes[i].lock()) {
       outs[i].node_ = std::move(n);
+      continue;
+    }
+    if (unscheduled) {
+      // Re-make the output as a member of the same node, so a rule can use it.
+      array a(g.shapes[i], g.dtypes[i], node_->primitive, node_->inputs);
+      a.node_->stream = node_->stream;
+      a.node_->siblings = node_->siblings;
+      a.node_->status = &g.status;
+      a.node_->position = int(i);
+      g.nodes[i] = a.node_;
+      outs[i] = std::move(a);
     } else {
       outs[i] = placeholder(g.shapes[i], g.dtypes[i]);
       outs[i].node_->stream = node_->stream;

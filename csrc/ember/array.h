@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -102,7 +103,8 @@ class EMBER_API array {
   /// Which output of its node this array is (0 for single-output nodes).
   int sibling_position() const;
   /// Every output of this array's node, itself included, in order. An output that nobody
-  /// holds any more comes back as a fresh unevaluated handle of its shape and dtype.
+  /// holds any more is made again (the same computation's output) while the node is not yet
+  /// scheduled; once it is, such an output comes back as an unevaluable stand-in of its shape.
   std::vector<array> siblings() const;
   bool has_primitive() const;
   bool is_placeholder() const { return !is_evaluated() && !has_primitive(); }
@@ -180,6 +182,7 @@ struct Node {
 /// an unevaluated group does not keep itself alive.
 struct Siblings {
   std::atomic<uint8_t> status{0};
+  std::mutex mu;  // guards nodes (an output may be re-made while others are read)
   std::vector<std::weak_ptr<Node>> nodes;
   std::vector<Shape> shapes;
   std::vector<Dtype> dtypes;
