@@ -133,11 +133,11 @@ def test_conv_transpose_against_torch(nd, kw, dtype):
 
 
 def test_conv_errors_name_shapes():
-    with pytest.raises(ValueError, match=r"channels 3.*\(2, 5, 3\)"):
+    with pytest.raises(ValueError, match=r"3 channels.*\(2, 5, 3\)"):
         nn.Conv1d(4, 2, 3)(mx.zeros((2, 5, 3)))
     with pytest.raises(ValueError, match="groups"):
         nn.Conv2d(4, 6, 3, groups=4)
-    with pytest.raises(ValueError, match="larger"):
+    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
         nn.Conv1d(1, 1, 5)(mx.zeros((1, 3, 1)))
 
 

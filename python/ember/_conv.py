@@ -37,8 +37,9 @@ def _conv(x, w, stride, lo, hi, kdil, idil, groups, flip, op):
     nd = x.ndim - 2
     n, ci, co = x.shape[0], x.shape[-1], w.shape[0]
     if ci % groups or co % groups or w.shape[-1] * groups != ci:
-        raise ValueError(f"[{op}] With groups={groups}, the input's {ci} channels and the "
-                         f"weight (shape {tuple(w.shape)}) do not match: the weight needs "
+        raise ValueError(f"[{op}] With groups={groups}, the input's {ci} channels (input shape "
+                         f"{tuple(x.shape)}) and the weight (shape {tuple(w.shape)}) do not "
+                         f"match: the weight needs "
                          f"C_in / groups channels and C_out divisible by groups.")
     if any(s < 1 for s in stride) or any(d < 1 for d in kdil) or any(d < 1 for d in idil):
         raise ValueError(f"[{op}] stride and dilations must be positive.")

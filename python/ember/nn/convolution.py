@@ -1,9 +1,8 @@
 """Convolutions (channels last, as in MLX): Conv1d/2d/3d and ConvTranspose1d/2d/3d.
 
-ember.core has no convolution op yet, so ``conv_general`` (mlx.core.conv_general's
-arguments) is written here with ops: zero insertion for input dilation, padding, strided
-slices gathered into patches (im2col) and one matmul per group. Every transform works
-through it. When the core op lands, conv_general becomes a call to it.
+The layers call ``mx.conv_general`` (ember.core's convolution, with mlx.core's arguments);
+a transposed convolution is a convolution of the stride-dilated input with the flipped
+kernel.
 """
 import itertools
 import math
@@ -24,83 +23,6 @@ def _tuple(v, n, what, op="conv"):
     return v
 
 
-def _dilate(x, factors):
-    """Inserts factor - 1 zeros between neighbours along each spatial axis."""
-    for axis, f in enumerate(factors, start=1):
-        if f == 1 or x.shape[axis] <= 1:
-            continue
-        n = x.shape[axis]
-        moved = mx.moveaxis(x, axis, -1)
-        zeros = mx.zeros(moved.shape + (f - 1,), dtype=x.dtype)
-        spread = mx.concatenate([mx.expand_dims(moved, -1), zeros], axis=-1)
-        spread = mx.reshape(spread, moved.shape[:-1] + (n * f,))[..., : (n - 1) * f + 1]
-        x = mx.moveaxis(spread, -1, axis)
-    return x
-
-
-def conv_general(input, weight, stride: IntOrSeq = 1, padding=0, kernel_dilation: IntOrSeq = 1,
-                 input_dilation: IntOrSeq = 1, groups: int = 1, flip: bool = False):
-    """N-d convolution (cross-correlation unless ``flip``) of ``input`` (N, *spatial, C_in)
-    with ``weight`` (C_out, *kernel, C_in / groups) -> (N, *out_spatial, C_out).
-
-    ``padding`` is an int, one int per spatial axis, or a pair (low, high) of such
-    sequences; ``input_dilation`` spreads the input (as a transposed convolution does).
-    """
-    nd = input.ndim - 2
-    if nd < 1 or weight.ndim != input.ndim:
-        raise ValueError(f"[conv] input shape {tuple(input.shape)} and weight shape "
-                         f"{tuple(weight.shape)} must both have 2 + (number of spatial axes) dimensions.")
-    c_in, c_out = input.shape[-1], weight.shape[0]
-    if groups < 1 or c_in % groups or c_out % groups:
-        raise ValueError(f"[conv] groups {groups} must divide the input channels {c_in} and the "
-                         f"output channels {c_out}.")
-    if weight.shape[-1] * groups != c_in:
-        raise ValueError(f"[conv] Input channels {c_in} (input shape {tuple(input.shape)}) do not match "
-                         f"weight channels {weight.shape[-1]} x groups {groups} (weight shape "
-                         f"{tuple(weight.shape)}).")
-    stride = _tuple(stride, nd, "stride")
-    kdil = _tuple(kernel_dilation, nd, "kernel_dilation")
-    idil = _tuple(input_dilation, nd, "input_dilation")
-    if (isinstance(padding, (tuple, list)) and len(padding) == 2
-            and all(isinstance(p, (tuple, list)) for p in padding)):
-        lo, hi = _tuple(padding[0], nd, "padding"), _tuple(padding[1], nd, "padding")
-    else:
-        lo = hi = _tuple(padding, nd, "padding")
-    if any(s < 1 for s in stride + kdil + idil):
-        raise ValueError(f"[conv] stride {stride} and dilations {kdil}, {idil} must be >= 1.")
-    if flip:
-        weight = weight[(slice(None),) + (slice(None, None, -1),) * nd]
-    x = _dilate(input, idil)
-    if any(p != 0 for p in lo + hi):
-        # negative padding crops
-        crop = tuple(slice(-l if l < 0 else 0, x.shape[i + 1] + h if h < 0 else None)
-                     for i, (l, h) in enumerate(zip(lo, hi)))
-        x = x[(slice(None),) + crop]
-        x = mx.pad(x, [(0, 0)] + [(max(l, 0), max(h, 0)) for l, h in zip(lo, hi)] + [(0, 0)])
-    kernel = weight.shape[1:-1]
-    spatial = x.shape[1:-1]
-    out = [(spatial[i] - kdil[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(nd)]
-    if any(o <= 0 for o in out):
-        raise ValueError(f"[conv] The (dilated) kernel {tuple(kernel)} with dilation {kdil} is larger "
-                         f"than the padded input {tuple(spatial)} (input shape {tuple(input.shape)}).")
-    patches = []
-    for offs in itertools.product(*[range(k) for k in kernel]):
-        idx = (slice(None),) + tuple(
-            slice(offs[i] * kdil[i], offs[i] * kdil[i] + (out[i] - 1) * stride[i] + 1, stride[i])
-            for i in range(nd)) + (slice(None),)
-        patches.append(x[idx])
-    cols = mx.stack(patches, axis=-2)  # (N, *out, K, C_in)
-    if groups == 1:
-        return mx.reshape(cols, cols.shape[:-2] + (-1,)) @ mx.reshape(weight, (c_out, -1)).T
-    gi, go = c_in // groups, c_out // groups
-    parts = []
-    for g in range(groups):
-        cg = mx.reshape(cols[..., g * gi:(g + 1) * gi], cols.shape[:-2] + (-1,))
-        wg = mx.reshape(weight[g * go:(g + 1) * go], (go, -1))
-        parts.append(cg @ wg.T)
-    return mx.concatenate(parts, axis=-1)
-
-
 def conv_transpose_general(input, weight, stride, padding, dilation, output_padding, groups=1):
     """Transposed convolution with weight (C_out, *kernel, C_in / groups): the gradient of a
     convolution with respect to its input, written as a convolution of the stride-dilated
@@ -109,7 +31,7 @@ def conv_transpose_general(input, weight, stride, padding, dilation, output_padd
     kernel = weight.shape[1:-1]
     lo = tuple(dilation[i] * (kernel[i] - 1) - padding[i] for i in range(nd))
     hi = tuple(lo[i] + output_padding[i] for i in range(nd))
-    return conv_general(input, weight, 1, (lo, hi), dilation, stride, groups, flip=True)
+    return mx.conv_general(input, weight, 1, (lo, hi), dilation, stride, groups, flip=True)
 
 
 class _ConvNd(Module):
@@ -145,8 +67,8 @@ class _ConvNd(Module):
             y = conv_transpose_general(x, self.weight, self._stride, self._padding, self._dilation,
                                        self._output_padding, self._groups)
         else:
-            y = conv_general(x, self.weight, self._stride, self._padding, self._dilation,
-                             groups=self._groups)
+            y = mx.conv_general(x, self.weight, self._stride, self._padding, self._dilation,
+                                groups=self._groups)
         return y + self.bias if "bias" in self else y
 
 
