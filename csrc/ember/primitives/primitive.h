@@ -89,10 +89,27 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
                                             bool expand_unbatched = true);
 }  // namespace detail
 
-/// Declares a primitive's kernel and its three transform rules (the usual set of
-/// overrides; a primitive that keeps a default leaves it out and declares the rest).
+/// The GPU kernel slot of a primitive. In a build with a GPU backend (EMBER_GPU_KERNELS, set
+/// by CMake for EMBER_CUDA=ON and seen by every user of the headers) each primitive declares
+/// its eval_gpu, and the backend must define it: a kernel of its own, or the backend's
+/// explicit host fallback (backend/cuda/fallback.cpp lists those). A new primitive therefore
+/// cannot reach a GPU build without a decision about its GPU kernel. Without a GPU backend
+/// these expand to nothing and Primitive::eval_gpu's default applies.
+#if defined(EMBER_GPU_KERNELS)
+#define EMBER_GPU_KERNEL void eval_gpu(const std::vector<array>& inputs, array& out) override;
+#define EMBER_GPU_KERNEL_MULTI \
+  void eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override;
+#else
+#define EMBER_GPU_KERNEL
+#define EMBER_GPU_KERNEL_MULTI
+#endif
+
+/// Declares a primitive's kernels (CPU, and GPU in a GPU build) and its three transform rules
+/// (the usual set of overrides; a primitive that keeps a default leaves it out and declares
+/// the rest). A primitive that declares eval_cpu by hand adds EMBER_GPU_KERNEL beside it.
 #define EMBER_PRIMITIVE_RULES                                                               \
   void eval_cpu(const std::vector<array>& inputs, array& out) override;                      \
+  EMBER_GPU_KERNEL                                                                           \
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,           \
             const std::vector<int>& argnums, const array& out) override;                     \
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,          \
@@ -121,6 +138,7 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
 /// The same set for a multi-output primitive.
 #define EMBER_MULTI_PRIMITIVE_RULES                                                          \
   void eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override; \
+  EMBER_GPU_KERNEL_MULTI                                                                     \
   std::vector<array> jvp_multi(const std::vector<array>& primals,                            \
                                const std::vector<array>& tangents,                           \
                                const std::vector<int>& argnums,                              \

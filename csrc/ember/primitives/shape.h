@@ -46,6 +46,7 @@ class EMBER_API Transpose : public Primitive {
 /// The common declarations of a shape primitive with all four rules.
 #define EMBER_SHAPE_RULES                                                                  \
   void eval_cpu(const std::vector<array>& inputs, array& out) override;                    \
+  EMBER_GPU_KERNEL                                                                         \
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,         \
             const std::vector<int>& argnums, const array& out) override;                   \
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,        \
@@ -76,10 +77,24 @@ class EMBER_API Split : public Primitive {
  public:
   Split(int axis, std::vector<int64_t> bounds) : axis_(axis), bounds_(std::move(bounds)) {}
   const char* name() const override { return "Split"; }
-  EMBER_MULTI_PRIMITIVE_RULES
-  void eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override {
-    eval_cpu_multi(inputs, outputs);
+  // Views: one kernel (backend/common/views.cpp) for every backend.
+  void eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override {
+    eval_view_multi(inputs, outputs);
   }
+  void eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override {
+    eval_view_multi(inputs, outputs);
+  }
+  void eval_view_multi(const std::vector<array>& inputs, std::vector<array>& outputs);
+  std::vector<array> jvp_multi(const std::vector<array>& primals,
+                               const std::vector<array>& tangents,
+                               const std::vector<int>& argnums,
+                               const std::vector<array>& outputs) override;
+  std::vector<array> vjp_multi(const std::vector<array>& primals,
+                               const std::vector<array>& cotangents,
+                               const std::vector<int>& argnums,
+                               const std::vector<array>& outputs) override;
+  std::pair<std::vector<array>, std::vector<int>> vmap_multi(
+      const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) override;
   bool is_equivalent(const Primitive& other) const override;
 
  private:

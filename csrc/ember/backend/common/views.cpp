@@ -45,7 +45,7 @@ void Depends::eval_view(const std::vector<array>& inputs, array& out) {
   out.set_view(inputs[0], inputs[0].strides(), inputs[0].offset());
 }
 
-void Split::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
+void Split::eval_view_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   const array& in = inputs[0];
   for (size_t k = 0; k < outputs.size(); ++k) {
     int64_t offset = outputs[k].size() == 0 ? in.offset()
