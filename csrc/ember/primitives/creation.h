@@ -11,7 +11,6 @@ class EMBER_API Arange : public Primitive {
   Arange(double start, double step) : start_(start), step_(step) {}
   const char* name() const override { return "Arange"; }
   void eval_cpu(const std::vector<array>& inputs, array& out) override;
-  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
 
  private:

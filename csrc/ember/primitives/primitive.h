@@ -11,6 +11,7 @@
 
 #include "ember/api.h"
 #include "ember/array.h"
+#include "ember/config.h"
 
 namespace ember {
 
@@ -38,7 +39,7 @@ class EMBER_API Primitive {
 
   /// Computes `out` from evaluated `inputs`; `out` has its shape and dtype set.
   virtual void eval_cpu(const std::vector<array>& inputs, array& out);
-  /// GPU kernel; the default says there is none.
+  /// GPU kernel; the default runs eval_cpu on the host (see EMBER_GPU_KERNEL below).
   virtual void eval_gpu(const std::vector<array>& inputs, array& out);
 
   // ---- every output at once (what the engine and the transforms call) ----
@@ -89,12 +90,12 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
                                             bool expand_unbatched = true);
 }  // namespace detail
 
-/// The GPU kernel slot of a primitive. In a build with a GPU backend (EMBER_GPU_KERNELS, set
-/// by CMake for EMBER_CUDA=ON and seen by every user of the headers) each primitive declares
-/// its eval_gpu, and the backend must define it: a kernel of its own, or the backend's
-/// explicit host fallback (backend/cuda/fallback.cpp lists those). A new primitive therefore
-/// cannot reach a GPU build without a decision about its GPU kernel. Without a GPU backend
-/// these expand to nothing and Primitive::eval_gpu's default applies.
+/// The GPU kernel slot. Primitive::eval_gpu's default runs the CPU kernel on the host (the
+/// GPU backend's explicit fallback: it waits for the inputs and copies them to host memory
+/// once); a primitive with a kernel of its own on the GPU declares EMBER_GPU_KERNEL (or
+/// EMBER_GPU_KERNEL_MULTI) and the GPU backend defines it in its family file
+/// (backend/cuda/<family>.cu). Without a GPU backend (EMBER_GPU_KERNELS unset, see
+/// ember/config.h) these expand to nothing.
 #if defined(EMBER_GPU_KERNELS)
 #define EMBER_GPU_KERNEL void eval_gpu(const std::vector<array>& inputs, array& out) override;
 #define EMBER_GPU_KERNEL_MULTI \
@@ -104,12 +105,10 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
 #define EMBER_GPU_KERNEL_MULTI
 #endif
 
-/// Declares a primitive's kernels (CPU, and GPU in a GPU build) and its three transform rules
-/// (the usual set of overrides; a primitive that keeps a default leaves it out and declares
-/// the rest). A primitive that declares eval_cpu by hand adds EMBER_GPU_KERNEL beside it.
+/// Declares a primitive's CPU kernel and its three transform rules (the usual set of
+/// overrides; a primitive that keeps a default leaves it out and declares the rest).
 #define EMBER_PRIMITIVE_RULES                                                               \
   void eval_cpu(const std::vector<array>& inputs, array& out) override;                      \
-  EMBER_GPU_KERNEL                                                                           \
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,           \
             const std::vector<int>& argnums, const array& out) override;                     \
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,          \
@@ -138,7 +137,6 @@ EMBER_API std::vector<array> batch_to_front(const std::vector<array>& inputs,
 /// The same set for a multi-output primitive.
 #define EMBER_MULTI_PRIMITIVE_RULES                                                          \
   void eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) override; \
-  EMBER_GPU_KERNEL_MULTI                                                                     \
   std::vector<array> jvp_multi(const std::vector<array>& primals,                            \
                                const std::vector<array>& tangents,                           \
                                const std::vector<int>& argnums,                              \

@@ -46,7 +46,6 @@ class EMBER_API Transpose : public Primitive {
 /// The common declarations of a shape primitive with all four rules.
 #define EMBER_SHAPE_RULES                                                                  \
   void eval_cpu(const std::vector<array>& inputs, array& out) override;                    \
-  EMBER_GPU_KERNEL                                                                         \
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,         \
             const std::vector<int>& argnums, const array& out) override;                   \
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,        \
