@@ -41,21 +41,17 @@ find_package(CUDAToolkit REQUIRED)
 message(STATUS "ember: CUDA ${CUDAToolkit_VERSION}, nvcc ${CMAKE_CUDA_COMPILER}, "
                "architectures ${CMAKE_CUDA_ARCHITECTURES}")
 
-# cuBLASLt: the wheels ship libcublasLt.so.13 only (no unversioned link), so look for both.
-if(TARGET CUDA::cublasLt)
-  set(_cublaslt CUDA::cublasLt)
-else()
-  find_library(_cublaslt NAMES cublasLt libcublasLt.so.13 libcublasLt.so.12
-               HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_ROOT}/lib ${_cu_wheel}/lib)
-  if(NOT _cublaslt)
-    message(FATAL_ERROR "EMBER_CUDA=ON needs cuBLASLt: `pip install nvidia-cublas` into the "
+# cuBLASLt and NVRTC are loaded at run time (dlopen, backend/cuda/matmul.cpp and fused.cpp), so
+# a CUDA build imports where they are missing; only cublasLt.h is needed to build: the
+# toolkit's, or the nvidia-cublas wheel's when the toolkit has none.
+set(_cuda_extra_includes "")
+if(NOT EXISTS "${CUDAToolkit_INCLUDE_DIRS}/cublasLt.h")
+  if(_cu_wheel AND EXISTS "${_cu_wheel}/include/cublasLt.h")
+    set(_cuda_extra_includes "${_cu_wheel}/include")
+  else()
+    message(FATAL_ERROR "EMBER_CUDA=ON needs cublasLt.h: `pip install nvidia-cublas` into the "
                         "Python that configures, or a CUDA toolkit with cuBLAS.")
   endif()
-endif()
-# cublasLt.h: the toolkit's, or the wheel's when the toolkit has none.
-set(_cuda_extra_includes "")
-if(NOT EXISTS "${CUDAToolkit_INCLUDE_DIRS}/cublasLt.h" AND _cu_wheel)
-  set(_cuda_extra_includes "${_cu_wheel}/include")
 endif()
 if(EXISTS "${CUDAToolkit_LIBRARY_DIR}/libcudart_static.a" OR TARGET CUDA::cudart_static)
   set(_cudart CUDA::cudart_static)
@@ -71,9 +67,10 @@ function(ember_cuda_target target)
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-fvisibility=hidden
                                -Xcompiler=-fno-math-errno -Wno-deprecated-gpu-targets
                                $<$<CONFIG:Release>:-O3>>)
-  # cudart is linked statically (no run-time dependency on it); cuBLASLt is found at run time
-  # next to ember in site-packages (the nvidia-cublas wheel), or in the system's CUDA.
-  target_link_libraries(${target} PRIVATE ${_cudart} ${_cublaslt} ${CMAKE_DL_LIBS})
+  # cudart is linked statically (no run-time dependency on it); cuBLASLt and NVRTC are opened
+  # at run time next to ember in site-packages (NVIDIA's wheels, through the RPATH below) or
+  # from the system's CUDA (the loader's search path).
+  target_link_libraries(${target} PRIVATE ${_cudart} ${CMAKE_DL_LIBS})
   target_include_directories(${target} PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
   if(_cuda_extra_includes)
     # After the toolkit's own headers (AFTER), so only what it lacks comes from the wheel.

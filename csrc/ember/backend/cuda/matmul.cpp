@@ -6,6 +6,7 @@
 // run as one strided-batched call per leading index. float32 uses full-precision FP32 unless
 // EMBER_CUDA_TF32=1 allows TF32 tensor cores. Integer and bool products run on the host.
 #include <cublasLt.h>
+#include <dlfcn.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,59 @@ namespace ember::cuda {
 
 namespace {
 
+// cuBLASLt is loaded when the first product runs (dlopen), so that a CUDA build imports and
+// runs where the library is missing (a machine without a GPU, or without the cuda13 extra).
+struct Lt {
+#define EMBER_LT_FN(name) decltype(&::name) name = nullptr;
+  EMBER_LT_FN(cublasLtCreate)
+  EMBER_LT_FN(cublasLtMatmulDescCreate)
+  EMBER_LT_FN(cublasLtMatmulDescSetAttribute)
+  EMBER_LT_FN(cublasLtMatmulDescDestroy)
+  EMBER_LT_FN(cublasLtMatrixLayoutCreate)
+  EMBER_LT_FN(cublasLtMatrixLayoutSetAttribute)
+  EMBER_LT_FN(cublasLtMatrixLayoutDestroy)
+  EMBER_LT_FN(cublasLtMatmulPreferenceCreate)
+  EMBER_LT_FN(cublasLtMatmulPreferenceSetAttribute)
+  EMBER_LT_FN(cublasLtMatmulPreferenceDestroy)
+  EMBER_LT_FN(cublasLtMatmulAlgoGetHeuristic)
+  EMBER_LT_FN(cublasLtMatmul)
+#undef EMBER_LT_FN
+  bool ok = false;
+  Lt() {
+    void* h = nullptr;
+    for (const char* name : {"libcublasLt.so.13", "libcublasLt.so"}) {
+      if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL))) break;
+    }
+    if (!h) return;
+    ok = true;
+#define EMBER_LT_LOAD(name)                                            \
+  name = reinterpret_cast<decltype(name)>(dlsym(h, #name));          \
+  ok = ok && name != nullptr;
+    EMBER_LT_LOAD(cublasLtCreate)
+    EMBER_LT_LOAD(cublasLtMatmulDescCreate)
+    EMBER_LT_LOAD(cublasLtMatmulDescSetAttribute)
+    EMBER_LT_LOAD(cublasLtMatmulDescDestroy)
+    EMBER_LT_LOAD(cublasLtMatrixLayoutCreate)
+    EMBER_LT_LOAD(cublasLtMatrixLayoutSetAttribute)
+    EMBER_LT_LOAD(cublasLtMatrixLayoutDestroy)
+    EMBER_LT_LOAD(cublasLtMatmulPreferenceCreate)
+    EMBER_LT_LOAD(cublasLtMatmulPreferenceSetAttribute)
+    EMBER_LT_LOAD(cublasLtMatmulPreferenceDestroy)
+    EMBER_LT_LOAD(cublasLtMatmulAlgoGetHeuristic)
+    EMBER_LT_LOAD(cublasLtMatmul)
+#undef EMBER_LT_LOAD
+  }
+};
+const Lt& lt() {
+  static const Lt* l = new Lt();
+  if (!l->ok) {
+    throw std::runtime_error(
+        "[matmul] cuBLASLt (libcublasLt.so.13) could not be loaded: install it with "
+        "`pip install nvidia-cublas` (the cuda13 extra) or a CUDA toolkit.");
+  }
+  return *l;
+}
+
 void check_blas(cublasStatus_t st, const char* what) {
   if (st == CUBLAS_STATUS_SUCCESS) return;
   if (st == CUBLAS_STATUS_ALLOC_FAILED) throw memory_error(msg("[matmul] cuBLASLt could not allocate (", what, ")."));
@@ -40,7 +94,7 @@ cublasLtHandle_t handle(int device) {
   if (it != handles.end()) return it->second;
   set_device(device);
   cublasLtHandle_t h;
-  EMBER_BLAS_CHECK(cublasLtCreate(&h));
+  EMBER_BLAS_CHECK(lt().cublasLtCreate(&h));
   handles[device] = h;
   return h;
 }
@@ -112,16 +166,16 @@ struct Desc {
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   ~Desc() {
-    if (op) cublasLtMatmulDescDestroy(op);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (c) cublasLtMatrixLayoutDestroy(c);
+    if (op) lt().cublasLtMatmulDescDestroy(op);
+    if (a) lt().cublasLtMatrixLayoutDestroy(a);
+    if (b) lt().cublasLtMatrixLayoutDestroy(b);
+    if (c) lt().cublasLtMatrixLayoutDestroy(c);
   }
 };
 
 void set_batch(cublasLtMatrixLayout_t l, int count, int64_t stride) {
-  EMBER_BLAS_CHECK(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
-  EMBER_BLAS_CHECK(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
+  EMBER_BLAS_CHECK(lt().cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
+  EMBER_BLAS_CHECK(lt().cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
 }
 
 // One strided-batched product, row-major: C (M x N, ldc = N) = A (M x K) B (K x N), `count`
@@ -139,13 +193,13 @@ void gemm(const Stream& s, Dtype dtype, int64_t M, int64_t N, int64_t K, const v
   Desc d;
   const cublasOperation_t op_b = lb.col_major ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = la.col_major ? CUBLAS_OP_T : CUBLAS_OP_N;
-  EMBER_BLAS_CHECK(cublasLtMatmulDescCreate(&d.op, t.compute, t.scale));
-  EMBER_BLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &op_b, sizeof(op_b)));
-  EMBER_BLAS_CHECK(cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &op_a, sizeof(op_a)));
+  EMBER_BLAS_CHECK(lt().cublasLtMatmulDescCreate(&d.op, t.compute, t.scale));
+  EMBER_BLAS_CHECK(lt().cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA, &op_b, sizeof(op_b)));
+  EMBER_BLAS_CHECK(lt().cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB, &op_a, sizeof(op_a)));
   // Stored shapes: first operand (B^T): N x K when op N, K x N when op T.
-  EMBER_BLAS_CHECK(cublasLtMatrixLayoutCreate(&d.a, t.data, lb.col_major ? K : N, lb.col_major ? N : K, lb.ld));
-  EMBER_BLAS_CHECK(cublasLtMatrixLayoutCreate(&d.b, t.data, la.col_major ? M : K, la.col_major ? K : M, la.ld));
-  EMBER_BLAS_CHECK(cublasLtMatrixLayoutCreate(&d.c, t.data, N, M, N));
+  EMBER_BLAS_CHECK(lt().cublasLtMatrixLayoutCreate(&d.a, t.data, lb.col_major ? K : N, lb.col_major ? N : K, lb.ld));
+  EMBER_BLAS_CHECK(lt().cublasLtMatrixLayoutCreate(&d.b, t.data, la.col_major ? M : K, la.col_major ? K : M, la.ld));
+  EMBER_BLAS_CHECK(lt().cublasLtMatrixLayoutCreate(&d.c, t.data, N, M, N));
   if (count > 1) {
     set_batch(d.a, count, stride_b);
     set_batch(d.b, count, stride_a);
@@ -166,18 +220,18 @@ void gemm(const Stream& s, Dtype dtype, int64_t M, int64_t N, int64_t K, const v
   }
   if (!have) {
     cublasLtMatmulPreference_t pref;
-    EMBER_BLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    EMBER_BLAS_CHECK(lt().cublasLtMatmulPreferenceCreate(&pref));
     size_t ws = kWorkspace;
-    EMBER_BLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    EMBER_BLAS_CHECK(lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
     uint32_t al_b = uint32_t(alignment_of(B)), al_a = uint32_t(alignment_of(A)), al_c = uint32_t(alignment_of(C));
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_b, sizeof(al_b));
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_a, sizeof(al_a));
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof(al_c));
-    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_c, sizeof(al_c));
+    lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al_b, sizeof(al_b));
+    lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al_a, sizeof(al_a));
+    lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al_c, sizeof(al_c));
+    lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al_c, sizeof(al_c));
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(h, d.op, d.a, d.b, d.c, d.c, pref, 1, &result, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
+    cublasStatus_t st = lt().cublasLtMatmulAlgoGetHeuristic(h, d.op, d.a, d.b, d.c, d.c, pref, 1, &result, &found);
+    lt().cublasLtMatmulPreferenceDestroy(pref);
     if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
       throw std::runtime_error(msg("[matmul] cuBLASLt has no algorithm for ", dtype_name(dtype), " (", M,
                                    " x ", K, ") @ (", K, " x ", N, ")."));
@@ -194,7 +248,7 @@ void gemm(const Stream& s, Dtype dtype, int64_t M, int64_t N, int64_t K, const v
                       : t.scale == CUDA_C_32F ? static_cast<const void*>(one_c) : &one_f;
   const void* beta = t.scale == CUDA_R_64F ? static_cast<const void*>(&zero_d)
                      : t.scale == CUDA_C_32F ? static_cast<const void*>(zero_c) : &zero_f;
-  EMBER_BLAS_CHECK(cublasLtMatmul(h, d.op, alpha, B, d.a, A, d.b, beta, C, d.c, C, d.c, &plan.algo,
+  EMBER_BLAS_CHECK(lt().cublasLtMatmul(h, d.op, alpha, B, d.a, A, d.b, beta, C, d.c, C, d.c, &plan.algo,
                                   workspace.get(), plan.workspace, cs));
 }
 
