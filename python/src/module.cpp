@@ -32,4 +32,5 @@ NB_MODULE(core, m) {
   init_transforms(m);
   init_memory(m);
   init_io(m);
+  init_export(m);
 }

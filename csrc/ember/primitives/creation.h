@@ -12,6 +12,7 @@ class EMBER_API Arange : public Primitive {
   const char* name() const override { return "Arange"; }
   void eval_cpu(const std::vector<array>& inputs, array& out) override;
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   double start_, step_;
@@ -22,6 +23,7 @@ class EMBER_API Copy : public Primitive {
  public:
   const char* name() const override { return "Copy"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 }  // namespace ember

@@ -22,6 +22,7 @@ class EMBER_API Reduce : public Primitive {
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
   ReduceKind kind() const { return kind_; }
   const std::vector<int>& axes() const { return axes_; }
@@ -41,6 +42,7 @@ class EMBER_API ArgReduce : public Primitive {
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   bool is_max_;
@@ -59,6 +61,7 @@ class EMBER_API Scan : public Primitive {
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   ScanKind kind_;

@@ -365,6 +365,8 @@ const Shape& slot_shape(const Tape& t, int s) {
   return t.steps[s - t.num_inputs - t.constants.size()].shape;
 }
 
+}  // namespace
+
 // Shapeless replay re-derives each step's shape from its arguments' shapes. That works
 // for elementwise steps and for the broadcasts that only line up their operands (the
 // consumer's shape does not change without them); anything else fixes a shape.
@@ -407,8 +409,6 @@ void check_shapeless(Tape& t) {
     t.shapeless_blocker = s.primitive->name();
   }
 }
-
-}  // namespace
 
 std::shared_ptr<Tape> compile_trace(const ArrayFn& fun, const std::vector<array>& inputs,
                                     const CompileOptions& options) {
