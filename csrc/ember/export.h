@@ -20,6 +20,7 @@
 
 #include "ember/api.h"
 #include "ember/array.h"
+#include "ember/export/fields.h"
 
 namespace ember {
 
@@ -100,6 +101,30 @@ class EMBER_API ImportedFunction {
 
 /// Reads a function written by export_function or an exporter.
 EMBER_API ImportedFunction import_function(const std::string& path);
+
+/// One trace described value by value, for a callback instead of a file (mlx.core's
+/// export_function(callback, ...)): values are named A, B, ..., Z, AA, ...
+struct ExportedGraph {
+  struct Value {
+    std::string name;
+    Shape shape;
+    Dtype dtype;
+  };
+  struct Node {
+    std::string primitive;
+    ExportFields fields;  // what serialize() gives
+    std::vector<Value> inputs, outputs;
+  };
+  std::vector<Value> inputs;  // positional, then keyword (see ExportSignature)
+  ExportSignature signature;
+  std::vector<std::pair<std::string, array>> constants;
+  std::vector<Node> nodes;  // in order
+  std::vector<Value> outputs;
+};
+
+/// Traces fun on `inputs` as export_function does and describes the graph.
+EMBER_API ExportedGraph export_graph(const FlatFn& fun, const std::vector<array>& inputs,
+                                     const ExportSignature& signature, bool shapeless = false);
 
 /// Writes the graph that computes `outputs` in Graphviz's dot language: one box per
 /// primitive (with its parameters) and one ellipse per array, down to arrays already

@@ -94,6 +94,18 @@ def _output_leaves(op, out):
                     f"arrays; it returned {type(out).__name__}.")
 
 
+def _flat_function(op, fun, positional, keywords, names):
+    """fun as a function of the flat list of arrays that _layout made of its arguments."""
+
+    def flat_fun(xs):
+        it = iter(xs)
+        a = [_rebuild(x, it) for x in positional]
+        k = {name: _rebuild(keywords[name], it) for name in names}
+        return _output_leaves(op, fun(*a, **k))
+
+    return flat_fun
+
+
 def _path(op, file):
     if isinstance(file, (str, os.PathLike)):
         return os.fsdecode(file)
@@ -121,13 +133,7 @@ class FunctionExporter:
     def __call__(self, *args, **kwargs) -> None:
         op = "export_function"
         leaves, positional, keywords, names, structure = _layout(op, args, kwargs)
-
-        def flat_fun(xs):
-            it = iter(xs)
-            a = [_rebuild(x, it) for x in positional]
-            k = {name: _rebuild(keywords[name], it) for name in names}
-            return _output_leaves(op, self._fun(*a, **k))
-
+        flat_fun = _flat_function(op, self._fun, positional, keywords, names)
         self._impl.add(flat_fun, leaves, len(positional), names, structure)
 
     def close(self) -> None:
@@ -181,14 +187,20 @@ def export_function(file_or_callback: Any, fun: Callable, *args, shapeless: bool
     file, in this process or another, and needs neither the code nor the model.
 
     Args:
-        file_or_callback (str): the path of the file to write. (mlx.core also takes a
-            callback that receives the graph; ember writes files only, and a callable here
-            is a TypeError.)
+        file_or_callback (str or Callable): the path of the file to write, or a callback
+            that receives the graph instead, one dict at a time: ``{"type": "inputs",
+            "inputs": [(name, shape, dtype), ...]}``, ``{"type": "keyword_inputs",
+            "keywords": [(keyword, name), ...]}``, ``{"type": "outputs", ...}``,
+            ``{"type": "constants", "constants": [(name, array), ...]}``, then one
+            ``{"type": "primitive", "name", "arguments", "inputs", "outputs"}`` per node in
+            order (values are named "A", "B", ...; ``arguments`` are the primitive's
+            parameters as ember stores them, which are not MLX's).
         fun (Callable): a function of arrays returning an array or a tuple, list or dict
             of arrays.
         *args: example positional inputs.
         shapeless (bool): see :func:`exporter`.
-        metadata (str, optional): a string stored with the function.
+        metadata (str, optional): a string stored with the function (files only: a
+            ValueError with a callback).
         **kwargs: example keyword inputs; the imported function must be called with the
             same keywords.
 
@@ -199,8 +211,17 @@ def export_function(file_or_callback: Any, fun: Callable, *args, shapeless: bool
         >>> out, = mx.import_function("fun.mlxfn")(mx.array(2), y=mx.array([1, 2, 3]))
     """
     if callable(file_or_callback) and not isinstance(file_or_callback, (str, os.PathLike)):
-        raise TypeError("[export_function] ember exports to files only: file_or_callback must be "
-                        "a path (the callback form of mlx.core is not supported).")
+        if metadata is not None:
+            raise ValueError("[export_function] metadata is stored in files only; it cannot be "
+                             "given with a callback.")
+        if not callable(fun):
+            raise TypeError(f"[export_function] fun must be callable, got {type(fun).__name__}.")
+        leaves, positional, keywords, names, structure = _layout("export_function", args, kwargs)
+        flat_fun = _flat_function("export_function", fun, positional, keywords, names)
+        for event in _core._export_graph(flat_fun, leaves, len(positional), names, structure,
+                                         bool(shapeless)):
+            file_or_callback(event)
+        return
     with FunctionExporter(file_or_callback, fun, shapeless, metadata,
                           _op="export_function") as e:
         e(*args, **kwargs)

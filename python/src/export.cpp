@@ -21,6 +21,43 @@ ExportSignature signature(int num_args, std::vector<std::string> kwarg_names, st
   return {num_args, std::move(kwarg_names), std::move(structure)};
 }
 
+FlatFn flat_fn(nb::callable& fun) {
+  // fun runs during the trace, on this thread (the GIL is held).
+  return [&fun](const std::vector<array>& xs) {
+    return nb::cast<std::vector<array>>(fun(nb::cast(xs)));
+  };
+}
+
+nb::list values(const std::vector<ExportedGraph::Value>& vs) {
+  nb::list out;
+  for (auto& v : vs) out.append(nb::make_tuple(v.name, nb::tuple(nb::cast(v.shape)), v.dtype));
+  return out;
+}
+
+// A primitive's parameters as Python values: ints, floats, strings, lists of ints, dtypes,
+// and {"name": ..., "arguments": [...]} for a nested primitive.
+nb::list arguments(const ExportFields& fields) {
+  nb::list out;
+  for (auto& v : fields.values()) {
+    std::visit(
+        [&](auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::shared_ptr<const ExportFields::Nested>>) {
+            nb::dict d;
+            d["name"] = x->name;
+            d["arguments"] = arguments(x->fields);
+            out.append(d);
+          } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+            out.append(nb::list(nb::cast(x)));
+          } else {
+            out.append(nb::cast(x));
+          }
+        },
+        v);
+  }
+  return out;
+}
+
 }  // namespace
 
 void init_export(nb::module_& m) {
@@ -29,11 +66,8 @@ void init_export(nb::module_& m) {
           "add",
           [](FunctionExporter& e, nb::callable fun, std::vector<array> inputs, int num_args,
              std::vector<std::string> kwarg_names, std::string structure) {
-            // fun runs now, during the trace, on this thread (the GIL is held).
-            FlatFn flat = [&fun](const std::vector<array>& xs) {
-              return nb::cast<std::vector<array>>(fun(nb::cast(xs)));
-            };
-            e.add(flat, inputs, signature(num_args, std::move(kwarg_names), std::move(structure)));
+            e.add(flat_fn(fun), inputs,
+                  signature(num_args, std::move(kwarg_names), std::move(structure)));
           },
           "fun"_a, "inputs"_a, "num_args"_a, "kwarg_names"_a, "structure"_a)
       .def("close", &FunctionExporter::close);
@@ -43,6 +77,52 @@ void init_export(nb::module_& m) {
         return exporter(path, nullptr, shapeless, std::move(metadata));
       },
       "path"_a, "shapeless"_a, "metadata"_a);
+
+  // export_function(callback, ...): the events mlx.core's callback receives, in order.
+  m.def(
+      "_export_graph",
+      [](nb::callable fun, std::vector<array> inputs, int num_args,
+         std::vector<std::string> kwarg_names, std::string structure, bool shapeless) {
+        ExportedGraph g = export_graph(flat_fn(fun), inputs,
+                                       signature(num_args, kwarg_names, structure), shapeless);
+        nb::list events;
+        nb::dict in;
+        in["type"] = "inputs";
+        in["inputs"] = values(g.inputs);
+        if (!structure.empty()) in["structure"] = structure;
+        events.append(in);
+        nb::dict kw;
+        kw["type"] = "keyword_inputs";
+        nb::list names;
+        if (structure.empty()) {
+          for (size_t i = 0; i < kwarg_names.size(); ++i) {
+            names.append(nb::make_tuple(kwarg_names[i], g.inputs[num_args + i].name));
+          }
+        }
+        kw["keywords"] = names;
+        events.append(kw);
+        nb::dict outs;
+        outs["type"] = "outputs";
+        outs["outputs"] = values(g.outputs);
+        events.append(outs);
+        nb::dict consts;
+        consts["type"] = "constants";
+        nb::list cs;
+        for (auto& [name, c] : g.constants) cs.append(nb::make_tuple(name, c));
+        consts["constants"] = cs;
+        events.append(consts);
+        for (auto& node : g.nodes) {
+          nb::dict d;
+          d["type"] = "primitive";
+          d["name"] = node.primitive;
+          d["arguments"] = arguments(node.fields);
+          d["inputs"] = values(node.inputs);
+          d["outputs"] = values(node.outputs);
+          events.append(d);
+        }
+        return events;
+      },
+      "fun"_a, "inputs"_a, "num_args"_a, "kwarg_names"_a, "structure"_a, "shapeless"_a);
 
   nb::class_<ImportedFunction>(m, "_ImportedFunction")
       .def(

@@ -236,6 +236,13 @@ std::string describe(const ExportSignature& sig, const std::vector<ExportSpec>& 
   return os.str();
 }
 
+// A, B, ..., Z, AA, AB, ...
+std::string letters(size_t k) {
+  std::string s;
+  for (++k; k > 0; k = (k - 1) / 26) s.insert(s.begin(), char('A' + (k - 1) % 26));
+  return s;
+}
+
 std::vector<ExportSpec> specs_of(const std::vector<array>& xs) {
   std::vector<ExportSpec> out;
   for (auto& x : xs) out.push_back({x.shape(), x.dtype()});
@@ -351,6 +358,37 @@ void export_function(const std::string& path, const KwargsFn& fun, const Args& a
   auto e = exporter(path, fun, shapeless, std::move(metadata));
   e(args, kwargs);
   e.close();
+}
+
+ExportedGraph export_graph(const FlatFn& fun, const std::vector<array>& inputs,
+                           const ExportSignature& signature, bool shapeless) {
+  auto tape = detail::compile_trace(fun, inputs, {shapeless, true});
+  if (!tape->constants.empty()) eval(tape->constants);
+  ExportedGraph g;
+  g.signature = signature;
+  const int ni = tape->num_inputs, nc = int(tape->constants.size());
+  std::vector<ExportedGraph::Value> slots;
+  auto value = [&](const Shape& shape, Dtype t) {
+    slots.push_back({letters(slots.size()), shape, t});
+    return slots.back();
+  };
+  for (int i = 0; i < ni; ++i) g.inputs.push_back(value(inputs[i].shape(), inputs[i].dtype()));
+  for (int k = 0; k < nc; ++k) {
+    const array& c = tape->constants[k];
+    g.constants.emplace_back(value(c.shape(), c.dtype()).name, c);
+  }
+  for (size_t k = 0; k < tape->steps.size(); k += tape->steps[k].group_size) {
+    const Tape::Step& s = tape->steps[k];
+    ExportedGraph::Node node{s.primitive->name(), {}, {}, {}};
+    s.primitive->serialize(node.fields);
+    for (int a : s.args) node.inputs.push_back(slots[a]);
+    for (int j = 0; j < s.group_size; ++j) {
+      node.outputs.push_back(value(tape->steps[k + j].shape, tape->steps[k + j].dtype));
+    }
+    g.nodes.push_back(std::move(node));
+  }
+  for (int o : tape->outputs) g.outputs.push_back(slots[o]);
+  return g;
 }
 
 // ---- importing ----
@@ -632,13 +670,6 @@ std::string quoted(const std::string& s) {
     out += c;
   }
   return out + "\"";
-}
-
-// A, B, ..., Z, AA, AB, ...
-std::string letters(size_t k) {
-  std::string s;
-  for (++k; k > 0; k = (k - 1) / 26) s.insert(s.begin(), char('A' + (k - 1) % 26));
-  return s;
 }
 
 }  // namespace

@@ -421,6 +421,22 @@ using Loaded = std::vector<array>;
 using In = std::vector<array>;
 using Specs = std::vector<ExportSpec>;
 
+// A window's start, stop and step; bounded so that the op's window arithmetic cannot overflow
+// (the ops get them from Python ints already checked to fit, a file could hold anything).
+struct StoredWindow {
+  std::vector<int64_t> start, stop, step;
+};
+StoredWindow read_window(ExportFields::Reader& f) {
+  StoredWindow w{f.integers("start"), f.integers("stop"), f.integers("step")};
+  constexpr int64_t limit = int64_t(1) << 61;
+  for (auto* v : {&w.start, &w.stop, &w.step}) {
+    for (int64_t x : *v) {
+      if (x < -limit || x > limit) throw std::invalid_argument(msg("window bound ", x, " is out of range"));
+    }
+  }
+  return w;
+}
+
 Loaded load_split(ExportFields::Reader& f, const In& in, const Specs&) {
   detail::expect_inputs(in, 1);
   int axis = f.axis("axis");
@@ -461,14 +477,14 @@ const detail::RegisterLoaders kLoaders{
      }},
     {"Slice", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
        detail::expect_inputs(in, 1);
-       auto start = f.integers("start"), stop = f.integers("stop"), step = f.integers("step");
-       return {slice(in[0], start, stop, step)};
+       auto w = read_window(f);
+       return {slice(in[0], w.start, w.stop, w.step)};
      }},
     {"Split", load_split},
     {"SliceUpdate", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
        detail::expect_inputs(in, 2);
-       auto start = f.integers("start"), stop = f.integers("stop"), step = f.integers("step");
-       return {slice_update(in[0], in[1], start, stop, step)};
+       auto w = read_window(f);
+       return {slice_update(in[0], in[1], w.start, w.stop, w.step)};
      }},
     {"Concatenate", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
        detail::expect_inputs(in, 2, true);
