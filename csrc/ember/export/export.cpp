@@ -239,8 +239,8 @@ std::string describe(const ExportSignature& sig, const std::vector<ExportSpec>& 
 // A, B, ..., Z, AA, AB, ...
 std::string letters(size_t k) {
   std::string s;
-  for (++k; k > 0; k = (k - 1) / 26) s.insert(s.begin(), char('A' + (k - 1) % 26));
-  return s;
+  for (++k; k > 0; k = (k - 1) / 26) s += char('A' + (k - 1) % 26);
+  return std::string(s.rbegin(), s.rend());
 }
 
 std::vector<ExportSpec> specs_of(const std::vector<array>& xs) {
