@@ -690,7 +690,7 @@ void export_to_dot(std::ostream& os, const std::vector<array>& outputs,
   auto array_node = [&](const array& a) -> const std::string& {
     auto it = array_ids.find(a.id());
     if (it != array_ids.end()) return it->second;
-    std::string id = "a" + std::to_string(array_ids.size());
+    std::string id = msg("a", array_ids.size());
     auto g = given.find(a.id());
     std::string label = g != given.end() ? g->second : letters(unnamed++);
     std::ostringstream l;
@@ -710,7 +710,7 @@ void export_to_dot(std::ostream& os, const std::vector<array>& outputs,
       continue;
     }
     if (!done_groups.insert(a.group_id()).second) continue;  // a sibling drew this node
-    std::string pid = "p" + std::to_string(prims++);
+    std::string pid = msg("p", prims++);
     std::ostringstream label;
     a.primitive().print(label);
     os << "  " << pid << " [label=" << quoted(label.str()) << ", shape=box];\n";
