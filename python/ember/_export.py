@@ -184,7 +184,9 @@ def export_function(file_or_callback: Any, fun: Callable, *args, shapeless: bool
     Python code runs once, values computed from captured arrays are folded into constants,
     elementwise chains are fused) and written with the arrays the function captured, so
     evaluate a model's parameters before exporting it. :func:`import_function` reads the
-    file, in this process or another, and needs neither the code nor the model.
+    file, in this process or another, and needs neither the code nor the model. Random draws
+    without a ``key`` use the global key as it was when exporting, so each call of the import
+    gives the same numbers: pass a key as an input for fresh ones.
 
     Args:
         file_or_callback (str or Callable): the path of the file to write, or a callback
