@@ -155,9 +155,12 @@ def exporter(file: str, fun: Callable, *, shapeless: bool = False,
         file (str): the path of the file to write.
         fun (Callable): a function of arrays (or trees of arrays) returning arrays.
         shapeless (bool): the imported function accepts inputs of other shapes (same ranks
-            and dtypes) where the graph allows, as :func:`compile`'s ``shapeless``: graphs of
-            elementwise ops. A call with new shapes of a graph that fixes shapes (reshapes,
-            reductions, matmuls) is a ValueError naming the op.
+            and dtypes) where its graph allows: each node is rebuilt by its op for the new
+            shapes (elementwise ops, reductions, matmuls, transposes, scans, squeezes ...).
+            A node that fixes a shape (a reshape other than a squeeze or expand_dims, a
+            broadcast to a stored shape, a slice) is a ValueError naming it. As with
+            compile's ``shapeless``, values computed from shapes while tracing are constants
+            (``mean``'s count, for one), so use it for graphs that do not read shapes.
         metadata (str, optional): a string stored with the function (for example a JSON
             model configuration); ``import_function(file, return_metadata=True)`` returns it.
 

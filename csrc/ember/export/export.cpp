@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
@@ -31,7 +32,11 @@
 #include "ember/graph.h"
 #include "ember/io/internal.h"
 #include "ember/ops.h"
+#include "ember/ops/reduce_internal.h"
+#include "ember/primitives/binary.h"
 #include "ember/primitives/primitive.h"
+#include "ember/primitives/reduce.h"
+#include "ember/primitives/unary.h"
 #include "ember/transforms/compile.h"
 #include "ember/version.h"
 
@@ -399,10 +404,17 @@ struct ImportedState {
   std::string path;
   std::string metadata;
   bool shapeless = false;
+  /// A node as stored (what a shapeless call rebuilds on inputs of new shapes).
+  struct Node {
+    std::string name;
+    ExportFields fields;
+    std::vector<ExportSpec> outputs;
+  };
   struct Trace {
     ExportSignature signature;
     std::vector<ExportSpec> inputs;
     Tape tape;
+    std::vector<Node> nodes;  // shapeless files only; node k starts at a step of position 0
   };
   std::vector<Trace> traces;
 };
@@ -501,7 +513,8 @@ class In {
   uint64_t pos_ = 0;
 };
 
-detail::ImportedState::Trace read_trace(In& in, const std::vector<array>& constants, size_t index) {
+detail::ImportedState::Trace read_trace(In& in, const std::vector<array>& constants, size_t index,
+                                        bool shapeless) {
   detail::ImportedState::Trace t;
   t.signature.num_args = int(in.count("positional arguments", 0));
   const uint32_t nk = in.count("keyword arguments", 4);
@@ -552,6 +565,7 @@ detail::ImportedState::Trace read_trace(In& in, const std::vector<array>& consta
       in.bad(msg("node ", k, " (", io::detail::printable(name), ") of trace ", index,
                  " cannot be rebuilt: ", e.what(), "."));
     }
+    if (shapeless) t.nodes.push_back({name, fields, outs});
     for (uint32_t j = 0; j < no; ++j) {
       Tape::Step s{made[j].primitive_ptr(), args, outs[j].shape, outs[j].dtype};
       s.position = int(j);
@@ -605,7 +619,7 @@ ImportedFunction import_function(const std::string& path) {
   }
   const uint32_t nt = in.count("traces", 16);
   for (uint32_t k = 0; k < nt; ++k) {
-    state->traces.push_back(read_trace(in, constants, k));
+    state->traces.push_back(read_trace(in, constants, k, state->shapeless));
     if (state->shapeless) detail::check_shapeless(state->traces.back().tape);
   }
   char end[sizeof(kEnd)];
@@ -624,6 +638,116 @@ std::vector<array> ImportedFunction::operator()(const Args& args, const Kwargs& 
   return call(flat, sig);
 }
 
+namespace {
+
+bool is_elementwise(const Primitive& p) {
+  return dynamic_cast<const UnaryElementwise*>(&p) || dynamic_cast<const BinaryElementwise*>(&p) ||
+         dynamic_cast<const Select*>(&p);
+}
+
+// The shape slot s had when the trace was exported.
+const Shape& stored_shape(const Tape& t, int s) {
+  if (s < t.num_inputs) return t.input_shapes[s];
+  if (s < t.num_inputs + int(t.constants.size())) return t.constants[s - t.num_inputs].shape();
+  return t.steps[s - t.num_inputs - t.constants.size()].shape;
+}
+
+// A fused chain ending in a sum, as its ops one by one (their ops broadcast the arguments,
+// and the sum keeps its trailing axes whatever their sizes).
+array unfused(const detail::Compiled& c, const std::vector<array>& args) {
+  const detail::FusedGraph& g = c.graph();
+  std::vector<array> values(args);
+  for (auto& op : g.ops) {
+    std::vector<array> a;
+    for (int i : op.args) a.push_back(values[i]);
+    const Primitive& p = *op.primitive;
+    if (auto* u = dynamic_cast<const UnaryElementwise*>(&p)) {
+      values.push_back(u->apply(a[0]));
+    } else if (auto* b = dynamic_cast<const BinaryElementwise*>(&p)) {
+      values.push_back(b->apply(a[0], a[1]));
+    } else {
+      values.push_back(where(a[0], a[1], a[2]));
+    }
+  }
+  const auto& sum = static_cast<const Reduce&>(*g.reduce);
+  return detail::reduce_keepdims(values.back(), ReduceKind::sum, sum.axes(), g.ops.back().dtype);
+}
+
+// A reshape that only drops or inserts axes of size 1 (squeeze, expand_dims, a reduction
+// without keepdims) keeps doing that on an input of another shape of the same rank; any other
+// reshape fixes the shape.
+std::optional<Shape> unit_axes_reshape(const Shape& from, const Shape& to, const Shape& now) {
+  std::vector<int64_t> kept_from, kept_to;
+  for (int64_t d : from) if (d != 1) kept_from.push_back(d);
+  for (int64_t d : to) if (d != 1) kept_to.push_back(d);
+  if (kept_from != kept_to || now.size() != from.size()) return std::nullopt;
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < from.size(); ++i) {
+    if (from[i] != 1) kept.push_back(now[i]);
+    else if (now[i] != 1) return std::nullopt;  // a dropped axis must still have size 1
+  }
+  Shape out;
+  size_t next = 0;
+  for (int64_t d : to) out.push_back(d == 1 ? 1 : kept[next++]);
+  return out;
+}
+
+// Replays a shapeless trace on inputs of other shapes: each node is rebuilt from its stored
+// parameters by its loader (its op infers the new shapes), except the elementwise ones, which
+// broadcast their arguments as compile's shapeless replay does, the broadcasts that only line
+// up an elementwise op's operands (it broadcasts anyway), and unit-axis reshapes.
+std::vector<array> replay_shapeless(const detail::ImportedState::Trace& t,
+                                    const std::vector<array>& inputs) {
+  const Tape& tape = t.tape;
+  std::vector<array> slots(inputs);
+  slots.insert(slots.end(), tape.constants.begin(), tape.constants.end());
+  size_t step = 0;
+  for (size_t k = 0; k < t.nodes.size(); ++k) {
+    const auto& node = t.nodes[k];
+    const Tape::Step& s = tape.steps[step];
+    std::vector<array> args;
+    for (int a : s.args) args.push_back(slots[a]);
+    std::vector<array> outs;
+    const auto* compiled = dynamic_cast<const detail::Compiled*>(s.primitive.get());
+    try {
+      if (s.implicit_broadcast) {
+        outs = {args[0]};
+      } else if (is_elementwise(*s.primitive) || (compiled && !compiled->graph().reduce)) {
+        Shape shape;
+        for (auto& a : args) shape = broadcast_shapes(node.name.c_str(), shape, a.shape());
+        if (!compiled) {
+          for (auto& a : args) a = broadcast_to(a, shape);
+        }
+        outs = {array(shape, s.dtype, s.primitive, args)};
+      } else if (node.name == "Reshape") {
+        auto to = unit_axes_reshape(stored_shape(tape, s.args[0]), s.shape, args[0].shape());
+        if (!to) {
+          throw std::invalid_argument(msg("it reshapes ", stored_shape(tape, s.args[0]),
+                                          " to ", s.shape, ", which fixes the shape"));
+        }
+        outs = {reshape(args[0], *to)};
+      } else if (compiled) {
+        // A fused sum keeps its shapes: run its ops one by one through their loaders.
+        outs = {unfused(*compiled, args)};
+      } else {
+        outs = detail::rebuild_primitive(node.name, node.fields, args, node.outputs);
+      }
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(msg(
+          "[import_function] The function was exported with shapeless=True, but its ", node.name,
+          " (node ", k, ") cannot take the new input shapes: ", e.what(), ". Call it with the "
+          "exported shapes (", describe(t.signature, t.inputs), ") or export a trace per shape."));
+    }
+    for (auto& o : outs) slots.push_back(o);
+    step += size_t(s.group_size);
+  }
+  std::vector<array> out;
+  for (int o : tape.outputs) out.push_back(slots[o]);
+  return out;
+}
+
+}  // namespace
+
 std::vector<array> ImportedFunction::call(const std::vector<array>& inputs,
                                           const ExportSignature& signature) const {
   const auto& s = *state_;
@@ -635,14 +759,8 @@ std::vector<array> ImportedFunction::call(const std::vector<array>& inputs,
     if (!(t.signature == signature) || !matches(t.inputs, specs, s.shapeless)) continue;
     bool same = true;
     for (size_t i = 0; i < specs.size(); ++i) same = same && specs[i].shape == t.inputs[i].shape;
-    if (!same && !t.tape.shapeless_blocker.empty()) {
-      throw std::invalid_argument(msg(
-          "[import_function] The function was exported with shapeless=True but contains ",
-          t.tape.shapeless_blocker, ", whose output shape was fixed when it was exported: call it "
-          "with the exported shapes (", describe(t.signature, t.inputs), "), or export a trace per "
-          "shape."));
-    }
-    return detail::compile_replay(t.tape, inputs, !same);
+    if (same || t.tape.shapeless_blocker.empty()) return detail::compile_replay(t.tape, inputs, !same);
+    return replay_shapeless(t, inputs);
   }
   std::ostringstream os;
   os << "[import_function] No exported trace matches the call with "

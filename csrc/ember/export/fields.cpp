@@ -115,9 +115,11 @@ void expect_inputs(const std::vector<array>& inputs, size_t n, bool at_least) {
   }
 }
 
-std::vector<array> load_primitive(const std::string& name, const ExportFields& fields,
-                                  const std::vector<array>& inputs,
-                                  const std::vector<ExportSpec>& outputs) {
+namespace {
+
+std::vector<array> load(const std::string& name, const ExportFields& fields,
+                        const std::vector<array>& inputs, const std::vector<ExportSpec>& outputs,
+                        bool check_shapes) {
   PrimitiveLoader loader;
   {
     Registry& r = registry();
@@ -149,13 +151,27 @@ std::vector<array> load_primitive(const std::string& name, const ExportFields& f
       throw std::invalid_argument(
           "its parameters and inputs do not make a node of it (its op would build another graph)");
     }
-    if (a.shape() != outputs[k].shape || a.dtype() != outputs[k].dtype) {
+    if ((check_shapes && a.shape() != outputs[k].shape) || a.dtype() != outputs[k].dtype) {
       throw std::invalid_argument(msg("output ", k, " would have shape ", a.shape(), " and dtype ",
                                       dtype_name(a.dtype()), ", the file says ", outputs[k].shape,
                                       " and ", dtype_name(outputs[k].dtype)));
     }
   }
   return all;
+}
+
+}  // namespace
+
+std::vector<array> load_primitive(const std::string& name, const ExportFields& fields,
+                                  const std::vector<array>& inputs,
+                                  const std::vector<ExportSpec>& outputs) {
+  return load(name, fields, inputs, outputs, true);
+}
+
+std::vector<array> rebuild_primitive(const std::string& name, const ExportFields& fields,
+                                     const std::vector<array>& inputs,
+                                     const std::vector<ExportSpec>& outputs) {
+  return load(name, fields, inputs, outputs, false);
 }
 
 }  // namespace detail

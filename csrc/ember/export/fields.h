@@ -108,6 +108,12 @@ EMBER_API std::vector<array> load_primitive(const std::string& name, const Expor
                                             const std::vector<array>& inputs,
                                             const std::vector<ExportSpec>& outputs);
 
+/// load_primitive for inputs of new shapes (a shapeless call): the loader's op infers the
+/// output shapes, so only the dtypes are checked against the stored outputs.
+EMBER_API std::vector<array> rebuild_primitive(const std::string& name, const ExportFields& fields,
+                                               const std::vector<array>& inputs,
+                                               const std::vector<ExportSpec>& outputs);
+
 /// For loaders: std::invalid_argument unless there are n inputs (at least n when at_least).
 EMBER_API void expect_inputs(const std::vector<array>& inputs, size_t n, bool at_least = false);
 
