@@ -516,7 +516,9 @@ class In {
 detail::ImportedState::Trace read_trace(In& in, const std::vector<array>& constants, size_t index,
                                         bool shapeless) {
   detail::ImportedState::Trace t;
-  t.signature.num_args = int(in.count("positional arguments", 0));
+  const uint32_t num_args = in.get<uint32_t>("positional arguments");
+  if (num_args > (1u << 30)) in.bad(msg("trace ", index, " declares ", num_args, " arguments (corrupt)."));
+  t.signature.num_args = int(num_args);
   const uint32_t nk = in.count("keyword arguments", 4);
   for (uint32_t i = 0; i < nk; ++i) t.signature.kwarg_names.push_back(in.str("a keyword name"));
   if (!std::is_sorted(t.signature.kwarg_names.begin(), t.signature.kwarg_names.end())) {
@@ -607,7 +609,7 @@ ImportedFunction import_function(const std::string& path) {
   const uint64_t meta = in.get<uint64_t>("the metadata");
   state->metadata = in.str("the metadata", meta);
   std::vector<array> constants;
-  const uint32_t nc = in.count("constants", 13);
+  const uint32_t nc = in.count("constants", 6);  // a 0-d constant of one byte takes 6
   for (uint32_t k = 0; k < nc; ++k) {
     ExportSpec s = in.spec("a constant");
     const uint64_t nbytes = uint64_t(shape_size(s.shape)) * size_of(s.dtype);
