@@ -15,6 +15,8 @@
 
 #include <string>
 
+#include "ember/backend/gpu/gpu.h"
+#include "ember/device.h"
 #include "ember/errors.h"
 
 #if defined(__linux__)
@@ -68,7 +70,7 @@ struct Cache {
   size_t peak = 0;        // reset by reset_peak_memory
   size_t high_water = 0;  // never reset: bounds the cache
   size_t limit = size_t(4) << 30;  // of the cache
-  size_t memory_limit = default_memory_limit();
+  size_t memory_limit = default_memory_limit() + size_t(double(gpu::total_memory()) * 0.9);
   size_t wired_limit = 0;
 
   static size_t default_memory_limit() {
@@ -138,42 +140,120 @@ class limit_error : public std::bad_alloc {
   std::string what_;
 };
 
+// Throws the limit error unless `capacity` more bytes fit under the memory limit (emptying
+// the caches first when they would make room). Called under c.mu.
+void check_limit(Cache& c, size_t nbytes, size_t capacity) {
+  if (c.active + capacity <= c.memory_limit) return;
+  c.trim_to(0);  // cached blocks are not in use: give them back first
+  gpu::clear_cache();
+  if (c.active + capacity > c.memory_limit) {
+    throw limit_error("[malloc] Allocating " + std::to_string(nbytes) +
+                      " bytes would exceed the memory limit of " +
+                      std::to_string(c.memory_limit) + " bytes (" + std::to_string(c.active) +
+                      " bytes in use); raise it with set_memory_limit.");
+  }
+}
+
+thread_local bool host_only = false;
+
 }  // namespace
 
-Buffer::Buffer(size_t nbytes) : ptr_(nullptr), nbytes_(nbytes), capacity_(round_capacity(nbytes)) {
+void* detail::allocate_host_block(size_t& capacity, size_t nbytes) {
+  capacity = round_capacity(nbytes);
   auto& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    if (c.active + capacity_ > c.memory_limit) {
-      c.trim_to(0);  // cached blocks are not in use: give them back first
-      if (c.active + capacity_ > c.memory_limit) {
-        throw limit_error("[malloc] Allocating " + std::to_string(nbytes) +
-                          " bytes would exceed the memory limit of " +
-                          std::to_string(c.memory_limit) + " bytes (" + std::to_string(c.active) +
-                          " bytes in use); raise it with set_memory_limit.");
-      }
-    }
-    ptr_ = c.take(capacity_);
-    if (ptr_) {
-      c.count_active(capacity_);
-      return;
+    check_limit(c, nbytes, capacity);
+    if (void* p = c.take(capacity)) {
+      c.count_active(capacity);
+      return p;
     }
   }
-  ptr_ = system_alloc(capacity_);
-  if (!ptr_) {
+  void* p = system_alloc(capacity);
+  if (!p) {
     clear_cache();
-    ptr_ = system_alloc(capacity_);
+    p = system_alloc(capacity);
   }
-  if (!ptr_) throw memory_error(msg("[allocate] Failed to allocate ", nbytes, " bytes."));
+  if (!p) throw memory_error(msg("[allocate] Failed to allocate ", nbytes, " bytes."));
   std::lock_guard<std::mutex> lock(c.mu);
-  c.count_active(capacity_);
+  c.count_active(capacity);
+  return p;
+}
+
+void detail::free_host_block(void* p, size_t capacity) {
+  auto& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.active -= capacity;
+  c.put(p, capacity);
+}
+
+namespace {
+
+// A block of GPU memory, counted and limited like host blocks (the backend caches it).
+void* allocate_device_block(size_t& capacity, size_t nbytes, int device) {
+  auto& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    check_limit(c, nbytes, capacity);
+  }
+  void* p = gpu::alloc(capacity, device);
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.count_active(capacity);
+  return p;
+}
+
+void free_device_block(void* p, size_t capacity, int device) {
+  gpu::free(p, capacity, device);
+  auto& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.active -= capacity;
+}
+
+}  // namespace
+
+detail::HostAllocationScope::HostAllocationScope() : previous_(host_only) { host_only = true; }
+detail::HostAllocationScope::~HostAllocationScope() { host_only = previous_; }
+
+Buffer::Buffer(size_t nbytes) : ptr_(nullptr), nbytes_(nbytes), capacity_(0) {
+  ptr_ = detail::allocate_host_block(capacity_, nbytes);
+}
+
+Buffer::Buffer(size_t nbytes, const Stream& s) : ptr_(nullptr), nbytes_(nbytes), capacity_(0) {
+  if (s.device.type == DeviceType::cpu || host_only) {
+    ptr_ = detail::allocate_host_block(capacity_, nbytes);
+    return;
+  }
+  capacity_ = round_capacity(nbytes);
+  ptr_ = allocate_device_block(capacity_, nbytes, s.device.index);
+  device_ = s.device.index;
+  stream_ = s.index;
 }
 
 Buffer::~Buffer() {
-  auto& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.active -= capacity_;
-  c.put(ptr_, capacity_);
+  void* m = mirror_.load(std::memory_order_acquire);
+  if (device_ < 0) {
+    detail::free_host_block(ptr_, capacity_);
+    if (m) free_device_block(m, mirror_capacity_, mirror_device_);
+  } else {
+    free_device_block(ptr_, capacity_, device_);
+    if (m) detail::free_host_block(m, mirror_capacity_);
+  }
+}
+
+void Buffer::set_mirror(void* p, size_t capacity, int stream, int device) const {
+  mirror_capacity_ = capacity;
+  mirror_stream_ = stream;
+  mirror_device_ = device;
+  mirror_.store(p, std::memory_order_release);
+}
+
+void* Buffer::host_mirror() const { return gpu::make_host_mirror(*this); }
+
+BufferPtr allocate(size_t nbytes, const Stream& s) { return std::make_shared<Buffer>(nbytes, s); }
+
+void* detail::allocate_device_mirror(size_t& capacity, size_t nbytes, int device) {
+  capacity = round_capacity(nbytes);
+  return allocate_device_block(capacity, nbytes, device);
 }
 
 size_t get_active_memory() {
@@ -190,11 +270,14 @@ void reset_peak_memory() {
 }
 size_t get_cache_memory() {
   std::lock_guard<std::mutex> lock(cache().mu);
-  return cache().cached;
+  return cache().cached + gpu::cached_bytes();
 }
 void clear_cache() {
-  std::lock_guard<std::mutex> lock(cache().mu);
-  cache().trim_to(0);
+  {
+    std::lock_guard<std::mutex> lock(cache().mu);
+    cache().trim_to(0);
+  }
+  gpu::clear_cache();
 }
 size_t set_memory_limit(size_t limit) {
   std::lock_guard<std::mutex> lock(cache().mu);

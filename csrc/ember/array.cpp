@@ -204,7 +204,9 @@ void array::allocate_row_contiguous() {
   checked_nbytes(name, shape(), dtype());  // MemoryError beyond RAM + swap, before malloc
   BufferPtr b;
   try {
-    b = allocate(nbytes());
+    // A node's output lives in the home of its stream's device (allocator.h); arrays without
+    // a primitive (host data, scratch arrays of CPU kernels) are host memory.
+    b = has_primitive() ? allocate(nbytes(), node_->stream) : allocate(nbytes());
   } catch (const std::bad_alloc& e) {
     // Say which computation failed, for which shape and how much (not "std::bad_alloc"),
     // keeping the allocator's reason (e.g. the memory limit) when it gave one.

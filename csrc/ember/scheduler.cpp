@@ -165,13 +165,21 @@ void run_node(array& a, bool keep_graph) {
   const bool cpu = a.stream().device.type == DeviceType::cpu;
   if (a.group_id() == a.id()) {
     // A node from make_node: a single-output primitive (no vector of outputs to build).
-    if (cpu) p.eval_cpu(a.inputs(), a);
-    else p.eval_gpu(a.inputs(), a);
+    if (cpu) {
+      p.eval_cpu(a.inputs(), a);
+    } else {
+      p.eval_gpu(a.inputs(), a);
+      gpu::retain(a.stream(), a.inputs(), {a});  // until the device is done with them
+    }
     if (!keep_graph) a.detach();
   } else {
     std::vector<array> outs = a.siblings();
-    if (cpu) p.eval_cpu_multi(a.inputs(), outs);
-    else p.eval_gpu_multi(a.inputs(), outs);
+    if (cpu) {
+      p.eval_cpu_multi(a.inputs(), outs);
+    } else {
+      p.eval_gpu_multi(a.inputs(), outs);
+      gpu::retain(a.stream(), a.inputs(), outs);
+    }
     for (auto& o : outs) {
       if (!keep_graph) o.detach();
     }

@@ -1,5 +1,10 @@
-"""DLPack exchange for ember arrays (CPU): ``np.from_dlpack(x)``,
-``torch.from_dlpack(x)`` and ``mx.from_dlpack(obj)``."""
+"""DLPack exchange for ember arrays: ``np.from_dlpack(x)``, ``torch.from_dlpack(x)``,
+``jax.dlpack.from_dlpack(x)``, ``cupy.from_dlpack(x)`` and ``mx.from_dlpack(obj)``.
+
+An array whose data is in GPU memory (computed on mx.gpu) is exported as a CUDA DLPack tensor
+without a copy; other arrays as host tensors (read-only views for DLPack 1.0 consumers).
+``mx.from_dlpack`` copies: a CUDA tensor into ember's GPU memory, a host tensor into host
+memory."""
 from ember import core as _core
 
 # numpy is imported inside the functions: `import ember` must work without it (the type
@@ -7,9 +12,14 @@ from ember import core as _core
 
 
 def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
-    """Exports the array through DLPack. Views of ember data are read-only; a consumer
-    that predates DLPack 1.0's read-only flag gets a copy."""
+    """Exports the array through DLPack. GPU data is shared as it is (after the work that
+    computes it has finished); host views of ember data are read-only, and a consumer that
+    predates DLPack 1.0's read-only flag gets a copy."""
     import numpy as np
+
+    if _core._gpu_device(self) >= 0:
+        kwargs = {} if max_version is None else {"max_version": max_version}
+        return _core._dlpack_gpu(self).__dlpack__(**kwargs)
 
     view = np.asarray(self)
     if max_version is not None and tuple(max_version) >= (1, 0):
@@ -18,13 +28,18 @@ def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None
 
 
 def __dlpack_device__(self):
-    return (1, 0)  # kDLCPU, device 0
+    gpu = _core._gpu_device(self)
+    return (2, gpu) if gpu >= 0 else (1, 0)  # kDLCUDA or kDLCPU
 
 
 def from_dlpack(x):
-    """An ember array holding a copy of a DLPack-capable object's data."""
+    """An ember array holding a copy of a DLPack-capable object's data (CUDA tensors are
+    copied into ember's GPU memory; they must be row-contiguous)."""
     import numpy as np
 
+    device = getattr(x, "__dlpack_device__", None)
+    if device is not None and device()[0] in (2, 13):  # kDLCUDA, kDLCUDAManaged
+        return _core._from_dlpack_gpu(x)
     return _core.array(np.from_dlpack(x))
 
 

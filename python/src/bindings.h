@@ -32,6 +32,7 @@ void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);
 void init_io(nb::module_& m);
 void init_export(nb::module_& m);
+void init_dlpack(nb::module_& m);
 void init_device(nb::module_& m);
 
 namespace ember::py {

@@ -33,4 +33,5 @@ NB_MODULE(core, m) {
   init_memory(m);
   init_io(m);
   init_export(m);
+  init_dlpack(m);
 }

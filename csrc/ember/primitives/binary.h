@@ -38,6 +38,7 @@ class EMBER_API BinaryElementwise : public Primitive {
    public:                                                                                \
     const char* name() const override { return #Name; }                                   \
     void eval_cpu(const std::vector<array>& inputs, array& out) override;                 \
+    EMBER_GPU_KERNEL                                                                      \
     BinaryBlockFn block_fn(Dtype in) const override;                                      \
     std::pair<array, array> partials(const array& a, const array& b,                      \
                                      const array& out) const override;                    \
@@ -61,6 +62,7 @@ class EMBER_API Select : public Primitive {
  public:
   const char* name() const override { return "Select"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   EMBER_NO_EXPORT_FIELDS
 };
 

@@ -11,6 +11,7 @@ class EMBER_API Arange : public Primitive {
   Arange(double start, double step) : start_(start), step_(step) {}
   const char* name() const override { return "Arange"; }
   void eval_cpu(const std::vector<array>& inputs, array& out) override;
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void serialize(ExportFields& fields) const override;
 
@@ -23,6 +24,7 @@ class EMBER_API Copy : public Primitive {
  public:
   const char* name() const override { return "Copy"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   EMBER_NO_EXPORT_FIELDS
 };
 

@@ -13,6 +13,7 @@ namespace ember {
 /// plus equality and printing of its parameters.
 #define EMBER_INDEX_RULES                                     \
   EMBER_PRIMITIVE_RULES                                       \
+  EMBER_GPU_KERNEL                                            \
   bool is_equivalent(const Primitive& other) const override; \
   void print(std::ostream& os) const override;                \
   void serialize(ExportFields& fields) const override;

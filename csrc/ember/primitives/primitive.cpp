@@ -3,6 +3,7 @@
 
 #include <typeinfo>
 
+#include "ember/backend/gpu/gpu.h"
 #include "ember/errors.h"
 #include "ember/ops.h"
 
@@ -12,8 +13,11 @@ void Primitive::eval_cpu(const std::vector<array>&, array&) {
   throw std::logic_error(msg("[", name(), "] has no single-output CPU kernel."));
 }
 
-void Primitive::eval_gpu(const std::vector<array>&, array&) {
-  throw std::invalid_argument(msg("[", name(), "] has no GPU kernel yet; run it on mx.cpu."));
+// Without a kernel of its own on the GPU, a primitive's CPU kernel runs on the host
+// (backend/gpu/gpu.h, eval_on_host).
+void Primitive::eval_gpu(const std::vector<array>& inputs, array& out) {
+  std::vector<array> outs{out};
+  gpu::eval_on_host(*this, inputs, outs);
 }
 
 void Primitive::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
@@ -21,7 +25,8 @@ void Primitive::eval_cpu_multi(const std::vector<array>& inputs, std::vector<arr
 }
 
 void Primitive::eval_gpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
-  eval_gpu(inputs, outputs[0]);
+  if (outputs.size() == 1) eval_gpu(inputs, outputs[0]);
+  else gpu::eval_on_host(*this, inputs, outputs);
 }
 
 std::vector<array> Primitive::jvp_multi(const std::vector<array>& primals,

@@ -44,6 +44,7 @@ class EMBER_API RandomBits : public Primitive {
   RandomBits(Shape shape, int width) : shape_(std::move(shape)), width_(width) {}
   const char* name() const override { return "RandomBits"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
   void serialize(ExportFields& fields) const override;

@@ -20,6 +20,7 @@ class EMBER_API Reduce : public Primitive {
       : kind_(kind), axes_(std::move(axes)), dtype_(dtype) {}
   const char* name() const override;
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
   void serialize(ExportFields& fields) const override;
@@ -40,6 +41,7 @@ class EMBER_API ArgReduce : public Primitive {
   ArgReduce(bool is_max, int axis) : is_max_(is_max), axis_(axis) {}
   const char* name() const override { return is_max_ ? "ArgMax" : "ArgMin"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
   void serialize(ExportFields& fields) const override;
@@ -59,6 +61,7 @@ class EMBER_API Scan : public Primitive {
       : kind_(kind), axis_(axis), reverse_(reverse), inclusive_(inclusive) {}
   const char* name() const override;
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
   void serialize(ExportFields& fields) const override;

@@ -26,6 +26,7 @@ class EMBER_API Reshape : public Primitive {
   explicit Reshape(Shape shape) : shape_(std::move(shape)) {}
   const char* name() const override { return "Reshape"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void serialize(ExportFields& fields) const override;
 
@@ -49,6 +50,7 @@ class EMBER_API Transpose : public Primitive {
 /// The common declarations of a shape primitive with all four rules.
 #define EMBER_SHAPE_RULES                                                                  \
   void eval_cpu(const std::vector<array>& inputs, array& out) override;                    \
+  EMBER_GPU_KERNEL                                                                         \
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,         \
             const std::vector<int>& argnums, const array& out) override;                   \
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,        \

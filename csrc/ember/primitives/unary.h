@@ -34,6 +34,7 @@ class EMBER_API UnaryElementwise : public Primitive {
    public:                                                                \
     const char* name() const override { return #Name; }                   \
     void eval_cpu(const std::vector<array>& inputs, array& out) override; \
+    EMBER_GPU_KERNEL                                                      \
     UnaryBlockFn block_fn(Dtype in) const override;                       \
     array derivative(const array& x, const array& y) const override;     \
     array apply(const array& x) const override;                           \
@@ -65,6 +66,7 @@ class EMBER_API AsType : public UnaryElementwise {
   explicit AsType(Dtype dtype) : dtype_(dtype) {}
   const char* name() const override { return "AsType"; }
   void eval_cpu(const std::vector<array>& inputs, array& out) override;
+  EMBER_GPU_KERNEL
   std::vector<array> vjp(const std::vector<array>& primals, const array& cotangent,
                          const std::vector<int>& argnums, const array& out) override;
   array jvp(const std::vector<array>& primals, const std::vector<array>& tangents,

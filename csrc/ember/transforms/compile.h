@@ -57,6 +57,7 @@ class EMBER_API Compiled : public Primitive {
   explicit Compiled(std::shared_ptr<const FusedGraph> graph) : graph_(std::move(graph)) {}
   const char* name() const override { return "Compiled"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
   /// The fused graph's ops as nested primitives (export; transforms/compile_export.cpp).

@@ -2,20 +2,31 @@
 // engine. A CPU-only build links backend/no_gpu/, which reports no device and refuses the rest;
 // CMake picks exactly one implementation (EMBER_CUDA=ON: backend/cuda/).
 //
-// Kernels themselves are Primitive::eval_gpu overrides, which the backend defines in its own
-// files (backend/cuda/<family>.cu); in a CPU-only build every eval_gpu is the default that
-// says there is no GPU kernel. Buffers of GPU arrays come from the backend's allocator.
+// Kernels themselves are Primitive::eval_gpu overrides (declared with EMBER_GPU_KERNEL in the
+// primitive's header, defined in the backend's family files, backend/cuda/<family>.cu); a
+// primitive without one runs its CPU kernel on the host through eval_on_host below. Buffers of
+// GPU nodes come from the backend's allocator (allocator.h says where data lives).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ember/api.h"
 #include "ember/device.h"
+#include "ember/dtype.h"
+#include "ember/shape.h"
+
+namespace ember {
+class array;
+class Buffer;
+class Primitive;
+}  // namespace ember
 
 namespace ember::gpu {
 
+// ---- devices and streams ----
 /// True when a GPU backend is built in and at least one device is present.
 EMBER_API bool is_available();
 /// Number of GPUs visible to the backend (0 without one).
@@ -24,9 +35,43 @@ EMBER_API int device_count();
 EMBER_API std::vector<std::pair<std::string, std::string>> device_info(int index);
 /// Creates the backend's queue for a new stream on a GPU device.
 EMBER_API void new_stream(const Stream& s);
-/// Waits until the work enqueued on GPU stream `s` has finished.
+/// Waits until the work enqueued on GPU stream `s` has finished, then raises any error a
+/// kernel of that stream reported (an out-of-bounds index found on the device: IndexError).
 EMBER_API void synchronize(const Stream& s);
 /// The backend's name ("cuda", "metal") or "" without one.
 EMBER_API const char* backend_name();
+
+// ---- the scheduler's hooks ----
+/// Called after the kernels of a node on GPU stream `s` are queued: the backend keeps the
+/// buffers of `inputs` and `outputs` alive until the device has finished with them, so a
+/// buffer freed by the program is never reused (by the host or another stream) while a
+/// queued kernel still reads or writes it.
+EMBER_API void retain(const Stream& s, const std::vector<array>& inputs,
+                      const std::vector<array>& outputs);
+/// The host fallback for a primitive without a GPU kernel (Primitive::eval_gpu's default):
+/// runs its CPU kernel on the host, reading host copies of its inputs (made once, see
+/// allocator.h) and writing host memory, which GPU kernels then copy to the device on first use.
+EMBER_API void eval_on_host(Primitive& p, const std::vector<array>& inputs,
+                            std::vector<array>& outputs);
+
+// ---- memory (used by allocator.cpp, which counts every block and applies the limits) ----
+/// A block of at least `capacity` bytes (rounded up in place) of GPU `device`'s memory, from
+/// the backend's cache or the driver; std::bad_alloc (with a message) if the device has none.
+EMBER_API void* alloc(size_t& capacity, int device);
+/// Returns a block to the backend's cache (no kernel uses it any more: see retain).
+EMBER_API void free(void* p, size_t capacity, int device);
+/// Bytes in the backend's cache; clear_cache gives them back to the driver.
+EMBER_API size_t cached_bytes();
+EMBER_API void clear_cache();
+/// Total memory of all GPUs (bytes), for the default memory limit.
+EMBER_API size_t total_memory();
+/// A new evaluated array on GPU `device` holding a copy of another library's device memory
+/// (`src`: row-major data of `shape` and `dtype`, ready on the device); the copy is finished
+/// when this returns. For DLPack imports.
+EMBER_API array copy_from_device(const void* src, const Shape& shape, Dtype dtype, int device);
+
+/// Copies the data of GPU buffer `b` into host memory (after the work queued on its stream)
+/// and publishes it as b's mirror; returns it.
+EMBER_API void* make_host_mirror(const Buffer& b);
 
 }  // namespace ember::gpu

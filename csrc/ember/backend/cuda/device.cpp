@@ -1,0 +1,575 @@
+// The CUDA backend's devices, streams and memory: what backend/gpu/gpu.h asks of a GPU backend,
+// and the helpers of cuda.h its kernels use.
+//
+// * Streams. Each GPU ember stream owns a CUDA stream (non-blocking). Work on one stream runs
+//   in order; a kernel reading a buffer that another stream writes first makes its stream wait
+//   for an event recorded on the writer's stream (input_ptr), so no node waits on the host.
+// * Lifetimes. A kernel is queued, not finished, when its node is "done". So that a buffer the
+//   program drops is never reused (by the host, or by another stream) while a queued kernel
+//   still uses it, the scheduler hands each GPU node's input and output buffers to retain():
+//   they are kept in the stream's pending list, and every few nodes an event closes the list;
+//   lists whose event has completed are released. Past a bound on bytes in flight the host
+//   waits for the oldest list, so a program that runs far ahead of the GPU cannot grow memory
+//   without limit. synchronize() releases everything of its stream.
+// * Memory. Device blocks come from cudaMalloc through a size-bucketed cache (alloc / free);
+//   allocator.cpp counts them and applies the limits. When cudaMalloc fails, the backend waits
+//   for all streams (releasing what they kept), returns its cache to the driver and tries once
+//   more before reporting a MemoryError with the size.
+// * Mirrors (allocator.h). A host buffer read by a kernel gets a device copy once, made on the
+//   reading stream; a GPU buffer read by the host gets a host copy once, after its stream's work.
+// * Errors found by kernels (an index out of bounds) are written to a word of pinned host
+//   memory per device, checked and cleared at each synchronize, which raises IndexError.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "ember/allocator.h"
+#include "ember/backend/cuda/cuda.h"
+#include "ember/backend/gpu/gpu.h"
+#include "ember/errors.h"
+#include "ember/primitives/primitive.h"
+
+namespace ember::cuda {
+
+void check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return;
+  const char* why = cudaGetErrorString(e);
+  if (e == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();  // not sticky: clear it
+    throw memory_error(msg("[cuda] Out of GPU memory in ", what, ": ", why));
+  }
+  throw std::runtime_error(msg("[cuda] ", what, " failed: ", why));
+}
+
+void check_launch(const char* kernel) {
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) {
+    throw std::runtime_error(msg("[", kernel, "] CUDA kernel launch failed: ", cudaGetErrorString(e)));
+  }
+}
+
+namespace {
+
+// ---- devices --------------------------------------------------------------------------
+struct Devices {
+  int count = 0;
+  std::vector<cudaDeviceProp> props;
+  std::vector<DeviceError*> errors;  // pinned, mapped
+  Devices() {
+    int n = 0;
+    // No driver, no device, a driver too old: a CPU-only machine, not an error.
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      (void)cudaGetLastError();
+      n = 0;
+    }
+    props.resize(size_t(n));
+    for (int i = 0; i < n; ++i) {
+      if (cudaGetDeviceProperties(&props[size_t(i)], i) != cudaSuccess) {
+        (void)cudaGetLastError();
+        n = i;
+        break;
+      }
+    }
+    count = n;
+    props.resize(size_t(n));
+    errors.assign(size_t(n), nullptr);
+  }
+};
+
+Devices& devices() {
+  static Devices* d = new Devices();  // never destroyed: streams may outlive statics
+  return *d;
+}
+
+thread_local int current_device = -1;
+
+// ---- streams ---------------------------------------------------------------------------
+// Bounds on what a stream keeps alive for queued work before the host waits.
+constexpr int kNodesPerEvent = 16;
+constexpr size_t kBytesPerEvent = size_t(256) << 20;
+constexpr size_t kMaxBytesInFlight = size_t(8) << 30;
+
+struct Batch {
+  cudaEvent_t done;
+  std::vector<BufferPtr> buffers;
+  size_t bytes;
+};
+
+struct StreamState {
+  int device = 0;
+  cudaStream_t cs = nullptr;
+  std::mutex mu;  // guards the lists
+  std::vector<BufferPtr> pending;
+  size_t pending_bytes = 0;
+  int pending_nodes = 0;
+  std::deque<Batch> in_flight;
+  size_t in_flight_bytes = 0;
+};
+
+constexpr int kMaxStreams = 1 << 14;
+std::array<std::atomic<StreamState*>, kMaxStreams>& stream_table() {
+  static auto* t = new std::array<std::atomic<StreamState*>, kMaxStreams>();
+  return *t;
+}
+std::mutex& streams_mu() {
+  static std::mutex* m = new std::mutex();
+  return *m;
+}
+
+StreamState& state_of(int index) {
+  if (index < 0 || index >= kMaxStreams) {
+    throw std::invalid_argument(msg("[cuda] Stream index ", index, " is out of range."));
+  }
+  StreamState* st = stream_table()[size_t(index)].load(std::memory_order_acquire);
+  if (!st) throw std::logic_error(msg("[cuda] Stream ", index, " has no CUDA stream."));
+  return *st;
+}
+
+// Events are recycled: creating one costs more than recording it.
+std::mutex& events_mu() {
+  static std::mutex* m = new std::mutex();
+  return *m;
+}
+std::vector<cudaEvent_t>& free_events() {
+  static auto* v = new std::vector<cudaEvent_t>();
+  return *v;
+}
+cudaEvent_t get_event() {
+  {
+    std::lock_guard<std::mutex> lock(events_mu());
+    auto& v = free_events();
+    if (!v.empty()) {
+      cudaEvent_t e = v.back();
+      v.pop_back();
+      return e;
+    }
+  }
+  cudaEvent_t e;
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return e;
+}
+void put_event(cudaEvent_t e) {
+  std::lock_guard<std::mutex> lock(events_mu());
+  free_events().push_back(e);
+}
+
+// Releases the batches whose work has finished (or all of them after a synchronize).
+// Called with st.mu held; the buffers are destroyed by the caller after unlocking.
+void reap(StreamState& st, bool all, std::vector<BufferPtr>& dead) {
+  while (!st.in_flight.empty()) {
+    Batch& b = st.in_flight.front();
+    if (!all) {
+      cudaError_t q = cudaEventQuery(b.done);
+      if (q == cudaErrorNotReady) break;
+      if (q != cudaSuccess) (void)cudaGetLastError();
+    }
+    for (auto& p : b.buffers) dead.push_back(std::move(p));
+    st.in_flight_bytes -= b.bytes;
+    put_event(b.done);
+    st.in_flight.pop_front();
+  }
+}
+
+// Closes the pending list with an event. Called with st.mu held.
+void close_batch(StreamState& st) {
+  if (st.pending.empty()) return;
+  Batch b{get_event(), std::move(st.pending), st.pending_bytes};
+  set_device(st.device);
+  EMBER_CUDA_CHECK(cudaEventRecord(b.done, st.cs));
+  st.in_flight_bytes += b.bytes;
+  st.in_flight.push_back(std::move(b));
+  st.pending.clear();
+  st.pending_bytes = 0;
+  st.pending_nodes = 0;
+}
+
+// Waits for everything queued on a stream and releases what it kept.
+void drain(StreamState& st) {
+  set_device(st.device);
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(st.cs));
+  std::vector<BufferPtr> dead;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    for (auto& p : st.pending) dead.push_back(std::move(p));
+    st.pending.clear();
+    st.pending_bytes = 0;
+    st.pending_nodes = 0;
+    reap(st, true, dead);
+  }
+}
+
+void drain_all() {
+  std::vector<StreamState*> all;
+  {
+    std::lock_guard<std::mutex> lock(streams_mu());
+    for (auto& p : stream_table()) {
+      if (auto* st = p.load(std::memory_order_acquire)) all.push_back(st);
+    }
+  }
+  for (auto* st : all) drain(*st);
+}
+
+// Raises (and clears) an error a kernel of `device` reported.
+void raise_device_error(int device) {
+  DeviceError* e = devices().errors[size_t(device)];
+  if (!e || !e->flag) return;
+  const std::string op = e->op ? e->op : "gather";
+  const long long index = e->index, dim = e->dim;
+  const int axis = e->axis;
+  std::memset(e, 0, sizeof(DeviceError));
+  throw std::out_of_range(msg("[", op, "] Index ", index, " is out of bounds for axis ", axis,
+                              " with size ", dim, " (found by a GPU kernel)."));
+}
+
+// ---- the device allocator ----------------------------------------------------------------
+// Small blocks are rounded to 512 bytes, larger ones to 64 KiB, the largest to 2 MiB, so a
+// cached block fits requests of nearby sizes; a request takes a cached block of up to twice
+// its size.
+size_t round_device(size_t n) {
+  if (n <= (size_t(1) << 20)) return std::max<size_t>(512, (n + 511) & ~size_t(511));
+  if (n <= (size_t(64) << 20)) return (n + 65535) & ~size_t(65535);
+  return (n + (size_t(2) << 20) - 1) & ~((size_t(2) << 20) - 1);
+}
+
+struct DeviceCache {
+  std::mutex mu;
+  std::vector<std::multimap<size_t, void*>> free_blocks;  // per device
+  size_t cached = 0;
+};
+DeviceCache& device_cache() {
+  static DeviceCache* c = new DeviceCache();
+  return *c;
+}
+
+void* cuda_malloc(size_t capacity, int device) {
+  set_device(device);
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, capacity);
+  if (e == cudaSuccess) return p;
+  (void)cudaGetLastError();
+  return nullptr;
+}
+
+}  // namespace
+
+void set_device(int device) {
+  if (current_device == device) return;
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  current_device = device;
+}
+
+cudaStream_t stream_of(const Stream& s) {
+  StreamState& st = state_of(s.index);
+  set_device(st.device);
+  return st.cs;
+}
+
+int sm_count() {
+  int d = current_device < 0 ? 0 : current_device;
+  return devices().props[size_t(d)].multiProcessorCount;
+}
+
+DeviceError* device_error(int device) {
+  auto& devs = devices();
+  std::lock_guard<std::mutex> lock(streams_mu());
+  if (!devs.errors[size_t(device)]) {
+    set_device(device);
+    void* p = nullptr;
+    EMBER_CUDA_CHECK(cudaHostAlloc(&p, sizeof(DeviceError), cudaHostAllocMapped));
+    std::memset(p, 0, sizeof(DeviceError));
+    devs.errors[size_t(device)] = static_cast<DeviceError*>(p);
+  }
+  return devs.errors[size_t(device)];
+}
+
+const char* intern(const std::string& name) {
+  static std::mutex* mu = new std::mutex();
+  static std::set<std::string>* names = new std::set<std::string>();
+  std::lock_guard<std::mutex> lock(*mu);
+  return names->insert(name).first->c_str();
+}
+
+// ---- pointers of arrays on a stream ------------------------------------------------------
+namespace {
+std::mutex& mirror_mu() {
+  static std::mutex* m = new std::mutex();
+  return *m;
+}
+
+// Makes stream `consumer` wait for the work queued so far on stream index `producer`.
+void wait_for(int producer, cudaStream_t consumer) {
+  StreamState& p = state_of(producer);
+  cudaEvent_t e = get_event();
+  set_device(p.device);
+  EMBER_CUDA_CHECK(cudaEventRecord(e, p.cs));
+  EMBER_CUDA_CHECK(cudaStreamWaitEvent(consumer, e, 0));
+  put_event(e);  // safe: a recorded event may be re-recorded once waited on by enqueue
+}
+}  // namespace
+
+const void* input_ptr(const array& a, const Stream& s) {
+  const BufferPtr& b = a.buffer();
+  if (!b) throw std::logic_error("[cuda] An input of a GPU kernel has no data.");
+  const int64_t byte_offset = a.offset() * int64_t(a.itemsize());
+  cudaStream_t cs = stream_of(s);
+  if (b->device() >= 0) {
+    if (b->device() != s.device.index) {
+      throw std::invalid_argument(msg("[cuda] An array in the memory of GPU ", b->device(),
+                                      " was used by work on GPU ", s.device.index,
+                                      "; ember does not copy between GPUs yet."));
+    }
+    if (b->stream_index() != s.index) wait_for(b->stream_index(), cs);
+    return static_cast<const char*>(b->home()) + byte_offset;
+  }
+  // Host data: its device mirror, made once.
+  void* m = b->mirror();
+  if (!m) {
+    std::lock_guard<std::mutex> lock(mirror_mu());
+    m = b->mirror();
+    if (!m) {
+      size_t cap = 0;
+      const size_t n = std::max<size_t>(b->nbytes(), 1);
+      m = detail::allocate_device_mirror(cap, n, s.device.index);
+      if (b->nbytes() > 0) {
+        EMBER_CUDA_CHECK(cudaMemcpyAsync(m, b->home(), b->nbytes(), cudaMemcpyHostToDevice, cs));
+      }
+      b->set_mirror(m, cap, s.index, s.device.index);
+      return static_cast<const char*>(m) + byte_offset;
+    }
+  }
+  if (b->mirror_stream() != s.index) wait_for(b->mirror_stream(), cs);
+  return static_cast<const char*>(m) + byte_offset;
+}
+
+void* output_ptr(array& out) {
+  out.allocate_row_contiguous();
+  return device_ptr_of_output(out);
+}
+
+void* device_ptr_of_output(const array& a) {
+  const BufferPtr& b = a.buffer();
+  if (b->device() < 0) {
+    throw std::logic_error("[cuda] A GPU kernel's output is in host memory.");
+  }
+  return static_cast<char*>(b->home()) + a.offset() * int64_t(a.itemsize());
+}
+
+bool host_scalar(const array& a, void* value) {
+  const BufferPtr& b = a.buffer();
+  if (!b || b->device() >= 0) return false;
+  std::memcpy(value, static_cast<const char*>(b->home()) + a.offset() * int64_t(a.itemsize()),
+              a.itemsize());
+  return true;
+}
+
+void keep_until_done(const Stream& s, BufferPtr b) {
+  StreamState& st = state_of(s.index);
+  std::lock_guard<std::mutex> lock(st.mu);
+  st.pending_bytes += b->nbytes();
+  st.pending.push_back(std::move(b));
+}
+
+Scratch::Scratch(size_t nbytes, const Stream& s)
+    : buffer_(allocate(std::max<size_t>(nbytes, 1), s)), stream_(s) {}
+Scratch::~Scratch() {
+  if (!buffer_) return;  // moved from
+  try {
+    keep_until_done(stream_, std::move(buffer_));
+  } catch (...) {
+  }
+}
+void* Scratch::get() const { return buffer_->home(); }
+
+array device_array(const Shape& shape, Dtype dtype, const Stream& s) {
+  array a = array::placeholder(shape, dtype);
+  BufferPtr b = allocate(std::max<size_t>(a.nbytes(), 1), s);
+  keep_until_done(s, b);
+  a.set_buffer(std::move(b));
+  return a;
+}
+
+}  // namespace ember::cuda
+
+// ==== backend/gpu/gpu.h ====================================================================
+namespace ember::gpu {
+
+using namespace ember::cuda;
+
+bool is_available() { return devices().count > 0; }
+int device_count() { return devices().count; }
+const char* backend_name() { return "cuda"; }
+
+std::vector<std::pair<std::string, std::string>> device_info(int index) {
+  const cudaDeviceProp& p = devices().props.at(size_t(index));
+  size_t free_b = 0, total_b = 0;
+  set_device(index);
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
+  return {{"device_name", p.name},
+          {"architecture", msg("sm_", p.major, p.minor)},
+          {"memory_size", std::to_string(p.totalGlobalMem)},
+          {"free_memory", std::to_string(free_b)},
+          {"multiprocessor_count", std::to_string(p.multiProcessorCount)},
+          {"max_threads_per_block", std::to_string(p.maxThreadsPerBlock)},
+          {"total_l2_cache", std::to_string(p.l2CacheSize)}};
+}
+
+void new_stream(const Stream& s) {
+  if (s.index < 0 || s.index >= kMaxStreams) {
+    throw std::invalid_argument(msg("[new_stream] Too many streams (at most ", kMaxStreams, ")."));
+  }
+  std::lock_guard<std::mutex> lock(streams_mu());
+  auto& slot = stream_table()[size_t(s.index)];
+  StreamState* st = slot.load(std::memory_order_acquire);
+  if (st && st->device == s.device.index) return;  // an index reused after clear_streams
+  auto fresh = std::make_unique<StreamState>();
+  fresh->device = s.device.index;
+  set_device(s.device.index);
+  EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&fresh->cs, cudaStreamNonBlocking));
+  slot.store(fresh.release(), std::memory_order_release);  // an old state is kept (leaked)
+}
+
+void synchronize(const Stream& s) {
+  StreamState& st = state_of(s.index);
+  drain(st);
+  raise_device_error(st.device);
+}
+
+void retain(const Stream& s, const std::vector<array>& inputs, const std::vector<array>& outputs) {
+  StreamState& st = state_of(s.index);
+  std::vector<BufferPtr> dead;
+  bool wait_oldest = false;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    auto keep = [&](const array& a) {
+      if (!a.valid()) return;
+      const BufferPtr& b = a.buffer();
+      if (!b) return;
+      st.pending_bytes += b->nbytes();
+      st.pending.push_back(b);
+    };
+    for (const auto& a : inputs) keep(a);
+    for (const auto& a : outputs) keep(a);
+    if (++st.pending_nodes >= kNodesPerEvent || st.pending_bytes >= kBytesPerEvent) {
+      close_batch(st);
+      reap(st, false, dead);
+      wait_oldest = st.in_flight_bytes > kMaxBytesInFlight;
+    }
+  }
+  if (wait_oldest) {
+    // Too much memory held for queued work: wait for the oldest batch.
+    cudaEvent_t e = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(st.mu);
+      if (!st.in_flight.empty()) e = st.in_flight.front().done;
+    }
+    if (e) EMBER_CUDA_CHECK(cudaEventSynchronize(e));
+    std::lock_guard<std::mutex> lock(st.mu);
+    reap(st, false, dead);
+  }
+}
+
+void eval_on_host(Primitive& p, const std::vector<array>& inputs, std::vector<array>& outputs) {
+  // Outputs in host memory; inputs read through their host mirrors (which wait for the GPU).
+  detail::HostAllocationScope host;
+  p.eval_cpu_multi(inputs, outputs);
+}
+
+// ---- memory ----
+void* alloc(size_t& capacity, int device) {
+  capacity = round_device(capacity);
+  auto& c = device_cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (c.free_blocks.size() < size_t(device_count())) c.free_blocks.resize(size_t(device_count()));
+    auto& blocks = c.free_blocks[size_t(device)];
+    auto it = blocks.lower_bound(capacity);
+    if (it != blocks.end() && it->first <= 2 * capacity) {
+      capacity = it->first;
+      void* p = it->second;
+      blocks.erase(it);
+      c.cached -= capacity;
+      return p;
+    }
+  }
+  if (void* p = cuda_malloc(capacity, device)) return p;
+  // Out of memory: finish queued work (releasing what it kept), give the cache back, retry.
+  drain_all();
+  clear_cache();
+  if (void* p = cuda_malloc(capacity, device)) return p;
+  size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
+  throw memory_error(msg("[malloc] GPU ", device, " cannot hold ", capacity, " more bytes (",
+                         free_b, " of ", total_b, " bytes free)."));
+}
+
+void free(void* p, size_t capacity, int device) {
+  auto& c = device_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (c.free_blocks.size() <= size_t(device)) c.free_blocks.resize(size_t(device) + 1);
+  c.free_blocks[size_t(device)].emplace(capacity, p);
+  c.cached += capacity;
+}
+
+size_t cached_bytes() {
+  if (!is_available()) return 0;
+  auto& c = device_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.cached;
+}
+
+void clear_cache() {
+  if (!is_available()) return;
+  auto& c = device_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (size_t d = 0; d < c.free_blocks.size(); ++d) {
+    if (c.free_blocks[d].empty()) continue;
+    set_device(int(d));
+    for (auto& [cap, p] : c.free_blocks[d]) (void)cudaFree(p);
+    c.free_blocks[d].clear();
+  }
+  c.cached = 0;
+}
+
+size_t total_memory() {
+  size_t total = 0;
+  for (const auto& p : devices().props) total += p.totalGlobalMem;
+  return total;
+}
+
+array copy_from_device(const void* src, const Shape& shape, Dtype dtype, int device) {
+  const Stream s = default_stream(Device(DeviceType::gpu, device));
+  array a = device_array(shape, dtype, s);
+  cudaStream_t cs = stream_of(s);
+  if (a.nbytes() > 0) {
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(a.buffer()->home(), src, a.nbytes(), cudaMemcpyDefault, cs));
+  }
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(cs));
+  return a;
+}
+
+void* make_host_mirror(const Buffer& b) {
+  std::lock_guard<std::mutex> lock(mirror_mu());
+  if (void* m = b.mirror()) return m;
+  size_t cap = 0;
+  void* m = detail::allocate_host_block(cap, std::max<size_t>(b.nbytes(), 1));
+  StreamState& st = state_of(b.stream_index());
+  set_device(st.device);
+  if (b.nbytes() > 0) {
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(m, b.home(), b.nbytes(), cudaMemcpyDeviceToHost, st.cs));
+  }
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(st.cs));
+  b.set_mirror(m, cap, b.stream_index(), -1);
+  raise_device_error(st.device);
+  return m;
+}
+
+}  // namespace ember::gpu
