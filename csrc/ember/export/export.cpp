@@ -287,21 +287,28 @@ std::pair<std::vector<array>, ExportSignature> flatten_call(const Args& args, co
 void FunctionExporter::add(const FlatFn& fun, const std::vector<array>& inputs,
                            const ExportSignature& signature) {
   ExportState& s = *state_;
-  std::lock_guard<std::mutex> lock(s.mu);
-  if (s.closed) {
-    throw std::invalid_argument("[export_function] This exporter is closed; make a new one.");
-  }
   for (auto& x : inputs) {
     if (!x.valid()) throw std::invalid_argument("[export_function] Got an empty array handle.");
   }
   auto specs = specs_of(inputs);
-  for (auto& t : s.traces) {
-    if (t.signature == signature && matches(t.inputs, specs, s.shapeless)) {
-      throw std::invalid_argument(msg("[export_function] A trace with this signature (",
-                                      describe(signature, specs),
-                                      ") is already exported to this file."));
+  auto check = [&] {  // under s.mu
+    if (s.closed) {
+      throw std::invalid_argument("[export_function] This exporter is closed; make a new one.");
     }
+    for (auto& t : s.traces) {
+      if (t.signature == signature && matches(t.inputs, specs, s.shapeless)) {
+        throw std::invalid_argument(msg("[export_function] A trace with this signature (",
+                                        describe(signature, specs),
+                                        ") is already exported to this file."));
+      }
+    }
+  };
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    check();
   }
+  // The trace runs the user's function: not under the lock (it may be Python, which another
+  // thread calling this exporter could be waiting to run).
   std::shared_ptr<Tape> tape;
   try {
     tape = detail::compile_trace(fun, inputs, {s.shapeless, true});
@@ -317,7 +324,9 @@ void FunctionExporter::add(const FlatFn& fun, const std::vector<array>& inputs,
     step.primitive->serialize(f);
   }
   if (!tape->constants.empty()) eval(tape->constants);
-  StoredTrace t{signature, std::move(specs), tape, {}};
+  std::lock_guard<std::mutex> lock(s.mu);
+  check();
+  StoredTrace t{signature, specs, tape, {}};
   for (auto& c : tape->constants) t.constant_index.push_back(add_constant(s, c));
   s.traces.push_back(std::move(t));
   try {
