@@ -373,6 +373,7 @@ void synchronize() {
     for (auto& [i, w] : ws.by_stream) all.push_back(w.get());
   }
   for (auto* w : all) w->wait_idle();
+  gpu::synchronize_all();
 }
 
 void clear_streams() {

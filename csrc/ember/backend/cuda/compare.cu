@@ -47,7 +47,7 @@ void Select::eval_gpu(const std::vector<array>& inputs, array& out) {
             sb = broadcast_strides(b, out.shape());
     Dims<3> d;
     bool fits32;
-    if (!make_dims<3>(out.shape(), {&sc, &sa, &sb}, d, fits32)) {
+    if (!make_dims<3>(out.shape(), {&sc, &sa, &sb}, d, fits32) || !fits32) {
       array cc = contiguous_copy(c, out.shape(), sc, s), ca = contiguous_copy(a, out.shape(), sa, s),
             cb = contiguous_copy(b, out.shape(), sb, s);
       select_linear<T><<<linear_grid(n), kBlock, 0, cs>>>(operand<bool>(cc, 1, s),
@@ -55,13 +55,8 @@ void Select::eval_gpu(const std::vector<array>& inputs, array& out) {
                                                           operand<T>(cb, 1, s), y, n);
       return;
     }
-    if (fits32) {
-      select_strided<T, int><<<strided_grid(n), kBlock, 0, cs>>>(in<bool>(c, s), in<T>(a, s),
-                                                                  in<T>(b, s), y, int(n), d);
-    } else {
-      select_strided<T, long long><<<strided_grid(n), kBlock, 0, cs>>>(
-          in<bool>(c, s), in<T>(a, s), in<T>(b, s), y, n, d);
-    }
+    select_strided<T, int><<<strided_grid(n), kBlock, 0, cs>>>(in<bool>(c, s), in<T>(a, s),
+                                                                in<T>(b, s), y, int(n), d);
   });
   check_launch("where");
 }

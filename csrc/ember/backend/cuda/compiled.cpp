@@ -1,8 +1,11 @@
-// The GPU kernel of a fused chain (Compiled). Today it runs the chain's ops one GPU kernel each
-// (the family kernels of unary.cu / binary.cu / copy.cu), on temporaries that live until the
-// stream's work is done, then the trailing sum if the graph has one: the same values as the
-// CPU's blocked interpreter, all on the device, though not yet one generated kernel.
+// The GPU kernel of a fused chain (Compiled): one generated kernel (fused.cpp) when NVRTC is
+// there and the generator knows every op; otherwise the chain's ops run one GPU kernel each
+// (the family kernels of unary.cu / binary.cu / copy.cu) on temporaries that live until the
+// stream's work is done, then the trailing sum if the graph has one.
+#include <cstring>
+
 #include "ember/backend/cuda/copy.h"
+#include "ember/backend/cuda/fused.h"
 #include "ember/transforms/compile.h"
 
 namespace ember::detail {
@@ -11,6 +14,36 @@ void Compiled::eval_gpu(const std::vector<array>& inputs, array& out) {
   const FusedGraph& g = *graph_;
   const Stream s = out.stream();
   const Shape& shape = g.reduce ? g.elementwise_shape : out.shape();
+  if (out.size() == 0) {
+    cuda::output_ptr(out);
+    return;
+  }
+  if (cuda::fused_available() && shape.size() <= 8 && int(inputs.size()) <= cuda::kMaxFusedInputs) {
+    std::vector<cuda::InputKind> kinds;
+    cuda::FusedParams p;
+    std::memset(&p, 0, sizeof(p));
+    p.ndim = int(shape.size());
+    for (int d = 0; d < p.ndim; ++d) p.shape[d] = shape[size_t(d)];
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const int ls = cuda::linear_stride(inputs[k], shape);
+      kinds.push_back(ls == 1 ? cuda::InputKind::dense
+                      : ls == 0 ? cuda::InputKind::scalar : cuda::InputKind::strided);
+      const Strides st = cuda::broadcast_strides(inputs[k], shape);
+      for (int d = 0; d < p.ndim; ++d) p.strides[k][d] = st[size_t(d)];
+    }
+    const std::string src = cuda::fused_source(g, kinds, out.dtype());
+    if (!src.empty()) {
+      for (size_t k = 0; k < inputs.size(); ++k) p.in[k] = cuda::input_ptr(inputs[k], s);
+      p.out = cuda::output_ptr(out);
+      if (g.reduce) {
+        p.n = out.size();
+        p.row = shape_size(shape) / out.size();
+      } else {
+        p.n = out.size();
+      }
+      if (cuda::launch_fused(src, p, bool(g.reduce), s)) return;
+    }
+  }
   // Nodes made here run on s (their buffers are device memory of s).
   StreamScope scope(s);
   std::vector<array> values;

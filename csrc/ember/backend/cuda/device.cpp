@@ -21,7 +21,11 @@
 //   memory per device, checked and cleared at each synchronize, which raises IndexError.
 #include <cuda_runtime.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -443,6 +447,12 @@ void synchronize(const Stream& s) {
   raise_device_error(st.device);
 }
 
+void synchronize_all() {
+  if (!is_available()) return;
+  drain_all();
+  for (int d = 0; d < device_count(); ++d) raise_device_error(d);
+}
+
 void retain(const Stream& s, const std::vector<array>& inputs, const std::vector<array>& outputs) {
   StreamState& st = state_of(s.index);
   std::vector<BufferPtr> dead;
@@ -477,7 +487,33 @@ void retain(const Stream& s, const std::vector<array>& inputs, const std::vector
   }
 }
 
+namespace {
+// EMBER_GPU_FALLBACK=error makes the host fallback an error (to find primitives that lack a
+// GPU kernel); EMBER_GPU_FALLBACK_LOG=<path> records each primitive that takes it, once per
+// process, in <path>.<pid> (tools/gpu_test.sh counts them).
+void note_fallback(const Primitive& p) {
+  static const bool strict = [] {
+    const char* v = std::getenv("EMBER_GPU_FALLBACK");
+    return v && std::string(v) == "error";
+  }();
+  if (strict) {
+    throw std::invalid_argument(msg("[", p.name(), "] has no GPU kernel (EMBER_GPU_FALLBACK=error)."));
+  }
+  static const char* log = std::getenv("EMBER_GPU_FALLBACK_LOG");
+  if (!log || !*log) return;
+  static std::mutex mu;
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!seen.insert(p.name()).second) return;
+  if (FILE* f = std::fopen(msg(log, ".", long(getpid())).c_str(), "a")) {
+    std::fprintf(f, "%s\n", p.name());
+    std::fclose(f);
+  }
+}
+}  // namespace
+
 void eval_on_host(Primitive& p, const std::vector<array>& inputs, std::vector<array>& outputs) {
+  note_fallback(p);
   // Outputs in host memory; inputs read through their host mirrors (which wait for the GPU).
   detail::HostAllocationScope host;
   p.eval_cpu_multi(inputs, outputs);

@@ -207,17 +207,13 @@ void unary_gpu(const char* name, const array& x, array& out) {
       }
       Dims<1> d;
       bool fits32;
-      array xx = x;
-      if (!make_dims<1>(out.shape(), {&x.strides()}, d, fits32)) {
-        xx = contiguous_copy(x, s);
+      if (!make_dims<1>(out.shape(), {&x.strides()}, d, fits32) || !fits32) {
+        // Many dims, or offsets past 32 bits: a dense copy first (the copy kernels take any).
+        const array xx = contiguous_copy(x, s);
         unary_linear<Op, T, R><<<linear_grid(n), kBlock, 0, cs>>>(in<T>(xx, s), y, n);
         return check_launch(name);
       }
-      if (fits32) {
-        unary_strided<Op, T, R, int><<<strided_grid(n), kBlock, 0, cs>>>(in<T>(x, s), y, int(n), d);
-      } else {
-        unary_strided<Op, T, R, long long><<<strided_grid(n), kBlock, 0, cs>>>(in<T>(x, s), y, n, d);
-      }
+      unary_strided<Op, T, R, int><<<strided_grid(n), kBlock, 0, cs>>>(in<T>(x, s), y, int(n), d);
       return check_launch(name);
     } else {
       throw type_error(msg("[", name, "] Not supported for dtype ", dtype_name(x.dtype()), "."));
@@ -245,20 +241,16 @@ void binary_gpu(const char* name, const array& a, const array& b, array& out) {
       const Strides sa = broadcast_strides(a, out.shape()), sb = broadcast_strides(b, out.shape());
       Dims<2> d;
       bool fits32;
-      if (!make_dims<2>(out.shape(), {&sa, &sb}, d, fits32)) {
-        array ca = contiguous_copy(a, out.shape(), sa, s);
-        array cb = contiguous_copy(b, out.shape(), sb, s);
+      if (!make_dims<2>(out.shape(), {&sa, &sb}, d, fits32) || !fits32) {
+        // Many dims, or offsets past 32 bits: dense copies first (the copy kernels take any).
+        const array ca = contiguous_copy(a, out.shape(), sa, s);
+        const array cb = contiguous_copy(b, out.shape(), sb, s);
         binary_linear<Op, T, R><<<linear_grid(n), kBlock, 0, cs>>>(operand<T>(ca, 1, s),
                                                                     operand<T>(cb, 1, s), y, n);
         return check_launch(name);
       }
-      if (fits32) {
-        binary_strided<Op, T, R, int>
-            <<<strided_grid(n), kBlock, 0, cs>>>(in<T>(a, s), in<T>(b, s), y, int(n), d);
-      } else {
-        binary_strided<Op, T, R, long long>
-            <<<strided_grid(n), kBlock, 0, cs>>>(in<T>(a, s), in<T>(b, s), y, n, d);
-      }
+      binary_strided<Op, T, R, int>
+          <<<strided_grid(n), kBlock, 0, cs>>>(in<T>(a, s), in<T>(b, s), y, int(n), d);
       return check_launch(name);
     } else {
       throw type_error(msg("[", name, "] Not supported for dtype ", dtype_name(a.dtype()), "."));

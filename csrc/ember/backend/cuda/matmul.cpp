@@ -45,12 +45,10 @@ cublasLtHandle_t handle(int device) {
   return h;
 }
 
+// Read at every product, so that a program can switch it (os.environ in Python).
 bool tf32_allowed() {
-  static const bool allowed = [] {
-    const char* v = std::getenv("EMBER_CUDA_TF32");
-    return v && std::strcmp(v, "0") != 0 && *v;
-  }();
-  return allowed;
+  const char* v = std::getenv("EMBER_CUDA_TF32");
+  return v && *v && std::strcmp(v, "0") != 0;
 }
 
 // How cuBLAS reads one operand's matrices (rows x cols, element strides sr, sc): row-major
@@ -93,7 +91,7 @@ std::optional<Types> types_of(Dtype t) {
 }
 
 // The algorithm cuBLASLt's heuristic picks, cached per problem.
-using PlanKey = std::tuple<int, int, int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t,
+using PlanKey = std::tuple<int, int, int, int64_t, int64_t, int64_t, bool, bool, int64_t, int64_t,
                            int64_t, int64_t, int64_t, int64_t, int, int, int>;
 struct Plan {
   cublasLtMatmulAlgo_t algo;
@@ -153,7 +151,7 @@ void gemm(const Stream& s, Dtype dtype, int64_t M, int64_t N, int64_t K, const v
     set_batch(d.b, count, stride_a);
     set_batch(d.c, count, stride_c);
   }
-  const PlanKey key{device, int(dtype), M, N, K, la.col_major, lb.col_major, la.ld, lb.ld,
+  const PlanKey key{device, int(dtype), int(t.compute), M, N, K, la.col_major, lb.col_major, la.ld, lb.ld,
                     stride_a, stride_b, stride_c, count, alignment_of(A), alignment_of(B),
                     alignment_of(C)};
   Plan plan;

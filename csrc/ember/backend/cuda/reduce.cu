@@ -11,6 +11,7 @@
 #include "ember/backend/cuda/copy.h"
 #include "ember/backend/cuda/elementwise.cuh"
 #include "ember/backend/cuda/reduce_ops.cuh"
+#include "ember/backend/gpu/gpu.h"
 #include "ember/primitives/reduce.h"
 
 namespace ember::cuda {

@@ -38,6 +38,8 @@ EMBER_API void new_stream(const Stream& s);
 /// Waits until the work enqueued on GPU stream `s` has finished, then raises any error a
 /// kernel of that stream reported (an out-of-bounds index found on the device: IndexError).
 EMBER_API void synchronize(const Stream& s);
+/// synchronize() for every GPU stream.
+EMBER_API void synchronize_all();
 /// The backend's name ("cuda", "metal") or "" without one.
 EMBER_API const char* backend_name();
 

@@ -19,6 +19,7 @@ int device_count() { return 0; }
 std::vector<std::pair<std::string, std::string>> device_info(int) { return {}; }
 void new_stream(const Stream&) { no_backend("new_stream"); }
 void synchronize(const Stream&) {}
+void synchronize_all() {}
 const char* backend_name() { return ""; }
 
 void retain(const Stream&, const std::vector<array>&, const std::vector<array>&) {}
