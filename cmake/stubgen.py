@@ -1,4 +1,8 @@
-# Build step: writes core.pyi and py.typed for ember.core with nanobind's stubgen.
+# Build step: writes the stubs of ember.core and of its submodules (linalg, fft, random, ...)
+# with nanobind's stubgen, as a stub package: OUTPUT_DIR/core/__init__.pyi, core/linalg.pyi,
+# ..., and OUTPUT_DIR/py.typed. (A stub package beside the compiled core module is what lets
+# type checkers resolve `mx.linalg.inv`; at run time the module file wins over the folder,
+# which holds no __init__.py.)
 # Usage: stubgen.py STAGE_DIR PYTHON_PACKAGE_DIR CORE_MODULE_FILE OUTPUT_DIR [--lenient]
 #
 # The wheel's pure-Python part comes from `wheel.packages`, so at build time no directory holds
@@ -6,7 +10,7 @@
 # the module) and imports ember.core from it. Importing the real package matters: it attaches
 # the Python transforms (grad, vmap, ...) to ember.core, and the stubs should list them.
 #
-# --lenient (editable builds): if the import or stubgen fails, write a placeholder core.pyi
+# --lenient (editable builds): if the import or stubgen fails, write a placeholder stub
 # naming the error instead of failing, so a half-edited python/ember file does not block
 # everyone's C++ rebuild; tests/test_package.py then fails on the placeholder.
 import importlib
@@ -38,11 +42,15 @@ def generate(stage, package_src, core_file, out_dir):
     from nanobind.stubgen import main as stubgen_main
 
     os.makedirs(out_dir, exist_ok=True)
-    stubgen_main(["-q", "-m", "ember.core", "-o", os.path.join(out_dir, "core.pyi"),
+    shutil.rmtree(os.path.join(out_dir, "core"), ignore_errors=True)
+    # -r: every submodule of ember.core gets its own stub (core/linalg.pyi, ...).
+    stubgen_main(["-q", "-m", "ember.core", "-r", "-O", out_dir,
                   "-M", os.path.join(out_dir, "py.typed")])
-    with open(os.path.join(out_dir, "core.pyi")) as f:
-        if "def exp(" not in f.read():
-            sys.exit("stubgen.py: core.pyi lacks `def exp(`; the stub generation went wrong")
+    for name, marker in (("__init__", "def exp("), ("linalg", "def inv("),
+                         ("random", "def normal("), ("fft", "def fft(")):
+        path = os.path.join(out_dir, "core", name + ".pyi")
+        if not os.path.isfile(path) or marker not in open(path).read():
+            sys.exit(f"stubgen.py: core/{name}.pyi lacks `{marker}`; the stub generation went wrong")
 
 
 def main():
@@ -55,8 +63,8 @@ def main():
     except (Exception, SystemExit) as e:
         why = f"{type(e).__name__}: {e}".replace("\n", " ")
         print(f"stubgen.py: WARNING: no stubs ({why})", file=sys.stderr)
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "core.pyi"), "w") as f:
+        os.makedirs(os.path.join(out_dir, "core"), exist_ok=True)
+        with open(os.path.join(out_dir, "core", "__init__.pyi"), "w") as f:
             f.write(f"# Stub generation failed: {why}\n")
         open(os.path.join(out_dir, "py.typed"), "w").close()
 

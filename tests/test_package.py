@@ -35,7 +35,7 @@ def test_installed_layout_has_module_library_headers_and_cmake_package():
 
 
 def test_type_stubs_are_installed_and_describe_the_module():
-    stub = PKG / "core.pyi"
+    stub = PKG / "core" / "__init__.pyi"
     assert stub.is_file()
     assert (PKG / "py.typed").is_file()
     text = stub.read_text()

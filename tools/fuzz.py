@@ -3,7 +3,8 @@
 Each input is decoded (atheris.FuzzedDataProvider) into one call: an op from OPS with arrays
 of random shapes (0-d, 0-size, huge declared sizes), dtypes, layouts (transposed, reversed,
 broadcast) and random ints for axes / sizes; or a transform (grad, vjp, jvp, vmap) of an op;
-or mx.load of random bytes in one of the four formats. The call may succeed or raise
+or mx.load of random bytes in one of the four formats; or mx.import_function of a mutated
+(or truncated) exported function, then a call of it. The call may succeed or raise
 ValueError / TypeError / IndexError / MemoryError / OverflowError with a message that carries
 no C++ internals; anything else (another exception, a crash, a hang) is a finding.
 
@@ -152,10 +153,39 @@ def call_op(d):
             return mx.jvp(f, [x], [d.array(x.shape)])
         return mx.vjp(f, [x], [d.array(x.shape)])
     if kind == 6:
-        fmt = d.pick(["npy", "npz", "safetensors", "gguf"])
+        fmt = d.pick(["npy", "npz", "safetensors", "gguf", "mlxfn"])
+        if fmt == "mlxfn":
+            return call_imported(d)
         return mx.load(io.BytesIO(d.p.ConsumeBytes(d.small(0, 4096))), format=fmt)
     x = d.array()
     return mx.array(d.p.PickValueInList([d.int(), [d.int(), d.int()]]), dtype=d.dtype()) + x
+
+
+_SEED = []
+
+
+def call_imported(d):
+    """Imports a mutated copy of one exported function (a fused chain, a reduction, a matmul
+    and a gather) and calls it."""
+    import tempfile
+
+    if not _SEED:
+        path = os.path.join(tempfile.mkdtemp(), "seed.mlxfn")
+        mx.export_function(path, lambda x, i: (mx.sum(mx.exp(x) * 2 - x, axis=-1), x @ x.T, x[i]),
+                           mx.ones((3, 4)), mx.array([0, 2]))
+        _SEED.append(open(path, "rb").read())
+    data = bytearray(_SEED[0])
+    for _ in range(d.small(1, 8)):
+        data[d.p.ConsumeIntInRange(0, len(data) - 1)] = d.p.ConsumeIntInRange(0, 255)
+    if d.p.ConsumeBool():
+        data = data[:d.p.ConsumeIntInRange(0, len(data))]
+    with tempfile.NamedTemporaryFile(suffix=".mlxfn", delete=False) as f:
+        f.write(bytes(data))
+    try:
+        fn = mx.import_function(f.name)
+    finally:
+        os.unlink(f.name)
+    return fn(mx.ones((3, 4)), mx.array([0, 2]))
 
 
 def run(data):

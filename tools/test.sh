@@ -25,6 +25,9 @@ if [ "${EMBER_TEST_TORCH:-1}" = 1 ]; then
   "$PY" -m pip install -q --disable-pip-version-check "torch==2.13.0" ||
     echo "== torch could not be installed: the tests that use it as an oracle will be skipped"
 fi
+# mypy checks a small typed program against the generated stubs (tests/test_stubs.py).
+"$PY" -m pip install -q --disable-pip-version-check mypy ||
+  echo "== mypy could not be installed: tests/test_stubs.py will be skipped"
 echo "== install took $((SECONDS - start)) s"
 
 # C++ tests first: they are quick, and a crash there explains Python failures. They need

@@ -7,5 +7,6 @@
 #include "ember/ops.h"
 #include "ember/transforms.h"
 #include "ember/io/io.h"
+#include "ember/export.h"
 #include "ember/transforms/compile.h"
 #include "ember/backend/cpu/threadpool.h"

@@ -79,14 +79,17 @@ nb::object binop(nb::handle a, nb::handle b, F f) {
 
 // Defines the operator `name` and, when `rname` is given, its reflected form
 // (operands swapped), both through binop.
+// The stubs say that an operator gives an array (NotImplemented, for operands that cannot be
+// arrays, is how Python operators decline, as in typeshed's own stubs).
 template <typename F>
-void def_operator(nb::class_<array>& cls, const char* name, const char* rname, F f) {
+void def_operator(nb::class_<array>& cls, const char* name, const char* sig, const char* rname,
+                  const char* rsig, F f) {
   cls.def(name, [f](nb::handle a, nb::handle b) { return binop(a, b, f); },
-          nb::arg("other").none());
-  if (rname) {
+          nb::arg("other").none(), nb::sig(sig));
+  if (*rname) {
     auto swapped = [f](const array& x, const array& y) { return f(y, x); };
     cls.def(rname, [swapped](nb::handle a, nb::handle b) { return binop(a, b, swapped); },
-            nb::arg("other").none());
+            nb::arg("other").none(), nb::sig(rsig));
   }
 }
 
@@ -237,8 +240,10 @@ void init_array(nb::module_& m) {
 
   // Operators: Python scalars are weakly typed against the array; other operands that
   // cannot become arrays (None, strings) give NotImplemented, so == None is False.
-#define EMBER_OPERATOR(name, rname, fn) \
-  def_operator(cls, name, rname, [](const array& x, const array& y) { return fn(x, y); })
+#define EMBER_OPERATOR(name, rname, fn)                                                  \
+  def_operator(cls, name, "def " name "(self, other: object) -> array", rname,            \
+               "def " rname "(self, other: object) -> array",                               \
+               [](const array& x, const array& y) { return fn(x, y); })
   EMBER_OPERATOR("__add__", "__radd__", add);
   EMBER_OPERATOR("__sub__", "__rsub__", subtract);
   EMBER_OPERATOR("__mul__", "__rmul__", multiply);
@@ -247,12 +252,12 @@ void init_array(nb::module_& m) {
   EMBER_OPERATOR("__mod__", "__rmod__", remainder);
   EMBER_OPERATOR("__pow__", "__rpow__", power);
   EMBER_OPERATOR("__matmul__", "__rmatmul__", matmul);
-  EMBER_OPERATOR("__eq__", nullptr, equal);
-  EMBER_OPERATOR("__ne__", nullptr, not_equal);
-  EMBER_OPERATOR("__lt__", nullptr, less);
-  EMBER_OPERATOR("__le__", nullptr, less_equal);
-  EMBER_OPERATOR("__gt__", nullptr, greater);
-  EMBER_OPERATOR("__ge__", nullptr, greater_equal);
+  EMBER_OPERATOR("__eq__", "", equal);
+  EMBER_OPERATOR("__ne__", "", not_equal);
+  EMBER_OPERATOR("__lt__", "", less);
+  EMBER_OPERATOR("__le__", "", less_equal);
+  EMBER_OPERATOR("__gt__", "", greater);
+  EMBER_OPERATOR("__ge__", "", greater_equal);
   EMBER_OPERATOR("__and__", "__rand__", bitwise_and);
   EMBER_OPERATOR("__or__", "__ror__", bitwise_or);
   EMBER_OPERATOR("__xor__", "__rxor__", bitwise_xor);

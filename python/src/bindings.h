@@ -31,6 +31,7 @@ void init_fft(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);
 void init_io(nb::module_& m);
+void init_export(nb::module_& m);
 void init_dlpack(nb::module_& m);
 void init_device(nb::module_& m);
 

@@ -32,5 +32,6 @@ NB_MODULE(core, m) {
   init_transforms(m);
   init_memory(m);
   init_io(m);
+  init_export(m);
   init_dlpack(m);
 }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 
@@ -162,5 +163,26 @@ std::pair<array, int> Select::vmap(const std::vector<array>& inputs,
   auto x = detail::batch_to_front(inputs, axes);
   return {where(x[0], x[1], x[2]), 0};
 }
+
+// ---- export: loaders rebuild each node through its op ----
+namespace {
+template <typename P>
+std::vector<array> load_binary(ExportFields::Reader&, const std::vector<array>& in,
+                               const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 2);
+  return {P().apply(in[0], in[1])};
+}
+
+#define EMBER_BINARY_LOADER(Name) {#Name, load_binary<Name>},
+const detail::RegisterLoaders kLoaders{
+    EMBER_BINARY_PRIMITIVES(EMBER_BINARY_LOADER)
+    {"Select", [](ExportFields::Reader&, const std::vector<array>& in,
+                  const std::vector<ExportSpec>&) {
+       detail::expect_inputs(in, 3);
+       return std::vector<array>{where(in[0], in[1], in[2])};
+     }},
+};
+#undef EMBER_BINARY_LOADER
+}  // namespace
 
 }  // namespace ember

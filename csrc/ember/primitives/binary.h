@@ -28,8 +28,9 @@ class EMBER_API BinaryElementwise : public Primitive {
   /// d out/d a and d out/d b (may be 0-d arrays that broadcast).
   virtual std::pair<array, array> partials(const array& a, const array& b,
                                            const array& out) const = 0;
-  /// Applies the op again (vmap).
+  /// Applies the op again (vmap; import_function's loader).
   virtual array apply(const array& a, const array& b) const = 0;
+  EMBER_NO_EXPORT_FIELDS
 };
 
 #define EMBER_BINARY_PRIMITIVE(Name)                                                      \
@@ -44,30 +45,15 @@ class EMBER_API BinaryElementwise : public Primitive {
     array apply(const array& a, const array& b) const override;                           \
   };
 
-EMBER_BINARY_PRIMITIVE(Add)
-EMBER_BINARY_PRIMITIVE(Subtract)
-EMBER_BINARY_PRIMITIVE(Multiply)
-EMBER_BINARY_PRIMITIVE(Divide)
-EMBER_BINARY_PRIMITIVE(FloorDivide)
-EMBER_BINARY_PRIMITIVE(Remainder)
-EMBER_BINARY_PRIMITIVE(Power)
-EMBER_BINARY_PRIMITIVE(Maximum)
-EMBER_BINARY_PRIMITIVE(Minimum)
-EMBER_BINARY_PRIMITIVE(ArcTan2)
-EMBER_BINARY_PRIMITIVE(LogAddExp)
-EMBER_BINARY_PRIMITIVE(Equal)
-EMBER_BINARY_PRIMITIVE(NotEqual)
-EMBER_BINARY_PRIMITIVE(Less)
-EMBER_BINARY_PRIMITIVE(LessEqual)
-EMBER_BINARY_PRIMITIVE(Greater)
-EMBER_BINARY_PRIMITIVE(GreaterEqual)
-EMBER_BINARY_PRIMITIVE(LogicalAnd)
-EMBER_BINARY_PRIMITIVE(LogicalOr)
-EMBER_BINARY_PRIMITIVE(BitwiseAnd)
-EMBER_BINARY_PRIMITIVE(BitwiseOr)
-EMBER_BINARY_PRIMITIVE(BitwiseXor)
-EMBER_BINARY_PRIMITIVE(LeftShift)
-EMBER_BINARY_PRIMITIVE(RightShift)
+/// The regular binary primitives, one X(Name) each: declared below, their export loaders
+/// registered in primitives/binary.cpp.
+#define EMBER_BINARY_PRIMITIVES(X) \
+  X(Add) X(Subtract) X(Multiply) X(Divide) X(FloorDivide) X(Remainder) X(Power) X(Maximum) \
+  X(Minimum) X(ArcTan2) X(LogAddExp) X(Equal) X(NotEqual) X(Less) X(LessEqual) X(Greater) \
+  X(GreaterEqual) X(LogicalAnd) X(LogicalOr) X(BitwiseAnd) X(BitwiseOr) X(BitwiseXor) \
+  X(LeftShift) X(RightShift)
+
+EMBER_BINARY_PRIMITIVES(EMBER_BINARY_PRIMITIVE)
 
 #undef EMBER_BINARY_PRIMITIVE
 
@@ -77,6 +63,7 @@ class EMBER_API Select : public Primitive {
   const char* name() const override { return "Select"; }
   EMBER_PRIMITIVE_RULES
   EMBER_GPU_KERNEL
+  EMBER_NO_EXPORT_FIELDS
 };
 
 }  // namespace ember

@@ -13,6 +13,7 @@ class EMBER_API Arange : public Primitive {
   void eval_cpu(const std::vector<array>& inputs, array& out) override;
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   double start_, step_;
@@ -24,6 +25,7 @@ class EMBER_API Copy : public Primitive {
   const char* name() const override { return "Copy"; }
   EMBER_PRIMITIVE_RULES
   EMBER_GPU_KERNEL
+  EMBER_NO_EXPORT_FIELDS
 };
 
 }  // namespace ember

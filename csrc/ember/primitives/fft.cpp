@@ -1,6 +1,7 @@
 // Transform rules of FFT: a linear map with a symmetric matrix.
 #include "ember/primitives/fft.h"
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 
 namespace ember {
@@ -24,5 +25,22 @@ std::pair<array, int> FFT::vmap(const std::vector<array>& inputs,
   int b = *axes[0];
   return {fft::dft(inputs[0], axis_ >= b ? axis_ + 1 : axis_, inverse_), b};
 }
+
+
+// ---- export ----
+void FFT::serialize(ExportFields& f) const {
+  f.add_int(axis_);
+  f.add_bool(inverse_);
+}
+
+namespace {
+std::vector<array> load_fft(ExportFields::Reader& f, const std::vector<array>& in,
+                            const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 1);
+  int axis = f.axis("axis");
+  return {fft::dft(in[0], axis, f.boolean("inverse"))};
+}
+const detail::RegisterLoaders kLoaders{{"FFT", load_fft}, {"IFFT", load_fft}};
+}  // namespace
 
 }  // namespace ember

@@ -15,6 +15,7 @@ class EMBER_API FFT : public Primitive {
   const char* name() const override { return inverse_ ? "IFFT" : "FFT"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   int axis_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 
@@ -354,5 +355,86 @@ std::pair<array, int> SearchSorted::vmap(const std::vector<array>& inputs,
   };
   return {searchsorted(front(inputs[0], axes[0]), front(inputs[1], axes[1]), side), 0};
 }
+
+// ---- export: parameters, and loaders that rebuild each node through its op ----
+// Gather's and Scatter's op name and axes only label their errors; they are kept.
+void Gather::serialize(ExportFields& f) const {
+  f.add_string(op_);
+  f.add_ints(axes_);
+}
+void Scatter::serialize(ExportFields& f) const {
+  f.add_int(int(mode_));
+  f.add_string(op_);
+  f.add_ints(axes_);
+}
+void Sort::serialize(ExportFields& f) const { f.add_int(axis_); }
+void ArgSort::serialize(ExportFields& f) const { f.add_int(axis_); }
+void ArgPartition::serialize(ExportFields& f) const {
+  f.add_int(kth_);
+  f.add_int(axis_);
+}
+void SearchSorted::serialize(ExportFields& f) const { f.add_bool(right_); }
+
+namespace {
+
+using Loaded = std::vector<array>;
+using In = std::vector<array>;
+using Specs = std::vector<ExportSpec>;
+
+// The op name an error message shows: printable ASCII, or the family's own name.
+std::string label(ExportFields::Reader& f, const char* fallback) {
+  std::string op = f.string("op");
+  bool ok = !op.empty() && op.size() <= 64;
+  for (char c : op) ok = ok && c >= 0x20 && c < 0x7F;
+  return ok ? op : fallback;
+}
+
+Loaded load_gather(ExportFields::Reader& f, const In& in, const Specs&) {
+  detail::expect_inputs(in, 2, true);
+  std::string op = label(f, "gather");
+  std::vector<int> axes = f.ints("axes");
+  In idx(in.begin() + 1, in.end());
+  array g = gather(in[0], idx);  // the checks of a gather over leading axes
+  if (!g.has_primitive() || std::string(g.primitive().name()) != "Gather") return {g};
+  return {make_node<Gather>(g.shape(), g.dtype(), g.inputs(), op, axes)};
+}
+
+Loaded load_scatter(ExportFields::Reader& f, const In& in, const Specs&) {
+  detail::expect_inputs(in, 3, true);
+  auto mode = ScatterMode(f.integer("mode", 0, int(ScatterMode::min)));
+  std::string op = label(f, "scatter");
+  std::vector<int> axes = f.ints("axes");
+  array s = scatter(in[0], In(in.begin() + 2, in.end()), in[1], mode);
+  if (!s.has_primitive() || s.inputs().size() != in.size()) return {s};
+  return {make_node<Scatter>(s.shape(), s.dtype(), s.inputs(), mode, op, axes)};
+}
+
+const detail::RegisterLoaders kLoaders{
+    {"Gather", load_gather},
+    {"Scatter", load_scatter},
+    {"ScatterAdd", load_scatter},
+    {"ScatterProd", load_scatter},
+    {"ScatterMax", load_scatter},
+    {"ScatterMin", load_scatter},
+    {"Sort", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {sort(in[0], f.axis("axis"))};
+     }},
+    {"ArgSort", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {argsort(in[0], f.axis("axis"))};
+     }},
+    {"ArgPartition", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       int kth = f.axis("kth");
+       return {argpartition(in[0], kth, f.axis("axis"))};
+     }},
+    {"SearchSorted", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 2);
+       return {searchsorted(in[0], in[1], f.boolean("right") ? "right" : "left")};
+     }},
+};
+
+}  // namespace
 
 }  // namespace ember

@@ -15,7 +15,8 @@ namespace ember {
   EMBER_PRIMITIVE_RULES                                       \
   EMBER_GPU_KERNEL                                            \
   bool is_equivalent(const Primitive& other) const override; \
-  void print(std::ostream& os) const override;
+  void print(std::ostream& os) const override;                \
+  void serialize(ExportFields& fields) const override;
 
 /// out[i..., r...] = a[idx0[i...], ..., idx{k-1}[i...], r...]: inputs are
 /// {a, idx0, ..., idx{k-1}}, the indices integer arrays of one (broadcast)

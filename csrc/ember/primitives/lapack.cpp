@@ -6,6 +6,7 @@
 #include "ember/primitives/lapack.h"
 
 #include "ember/errors.h"
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 #include "ember/ops/lapack.h"
@@ -476,5 +477,74 @@ std::pair<std::vector<array>, std::vector<int>> LUFactor::vmap_multi(
                                    {x.dtype(), Dtype::uint32, Dtype::uint32}, {x});
   return {outs, {0, 0, 0}};
 }
+
+// ---- export: parameters, and loaders that rebuild each node through its op ----
+void Inverse::serialize(ExportFields& f) const { f.add_int(int(kind_)); }
+void Solve::serialize(ExportFields& f) const { f.add_int(int(kind_)); }
+void Cholesky::serialize(ExportFields& f) const { f.add_bool(upper_); }
+void EigvalsH::serialize(ExportFields& f) const { f.add_bool(upper_); }
+void Eigh::serialize(ExportFields& f) const { f.add_bool(upper_); }
+
+namespace {
+
+using Loaded = std::vector<array>;
+using In = std::vector<array>;
+using Specs = std::vector<ExportSpec>;
+
+InverseKind read_kind(ExportFields::Reader& f) {
+  return InverseKind(f.integer("kind", 0, int(InverseKind::upper)));
+}
+const char* uplo(ExportFields::Reader& f) { return f.boolean("upper") ? "U" : "L"; }
+
+// A loader for an op of one matrix argument and no parameters.
+template <typename Op>
+PrimitiveLoader unary_loader(Op op) {
+  return [op](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+    detail::expect_inputs(in, 1);
+    if constexpr (std::is_same_v<decltype(op(in[0])), array>) {
+      return {op(in[0])};
+    } else {
+      return op(in[0]);
+    }
+  };
+}
+
+const detail::RegisterLoaders kLoaders{
+    {"Inverse", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       InverseKind kind = read_kind(f);
+       if (kind == InverseKind::general) return {linalg::inv(in[0])};
+       return {linalg::tri_inv(in[0], kind == InverseKind::upper)};
+     }},
+    {"Solve", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 2);
+       InverseKind kind = read_kind(f);
+       if (kind == InverseKind::general) return {linalg::solve(in[0], in[1])};
+       return {linalg::solve_triangular(in[0], in[1], kind == InverseKind::upper)};
+     }},
+    {"Cholesky", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {linalg::cholesky(in[0], f.boolean("upper"))};
+     }},
+    {"EigvalsH", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {linalg::eigvalsh(in[0], uplo(f))};
+     }},
+    {"Eigh", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return linalg::eigh(in[0], uplo(f));
+     }},
+    {"PseudoInverse", unary_loader([](const array& x) { return linalg::pinv(x); })},
+    {"SVDValues", unary_loader([](const array& x) { return linalg::svd_values(x); })},
+    {"Eigvals", unary_loader([](const array& x) { return linalg::eigvals(x); })},
+    {"Determinant", unary_loader([](const array& x) { return linalg::det(x); })},
+    {"SlogDet", unary_loader([](const array& x) { return linalg::slogdet(x); })},
+    {"QR", unary_loader([](const array& x) { return linalg::qr(x); })},
+    {"SVD", unary_loader([](const array& x) { return linalg::svd(x); })},
+    {"Eig", unary_loader([](const array& x) { return linalg::eig(x); })},
+    {"LUFactor", unary_loader([](const array& x) { return linalg::lu_factor(x); })},
+};
+
+}  // namespace
 
 }  // namespace ember

@@ -19,6 +19,7 @@ class EMBER_API Inverse : public Primitive {
   const char* name() const override { return "Inverse"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   InverseKind kind_;
@@ -32,6 +33,7 @@ class EMBER_API Solve : public Primitive {
   const char* name() const override { return "Solve"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   InverseKind kind_;
@@ -44,6 +46,7 @@ class EMBER_API Cholesky : public Primitive {
   const char* name() const override { return "Cholesky"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   bool upper_;
@@ -54,6 +57,7 @@ class EMBER_API PseudoInverse : public Primitive {
  public:
   const char* name() const override { return "PseudoInverse"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// Singular values of each matrix, descending (gesdd without vectors).
@@ -61,6 +65,7 @@ class EMBER_API SVDValues : public Primitive {
  public:
   const char* name() const override { return "SVDValues"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// Eigenvalues of each symmetric matrix, ascending, read from its lower or upper
@@ -71,6 +76,7 @@ class EMBER_API EigvalsH : public Primitive {
   const char* name() const override { return "EigvalsH"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   bool upper_;
@@ -82,6 +88,7 @@ class EMBER_API Eigvals : public Primitive {
  public:
   const char* name() const override { return "Eigvals"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// Determinant of each square matrix (from getrf's LU factors).
@@ -89,6 +96,7 @@ class EMBER_API Determinant : public Primitive {
  public:
   const char* name() const override { return "Determinant"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 // ---- multi-output factorizations (siblings of one node, one LAPACK call) ----
@@ -101,6 +109,7 @@ class EMBER_API Eigh : public Primitive {
   const char* name() const override { return "Eigh"; }
   EMBER_MULTI_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   bool upper_;
@@ -111,6 +120,7 @@ class EMBER_API SlogDet : public Primitive {
  public:
   const char* name() const override { return "SlogDet"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// (Q, R), the reduced QR factorization: Q (m, k) with orthonormal columns and R (k, n)
@@ -119,6 +129,7 @@ class EMBER_API QR : public Primitive {
  public:
   const char* name() const override { return "QR"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// (U, S, Vt), the full SVD: U (m, m), S (k,) descending, Vt (n, n) (gesdd).
@@ -126,6 +137,7 @@ class EMBER_API SVD : public Primitive {
  public:
   const char* name() const override { return "SVD"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// (w, V) of a general square matrix, complex64, eigenvectors of unit norm (geev).
@@ -133,6 +145,7 @@ class EMBER_API Eig : public Primitive {
  public:
   const char* name() const override { return "Eig"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// (LU, pivots, perm) of each square matrix (getrf with partial pivoting): L below
@@ -143,6 +156,7 @@ class EMBER_API LUFactor : public Primitive {
  public:
   const char* name() const override { return "LUFactor"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 }  // namespace ember

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 
 namespace ember {
@@ -89,5 +90,17 @@ std::pair<array, int> Matmul::vmap(const std::vector<array>& inputs,
   }
   return {matmul(x[0], x[1]), 0};
 }
+
+
+// ---- export: Matmul has no parameters; its op rebuilds it ----
+namespace {
+const detail::RegisterLoaders kLoaders{
+    {"Matmul", [](ExportFields::Reader&, const std::vector<array>& in,
+                  const std::vector<ExportSpec>&) -> std::vector<array> {
+       detail::expect_inputs(in, 2);
+       return {matmul(in[0], in[1])};
+     }},
+};
+}  // namespace
 
 }  // namespace ember

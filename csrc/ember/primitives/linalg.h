@@ -16,6 +16,7 @@ class EMBER_API Matmul : public Primitive {
   const char* name() const override { return "Matmul"; }
   EMBER_PRIMITIVE_RULES
   EMBER_GPU_KERNEL
+  EMBER_NO_EXPORT_FIELDS
 };
 
 }  // namespace ember

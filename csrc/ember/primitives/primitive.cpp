@@ -68,6 +68,10 @@ bool Primitive::is_equivalent(const Primitive& other) const {
   return typeid(*this) == typeid(other);
 }
 
+void Primitive::serialize(ExportFields&) const {
+  throw std::invalid_argument(msg("[export_function] ", name(), " cannot be exported yet."));
+}
+
 namespace detail {
 
 std::vector<array> batch_to_front(const std::vector<array>& inputs, const std::vector<BatchAxis>& axes,

@@ -15,6 +15,8 @@
 
 namespace ember {
 
+class ExportFields;
+
 /// Where the batch dimension of a vmapped value lives; nullopt: not batched.
 using BatchAxis = std::optional<int>;
 
@@ -80,7 +82,17 @@ class EMBER_API Primitive {
 
   /// Name and parameters, for printing graphs.
   virtual void print(std::ostream& os) const { os << name(); }
+
+  /// Adds the parameters that export_function stores; the loader registered under name()
+  /// rebuilds the primitive from them (export/fields.h). The default raises "cannot be
+  /// exported yet": a primitive is exportable once it says what it needs (nothing, for one
+  /// without parameters).
+  virtual void serialize(ExportFields& fields) const;
 };
+
+/// Declares serialize() for a primitive without parameters.
+#define EMBER_NO_EXPORT_FIELDS \
+  void serialize(ExportFields&) const override {}
 
 namespace detail {
 /// vmap helper: moves each batched input's batch axis to 0 and gives each

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "ember/errors.h"
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 
 namespace ember {
@@ -52,5 +53,34 @@ bool RandomBits::is_equivalent(const Primitive& other) const {
 void RandomBits::print(std::ostream& os) const {
   os << name() << " shape=" << shape_ << " width=" << width_;
 }
+
+
+// ---- export ----
+void RandomBits::serialize(ExportFields& f) const {
+  f.add_ints(shape_);
+  f.add_int(width_);
+}
+
+namespace {
+// keys K + (2,) uint32 -> bits K + shape (the shape vmap gives too).
+std::vector<array> load_random_bits(ExportFields::Reader& f, const std::vector<array>& in,
+                                    const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 1);
+  Shape shape = f.integers("shape");
+  int width = int(f.integer("width", 1, 8));
+  Dtype t = bits_dtype(width);  // checks the width
+  const array& keys = in[0];
+  if (keys.dtype() != Dtype::uint32 || keys.ndim() == 0 || keys.shape(-1) != 2) {
+    throw std::invalid_argument(msg("keys must be uint32 of shape (..., 2), got ",
+                                    dtype_name(keys.dtype()), " of shape ", keys.shape()));
+  }
+  shape_size(shape, "random.bits");
+  Shape s(keys.shape().begin(), keys.shape().end() - 1);
+  s.insert(s.end(), shape.begin(), shape.end());
+  shape_size(s, "random.bits");
+  return {make_node<RandomBits>(std::move(s), t, {keys}, shape, width)};
+}
+const detail::RegisterLoaders kLoaders{{"RandomBits", load_random_bits}};
+}  // namespace
 
 }  // namespace ember

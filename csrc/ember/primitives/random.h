@@ -47,6 +47,7 @@ class EMBER_API RandomBits : public Primitive {
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
   const Shape& shape() const { return shape_; }
   int width() const { return width_; }

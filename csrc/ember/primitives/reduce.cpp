@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 #include "ember/ops/reduce_internal.h"
@@ -335,5 +336,84 @@ std::pair<array, int> Scan::vmap(const std::vector<array>& inputs,
   int b = *axes[0];
   return {scan(inputs[0], kind_, axis_ >= b ? axis_ + 1 : axis_, reverse_, inclusive_), b};
 }
+
+// ---- export: parameters, and loaders that rebuild each node through its op ----
+void Reduce::serialize(ExportFields& f) const {
+  f.add_int(int(kind_));
+  f.add_ints(axes_);
+  f.add_dtype(dtype_);
+}
+void ArgReduce::serialize(ExportFields& f) const {
+  f.add_bool(is_max_);
+  f.add_int(axis_);
+}
+void Scan::serialize(ExportFields& f) const {
+  f.add_int(int(kind_));
+  f.add_int(axis_);
+  f.add_bool(reverse_);
+  f.add_bool(inclusive_);
+}
+
+namespace {
+
+std::vector<array> load_reduce(ExportFields::Reader& f, const std::vector<array>& in,
+                               const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 1);
+  auto kind = ReduceKind(f.integer("kind", 0, int(ReduceKind::any)));
+  std::vector<int> axes = f.ints("axes");
+  Dtype dtype = f.dtype("dtype");
+  // reduce_keepdims takes normalized, sorted, distinct axes (what the ops give it).
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (axes[i] < 0 || axes[i] >= in[0].ndim() || (i > 0 && axes[i] <= axes[i - 1])) {
+      throw std::invalid_argument(msg("axes ", Shape(axes.begin(), axes.end()),
+                                      " are not sorted distinct axes of an array of rank ",
+                                      in[0].ndim()));
+    }
+  }
+  std::optional<Dtype> out;
+  if (kind == ReduceKind::sum || kind == ReduceKind::prod) {
+    // The kernels sum into the natural dtype, or into float32 (mean).
+    if (dtype != detail::sum_dtype(in[0].dtype()) && dtype != Dtype::float32) {
+      throw std::invalid_argument(msg("a ", dtype_name(in[0].dtype()), " input cannot be reduced into ",
+                                      dtype_name(dtype)));
+    }
+    out = dtype;
+  }
+  return {reduce_keepdims(in[0], kind, axes, out)};
+}
+
+std::vector<array> load_arg_reduce(ExportFields::Reader& f, const std::vector<array>& in,
+                                   const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 1);
+  bool is_max = f.boolean("is_max");
+  int axis = f.axis("axis");
+  return {is_max ? argmax(in[0], axis, true) : argmin(in[0], axis, true)};
+}
+
+std::vector<array> load_scan(ExportFields::Reader& f, const std::vector<array>& in,
+                             const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 1);
+  auto kind = ScanKind(f.integer("kind", 0, int(ScanKind::logaddexp)));
+  int axis = f.axis("axis");
+  bool reverse = f.boolean("reverse"), inclusive = f.boolean("inclusive");
+  switch (kind) {
+    case ScanKind::sum: return {cumsum(in[0], axis, reverse, inclusive)};
+    case ScanKind::prod: return {cumprod(in[0], axis, reverse, inclusive)};
+    case ScanKind::max: return {cummax(in[0], axis, reverse, inclusive)};
+    case ScanKind::min: return {cummin(in[0], axis, reverse, inclusive)};
+    case ScanKind::logaddexp: return {logcumsumexp(in[0], axis, reverse, inclusive)};
+  }
+  return {};
+}
+
+const detail::RegisterLoaders kLoaders{
+    {"Sum", load_reduce},        {"Prod", load_reduce},       {"Max", load_reduce},
+    {"Min", load_reduce},        {"All", load_reduce},        {"Any", load_reduce},
+    {"ArgMax", load_arg_reduce}, {"ArgMin", load_arg_reduce}, {"CumSum", load_scan},
+    {"CumProd", load_scan},      {"CumMax", load_scan},       {"CumMin", load_scan},
+    {"LogCumSumExp", load_scan},
+};
+
+}  // namespace
 
 }  // namespace ember

@@ -23,6 +23,7 @@ class EMBER_API Reduce : public Primitive {
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
   ReduceKind kind() const { return kind_; }
   const std::vector<int>& axes() const { return axes_; }
@@ -43,6 +44,7 @@ class EMBER_API ArgReduce : public Primitive {
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   bool is_max_;
@@ -62,6 +64,7 @@ class EMBER_API Scan : public Primitive {
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   ScanKind kind_;

@@ -3,6 +3,7 @@
 
 #include <numeric>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 
@@ -387,5 +388,119 @@ std::pair<array, int> View::vmap(const std::vector<array>& inputs,
   // The last axis changes size: the batch goes in front, where it stays whole.
   return {view(moveaxis(inputs[0], *axes[0], 0), dtype_), 0};
 }
+
+// ---- export: parameters, and loaders that rebuild each node through its op ----
+void BroadcastTo::serialize(ExportFields& f) const { f.add_ints(shape_); }
+void Reshape::serialize(ExportFields& f) const { f.add_ints(shape_); }
+void Transpose::serialize(ExportFields& f) const { f.add_ints(perm_); }
+void Slice::serialize(ExportFields& f) const {
+  f.add_ints(start_);
+  f.add_ints(stop_);
+  f.add_ints(step_);
+}
+void Split::serialize(ExportFields& f) const {
+  f.add_int(axis_);
+  f.add_ints(bounds_);
+}
+void SliceUpdate::serialize(ExportFields& f) const {
+  f.add_ints(start_);
+  f.add_ints(stop_);
+  f.add_ints(step_);
+}
+void Concatenate::serialize(ExportFields& f) const { f.add_int(axis_); }
+void Pad::serialize(ExportFields& f) const {
+  std::vector<int64_t> flat;
+  for (auto [lo, hi] : widths_) flat.insert(flat.end(), {lo, hi});
+  f.add_ints(std::move(flat));
+}
+void View::serialize(ExportFields& f) const { f.add_dtype(dtype_); }
+
+namespace {
+
+using Loaded = std::vector<array>;
+using In = std::vector<array>;
+using Specs = std::vector<ExportSpec>;
+
+// A window's start, stop and step; bounded so that the op's window arithmetic cannot overflow
+// (the ops get them from Python ints already checked to fit, a file could hold anything).
+struct StoredWindow {
+  std::vector<int64_t> start, stop, step;
+};
+StoredWindow read_window(ExportFields::Reader& f) {
+  StoredWindow w{f.integers("start"), f.integers("stop"), f.integers("step")};
+  constexpr int64_t limit = int64_t(1) << 61;
+  for (auto* v : {&w.start, &w.stop, &w.step}) {
+    for (int64_t x : *v) {
+      if (x < -limit || x > limit) throw std::invalid_argument(msg("window bound ", x, " is out of range"));
+    }
+  }
+  return w;
+}
+
+Loaded load_split(ExportFields::Reader& f, const In& in, const Specs&) {
+  detail::expect_inputs(in, 1);
+  int axis = f.axis("axis");
+  std::vector<int64_t> bounds = f.integers("bounds");
+  if (in[0].ndim() == 0 || axis < 0 || axis >= in[0].ndim()) {
+    throw std::invalid_argument(msg("axis ", axis, " is not an axis of shape ", in[0].shape()));
+  }
+  // Pieces [bounds[k], bounds[k + 1]) covering the axis: split's indices are the inner bounds.
+  if (bounds.size() < 2 || bounds.front() != 0 || bounds.back() != in[0].shape(axis) ||
+      !std::is_sorted(bounds.begin(), bounds.end())) {
+    throw std::invalid_argument(msg("bounds ", Shape(bounds), " do not split an axis of size ",
+                                    in[0].shape(axis)));
+  }
+  return split(in[0], std::vector<int64_t>(bounds.begin() + 1, bounds.end() - 1), axis);
+}
+
+Loaded load_pad(ExportFields::Reader& f, const In& in, const Specs&) {
+  detail::expect_inputs(in, 2);
+  std::vector<int64_t> flat = f.integers("widths");
+  if (flat.size() % 2 != 0) throw std::invalid_argument("pad widths come in pairs");
+  std::vector<std::pair<int64_t, int64_t>> widths;
+  for (size_t i = 0; i < flat.size(); i += 2) widths.emplace_back(flat[i], flat[i + 1]);
+  return {pad(in[0], widths, in[1])};
+}
+
+const detail::RegisterLoaders kLoaders{
+    {"BroadcastTo", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {broadcast_to(in[0], f.integers("shape"))};
+     }},
+    {"Reshape", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {reshape(in[0], f.integers("shape"))};
+     }},
+    {"Transpose", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {transpose(in[0], f.ints("perm"))};
+     }},
+    {"Slice", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       auto w = read_window(f);
+       return {slice(in[0], w.start, w.stop, w.step)};
+     }},
+    {"Split", load_split},
+    {"SliceUpdate", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 2);
+       auto w = read_window(f);
+       return {slice_update(in[0], in[1], w.start, w.stop, w.step)};
+     }},
+    {"Concatenate", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 2, true);
+       return {concatenate(in, f.axis("axis"))};
+     }},
+    {"Pad", load_pad},
+    {"Depends", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1, true);
+       return depends({in[0]}, In(in.begin() + 1, in.end()));
+     }},
+    {"View", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {view(in[0], f.dtype("dtype"))};
+     }},
+};
+
+}  // namespace
 
 }  // namespace ember

@@ -14,6 +14,7 @@ class EMBER_API BroadcastTo : public Primitive {
   const char* name() const override { return "BroadcastTo"; }
   EMBER_VIEW_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   Shape shape_;
@@ -27,6 +28,7 @@ class EMBER_API Reshape : public Primitive {
   EMBER_PRIMITIVE_RULES
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   Shape shape_;
@@ -39,6 +41,7 @@ class EMBER_API Transpose : public Primitive {
   const char* name() const override { return "Transpose"; }
   EMBER_VIEW_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   std::vector<int> perm_;
@@ -55,7 +58,8 @@ class EMBER_API Transpose : public Primitive {
   std::pair<array, int> vmap(const std::vector<array>& inputs,                             \
                              const std::vector<BatchAxis>& axes) override;                 \
   bool is_equivalent(const Primitive& other) const override;                               \
-  void print(std::ostream& os) const override;
+  void print(std::ostream& os) const override;                                             \
+  void serialize(ExportFields& fields) const override;
 
 /// Strided window a[start:stop:step] per axis (a view; strides may become
 /// negative). start/stop are as Python's slice.indices(dim) gives them.
@@ -67,6 +71,7 @@ class EMBER_API Slice : public Primitive {
   EMBER_VIEW_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   std::vector<int64_t> start_, stop_, step_;
@@ -97,6 +102,7 @@ class EMBER_API Split : public Primitive {
   std::pair<std::vector<array>, std::vector<int>> vmap_multi(
       const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) override;
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   int axis_;
@@ -145,6 +151,7 @@ class EMBER_API Depends : public Primitive {
  public:
   const char* name() const override { return "Depends"; }
   EMBER_VIEW_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// The bytes of inputs[0] read as another dtype (numpy's view): the last axis

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 
@@ -192,5 +193,33 @@ array AsType::apply(const array& x) const { return astype(x, dtype_); }
 bool AsType::is_equivalent(const Primitive& other) const {
   return Primitive::is_equivalent(other) && static_cast<const AsType&>(other).dtype_ == dtype_;
 }
+
+// ---- export: loaders rebuild each node through its op ----
+void AsType::serialize(ExportFields& f) const { f.add_dtype(dtype_); }
+
+namespace {
+template <typename P>
+std::vector<array> load_unary(ExportFields::Reader&, const std::vector<array>& in,
+                              const std::vector<ExportSpec>&) {
+  detail::expect_inputs(in, 1);
+  return {P().apply(in[0])};
+}
+
+#define EMBER_UNARY_LOADER(Name) {#Name, load_unary<Name>},
+const detail::RegisterLoaders kLoaders{
+    EMBER_UNARY_PRIMITIVES(EMBER_UNARY_LOADER)
+    {"StopGradient", [](ExportFields::Reader&, const std::vector<array>& in,
+                        const std::vector<ExportSpec>&) {
+       detail::expect_inputs(in, 1);
+       return std::vector<array>{stop_gradient(in[0])};
+     }},
+    {"AsType", [](ExportFields::Reader& f, const std::vector<array>& in,
+                  const std::vector<ExportSpec>&) {
+       detail::expect_inputs(in, 1);
+       return std::vector<array>{astype(in[0], f.dtype("dtype"))};
+     }},
+};
+#undef EMBER_UNARY_LOADER
+}  // namespace
 
 }  // namespace ember

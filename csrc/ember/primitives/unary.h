@@ -24,8 +24,9 @@ class EMBER_API UnaryElementwise : public Primitive {
 
   /// d out / d x at x (y is the output, for formulas that reuse it).
   virtual array derivative(const array& x, const array& y) const = 0;
-  /// Applies the op again (vmap calls it on the batched input).
+  /// Applies the op again (vmap calls it on the batched input; import_function's loader too).
   virtual array apply(const array& x) const = 0;
+  EMBER_NO_EXPORT_FIELDS
 };
 
 #define EMBER_UNARY_PRIMITIVE(Name)                                       \
@@ -39,41 +40,15 @@ class EMBER_API UnaryElementwise : public Primitive {
     array apply(const array& x) const override;                           \
   };
 
-EMBER_UNARY_PRIMITIVE(Abs)
-EMBER_UNARY_PRIMITIVE(Negative)
-EMBER_UNARY_PRIMITIVE(Sign)
-EMBER_UNARY_PRIMITIVE(Square)
-EMBER_UNARY_PRIMITIVE(Sqrt)
-EMBER_UNARY_PRIMITIVE(Rsqrt)
-EMBER_UNARY_PRIMITIVE(Reciprocal)
-EMBER_UNARY_PRIMITIVE(Exp)
-EMBER_UNARY_PRIMITIVE(Expm1)
-EMBER_UNARY_PRIMITIVE(Log)
-EMBER_UNARY_PRIMITIVE(Log1p)
-EMBER_UNARY_PRIMITIVE(Log2)
-EMBER_UNARY_PRIMITIVE(Log10)
-EMBER_UNARY_PRIMITIVE(Sin)
-EMBER_UNARY_PRIMITIVE(Cos)
-EMBER_UNARY_PRIMITIVE(Tan)
-EMBER_UNARY_PRIMITIVE(ArcSin)
-EMBER_UNARY_PRIMITIVE(ArcCos)
-EMBER_UNARY_PRIMITIVE(ArcTan)
-EMBER_UNARY_PRIMITIVE(Sinh)
-EMBER_UNARY_PRIMITIVE(Cosh)
-EMBER_UNARY_PRIMITIVE(Tanh)
-EMBER_UNARY_PRIMITIVE(ArcSinh)
-EMBER_UNARY_PRIMITIVE(ArcCosh)
-EMBER_UNARY_PRIMITIVE(ArcTanh)
-EMBER_UNARY_PRIMITIVE(Sigmoid)
-EMBER_UNARY_PRIMITIVE(Erf)
-EMBER_UNARY_PRIMITIVE(ErfInv)
-EMBER_UNARY_PRIMITIVE(Floor)
-EMBER_UNARY_PRIMITIVE(Ceil)
-EMBER_UNARY_PRIMITIVE(Round)
-EMBER_UNARY_PRIMITIVE(LogicalNot)
-EMBER_UNARY_PRIMITIVE(IsNan)
-EMBER_UNARY_PRIMITIVE(IsInf)
-EMBER_UNARY_PRIMITIVE(BitwiseInvert)
+/// The regular unary primitives, one X(Name) each: declared below, their export loaders
+/// registered in primitives/unary.cpp.
+#define EMBER_UNARY_PRIMITIVES(X) \
+  X(Abs) X(Negative) X(Sign) X(Square) X(Sqrt) X(Rsqrt) X(Reciprocal) X(Exp) X(Expm1) X(Log) \
+  X(Log1p) X(Log2) X(Log10) X(Sin) X(Cos) X(Tan) X(ArcSin) X(ArcCos) X(ArcTan) X(Sinh) X(Cosh) \
+  X(Tanh) X(ArcSinh) X(ArcCosh) X(ArcTanh) X(Sigmoid) X(Erf) X(ErfInv) X(Floor) X(Ceil) \
+  X(Round) X(LogicalNot) X(IsNan) X(IsInf) X(BitwiseInvert)
+
+EMBER_UNARY_PRIMITIVES(EMBER_UNARY_PRIMITIVE)
 
 #undef EMBER_UNARY_PRIMITIVE
 
@@ -82,6 +57,7 @@ class EMBER_API StopGradient : public Primitive {
  public:
   const char* name() const override { return "StopGradient"; }
   EMBER_VIEW_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// Converts the dtype (numpy's casting rules).
@@ -98,6 +74,7 @@ class EMBER_API AsType : public UnaryElementwise {
   array derivative(const array& x, const array& y) const override;
   array apply(const array& x) const override;
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   Dtype dtype_;

@@ -365,6 +365,8 @@ const Shape& slot_shape(const Tape& t, int s) {
   return t.steps[s - t.num_inputs - t.constants.size()].shape;
 }
 
+}  // namespace
+
 // Shapeless replay re-derives each step's shape from its arguments' shapes. That works
 // for elementwise steps and for the broadcasts that only line up their operands (the
 // consumer's shape does not change without them); anything else fixes a shape.
@@ -380,15 +382,27 @@ void check_shapeless(Tape& t) {
     for (int a : s.args) r = broadcast_shapes("compile", r, a == replaced ? with : slot_shape(t, a));
     return r;
   };
-  for (size_t k = 0; k < t.steps.size() && t.shapeless_blocker.empty(); ++k) {
+  // The shape an elementwise step computes at (a fused sum's input shape, for one with a sum).
+  auto elementwise_shape = [](const Tape::Step& s) -> const Shape& {
+    if (is_compiled(*s.primitive)) {
+      const FusedGraph& g = static_cast<const Compiled&>(*s.primitive).graph();
+      if (g.reduce) return g.elementwise_shape;
+    }
+    return s.shape;
+  };
+  // Every broadcast is classified (import_function's shapeless replay reads the flags past the
+  // first blocker); the blocker is the first step that fixes a shape.
+  auto block = [&](const char* name) {
+    if (t.shapeless_blocker.empty()) t.shapeless_blocker = name;
+  };
+  for (size_t k = 0; k < t.steps.size(); ++k) {
     Tape::Step& s = t.steps[k];
     const int self = base + int(k);
-    if (is_compiled(*s.primitive) && static_cast<const Compiled&>(*s.primitive).graph().reduce) {
-      t.shapeless_blocker = "Sum";  // its axes are fixed
-      continue;
-    }
     if (is_elementwise(*s.primitive) || is_compiled(*s.primitive)) {
-      if (derived_shape(s, -1, {}) != s.shape) t.shapeless_blocker = s.primitive->name();
+      if (derived_shape(s, -1, {}) != elementwise_shape(s)) block(s.primitive->name());
+      if (is_compiled(*s.primitive) && static_cast<const Compiled&>(*s.primitive).graph().reduce) {
+        block("Sum");  // compile's replay keeps a fused sum's shapes
+      }
       continue;
     }
     if (is_broadcast(*s.primitive) && !outputs.count(self)) {
@@ -397,18 +411,16 @@ void check_shapeless(Tape& t) {
       for (int u : users[self]) {
         const Tape::Step& c = t.steps[u - base];
         implicit = implicit && (is_elementwise(*c.primitive) || is_compiled(*c.primitive)) &&
-                   derived_shape(c, self, src) == c.shape;
+                   derived_shape(c, self, src) == elementwise_shape(c);
       }
       if (implicit) {
         s.implicit_broadcast = true;
         continue;
       }
     }
-    t.shapeless_blocker = s.primitive->name();
+    block(s.primitive->name());
   }
 }
-
-}  // namespace
 
 std::shared_ptr<Tape> compile_trace(const ArrayFn& fun, const std::vector<array>& inputs,
                                     const CompileOptions& options) {

@@ -60,6 +60,8 @@ class EMBER_API Compiled : public Primitive {
   EMBER_GPU_KERNEL
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  /// The fused graph's ops as nested primitives (export; transforms/compile_export.cpp).
+  void serialize(ExportFields& fields) const override;
   const FusedGraph& graph() const { return *graph_; }
   /// The unfused ops applied to `inputs`, recorded as a trace whose output has `shape`.
   Trace expand(const std::vector<array>& inputs, const Shape& shape) const;
@@ -102,6 +104,9 @@ struct CompileOptions {
 /// Traces fun on placeholders shaped like `inputs` and runs the passes.
 EMBER_API std::shared_ptr<Tape> compile_trace(const ArrayFn& fun, const std::vector<array>& inputs,
                                               const CompileOptions& options);
+/// Marks what shapeless replay can re-derive (implicit broadcasts) and names the first step
+/// that fixes a shape (shapeless_blocker); compile_trace runs it when shapeless.
+EMBER_API void check_shapeless(Tape& tape);
 /// Builds the tape's outputs from new inputs (no call of the traced function).
 EMBER_API std::vector<array> compile_replay(const Tape& tape, const std::vector<array>& inputs,
                                             bool shapeless = false);
