@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ember/backend/cpu/copy.h"
+#include "ember/backend/cpu/elementwise.h"
 #include "ember/backend/cpu/fast_kernels.h"
 #include "ember/backend/cpu/threadpool.h"
 #include "ember/primitives/fast.h"
@@ -41,9 +42,10 @@ struct Vec<double> {
   static constexpr int lanes = 8;
 };
 
-// An R x (CV * lanes) tile of C: R rows of A broadcast against CV vectors of each row of
-// B, the sums held in registers for all k.
-template <typename A, int R, int CV>
+// An R x (CV * lanes) tile of C: R rows of op(A) broadcast against CV vectors of each row
+// of B, the sums held in registers for all k. TA: A is stored transposed (element (r, p)
+// at a[p * lda + r]).
+template <typename A, int R, int CV, bool TA>
 EMBER_FAST_INLINE void tile(int64_t k, const A* a, int64_t lda, const A* b, int64_t ldb, A* c,
                             int64_t ldc, bool accumulate) {
   using V = typename Vec<A>::type;
@@ -59,7 +61,7 @@ EMBER_FAST_INLINE void tile(int64_t k, const A* a, int64_t lda, const A* b, int6
     V bv[CV];
     for (int v = 0; v < CV; ++v) std::memcpy(&bv[v], b + p * ldb + v * W, sizeof(V));
     for (int r = 0; r < R; ++r) {
-      const A av = a[r * lda + p];
+      const A av = TA ? a[p * lda + r] : a[r * lda + p];
       for (int v = 0; v < CV; ++v) s[r][v] += av * bv[v];
     }
   }
@@ -68,23 +70,25 @@ EMBER_FAST_INLINE void tile(int64_t k, const A* a, int64_t lda, const A* b, int6
   }
 }
 
-template <typename A, int R, int CV>
+template <typename A, int R, int CV, bool TA>
 EMBER_FAST_INLINE void rows_of_tiles(int64_t m, int64_t k, const A* a, int64_t lda, const A* b,
                                      int64_t ldb, A* c, int64_t ldc, bool accumulate) {
+  // Row i of op(A) starts at a + i * lda, or at a + i when A is stored transposed.
+  const int64_t step = TA ? 1 : lda;
   int64_t i = 0;
-  for (; i + R <= m; i += R) tile<A, R, CV>(k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
-  for (; i < m; ++i) tile<A, 1, CV>(k, a + i * lda, lda, b, ldb, c + i * ldc, ldc, accumulate);
+  for (; i + R <= m; i += R) tile<A, R, CV, TA>(k, a + i * step, lda, b, ldb, c + i * ldc, ldc, accumulate);
+  for (; i < m; ++i) tile<A, 1, CV, TA>(k, a + i * step, lda, b, ldb, c + i * ldc, ldc, accumulate);
 }
 
-template <typename A, int R, int CV>
+template <typename A, int R, int CV, bool TA>
 EMBER_FAST_INLINE void matmul_impl(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda,
                                    const A* b, int64_t ldb, A* c, int64_t ldc, bool accumulate) {
   constexpr int W = Vec<A>::lanes;
   int64_t j = 0;
   for (; j + CV * W <= n; j += CV * W) {
-    rows_of_tiles<A, R, CV>(m, k, a, lda, b + j, ldb, c + j, ldc, accumulate);
+    rows_of_tiles<A, R, CV, TA>(m, k, a, lda, b + j, ldb, c + j, ldc, accumulate);
   }
-  for (; j + W <= n; j += W) rows_of_tiles<A, R, 1>(m, k, a, lda, b + j, ldb, c + j, ldc, accumulate);
+  for (; j + W <= n; j += W) rows_of_tiles<A, R, 1, TA>(m, k, a, lda, b + j, ldb, c + j, ldc, accumulate);
   if (j == n) return;
   for (int64_t i = 0; i < m; ++i) {  // the last n % lanes columns
     A* ci = c + i * ldc;
@@ -92,7 +96,7 @@ EMBER_FAST_INLINE void matmul_impl(int64_t m, int64_t n, int64_t k, const A* a, 
       for (int64_t jj = j; jj < n; ++jj) ci[jj] = 0;
     }
     for (int64_t p = 0; p < k; ++p) {
-      const A av = a[i * lda + p];
+      const A av = TA ? a[p * lda + i] : a[i * lda + p];
       const A* bp = b + p * ldb;
       for (int64_t jj = j; jj < n; ++jj) ci[jj] += av * bp[jj];
     }
@@ -101,15 +105,16 @@ EMBER_FAST_INLINE void matmul_impl(int64_t m, int64_t n, int64_t k, const A* a, 
 
 template <typename A>
 using MatmulFn = void (*)(int64_t, int64_t, int64_t, const A*, int64_t, const A*, int64_t, A*,
-                          int64_t, bool);
+                          int64_t, bool, bool);
 
 // One build per instruction set; tiles sized to the register file (32 zmm: 8 x 2 vectors,
 // 16 ymm: 6 x 1 64-byte vector, 16 xmm: 3 x 1).
 #define EMBER_FAST_MATMUL(suffix, attr, R, CV)                                                      \
   template <typename A>                                                                           \
   attr void matmul_##suffix(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, const A* b, \
-                            int64_t ldb, A* c, int64_t ldc, bool accumulate) {                    \
-    matmul_impl<A, R, CV>(m, n, k, a, lda, b, ldb, c, ldc, accumulate);                           \
+                            int64_t ldb, A* c, int64_t ldc, bool accumulate, bool trans_a) {      \
+    if (trans_a) matmul_impl<A, R, CV, true>(m, n, k, a, lda, b, ldb, c, ldc, accumulate);        \
+    else matmul_impl<A, R, CV, false>(m, n, k, a, lda, b, ldb, c, ldc, accumulate);               \
   }
 EMBER_FAST_MATMUL(base, , 3, 1)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -133,14 +138,14 @@ MatmulFn<A> pick_matmul() {
 }  // namespace
 
 void block_matmul(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+                  int64_t ldb, float* c, int64_t ldc, bool accumulate, bool trans_a) {
   static const MatmulFn<float> fn = pick_matmul<float>();
-  fn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+  fn(m, n, k, a, lda, b, ldb, c, ldc, accumulate, trans_a);
 }
 void block_matmul(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
-                  int64_t ldb, double* c, int64_t ldc, bool accumulate) {
+                  int64_t ldb, double* c, int64_t ldc, bool accumulate, bool trans_a) {
   static const MatmulFn<double> fn = pick_matmul<double>();
-  fn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+  fn(m, n, k, a, lda, b, ldb, c, ldc, accumulate, trans_a);
 }
 
 }  // namespace cpu::fast
@@ -181,7 +186,7 @@ struct Dims {
   int64_t causal_end(int64_t i) const { return std::clamp<int64_t>(i + S - L + 1, 0, S); }
 };
 
-// The mask and sinks of an attention call, read in the accumulation type.
+// The mask of an attention call, read in the accumulation type.
 template <typename A>
 struct MaskInput {
   MaskKind kind = MaskKind::none;
@@ -212,21 +217,102 @@ struct MaskInput {
   }
 };
 
-// Packs rows [j0, j0 + n) of a (rows x cols) view into dst as A: transposed (cols x n, for
-// q k^T) or as is (n x cols).
-template <typename T, typename A>
-void pack_rows(const T* base, int64_t row_stride, int64_t j0, int64_t n, int64_t cols, A* dst,
-               bool transpose, std::vector<A>& tmp) {
-  tmp.resize(static_cast<size_t>(cols));
-  for (int64_t j = 0; j < n; ++j) {
-    const T* src = base + (j0 + j) * row_stride;
-    if (transpose) {
-      cpu::fast::load_row(src, tmp.data(), cols);
-      for (int64_t c = 0; c < cols; ++c) dst[c * n + j] = tmp[c];
-    } else {
-      cpu::fast::load_row(src, dst + j * cols, cols);
-    }
+// An operand of the block products in the accumulation type, laid out as the register
+// tiles read it: each (R, C) plane (one batch and head) split into strips of kStrip
+// columns, each strip R x kStrip contiguous. Rows of a plain row-major plane sit a whole
+// row apart: with power-of-two widths (128, 2048 floats) they fall into the same few L1
+// sets and evict each other; a strip is read front to back. Made once per call.
+constexpr int64_t kStrip = 32;
+
+template <typename A>
+struct Strips {
+  std::vector<A> data;
+  int64_t rows = 0, strips = 0;
+  const A* at(int64_t plane, int64_t strip, int64_t row) const {
+    return data.data() + ((plane * strips + strip) * rows + row) * kStrip;
   }
+};
+
+// The planes (R, C) of x, or their transposes (C, R) when transpose, as strips.
+template <typename T, typename A>
+Strips<A> make_strips(const View4<T>& x, int64_t B, int64_t H, int64_t R, int64_t C, bool transpose) {
+  Strips<A> s;
+  const int64_t out_rows = transpose ? C : R, out_cols = transpose ? R : C;
+  s.rows = out_rows;
+  s.strips = (out_cols + kStrip - 1) / kStrip;
+  s.data.assign(static_cast<size_t>(B * H * s.strips * out_rows * kStrip), A(0));
+  const int64_t planes = B * H;
+  if (transpose) {
+    // Strip t of the transpose holds input rows [t * kStrip, ...): load them, write columns.
+    cpu::parallel_for(planes * s.strips, std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(kStrip * C, 1)),
+                      [&](int64_t t0, int64_t t1) {
+                        std::vector<A> buf(static_cast<size_t>(kStrip * C));
+                        for (int64_t t = t0; t < t1; ++t) {
+                          const int64_t plane = t / s.strips, strip = t % s.strips;
+                          const int64_t j0 = strip * kStrip, n = std::min(kStrip, R - j0);
+                          for (int64_t j = 0; j < n; ++j) {
+                            cpu::fast::load_row(x.row(plane / H, plane % H, j0 + j), buf.data() + j * C, C);
+                          }
+                          A* dst = s.data.data() + ((plane * s.strips + strip) * out_rows) * kStrip;
+                          for (int64_t c = 0; c < C; ++c) {
+                            for (int64_t j = 0; j < n; ++j) dst[c * kStrip + j] = buf[j * C + c];
+                          }
+                        }
+                      });
+  } else {
+    cpu::parallel_for(planes * R, std::max<int64_t>(1, cpu::kParallelGrain / std::max<int64_t>(C, 1)),
+                      [&](int64_t r0, int64_t r1) {
+                        std::vector<A> buf(static_cast<size_t>(C));
+                        for (int64_t r = r0; r < r1; ++r) {
+                          const int64_t plane = r / R, i = r % R;
+                          cpu::fast::load_row(x.row(plane / H, plane % H, i), buf.data(), C);
+                          for (int64_t strip = 0; strip < s.strips; ++strip) {
+                            const int64_t c0 = strip * kStrip, n = std::min(kStrip, C - c0);
+                            std::copy(buf.data() + c0, buf.data() + c0 + n,
+                                      s.data.data() + ((plane * s.strips + strip) * R + i) * kStrip);
+                          }
+                        }
+                      });
+  }
+  return s;
+}
+
+// A row stride of at least n floats whose byte size is an odd number of 64-byte lines, so
+// consecutive rows of a block land in different L1 sets (see Strips).
+inline int64_t padded_ld(int64_t n) {
+  int64_t lines = (n + 15) / 16;
+  if (lines % 2 == 0) ++lines;
+  return lines * 16;
+}
+
+// C (m x n) (+)= op(A) (m x k) @ B[row0 : row0 + k, col0 : col0 + n] of one plane of strips
+// (col0 a multiple of kStrip).
+template <typename A>
+void strips_matmul(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, bool trans_a,
+                   const Strips<A>& b, int64_t plane, int64_t col0, int64_t row0, A* c, int64_t ldc,
+                   bool accumulate) {
+  for (int64_t j = 0; j < n; j += kStrip) {
+    block_matmul(m, std::min(kStrip, n - j), k, a, lda, b.at(plane, (col0 + j) / kStrip, row0), kStrip,
+                 c + j, ldc, accumulate, trans_a);
+  }
+}
+
+template <typename A>
+struct Inputs {
+  MaskInput<A> mask;
+  array sinks;
+  size_t next = 3;  // index of the first input after the mask and the sinks
+};
+
+template <typename A>
+Inputs<A> read_mask(const std::vector<array>& in, bool causal, MaskKind kind, bool has_sinks) {
+  Inputs<A> r;
+  r.mask.kind = kind;
+  r.mask.causal = causal;
+  if (kind == MaskKind::boolean) r.mask.boolean = View4<bool>(in[r.next++]);
+  else if (kind == MaskKind::additive) r.mask.additive = View4<A>(in[r.next++]);
+  if (has_sinks) r.sinks = cpu::ensure_row_contiguous(in[r.next++]);
+  return r;
 }
 
 template <typename T>
@@ -237,39 +323,39 @@ void attention_forward(const std::vector<array>& raw, std::vector<array>& output
   for (int i = 0; i < 3; ++i) in[i] = dense_last(raw[i]);
   const Dims d(in);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  MaskInput<A> mask;
-  mask.kind = kind;
-  mask.causal = causal;
-  size_t next = 3;
-  if (kind == MaskKind::boolean) mask.boolean = View4<bool>(in[next++]);
-  else if (kind == MaskKind::additive) mask.additive = View4<A>(in[next++]);
-  array sinks = has_sinks ? cpu::ensure_row_contiguous(in[next]) : array();
+  if (outputs[0].size() == 0) return;
+  auto extra = read_mask<A>(in, causal, kind, has_sinks);
   const View4<T> q(in[0]), k(in[1]), v(in[2]);
+  // k^T (D, S) and v (S, Dv) per head as strips: made once, read by every query block.
+  auto kt = make_strips<T, A>(k, d.B, d.Hkv, d.S, d.D, true);
+  auto vs = make_strips<T, A>(v, d.B, d.Hkv, d.S, d.Dv, false);
   T* out = outputs[0].data<T>();
   A* lse = outputs[1].data<A>();
-  if (outputs[0].size() == 0) return;
   const int64_t qblocks = (d.L + kQueryBlock - 1) / kQueryBlock;
   const A ninf = -std::numeric_limits<A>::infinity();
   cpu::parallel_for(d.B * d.Hq * qblocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<A> qs(static_cast<size_t>(kQueryBlock * d.D)), kt(static_cast<size_t>(d.D * kKeyBlock)), vb, s(static_cast<size_t>(kQueryBlock * kKeyBlock));
-    std::vector<A> o(static_cast<size_t>(kQueryBlock * d.Dv)), m(static_cast<size_t>(kQueryBlock)), l(static_cast<size_t>(kQueryBlock)), tmp, vmean;
+    std::vector<A> qs(static_cast<size_t>(kQueryBlock * d.D)), s(static_cast<size_t>(kQueryBlock * kKeyBlock));
+    std::vector<A> o(static_cast<size_t>(kQueryBlock * d.Dv)), m(static_cast<size_t>(kQueryBlock));
+    std::vector<A> l(static_cast<size_t>(kQueryBlock)), vmean;
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t bh = task / qblocks, b = bh / d.Hq, h = bh % d.Hq, hk = h / d.rep;
       const int64_t i0 = (task % qblocks) * kQueryBlock, rows = std::min(kQueryBlock, d.L - i0);
       for (int64_t r = 0; r < rows; ++r) {
-        cpu::fast::load_row(q.row(b, h, i0 + r), qs.data() + r * d.D, d.D);
-        for (int64_t c = 0; c < d.D; ++c) qs[r * d.D + c] *= A(scale);
+        A* qr = qs.data() + r * d.D;
+        cpu::fast::load_row(q.row(b, h, i0 + r), qr, d.D);
+        for (int64_t c = 0; c < d.D; ++c) qr[c] *= A(scale);
       }
-      const A sink = has_sinks ? A(sinks.data<A>()[h]) : ninf;
+      // A sink is one more logit (value 0) in every row: the running max and sum start there.
+      const A sink = has_sinks ? extra.sinks.template data<A>()[h] : ninf;
       std::fill(m.begin(), m.end(), sink);
       std::fill(l.begin(), l.end(), has_sinks ? A(1) : A(0));
       std::fill(o.begin(), o.end(), A(0));
+      const int64_t plane = b * d.Hkv + hk;
       const int64_t kend = causal ? d.causal_end(i0 + rows - 1) : d.S;
       for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, kend - j0);
-        pack_rows(k.row(b, hk, 0), k.s2, j0, cols, d.D, kt.data(), true, tmp);
-        block_matmul(rows, cols, d.D, qs.data(), d.D, kt.data(), cols, s.data(), cols, false);
-        mask.apply(d, b, h, i0, rows, j0, cols, s.data(), cols);
+        strips_matmul(rows, cols, d.D, qs.data(), d.D, false, kt, plane, j0, 0, s.data(), cols, false);
+        extra.mask.apply(d, b, h, i0, rows, j0, cols, s.data(), cols);
         for (int64_t r = 0; r < rows; ++r) {
           A* sr = s.data() + r * cols;
           const A mnew = std::max(m[r], cpu::fast::max_of(sr, cols));
@@ -287,32 +373,21 @@ void attention_forward(const std::vector<array>& raw, std::vector<array>& output
           }
           m[r] = mnew;
         }
-        const A* vblk;
-        int64_t ldv;
-        if constexpr (std::is_same_v<T, A>) {
-          vblk = v.row(b, hk, j0);
-          ldv = v.s2;
-        } else {
-          vb.resize(static_cast<size_t>(cols * d.Dv));
-          pack_rows(v.row(b, hk, 0), v.s2, j0, cols, d.Dv, vb.data(), false, tmp);
-          vblk = vb.data();
-          ldv = d.Dv;
-        }
-        block_matmul(rows, d.Dv, cols, s.data(), cols, vblk, ldv, o.data(), d.Dv, true);
+        strips_matmul(rows, d.Dv, cols, s.data(), cols, false, vs, plane, 0, j0, o.data(), d.Dv, true);
       }
+      vmean.clear();
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t i = i0 + r;
         A* orow = o.data() + r * d.Dv;
         A* lrow = lse + (b * d.Hq + h) * d.L + i;
         if (l[r] == A(0)) {
-          // No visible key (and no sink): the mean of v over all keys, as a softmax of equal
-          // (masked) scores gives.
+          // No visible key (and no sink): the mean of v over all keys, which a softmax of
+          // equal (masked) scores gives.
           if (vmean.empty()) {
             vmean.assign(static_cast<size_t>(d.Dv), A(0));
-            tmp.resize(static_cast<size_t>(d.Dv));
-            for (int64_t j = 0; j < d.S; ++j) {
-              cpu::fast::load_row(v.row(b, hk, j), tmp.data(), d.Dv);
-              for (int64_t c = 0; c < d.Dv; ++c) vmean[c] += tmp[c];
+            for (int64_t c = 0; c < d.Dv; ++c) {
+              const A* col = vs.at(plane, c / kStrip, 0) + c % kStrip;
+              for (int64_t j = 0; j < d.S; ++j) vmean[c] += col[j * kStrip];
             }
             for (auto& x : vmean) x = d.S ? x / A(d.S) : A(0);
           }
@@ -325,19 +400,15 @@ void attention_forward(const std::vector<array>& raw, std::vector<array>& output
         }
         cpu::fast::store_row(orow, out + ((b * d.Hq + h) * d.L + i) * d.Dv, d.Dv);
       }
-      vmean.clear();
     }
   });
 }
 
-// Transposes a (rows x cols) block into dst (cols x rows).
-template <typename A>
-void transpose_block(const A* src, int64_t rows, int64_t cols, A* dst) {
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
-  }
-}
-
+// The backward pass, one task per (batch, query head): for each key block, for each query
+// block that sees it, P = exp(q k^T * scale + mask - lse), then
+//   dv += P^T dO,  dS = P o (dO v^T - delta),  dq += dS k * scale,  dk += dS^T q * scale,
+// with delta_i = dO_i . O_i. dk and dv are kept per query head and summed over each key
+// head's group at the end.
 template <typename T>
 void attention_backward(const std::vector<array>& raw, std::vector<array>& outputs, double scale,
                         bool causal, MaskKind kind, bool has_sinks) {
@@ -346,22 +417,19 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
   for (int i = 0; i < 3; ++i) in[i] = dense_last(raw[i]);
   const Dims d(in);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  MaskInput<A> mask;
-  mask.kind = kind;
-  mask.causal = causal;
-  size_t next = 3;
-  if (kind == MaskKind::boolean) mask.boolean = View4<bool>(in[next++]);
-  else if (kind == MaskKind::additive) mask.additive = View4<A>(in[next++]);
-  array sinks = has_sinks ? cpu::ensure_row_contiguous(in[next++]) : array();
+  auto extra = read_mask<A>(in, causal, kind, has_sinks);
+  size_t next = extra.next;
   array out = cpu::ensure_row_contiguous(in[next++]);
   array lse_in = cpu::ensure_row_contiguous(in[next++]);
   array dout = cpu::ensure_row_contiguous(in[next++]);
   const View4<T> q(in[0]), k(in[1]), v(in[2]);
+  auto kt = make_strips<T, A>(k, d.B, d.Hkv, d.S, d.D, true);
+  auto kr = make_strips<T, A>(k, d.B, d.Hkv, d.S, d.D, false);
+  auto vt = make_strips<T, A>(v, d.B, d.Hkv, d.S, d.Dv, true);
   const T* os = out.data<T>();
   const T* dos = dout.data<T>();
   const A* lse = lse_in.data<A>();
-  // dk, dv per query head (summed over each key head's group below); with one query head
-  // per key head and float32 data they go straight to the outputs.
+  // With one query head per key head and A data, dk and dv go straight to the outputs.
   const bool direct = d.rep == 1 && std::is_same_v<T, A>;
   std::vector<A> dk_h, dv_h;
   if (!direct) {
@@ -374,13 +442,13 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
   const A ninf = -std::numeric_limits<A>::infinity();
   const int64_t bq = kQueryBlock, bk = kKeyBlockBwd;
   cpu::parallel_for(d.B * d.Hq, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<A> delta(static_cast<size_t>(d.L)), dq(static_cast<size_t>(d.L * d.D)), qs(static_cast<size_t>(bq * d.D)), dob(static_cast<size_t>(bq * d.Dv));
-    std::vector<A> kt(static_cast<size_t>(d.D * bk)), kr(static_cast<size_t>(bk * d.D)), vt(static_cast<size_t>(d.Dv * bk));
-    std::vector<A> p(static_cast<size_t>(bq * bk)), pt(static_cast<size_t>(bk * bq)), dp(static_cast<size_t>(bq * bk)), tmp, tmp2, unseen;
+    // q * scale and dO of the head, rows padded (they are the B operand of dk and dv).
+    const int64_t ldq = padded_ld(d.D), ldo = padded_ld(d.Dv);
+    std::vector<A> delta(static_cast<size_t>(d.L)), dq(static_cast<size_t>(d.L * d.D));
+    std::vector<A> qs(static_cast<size_t>(d.L * ldq)), dob(static_cast<size_t>(d.L * ldo));
+    std::vector<A> p(static_cast<size_t>(bq * bk)), dp(static_cast<size_t>(bq * bk)), tmp, unseen;
     for (int64_t bh = t0; bh < t1; ++bh) {
       const int64_t b = bh / d.Hq, h = bh % d.Hq, hk = h / d.rep;
-      const T* ob = os + bh * d.L * d.Dv;
-      const T* dob_base = dos + bh * d.L * d.Dv;
       const A* lrow = lse + bh * d.L;
       A* dkh = dk_base + (direct ? (b * d.Hkv + hk) : bh) * d.S * d.D;
       A* dvh = dv_base + (direct ? (b * d.Hkv + hk) : bh) * d.S * d.Dv;
@@ -388,31 +456,33 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
         std::fill(dkh, dkh + d.S * d.D, A(0));
         std::fill(dvh, dvh + d.S * d.Dv, A(0));
       }
-      // delta_i = dO_i . O_i (the softmax backward's row term); rows with no visible key
-      // (lse = -inf) gave the mean of v: their dO spreads evenly over dv.
+      // This head's q * scale and dO as A, delta_i = dO_i . O_i; rows with no visible key
+      // (lse = -inf) gave the mean of v, so their dO spreads evenly over dv.
       tmp.resize(static_cast<size_t>(d.Dv));
-      tmp2.resize(static_cast<size_t>(d.Dv));
       unseen.assign(static_cast<size_t>(d.Dv), A(0));
       bool any_unseen = false;
       A dsink = 0;
-      const A sink = has_sinks ? sinks.data<A>()[h] : A(0);
+      const A sink = has_sinks ? extra.sinks.template data<A>()[h] : A(0);
       for (int64_t i = 0; i < d.L; ++i) {
-        cpu::fast::load_row(ob + i * d.Dv, tmp.data(), d.Dv);
-        cpu::fast::load_row(dob_base + i * d.Dv, tmp2.data(), d.Dv);
-        delta[i] = cpu::fast::dot_of(tmp.data(), tmp2.data(), d.Dv);
+        A* qi = qs.data() + i * ldq;
+        cpu::fast::load_row(q.row(b, h, i), qi, d.D);
+        for (int64_t c = 0; c < d.D; ++c) qi[c] *= A(scale);
+        A* di = dob.data() + i * ldo;
+        cpu::fast::load_row(dos + (bh * d.L + i) * d.Dv, di, d.Dv);
+        cpu::fast::load_row(os + (bh * d.L + i) * d.Dv, tmp.data(), d.Dv);
+        delta[i] = cpu::fast::dot_of(tmp.data(), di, d.Dv);
         if (lrow[i] == ninf) {
           any_unseen = true;
-          for (int64_t c = 0; c < d.Dv; ++c) unseen[c] += tmp2[c];
+          for (int64_t c = 0; c < d.Dv; ++c) unseen[c] += di[c];
         }
+        // d sink = -sum_i p_sink,i delta_i, p_sink,i = exp(sink - lse_i)
         if (has_sinks) dsink -= std::exp(sink - lrow[i]) * delta[i];
       }
       dsink_h[bh] = dsink;
       std::fill(dq.begin(), dq.end(), A(0));
+      const int64_t plane = b * d.Hkv + hk;
       for (int64_t j0 = 0; j0 < d.S; j0 += bk) {
         const int64_t cols = std::min(bk, d.S - j0);
-        pack_rows(k.row(b, hk, 0), k.s2, j0, cols, d.D, kt.data(), true, tmp);
-        pack_rows(k.row(b, hk, 0), k.s2, j0, cols, d.D, kr.data(), false, tmp);
-        pack_rows(v.row(b, hk, 0), v.s2, j0, cols, d.Dv, vt.data(), true, tmp);
         A* dkb = dkh + j0 * d.D;
         A* dvb = dvh + j0 * d.Dv;
         // Causal: query rows before j0 - (S - L) see none of these keys.
@@ -420,14 +490,10 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
         if (causal) first = std::clamp<int64_t>(j0 - (d.S - d.L), 0, d.L) / bq * bq;
         for (int64_t i0 = first; i0 < d.L; i0 += bq) {
           const int64_t rows = std::min(bq, d.L - i0);
-          for (int64_t r = 0; r < rows; ++r) {
-            cpu::fast::load_row(q.row(b, h, i0 + r), qs.data() + r * d.D, d.D);
-            for (int64_t c = 0; c < d.D; ++c) qs[r * d.D + c] *= A(scale);
-            cpu::fast::load_row(dob_base + (i0 + r) * d.Dv, dob.data() + r * d.Dv, d.Dv);
-          }
-          // P = exp(q k^T * scale + mask - lse)
-          block_matmul(rows, cols, d.D, qs.data(), d.D, kt.data(), cols, p.data(), cols, false);
-          mask.apply(d, b, h, i0, rows, j0, cols, p.data(), cols);
+          const A* qb = qs.data() + i0 * ldq;
+          const A* db = dob.data() + i0 * ldo;
+          strips_matmul(rows, cols, d.D, qb, ldq, false, kt, plane, j0, 0, p.data(), cols, false);
+          extra.mask.apply(d, b, h, i0, rows, j0, cols, p.data(), cols);
           for (int64_t r = 0; r < rows; ++r) {
             A* pr = p.data() + r * cols;
             const A ls = lrow[i0 + r];
@@ -438,21 +504,17 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
             for (int64_t c = 0; c < cols; ++c) pr[c] -= ls;
             cpu::fast::exp_inplace(pr, cols);
           }
-          // dv += P^T dO
-          transpose_block(p.data(), rows, cols, pt.data());
-          block_matmul(cols, d.Dv, rows, pt.data(), rows, dob.data(), d.Dv, dvb, d.Dv, true);
-          // dS = P o (dO v^T - delta)
-          block_matmul(rows, cols, d.Dv, dob.data(), d.Dv, vt.data(), cols, dp.data(), cols, false);
+          block_matmul(cols, d.Dv, rows, p.data(), cols, db, ldo, dvb, d.Dv, true, true);
+          strips_matmul(rows, cols, d.Dv, db, ldo, false, vt, plane, j0, 0, dp.data(), cols, false);
           for (int64_t r = 0; r < rows; ++r) {
             A* dr = dp.data() + r * cols;
             const A* pr = p.data() + r * cols;
             const A dl = delta[i0 + r];
             for (int64_t c = 0; c < cols; ++c) dr[c] = pr[c] * (dr[c] - dl);
           }
-          // dq += dS k (times scale, at the end); dk += dS^T (q * scale)
-          block_matmul(rows, d.D, cols, dp.data(), cols, kr.data(), d.D, dq.data() + i0 * d.D, d.D, true);
-          transpose_block(dp.data(), rows, cols, pt.data());
-          block_matmul(cols, d.D, rows, pt.data(), rows, qs.data(), d.D, dkb, d.D, true);
+          strips_matmul(rows, d.D, cols, dp.data(), cols, false, kr, plane, 0, j0, dq.data() + i0 * d.D,
+                        d.D, true);
+          block_matmul(cols, d.D, rows, dp.data(), cols, qb, ldq, dkb, d.D, true, true);
         }
       }
       if (any_unseen && d.S > 0) {
@@ -462,8 +524,7 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
         }
       }
       for (auto& x : dq) x *= A(scale);
-      T* dqs = outputs[0].data<T>() + bh * d.L * d.D;
-      cpu::fast::store_row(dq.data(), dqs, d.L * d.D);
+      cpu::fast::store_row(dq.data(), outputs[0].data<T>() + bh * d.L * d.D, d.L * d.D);
     }
   });
   if (!direct) {

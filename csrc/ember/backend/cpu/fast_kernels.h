@@ -87,10 +87,19 @@ inline A dot_of(const A* x, const A* y, int64_t n) {
   return s;
 }
 
+// (a < b ? b : a) is what maxps computes, NaN cases included, so 16 partial maxima vectorize
+// without fast-math.
 template <typename A>
 inline A max_of(const A* x, int64_t n) {
+  A acc[16];
+  for (int j = 0; j < 16; ++j) acc[j] = -std::numeric_limits<A>::infinity();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; ++j) acc[j] = acc[j] < x[i + j] ? x[i + j] : acc[j];
+  }
   A m = -std::numeric_limits<A>::infinity();
-  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  for (int j = 0; j < 16; ++j) m = m < acc[j] ? acc[j] : m;
+  for (; i < n; ++i) m = m < x[i] ? x[i] : m;
   return m;
 }
 
@@ -100,12 +109,13 @@ inline void exp_inplace(double* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
 }
 
-/// C (m x n) = A (m x k) @ B (k x n) (+ C when accumulate); all row-major with the given
-/// leading dimensions, float32 or float64. For cache-resident blocks (attention tiles):
-/// no packing, a register tile per instruction set.
+/// C (m x n) = op(A) (m x k) @ B (k x n) (+ C when accumulate), op(A) = A, or A^T when
+/// trans_a (A stored k x m); all row-major with the given leading dimensions, float32 or
+/// float64. For cache-resident blocks (attention tiles): no packing, a register tile per
+/// instruction set.
 void block_matmul(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                  int64_t ldb, float* c, int64_t ldc, bool accumulate);
+                  int64_t ldb, float* c, int64_t ldc, bool accumulate, bool trans_a = false);
 void block_matmul(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
-                  int64_t ldb, double* c, int64_t ldc, bool accumulate);
+                  int64_t ldb, double* c, int64_t ldc, bool accumulate, bool trans_a = false);
 
 }  // namespace ember::cpu::fast
