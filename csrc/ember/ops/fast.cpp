@@ -180,7 +180,12 @@ array scaled_dot_product_attention(const array& q, const array& k, const array& 
   MaskKind kind = MaskKind::none;
   const Shape scores{B, Hq, L, S};
   if (mask) {
-    if (mask->ndim() > 4 || broadcast_shapes(op, mask->shape(), scores) != scores) {
+    bool fits = mask->ndim() <= 4;
+    for (int i = 1; fits && i <= mask->ndim(); ++i) {
+      const int64_t m = mask->shape(-i);
+      fits = m == 1 || m == scores[4 - i];
+    }
+    if (!fits) {
       throw std::invalid_argument(msg("[", op, "] The mask (shape ", mask->shape(),
                                       ") must broadcast to the scores' shape (B, Hq, L, S) = ", scores, "."));
     }

@@ -244,18 +244,30 @@ void LayerNormVJP::eval_cpu_multi(const std::vector<array>& inputs, std::vector<
 // ---- RoPE -------------------------------------------------------------------------------
 namespace {
 
-// cos / sin of (position * scale * inv_freq[i]) for T positions from `first`: the angle
-// in double (positions can be large), the table in the accumulation type.
+// cos / sin of (position * scale * inv_freq[i]) for T positions from `first`. The angle is
+// formed and reduced to [-pi, pi] in double (positions can be large), then float tables use
+// the SIMD sin / cos (accurate to about an ulp there); double tables use the C library.
 template <typename A>
 void rope_table(int64_t first, int64_t T, const std::vector<double>& inv_freq, double scale,
                 A* cos_t, A* sin_t) {
   const int64_t half = int64_t(inv_freq.size());
+  const double two_pi = 2 * M_PI, inv_two_pi = 1 / (2 * M_PI);
   for (int64_t t = 0; t < T; ++t) {
-    const double pos = double(first + t) * double(scale);
+    const double pos = double(first + t) * scale;
+    A* c = cos_t + t * half;
+    A* s = sin_t + t * half;
     for (int64_t i = 0; i < half; ++i) {
       const double th = pos * inv_freq[i];
-      cos_t[t * half + i] = A(std::cos(th));
-      sin_t[t * half + i] = A(std::sin(th));
+      c[i] = A(th - two_pi * std::nearbyint(th * inv_two_pi));
+    }
+    if constexpr (std::is_same_v<A, float>) {
+      cpu::simd::unary_fn(cpu::simd::Unary::Sin)(c, s, half);
+      cpu::simd::unary_fn(cpu::simd::Unary::Cos)(c, c, half);
+    } else {
+      for (int64_t i = 0; i < half; ++i) {
+        s[i] = std::sin(c[i]);
+        c[i] = std::cos(c[i]);
+      }
     }
   }
 }
@@ -313,7 +325,7 @@ void rope_eval(const std::vector<array>& inputs, array& out, int dims, bool trad
   if (uniform) {
     shared_c.resize(static_cast<size_t>(T_ * half));
     shared_s.resize(static_cast<size_t>(T_ * half));
-    cpu::parallel_for(T_, std::max<int64_t>(1, cpu::kParallelGrainLibm / std::max<int64_t>(1, half)),
+    cpu::parallel_for(T_, std::max<int64_t>(1, cpu::kParallelGrainCostly / std::max<int64_t>(1, half)),
                       [&](int64_t t0, int64_t t1) {
                         rope_table(offs[0] + t0, t1 - t0, inv_freq, scale,
                                    shared_c.data() + t0 * half, shared_s.data() + t0 * half);
