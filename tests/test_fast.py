@@ -33,6 +33,66 @@ def t64(x):
     return torch.from_numpy(np.asarray(x, np.float64))
 
 
+# ---- the backward primitives' own rules (reverse over reverse, vmap of grad) -------------
+def _fast_rows():
+    from op_table import ALL_ROWS
+    return [pytest.param(r, id=r.name) for r in ALL_ROWS if r.family == "fast" and r.grad]
+
+
+def _row_setup(row, seed=0):
+    from op_table import default_make
+    shapes, kw = next(iter(row.cases()))
+    rng = np.random.default_rng(seed)
+    inputs = (row.make or default_make)(rng, shapes, "float64")
+    diff = list(row.grad_args) if row.grad_args is not None else [
+        i for i, x in enumerate(inputs) if np.asarray(x).dtype.kind == "f"]
+    consts = [to_mx(x) for x in inputs]
+
+    def f(*xs):
+        args = list(consts)
+        for i, x in zip(diff, xs):
+            args[i] = x
+        return row.ember(*args, **kw)
+
+    x = [to_mx(np.asarray(inputs[i], np.float64)) for i in diff]
+    u = to_mx(rng.standard_normal(f(*x).shape))
+    return f, x, u, rng
+
+
+@pytest.mark.parametrize("row", _fast_rows())
+def test_grad_of_grad_matches_finite_differences(row):
+    # h(x) = <w, grad <u, f(x)>>: its gradient runs the fused backward primitive's vjp rule
+    f, x, u, rng = _row_setup(row)
+    w = [to_mx(rng.standard_normal(a.shape)) for a in x]
+    argnums = tuple(range(len(x)))
+
+    def h(*xs):
+        g = mx.grad(lambda *ys: mx.sum(f(*ys) * u), argnums=argnums)(*xs)
+        return sum(mx.sum(gi * wi) for gi, wi in zip(g, w))
+
+    grads = mx.grad(h, argnums=argnums)(*x)
+    v = [rng.standard_normal(a.shape) for a in x]
+    eps = 1e-6
+    fd = (h(*[a + eps * to_mx(d) for a, d in zip(x, v)]).item() -
+          h(*[a - eps * to_mx(d) for a, d in zip(x, v)]).item()) / (2 * eps)
+    got = sum(float(np.sum(np.asarray(g) * d)) for g, d in zip(grads, v))
+    assert abs(fd - got) <= 1e-5 * (1 + abs(fd)), (fd, got)
+
+
+@pytest.mark.parametrize("row", _fast_rows())
+def test_vmap_of_grad_matches_a_loop(row):
+    # per-example gradients: the backward primitive's vmap rule
+    f, x, u, rng = _row_setup(row)
+    argnums = tuple(range(len(x)))
+    g = mx.grad(lambda *ys: mx.sum(f(*ys) * u), argnums=argnums)
+    batch = [mx.stack([a, a * 0.5 + 0.1]) for a in x]
+    per = mx.vmap(g)(*batch)
+    for i in range(2):
+        one = g(*[b[i] for b in batch])
+        for a, b in zip(per, one):
+            close(a[i], b, 1e-9)
+
+
 # ---- attention against torch ------------------------------------------------------------
 # (B, Hq, Hkv, L, S, D, Dv): several query and key blocks with ragged ends, grouped and
 # multi-query heads, a value width different from the key width, one query (decoding).
@@ -97,7 +157,7 @@ def test_attention_float32_and_halves_match_torch(dtype):
     out = mx.fast.scaled_dot_product_attention(*em, scale=0.2, mask="causal")
     assert out.dtype == md
     # torch in float32 on the same rounded inputs: ember accumulates in float32 too
-    tin = [torch.from_numpy(np.asarray(a.astype(mx.float32))) for a in em]
+    tin = [torch.from_numpy(np.array(a.astype(mx.float32))) for a in em]
     ref = F.scaled_dot_product_attention(*tin, scale=0.2, attn_mask=_torch_mask("causal", 100, 140),
                                          enable_gqa=True)
     close(out.astype(mx.float32), ref.numpy(), tol)
@@ -243,7 +303,7 @@ def test_norms_in_half_precision_accumulate_in_float32(dtype):
     rng = np.random.default_rng(8)
     x = rand(rng, 8, 4096) * 30 + 100  # a large mean: float16 sums would lose it
     xe, w = to_mx(x).astype(md), to_mx(rand(rng, 4096)).astype(md)
-    xt, wt = torch.from_numpy(np.asarray(xe.astype(mx.float32))), torch.from_numpy(np.asarray(w.astype(mx.float32)))
+    xt, wt = torch.from_numpy(np.array(xe.astype(mx.float32))), torch.from_numpy(np.array(w.astype(mx.float32)))
     close(mx.fast.layer_norm(xe, w, None, 1e-5).astype(mx.float32), F.layer_norm(xt, (4096,), wt, eps=1e-5), tol)
     close(mx.fast.rms_norm(xe, w, 1e-5).astype(mx.float32), F.rms_norm(xt, (4096,), wt, eps=1e-5), tol)
     assert mx.fast.rms_norm(xe, w, 1e-5).dtype == md
