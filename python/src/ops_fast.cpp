@@ -86,6 +86,21 @@ std::vector<array> call_kernel(const KernelFunction& k, nb::handle inputs, nb::h
   return fast::custom_kernel(k.spec, in, shapes, output_dtypes, g, tg, targs, init_value);
 }
 
+fast::KernelSpec source_spec(const char* backend, const std::string& name,
+                             const std::vector<std::string>& input_names,
+                             const std::vector<std::string>& output_names, const std::string& source,
+                             const std::string& header, bool ensure_row_contiguous) {
+  fast::KernelSpec spec;
+  spec.backend = backend;
+  spec.name = name;
+  spec.input_names = input_names;
+  spec.output_names = output_names;
+  spec.source = source;
+  spec.header = header;
+  spec.ensure_row_contiguous = ensure_row_contiguous;
+  return spec;
+}
+
 constexpr const char* kKernelCallDoc =
     "Builds the kernel's outputs from inputs (lazily, like any op).\n\n"
     "Args:\n"
@@ -277,14 +292,8 @@ void init_fast(nb::module_& parent) {
           if (shared_memory < 0) {
             throw std::invalid_argument("[cuda_kernel] shared_memory must be non-negative.");
           }
-          fast::KernelSpec spec;
-          spec.backend = "cuda";
-          spec.name = name;
-          spec.input_names = input_names;
-          spec.output_names = output_names;
-          spec.source = source;
-          spec.header = header;
-          spec.ensure_row_contiguous = ensure_row_contiguous;
+          auto spec = source_spec("cuda", name, input_names, output_names, source, header,
+                                  ensure_row_contiguous);
           spec.shared_memory = shared_memory;
           return KernelFunction{spec};
         },
@@ -312,14 +321,8 @@ void init_fast(nb::module_& parent) {
           if (!compile_options.is_none() && !nb::isinstance<nb::dict>(compile_options)) {
             throw nb::type_error("[metal_kernel] compile_options must be a dict or None.");
           }
-          fast::KernelSpec spec;
-          spec.backend = "metal";
-          spec.name = name;
-          spec.input_names = input_names;
-          spec.output_names = output_names;
-          spec.source = source;
-          spec.header = header;
-          spec.ensure_row_contiguous = ensure_row_contiguous;
+          auto spec = source_spec("metal", name, input_names, output_names, source, header,
+                                  ensure_row_contiguous);
           spec.atomic_outputs = atomic_outputs;
           return KernelFunction{spec};
         },

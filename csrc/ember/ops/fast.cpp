@@ -64,7 +64,7 @@ array rms_norm(const array& x, const std::optional<array>& weight, float eps) {
   }
   std::vector<array> inputs{cast(x, out)};
   if (weight) inputs.push_back(cast(*weight, out));
-  return make_node<RMSNorm>(x.shape(), out, std::move(inputs), eps, bool(weight));
+  return make_node<RMSNorm>(x.shape(), out, std::move(inputs), NormParams{eps, bool(weight), false, 0});
 }
 
 array layer_norm(const array& x, const std::optional<array>& weight,
@@ -80,7 +80,7 @@ array layer_norm(const array& x, const std::optional<array>& weight,
   std::vector<array> inputs{cast(x, out)};
   if (weight) inputs.push_back(cast(*weight, out));
   if (bias) inputs.push_back(cast(*bias, out));
-  return make_node<LayerNorm>(x.shape(), out, std::move(inputs), eps, bool(weight), bool(bias));
+  return make_node<LayerNorm>(x.shape(), out, std::move(inputs), NormParams{eps, bool(weight), bool(bias), 0});
 }
 
 array rope(const array& a, int dims, bool traditional, std::optional<double> base, double scale,
@@ -126,7 +126,8 @@ array rope(const array& a, int dims, bool traditional, std::optional<double> bas
     }
     inputs.push_back(cast(*freqs, acc));
   }
-  return make_node<RoPE>(a.shape(), a.dtype(), std::move(inputs), dims, traditional, base, scale, false);
+  return make_node<RoPE>(a.shape(), a.dtype(), std::move(inputs),
+                         RopeParams{dims, traditional, base, scale, false});
 }
 
 array rope(const array& a, int dims, bool traditional, std::optional<double> base, double scale,
@@ -210,8 +211,8 @@ array scaled_dot_product_attention(const array& q, const array& k, const array& 
     inputs.push_back(cast(*sinks, acc));
   }
   auto outs = make_nodes<ScaledDotProductAttention>({Shape{B, Hq, L, v.shape(3)}, Shape{B, Hq, L}},
-                                                    {t, acc}, std::move(inputs), scale, causal,
-                                                    kind, bool(sinks));
+                                                    {t, acc}, std::move(inputs),
+                                                    AttentionParams{scale, causal, kind, bool(sinks)});
   return outs[0];
 }
 
@@ -279,7 +280,7 @@ std::vector<array> gated_delta_update(const array& q, const array& k, const arra
                             state ? cast(*state, acc) : zeros({B, Hv, Dv, Dk}, acc)};
   if (mask) inputs.push_back(cast(*mask, Dtype::bool_));
   return make_nodes<GatedDeltaUpdate>({Shape{B, T, Hv, Dv}, Shape{B, Hv, Dv, Dk}}, {t, acc},
-                                      std::move(inputs), bool(mask));
+                                      std::move(inputs), DeltaParams{bool(mask)});
 }
 
 std::vector<array> custom_kernel(const KernelSpec& spec, const std::vector<array>& inputs,

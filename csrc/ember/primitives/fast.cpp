@@ -150,18 +150,24 @@ struct NormArgs {
   }
 };
 
-ArrayFn rms_forward(float eps, bool has_weight, int groups) {
-  return [=](const std::vector<array>& in) {
-    NormArgs a(in, has_weight, false, groups);
-    return std::vector<array>{fast::reference::rms_norm(a.x, a.w, eps)};
+ArrayFn rms_forward(const NormParams& p) {
+  return [p](const std::vector<array>& in) {
+    NormArgs a(in, p.has_weight, false, p.groups);
+    return std::vector<array>{fast::reference::rms_norm(a.x, a.w, p.eps)};
   };
 }
 
-ArrayFn ln_forward(float eps, bool has_weight, bool has_bias, int groups) {
-  return [=](const std::vector<array>& in) {
-    NormArgs a(in, has_weight, has_bias, groups);
-    return std::vector<array>{fast::reference::layer_norm(a.x, a.w, a.b, eps)};
+ArrayFn ln_forward(const NormParams& p) {
+  return [p](const std::vector<array>& in) {
+    NormArgs a(in, p.has_weight, p.has_bias, p.groups);
+    return std::vector<array>{fast::reference::layer_norm(a.x, a.w, a.b, p.eps)};
   };
+}
+
+// p with one more group (vmap's batch axis).
+NormParams grouped(NormParams p, int groups) {
+  p.groups = groups;
+  return p;
 }
 
 // The gradients of `forward` (over its n differentiable inputs) as a function of those
@@ -199,14 +205,9 @@ NormBatch norm_vmap_inputs(const std::vector<array>& inputs, const std::vector<B
 }  // namespace
 
 // ---- RMSNorm --------------------------------------------------------------------------
-bool RMSNorm::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const RMSNorm&>(other);
-  return Primitive::is_equivalent(other) && o.eps_ == eps_ && o.has_weight_ == has_weight_ &&
-         o.groups_ == groups_;
-}
 array RMSNorm::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
                    const std::vector<int>& argnums, const array&) {
-  return composed_jvp(rms_forward(eps_, has_weight_, groups_), primals, tangents, argnums)[0];
+  return composed_jvp(rms_forward(params_), primals, tangents, argnums)[0];
 }
 // dx = r (dn - n mean(dn n)), dn = c w, n = x r;  dw = sum over rows of c n
 std::vector<array> RMSNorm::vjp(const std::vector<array>& primals, const array& cotangent,
@@ -214,39 +215,34 @@ std::vector<array> RMSNorm::vjp(const std::vector<array>& primals, const array& 
   const array& x = primals[0];
   std::vector<Shape> shapes{x.shape()};
   std::vector<Dtype> dtypes{x.dtype()};
-  if (has_weight_) {
+  if (params_.has_weight) {
     shapes.push_back(primals[1].shape());
     dtypes.push_back(primals[1].dtype());
   }
   std::vector<array> in(primals);
   in.push_back(cotangent);
-  auto grads = make_nodes<RMSNormVJP>(shapes, dtypes, in, eps_, has_weight_, groups_);
+  auto grads = make_nodes<RMSNormVJP>(shapes, dtypes, in, params_);
   return pick(grads, argnums);
 }
 std::pair<array, int> RMSNorm::vmap(const std::vector<array>& inputs,
                                     const std::vector<BatchAxis>& axes) {
-  auto b = norm_vmap_inputs(inputs, axes, groups_);
+  auto b = norm_vmap_inputs(inputs, axes, params_.groups);
   array x = b.inputs[0];
-  return {make_node<RMSNorm>(x.shape(), x.dtype(), b.inputs, eps_, has_weight_, b.groups), b.out_axis};
+  return {make_node<RMSNorm>(x.shape(), x.dtype(), b.inputs, grouped(params_, b.groups)), b.out_axis};
 }
 
 // ---- RMSNormVJP ------------------------------------------------------------------------
-bool RMSNormVJP::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const RMSNormVJP&>(other);
-  return Primitive::is_equivalent(other) && o.eps_ == eps_ && o.has_weight_ == has_weight_ &&
-         o.groups_ == groups_;
-}
 std::vector<array> RMSNormVJP::jvp_multi(const std::vector<array>& primals,
                                          const std::vector<array>& tangents,
                                          const std::vector<int>& argnums, const std::vector<array>&) {
-  auto f = backward_of(rms_forward(eps_, has_weight_, groups_), primals.size() - 1);
+  auto f = backward_of(rms_forward(params_), primals.size() - 1);
   return composed_jvp(f, primals, tangents, argnums);
 }
 std::vector<array> RMSNormVJP::vjp_multi(const std::vector<array>& primals,
                                          const std::vector<array>& cotangents,
                                          const std::vector<int>& argnums,
                                          const std::vector<array>& outputs) {
-  auto f = backward_of(rms_forward(eps_, has_weight_, groups_), primals.size() - 1);
+  auto f = backward_of(rms_forward(params_), primals.size() - 1);
   return composed_vjp(f, primals, cotangents, argnums, outputs);
 }
 std::pair<std::vector<array>, std::vector<int>> RMSNormVJP::vmap_multi(
@@ -257,23 +253,18 @@ std::pair<std::vector<array>, std::vector<int>> RMSNormVJP::vmap_multi(
   const array& x = in[0];
   std::vector<Shape> shapes{x.shape()};
   std::vector<Dtype> dtypes{x.dtype()};
-  if (has_weight_) {
-    shapes.push_back(weight_shape(x, groups_ + 1));
+  if (params_.has_weight) {
+    shapes.push_back(weight_shape(x, params_.groups + 1));
     dtypes.push_back(in[1].dtype());
   }
-  auto outs = make_nodes<RMSNormVJP>(shapes, dtypes, in, eps_, has_weight_, groups_ + 1);
+  auto outs = make_nodes<RMSNormVJP>(shapes, dtypes, in, grouped(params_, params_.groups + 1));
   return {outs, std::vector<int>(outs.size(), 0)};
 }
 
 // ---- LayerNorm ------------------------------------------------------------------------
-bool LayerNorm::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const LayerNorm&>(other);
-  return Primitive::is_equivalent(other) && o.eps_ == eps_ && o.has_weight_ == has_weight_ &&
-         o.has_bias_ == has_bias_ && o.groups_ == groups_;
-}
 array LayerNorm::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
                      const std::vector<int>& argnums, const array&) {
-  return composed_jvp(ln_forward(eps_, has_weight_, has_bias_, groups_), primals, tangents,
+  return composed_jvp(ln_forward(params_), primals, tangents,
                       argnums)[0];
 }
 // dx = rstd (dn - mean(dn) - n mean(dn n)), dn = c w;  dw = sum c n;  db = sum c
@@ -282,22 +273,22 @@ std::vector<array> LayerNorm::vjp(const std::vector<array>& primals, const array
   const array& x = primals[0];
   std::vector<Shape> shapes{x.shape()};
   std::vector<Dtype> dtypes{x.dtype()};
-  Shape ws = weight_shape(x, groups_);
-  for (int i = 0; i < int(has_weight_) + int(has_bias_); ++i) {
+  Shape ws = weight_shape(x, params_.groups);
+  for (int i = 0; i < int(params_.has_weight) + int(params_.has_bias); ++i) {
     shapes.push_back(ws);
     dtypes.push_back(x.dtype());
   }
   std::vector<array> in{x};
-  if (has_weight_) in.push_back(primals[1]);
+  if (params_.has_weight) in.push_back(primals[1]);
   in.push_back(cotangent);
-  auto grads = make_nodes<LayerNormVJP>(shapes, dtypes, in, eps_, has_weight_, has_bias_, groups_);
+  auto grads = make_nodes<LayerNormVJP>(shapes, dtypes, in, params_);
   return pick(grads, argnums);
 }
 std::pair<array, int> LayerNorm::vmap(const std::vector<array>& inputs,
                                       const std::vector<BatchAxis>& axes) {
-  auto b = norm_vmap_inputs(inputs, axes, groups_);
+  auto b = norm_vmap_inputs(inputs, axes, params_.groups);
   array x = b.inputs[0];
-  return {make_node<LayerNorm>(x.shape(), x.dtype(), b.inputs, eps_, has_weight_, has_bias_, b.groups),
+  return {make_node<LayerNorm>(x.shape(), x.dtype(), b.inputs, grouped(params_, b.groups)),
           b.out_axis};
 }
 
@@ -305,31 +296,26 @@ std::pair<array, int> LayerNorm::vmap(const std::vector<array>& inputs,
 namespace {
 // LayerNormVJP's inputs (x, [w], c) as the backward of the forward over (x, [w], [b]): the
 // bias only shifts the output, so zeros stand in for it.
-ArrayFn ln_backward(float eps, bool has_weight, bool has_bias, int groups) {
-  auto fwd = ln_forward(eps, has_weight, has_bias, groups);
-  return [=](const std::vector<array>& in) {
+ArrayFn ln_backward(const NormParams& p) {
+  auto fwd = ln_forward(p);
+  return [fwd, p](const std::vector<array>& in) {
     std::vector<array> primals(in.begin(), in.end() - 1);
-    if (has_bias) primals.push_back(zeros(weight_shape(in[0], groups), in[0].dtype()));
+    if (p.has_bias) primals.push_back(zeros(weight_shape(in[0], p.groups), in[0].dtype()));
     return vjp(fwd, primals, {in.back()}).second;
   };
 }
 }  // namespace
-bool LayerNormVJP::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const LayerNormVJP&>(other);
-  return Primitive::is_equivalent(other) && o.eps_ == eps_ && o.has_weight_ == has_weight_ &&
-         o.has_bias_ == has_bias_ && o.groups_ == groups_;
-}
 std::vector<array> LayerNormVJP::jvp_multi(const std::vector<array>& primals,
                                            const std::vector<array>& tangents,
                                            const std::vector<int>& argnums,
                                            const std::vector<array>&) {
-  return composed_jvp(ln_backward(eps_, has_weight_, has_bias_, groups_), primals, tangents, argnums);
+  return composed_jvp(ln_backward(params_), primals, tangents, argnums);
 }
 std::vector<array> LayerNormVJP::vjp_multi(const std::vector<array>& primals,
                                            const std::vector<array>& cotangents,
                                            const std::vector<int>& argnums,
                                            const std::vector<array>& outputs) {
-  return composed_vjp(ln_backward(eps_, has_weight_, has_bias_, groups_), primals, cotangents,
+  return composed_vjp(ln_backward(params_), primals, cotangents,
                       argnums, outputs);
 }
 std::pair<std::vector<array>, std::vector<int>> LayerNormVJP::vmap_multi(
@@ -340,35 +326,29 @@ std::pair<std::vector<array>, std::vector<int>> LayerNormVJP::vmap_multi(
   const array& x = in[0];
   std::vector<Shape> shapes{x.shape()};
   std::vector<Dtype> dtypes{x.dtype()};
-  for (int i = 0; i < int(has_weight_) + int(has_bias_); ++i) {
-    shapes.push_back(weight_shape(x, groups_ + 1));
+  for (int i = 0; i < int(params_.has_weight) + int(params_.has_bias); ++i) {
+    shapes.push_back(weight_shape(x, params_.groups + 1));
     dtypes.push_back(x.dtype());
   }
-  auto outs = make_nodes<LayerNormVJP>(shapes, dtypes, in, eps_, has_weight_, has_bias_, groups_ + 1);
+  auto outs = make_nodes<LayerNormVJP>(shapes, dtypes, in, grouped(params_, params_.groups + 1));
   return {outs, std::vector<int>(outs.size(), 0)};
 }
 
 // ---- RoPE -------------------------------------------------------------------------------
 namespace {
 // RoPE's inputs (a, offset, [freqs]) as a composition.
-ArrayFn rope_forward(int dims, bool traditional, std::optional<double> base, double scale,
-                     bool inverse) {
-  return [=](const std::vector<array>& in) {
+ArrayFn rope_forward(const RopeParams& p) {
+  return [p](const std::vector<array>& in) {
     const array& a = in[0];
     Dtype acc = a.dtype() == Dtype::float64 ? Dtype::float64 : Dtype::float32;
-    array inv_freq = base ? power(detail::scalar(*base, acc),
-                                  multiply(arange(0, dims, 2, acc), detail::scalar(-1.0 / dims, acc)))
-                          : reciprocal(in[2]);
+    array inv_freq = p.base ? power(detail::scalar(*p.base, acc), multiply(arange(0, p.dims, 2, acc),
+                                                                           detail::scalar(-1.0 / p.dims, acc)))
+                            : reciprocal(in[2]);
     return std::vector<array>{
-        fast::reference::rope(a, dims, traditional, in[1], inv_freq, scale, inverse)};
+        fast::reference::rope(a, p.dims, p.traditional, in[1], inv_freq, p.scale, p.inverse)};
   };
 }
 }  // namespace
-bool RoPE::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const RoPE&>(other);
-  return Primitive::is_equivalent(other) && o.dims_ == dims_ && o.traditional_ == traditional_ &&
-         o.base_ == base_ && o.scale_ == scale_ && o.inverse_ == inverse_;
-}
 // Linear in a: d out = RoPE(t_a); freqs through the composition.
 array RoPE::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
                 const std::vector<int>& argnums, const array& out) {
@@ -378,9 +358,9 @@ array RoPE::jvp(const std::vector<array>& primals, const std::vector<array>& tan
     if (argnums[i] == 0) {
       std::vector<array> in(primals);
       in[0] = tangents[i];
-      t = make_node<RoPE>(out.shape(), out.dtype(), in, dims_, traditional_, base_, scale_, inverse_);
+      t = make_node<RoPE>(out.shape(), out.dtype(), in, params_);
     } else if (argnums[i] == 2) {
-      t = composed_jvp(rope_forward(dims_, traditional_, base_, scale_, inverse_), primals,
+      t = composed_jvp(rope_forward(params_), primals,
                        {tangents[i]}, {2})[0];
     } else {
       continue;
@@ -389,7 +369,7 @@ array RoPE::jvp(const std::vector<array>& primals, const std::vector<array>& tan
   }
   return result.valid() ? result : zeros_like(out);
 }
-// The rotation is orthogonal: its transpose turns by -theta (inverse_ flipped).
+// The rotation is orthogonal: its transpose turns by -theta (inverse flipped).
 std::vector<array> RoPE::vjp(const std::vector<array>& primals, const array& cotangent,
                              const std::vector<int>& argnums, const array& out) {
   std::vector<array> grads;
@@ -397,10 +377,11 @@ std::vector<array> RoPE::vjp(const std::vector<array>& primals, const array& cot
     if (a == 0) {
       std::vector<array> in(primals);
       in[0] = cotangent;
-      grads.push_back(make_node<RoPE>(out.shape(), out.dtype(), in, dims_, traditional_, base_,
-                                      scale_, !inverse_));
+      RopeParams back = params_;
+      back.inverse = !back.inverse;
+      grads.push_back(make_node<RoPE>(out.shape(), out.dtype(), in, back));
     } else if (a == 2) {
-      grads.push_back(composed_vjp(rope_forward(dims_, traditional_, base_, scale_, inverse_),
+      grads.push_back(composed_vjp(rope_forward(params_),
                                    primals, {cotangent}, {2}, {out})[0]);
     } else {
       grads.push_back(array());
@@ -410,7 +391,7 @@ std::vector<array> RoPE::vjp(const std::vector<array>& primals, const array& cot
 }
 std::pair<array, int> RoPE::vmap(const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
   if (inputs.size() > 2 && axes[2]) {  // per-example frequencies: no fused form
-    auto r = composed_vmap(rope_forward(dims_, traditional_, base_, scale_, inverse_), inputs, axes, 1);
+    auto r = composed_vmap(rope_forward(params_), inputs, axes, 1);
     return {r.first[0], 0};
   }
   const int64_t n = batch_size(inputs, axes);
@@ -427,8 +408,7 @@ std::pair<array, int> RoPE::vmap(const std::vector<array>& inputs, const std::ve
   }
   std::vector<array> in{a, off};
   if (inputs.size() > 2) in.push_back(inputs[2]);
-  return {make_node<RoPE>(a.shape(), a.dtype(), in, dims_, traditional_, base_, scale_, inverse_),
-          out_axis};
+  return {make_node<RoPE>(a.shape(), a.dtype(), in, params_), out_axis};
 }
 
 // ---- ScaledDotProductAttention -------------------------------------------------------------
@@ -436,59 +416,52 @@ namespace {
 struct AttentionArgs {
   array q, k, v;
   std::optional<array> mask, sinks;
-  AttentionArgs(const std::vector<array>& in, MaskKind kind, bool has_sinks)
-      : q(in[0]), k(in[1]), v(in[2]) {
+  AttentionArgs(const std::vector<array>& in, const AttentionParams& p) : q(in[0]), k(in[1]), v(in[2]) {
     size_t i = 3;
-    if (kind != MaskKind::none) mask = in[i++];
-    if (has_sinks) sinks = in[i++];
+    if (p.mask != MaskKind::none) mask = in[i++];
+    if (p.has_sinks) sinks = in[i++];
   }
   size_t count() const { return 3 + size_t(mask.has_value()) + size_t(sinks.has_value()); }
 };
 
-ArrayFn attention_forward(double scale, bool causal, MaskKind kind, bool has_sinks) {
-  return [=](const std::vector<array>& in) {
-    AttentionArgs a(in, kind, has_sinks);
+ArrayFn attention_forward(const AttentionParams& p) {
+  return [p](const std::vector<array>& in) {
+    AttentionArgs a(in, p);
     return std::vector<array>{fast::reference::scaled_dot_product_attention(
-        a.q, a.k, a.v, scale, causal, a.mask, a.sinks)};
+        a.q, a.k, a.v, p.scale, p.causal, a.mask, a.sinks)};
   };
 }
 
 // The backward primitive's inputs (q, k, v, [mask], [sinks], out, lse, d_out) as the
 // gradients of the composition for (q, k, v, [sinks]); out and lse are recomputed.
-ArrayFn attention_backward(double scale, bool causal, MaskKind kind, bool has_sinks) {
-  auto fwd = attention_forward(scale, causal, kind, has_sinks);
-  return [=](const std::vector<array>& in) {
-    AttentionArgs a(in, kind, has_sinks);
+ArrayFn attention_backward(const AttentionParams& p) {
+  auto fwd = attention_forward(p);
+  return [fwd, p](const std::vector<array>& in) {
+    AttentionArgs a(in, p);
     std::vector<int> diff{0, 1, 2};
-    if (has_sinks) diff.push_back(int(a.count()) - 1);
+    if (p.has_sinks) diff.push_back(int(a.count()) - 1);
     std::vector<array> primals(in.begin(), in.begin() + a.count());
     return vjp(restrict_to(fwd, primals, diff), pick(primals, diff), {in.back()}).second;
   };
 }
 
 // (out, lse) of the fused forward for these inputs.
-std::vector<array> attention_nodes(const std::vector<array>& in, double scale, bool causal,
-                                   MaskKind kind, bool has_sinks) {
+std::vector<array> attention_nodes(const std::vector<array>& in, const AttentionParams& p) {
   const array &q = in[0], &v = in[2];
   Dtype acc = q.dtype() == Dtype::float64 ? Dtype::float64 : Dtype::float32;
   return make_nodes<ScaledDotProductAttention>(
       {Shape{q.shape(0), q.shape(1), q.shape(2), v.shape(3)}, Shape{q.shape(0), q.shape(1), q.shape(2)}},
-      {q.dtype(), acc}, in, scale, causal, kind, has_sinks);
+      {q.dtype(), acc}, in, p);
 }
 
 }  // namespace
 
-bool ScaledDotProductAttention::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const ScaledDotProductAttention&>(other);
-  return Primitive::is_equivalent(other) && o.scale_ == scale_ && o.causal_ == causal_ &&
-         o.mask_ == mask_ && o.has_sinks_ == has_sinks_;
-}
 std::vector<array> ScaledDotProductAttention::jvp_multi(const std::vector<array>& primals,
                                                         const std::vector<array>& tangents,
                                                         const std::vector<int>& argnums,
                                                         const std::vector<array>&) {
   // lse feeds only this primitive's own backward, whose rules recompute it: no tangent.
-  auto t = composed_jvp(attention_forward(scale_, causal_, mask_, has_sinks_), primals, tangents,
+  auto t = composed_jvp(attention_forward(params_), primals, tangents,
                         argnums);
   return {t[0], array()};
 }
@@ -500,16 +473,16 @@ std::vector<array> ScaledDotProductAttention::vjp_multi(const std::vector<array>
   // it), so only the output's cotangent matters.
   std::vector<array> grads(argnums.size());
   if (!cotangents[0].valid()) return grads;
-  AttentionArgs a(primals, mask_, has_sinks_);
+  AttentionArgs a(primals, params_);
   const size_t mask_index = 3, sinks_index = a.count() - 1;
   std::vector<array> fwd = outputs;
   // An output nobody held is an unevaluable stand-in once its node ran: recompute.
   if (fwd[0].is_placeholder() || fwd[1].is_placeholder()) {
-    fwd = attention_nodes(primals, scale_, causal_, mask_, has_sinks_);
+    fwd = attention_nodes(primals, params_);
   }
   bool fused = false, mask_grad = false;
   for (int i : argnums) {
-    if (mask_ != MaskKind::none && i == int(mask_index)) mask_grad = true;
+    if (params_.mask != MaskKind::none && i == int(mask_index)) mask_grad = true;
     else fused = true;
   }
   std::vector<array> fused_grads;
@@ -520,21 +493,20 @@ std::vector<array> ScaledDotProductAttention::vjp_multi(const std::vector<array>
     in.push_back(cotangents[0]);
     std::vector<Shape> shapes{a.q.shape(), a.k.shape(), a.v.shape()};
     std::vector<Dtype> dtypes{a.q.dtype(), a.k.dtype(), a.v.dtype()};
-    if (has_sinks_) {
+    if (params_.has_sinks) {
       shapes.push_back(a.sinks->shape());
       dtypes.push_back(a.sinks->dtype());
     }
-    fused_grads = make_nodes<ScaledDotProductAttentionVJP>(shapes, dtypes, in, scale_, causal_,
-                                                           mask_, has_sinks_);
+    fused_grads = make_nodes<ScaledDotProductAttentionVJP>(shapes, dtypes, in, params_);
   }
   for (size_t j = 0; j < argnums.size(); ++j) {
     int i = argnums[j];
     if (i < 3) grads[j] = fused_grads[i];
-    else if (has_sinks_ && i == int(sinks_index)) grads[j] = fused_grads[3];
+    else if (params_.has_sinks && i == int(sinks_index)) grads[j] = fused_grads[3];
   }
   if (mask_grad) {
     // d mask = the scores' cotangent, an (L, S) matrix per head: only the composition has it.
-    array dm = composed_vjp(attention_forward(scale_, causal_, mask_, has_sinks_), primals,
+    array dm = composed_vjp(attention_forward(params_), primals,
                             {cotangents[0]}, {int(mask_index)}, {outputs[0]})[0];
     for (size_t j = 0; j < argnums.size(); ++j) {
       if (argnums[j] == int(mask_index)) grads[j] = dm;
@@ -544,13 +516,13 @@ std::vector<array> ScaledDotProductAttention::vjp_multi(const std::vector<array>
 }
 std::pair<std::vector<array>, std::vector<int>> ScaledDotProductAttention::vmap_multi(
     const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
-  const size_t sinks_index = has_sinks_ ? inputs.size() - 1 : inputs.size();
-  if (has_sinks_ && axes[sinks_index]) {
+  const size_t sinks_index = params_.has_sinks ? inputs.size() - 1 : inputs.size();
+  if (params_.has_sinks && axes[sinks_index]) {
     // Per-example sinks cannot fold into B: the composition, lse included.
-    auto f = [scale = scale_, causal = causal_, kind = mask_](const std::vector<array>& in) {
-      AttentionArgs a(in, kind, true);
+    auto f = [p = params_](const std::vector<array>& in) {
+      AttentionArgs a(in, p);
       array lse;
-      array out = fast::reference::scaled_dot_product_attention(a.q, a.k, a.v, scale, causal,
+      array out = fast::reference::scaled_dot_product_attention(a.q, a.k, a.v, p.scale, p.causal,
                                                                 a.mask, a.sinks, &lse);
       return std::vector<array>{out, lse};
     };
@@ -558,44 +530,38 @@ std::pair<std::vector<array>, std::vector<int>> ScaledDotProductAttention::vmap_
   }
   // B folds the vmapped axis in (every input but the sinks has B first).
   auto f = fold(inputs, axes, sinks_index);
-  auto outs = attention_nodes(f.inputs, scale_, causal_, mask_, has_sinks_);
+  auto outs = attention_nodes(f.inputs, params_);
   return {{f.unfold(outs[0]), f.unfold(outs[1])}, {0, 0}};
 }
 
 // ---- ScaledDotProductAttentionVJP -----------------------------------------------------------
-bool ScaledDotProductAttentionVJP::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const ScaledDotProductAttentionVJP&>(other);
-  return Primitive::is_equivalent(other) && o.scale_ == scale_ && o.causal_ == causal_ &&
-         o.mask_ == mask_ && o.has_sinks_ == has_sinks_;
-}
 std::vector<array> ScaledDotProductAttentionVJP::jvp_multi(const std::vector<array>& primals,
                                                            const std::vector<array>& tangents,
                                                            const std::vector<int>& argnums,
                                                            const std::vector<array>&) {
-  return composed_jvp(attention_backward(scale_, causal_, mask_, has_sinks_), primals, tangents,
+  return composed_jvp(attention_backward(params_), primals, tangents,
                       argnums);
 }
 std::vector<array> ScaledDotProductAttentionVJP::vjp_multi(const std::vector<array>& primals,
                                                            const std::vector<array>& cotangents,
                                                            const std::vector<int>& argnums,
                                                            const std::vector<array>& outputs) {
-  return composed_vjp(attention_backward(scale_, causal_, mask_, has_sinks_), primals, cotangents,
+  return composed_vjp(attention_backward(params_), primals, cotangents,
                       argnums, outputs);
 }
 std::pair<std::vector<array>, std::vector<int>> ScaledDotProductAttentionVJP::vmap_multi(
     const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
-  const size_t sinks_index = has_sinks_ ? inputs.size() - 4 : inputs.size();
-  const size_t nout = has_sinks_ ? 4 : 3;
-  if (has_sinks_) {
+  const size_t sinks_index = params_.has_sinks ? inputs.size() - 4 : inputs.size();
+  const size_t nout = params_.has_sinks ? 4 : 3;
+  if (params_.has_sinks) {
     // The sinks' gradient sums over B, which folding would mix with the vmapped axis.
-    return composed_vmap(attention_backward(scale_, causal_, mask_, has_sinks_), inputs, axes, nout);
+    return composed_vmap(attention_backward(params_), inputs, axes, nout);
   }
   auto f = fold(inputs, axes, sinks_index);
   const auto& in = f.inputs;
   std::vector<Shape> shapes{in[0].shape(), in[1].shape(), in[2].shape()};
   std::vector<Dtype> dtypes{in[0].dtype(), in[1].dtype(), in[2].dtype()};
-  auto outs = make_nodes<ScaledDotProductAttentionVJP>(shapes, dtypes, in, scale_, causal_, mask_,
-                                                       has_sinks_);
+  auto outs = make_nodes<ScaledDotProductAttentionVJP>(shapes, dtypes, in, params_);
   for (auto& o : outs) o = f.unfold(o);
   return {outs, std::vector<int>(outs.size(), 0)};
 }
@@ -682,18 +648,14 @@ ArrayFn gdu_backward(bool has_mask) {
 std::vector<array> gdu_nodes(const std::vector<array>& in, bool has_mask) {
   const array &q = in[0], &v = in[2], &state = in[5];
   return make_nodes<GatedDeltaUpdate>({Shape{q.shape(0), q.shape(1), v.shape(2), v.shape(3)}, state.shape()},
-                                      {v.dtype(), state.dtype()}, in, has_mask);
+                                      {v.dtype(), state.dtype()}, in, DeltaParams{has_mask});
 }
 }  // namespace
-bool GatedDeltaUpdate::is_equivalent(const Primitive& other) const {
-  return Primitive::is_equivalent(other) &&
-         static_cast<const GatedDeltaUpdate&>(other).has_mask_ == has_mask_;
-}
 std::vector<array> GatedDeltaUpdate::jvp_multi(const std::vector<array>& primals,
                                                const std::vector<array>& tangents,
                                                const std::vector<int>& argnums,
                                                const std::vector<array>&) {
-  return composed_jvp(gdu_forward(has_mask_), primals, tangents, argnums);
+  return composed_jvp(gdu_forward(params_.has_mask), primals, tangents, argnums);
 }
 std::vector<array> GatedDeltaUpdate::vjp_multi(const std::vector<array>& primals,
                                                const std::vector<array>& cotangents,
@@ -709,31 +671,27 @@ std::vector<array> GatedDeltaUpdate::vjp_multi(const std::vector<array>& primals
     shapes.push_back(primals[i].shape());
     dtypes.push_back(primals[i].dtype());
   }
-  auto grads = make_nodes<GatedDeltaUpdateVJP>(shapes, dtypes, in, has_mask_);
+  auto grads = make_nodes<GatedDeltaUpdateVJP>(shapes, dtypes, in, params_);
   return pick(grads, argnums);
 }
 std::pair<std::vector<array>, std::vector<int>> GatedDeltaUpdate::vmap_multi(
     const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
   auto f = fold(inputs, axes);
-  auto outs = gdu_nodes(f.inputs, has_mask_);
+  auto outs = gdu_nodes(f.inputs, params_.has_mask);
   return {{f.unfold(outs[0]), f.unfold(outs[1])}, {0, 0}};
 }
 
-bool GatedDeltaUpdateVJP::is_equivalent(const Primitive& other) const {
-  return Primitive::is_equivalent(other) &&
-         static_cast<const GatedDeltaUpdateVJP&>(other).has_mask_ == has_mask_;
-}
 std::vector<array> GatedDeltaUpdateVJP::jvp_multi(const std::vector<array>& primals,
                                                   const std::vector<array>& tangents,
                                                   const std::vector<int>& argnums,
                                                   const std::vector<array>&) {
-  return composed_jvp(gdu_backward(has_mask_), primals, tangents, argnums);
+  return composed_jvp(gdu_backward(params_.has_mask), primals, tangents, argnums);
 }
 std::vector<array> GatedDeltaUpdateVJP::vjp_multi(const std::vector<array>& primals,
                                                   const std::vector<array>& cotangents,
                                                   const std::vector<int>& argnums,
                                                   const std::vector<array>& outputs) {
-  return composed_vjp(gdu_backward(has_mask_), primals, cotangents, argnums, outputs);
+  return composed_vjp(gdu_backward(params_.has_mask), primals, cotangents, argnums, outputs);
 }
 std::pair<std::vector<array>, std::vector<int>> GatedDeltaUpdateVJP::vmap_multi(
     const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
@@ -744,7 +702,7 @@ std::pair<std::vector<array>, std::vector<int>> GatedDeltaUpdateVJP::vmap_multi(
     shapes.push_back(f.inputs[i].shape());
     dtypes.push_back(f.inputs[i].dtype());
   }
-  auto outs = make_nodes<GatedDeltaUpdateVJP>(shapes, dtypes, f.inputs, has_mask_);
+  auto outs = make_nodes<GatedDeltaUpdateVJP>(shapes, dtypes, f.inputs, params_);
   for (auto& o : outs) o = f.unfold(o);
   return {outs, std::vector<int>(outs.size(), 0)};
 }

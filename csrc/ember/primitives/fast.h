@@ -16,112 +16,104 @@
 
 namespace ember {
 
-/// y = x / sqrt(mean(x^2) + eps) * w over the last axis. Inputs (x, [w]), one dtype.
-/// w has shape x.shape[:groups] + (D,): groups is 0 for the op, and vmap adds the
-/// batch axis as a group when the weight (or its gradient) differs per example.
-class EMBER_API RMSNorm : public Primitive {
- public:
-  RMSNorm(float eps, bool has_weight, int groups = 0)
-      : eps_(eps), has_weight_(has_weight), groups_(groups) {}
-  const char* name() const override { return "RMSNorm"; }
-  EMBER_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  float eps() const { return eps_; }
-  bool has_weight() const { return has_weight_; }
-  int groups() const { return groups_; }
-
- private:
-  float eps_;
-  bool has_weight_;
-  int groups_;
+/// Parameters of RMSNorm / LayerNorm and their backward primitives. The weight and bias
+/// (and their gradients) have shape x.shape[:groups] + (D,): groups is 0 for the ops, and
+/// vmap adds the batch axis as a group when they differ per example.
+struct NormParams {
+  float eps = 0;
+  bool has_weight = false, has_bias = false;
+  int groups = 0;
+  bool operator==(const NormParams&) const = default;
 };
 
-/// The gradients of RMSNorm in one pass: inputs (x, [w], cotangent), outputs (dx, [dw]),
-/// dw summed over the rows of each group.
-class EMBER_API RMSNormVJP : public Primitive {
- public:
-  RMSNormVJP(float eps, bool has_weight, int groups)
-      : eps_(eps), has_weight_(has_weight), groups_(groups) {}
-  const char* name() const override { return "RMSNormVJP"; }
-  EMBER_MULTI_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  float eps() const { return eps_; }
-  bool has_weight() const { return has_weight_; }
-  int groups() const { return groups_; }
-
- private:
-  float eps_;
-  bool has_weight_;
-  int groups_;
-};
-
-/// y = (x - mean) / sqrt(var + eps) * w + b over the last axis. Inputs (x, [w], [b]);
-/// w and b have shape x.shape[:groups] + (D,) (see RMSNorm).
-class EMBER_API LayerNorm : public Primitive {
- public:
-  LayerNorm(float eps, bool has_weight, bool has_bias, int groups = 0)
-      : eps_(eps), has_weight_(has_weight), has_bias_(has_bias), groups_(groups) {}
-  const char* name() const override { return "LayerNorm"; }
-  EMBER_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  float eps() const { return eps_; }
-  bool has_weight() const { return has_weight_; }
-  bool has_bias() const { return has_bias_; }
-  int groups() const { return groups_; }
-
- private:
-  float eps_;
-  bool has_weight_, has_bias_;
-  int groups_;
-};
-
-/// The gradients of LayerNorm in one pass: inputs (x, [w], cotangent), outputs
-/// (dx, [dw], [db]).
-class EMBER_API LayerNormVJP : public Primitive {
- public:
-  LayerNormVJP(float eps, bool has_weight, bool has_bias, int groups)
-      : eps_(eps), has_weight_(has_weight), has_bias_(has_bias), groups_(groups) {}
-  const char* name() const override { return "LayerNormVJP"; }
-  EMBER_MULTI_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  float eps() const { return eps_; }
-  bool has_weight() const { return has_weight_; }
-  bool has_bias() const { return has_bias_; }
-  int groups() const { return groups_; }
-
- private:
-  float eps_;
-  bool has_weight_, has_bias_;
-  int groups_;
-};
-
-/// Rotary embedding. Inputs (a, offset, [freqs]): offset int32 of shape a.shape[:-2] (the
-/// first position of each (T, D) plane), freqs (dims / 2,) periods; without freqs the
-/// inverse frequencies are base^(-2i / dims). inverse turns the other way (the transpose,
-/// which is the vjp). Linear in a.
-class EMBER_API RoPE : public Primitive {
- public:
-  RoPE(int dims, bool traditional, std::optional<double> base, double scale, bool inverse)
-      : dims_(dims), traditional_(traditional), base_(base), scale_(scale), inverse_(inverse) {}
-  const char* name() const override { return "RoPE"; }
-  EMBER_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  int dims() const { return dims_; }
-  bool traditional() const { return traditional_; }
-  std::optional<double> base() const { return base_; }
-  double scale() const { return scale_; }
-  bool inverse() const { return inverse_; }
-
- private:
-  int dims_;
-  bool traditional_;
-  std::optional<double> base_;
-  double scale_;
-  bool inverse_;
+/// Parameters of RoPE: without base, the inverse frequencies come from a freqs input;
+/// inverse turns the other way (the transpose, which is the vjp).
+struct RopeParams {
+  int dims = 0;
+  bool traditional = false;
+  std::optional<double> base;
+  double scale = 1;
+  bool inverse = false;
+  bool operator==(const RopeParams&) const = default;
 };
 
 /// What an attention mask input is.
 enum class MaskKind { none, boolean, additive };
+
+/// Parameters of attention and its backward primitive.
+struct AttentionParams {
+  double scale = 1;
+  bool causal = false;
+  MaskKind mask = MaskKind::none;
+  bool has_sinks = false;
+  bool operator==(const AttentionParams&) const = default;
+};
+
+/// Parameters of the gated delta rule and its backward primitive.
+struct DeltaParams {
+  bool has_mask = false;
+  bool operator==(const DeltaParams&) const = default;
+};
+
+/// A fast primitive with parameters P: one accessor for them (what a backend's kernel
+/// reads), and is_equivalent comparing them.
+template <typename P>
+class FastPrimitive : public Primitive {
+ public:
+  explicit FastPrimitive(P params) : params_(std::move(params)) {}
+  const P& params() const { return params_; }
+  bool is_equivalent(const Primitive& other) const override {
+    return Primitive::is_equivalent(other) &&
+           static_cast<const FastPrimitive<P>&>(other).params_ == params_;
+  }
+
+ protected:
+  P params_;
+};
+
+/// y = x / sqrt(mean(x^2) + eps) * w over the last axis. Inputs (x, [w]), one dtype.
+class EMBER_API RMSNorm : public FastPrimitive<NormParams> {
+ public:
+  using FastPrimitive::FastPrimitive;
+  const char* name() const override { return "RMSNorm"; }
+  EMBER_PRIMITIVE_RULES
+};
+
+/// The gradients of RMSNorm in one pass: inputs (x, [w], cotangent), outputs (dx, [dw]),
+/// dw summed over the rows of each group.
+class EMBER_API RMSNormVJP : public FastPrimitive<NormParams> {
+ public:
+  using FastPrimitive::FastPrimitive;
+  const char* name() const override { return "RMSNormVJP"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+};
+
+/// y = (x - mean) / sqrt(var + eps) * w + b over the last axis. Inputs (x, [w], [b]).
+class EMBER_API LayerNorm : public FastPrimitive<NormParams> {
+ public:
+  using FastPrimitive::FastPrimitive;
+  const char* name() const override { return "LayerNorm"; }
+  EMBER_PRIMITIVE_RULES
+};
+
+/// The gradients of LayerNorm in one pass: inputs (x, [w], cotangent), outputs
+/// (dx, [dw], [db]).
+class EMBER_API LayerNormVJP : public FastPrimitive<NormParams> {
+ public:
+  using FastPrimitive::FastPrimitive;
+  const char* name() const override { return "LayerNormVJP"; }
+  EMBER_MULTI_PRIMITIVE_RULES
+};
+
+/// Rotary embedding. Inputs (a, offset, [freqs]): offset int32 of shape a.shape[:-2] (the
+/// first position of each (T, D) plane), freqs (dims / 2,) periods; without freqs the
+/// inverse frequencies are base^(-2i / dims). Linear in a.
+class EMBER_API RoPE : public FastPrimitive<RopeParams> {
+ public:
+  using FastPrimitive::FastPrimitive;
+  const char* name() const override { return "RoPE"; }
+  EMBER_PRIMITIVE_RULES
+};
 
 /// Attention with an online softmax over key blocks. Inputs (q, k, v, [mask], [sinks]):
 /// q (B, Hq, L, D), k (B, Hkv, S, D), v (B, Hkv, S, Dv); mask (B, Hq, L, S) (a broadcast
@@ -129,44 +121,20 @@ enum class MaskKind { none, boolean, additive };
 /// Outputs (out (B, Hq, L, Dv), lse (B, Hq, L)): lse is the log of each row's softmax
 /// denominator (compute dtype), which the backward pass reuses; -inf marks a row with no
 /// visible key, whose output is the mean of v over all keys.
-class EMBER_API ScaledDotProductAttention : public Primitive {
+class EMBER_API ScaledDotProductAttention : public FastPrimitive<AttentionParams> {
  public:
-  ScaledDotProductAttention(double scale, bool causal, MaskKind mask, bool has_sinks)
-      : scale_(scale), causal_(causal), mask_(mask), has_sinks_(has_sinks) {}
+  using FastPrimitive::FastPrimitive;
   const char* name() const override { return "ScaledDotProductAttention"; }
   EMBER_MULTI_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  double scale() const { return scale_; }
-  bool causal() const { return causal_; }
-  MaskKind mask() const { return mask_; }
-  bool has_sinks() const { return has_sinks_; }
-
- private:
-  double scale_;
-  bool causal_;
-  MaskKind mask_;
-  bool has_sinks_;
 };
 
 /// The attention backward pass, recomputing the probabilities block by block from lse.
 /// Inputs (q, k, v, [mask], [sinks], out, lse, d_out); outputs (dq, dk, dv, [d_sinks]).
-class EMBER_API ScaledDotProductAttentionVJP : public Primitive {
+class EMBER_API ScaledDotProductAttentionVJP : public FastPrimitive<AttentionParams> {
  public:
-  ScaledDotProductAttentionVJP(double scale, bool causal, MaskKind mask, bool has_sinks)
-      : scale_(scale), causal_(causal), mask_(mask), has_sinks_(has_sinks) {}
+  using FastPrimitive::FastPrimitive;
   const char* name() const override { return "ScaledDotProductAttentionVJP"; }
   EMBER_MULTI_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  double scale() const { return scale_; }
-  bool causal() const { return causal_; }
-  MaskKind mask() const { return mask_; }
-  bool has_sinks() const { return has_sinks_; }
-
- private:
-  double scale_;
-  bool causal_;
-  MaskKind mask_;
-  bool has_sinks_;
 };
 
 /// logsumexp(logits) - logits[target] per row. Inputs (logits (..., C), targets int32
@@ -188,31 +156,21 @@ class EMBER_API CrossEntropyVJP : public Primitive {
 /// The gated delta rule over time. Inputs (q, k, v, gamma, beta, state, [mask]) as in
 /// fast::gated_delta_update (gamma, beta and state float32 or float64, mask bool);
 /// outputs (y, final state).
-class EMBER_API GatedDeltaUpdate : public Primitive {
+class EMBER_API GatedDeltaUpdate : public FastPrimitive<DeltaParams> {
  public:
-  explicit GatedDeltaUpdate(bool has_mask) : has_mask_(has_mask) {}
+  using FastPrimitive::FastPrimitive;
   const char* name() const override { return "GatedDeltaUpdate"; }
   EMBER_MULTI_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  bool has_mask() const { return has_mask_; }
-
- private:
-  bool has_mask_;
 };
 
 /// Backpropagation through time of GatedDeltaUpdate: inputs (q, k, v, gamma, beta, state,
 /// [mask], dy, d_final_state); outputs (dq, dk, dv, dgamma, dbeta, dstate). States are
 /// recomputed from checkpoints every few steps, so memory stays O(state size * sqrt(T)).
-class EMBER_API GatedDeltaUpdateVJP : public Primitive {
+class EMBER_API GatedDeltaUpdateVJP : public FastPrimitive<DeltaParams> {
  public:
-  explicit GatedDeltaUpdateVJP(bool has_mask) : has_mask_(has_mask) {}
+  using FastPrimitive::FastPrimitive;
   const char* name() const override { return "GatedDeltaUpdateVJP"; }
   EMBER_MULTI_PRIMITIVE_RULES
-  bool is_equivalent(const Primitive& other) const override;
-  bool has_mask() const { return has_mask_; }
-
- private:
-  bool has_mask_;
 };
 
 /// A user-written GPU kernel (mx.fast.cuda_kernel, precompiled_cuda_kernel, metal_kernel):

@@ -97,12 +97,13 @@ void ln_stats(const A* x, int64_t d, float eps, A& mu, A& r, std::vector<A>& cen
 // y = n * w + b for one row, n = (x - mu) r; w, b may be null.
 template <typename T, typename A>
 void norm_forward(const array& x_in, const array* w_in, const array* b_in, bool layer,
-                  int groups, float eps, array& out) {
+                  const NormParams& np, array& out) {
+  const float eps = np.eps;
   array x = cpu::ensure_row_contiguous(x_in);
   array w = w_in ? cpu::ensure_row_contiguous(*w_in) : array();
   array b = b_in ? cpu::ensure_row_contiguous(*b_in) : array();
   out.allocate_row_contiguous();
-  RowPlan p(x, groups);
+  RowPlan p(x, np.groups);
   if (p.rows == 0 || p.d == 0) return;
   const T* xs = x.data<T>();
   T* ys = out.data<T>();
@@ -147,15 +148,16 @@ void norm_forward(const array& x_in, const array* w_in, const array* b_in, bool 
 
 // One pass per row: dx, and the rows' contributions to dw (sum c n) and db (sum c).
 template <typename T, typename A>
-void norm_backward(const std::vector<array>& inputs, bool has_weight, bool layer, int groups,
-                   float eps, std::vector<array>& outputs, bool has_bias) {
+void norm_backward(const std::vector<array>& inputs, bool layer, const NormParams& np,
+                   std::vector<array>& outputs) {
+  const float eps = np.eps;
   array x = cpu::ensure_row_contiguous(inputs[0]);
-  array w = has_weight ? cpu::ensure_row_contiguous(inputs[1]) : array();
+  array w = np.has_weight ? cpu::ensure_row_contiguous(inputs[1]) : array();
   array c = cpu::ensure_row_contiguous(inputs.back());
   for (auto& o : outputs) o.allocate_row_contiguous();
-  RowPlan p(x, groups);
+  RowPlan p(x, np.groups);
   const int64_t d = p.d;
-  const bool want_dw = has_weight, want_db = layer && has_bias;
+  const bool want_dw = np.has_weight, want_db = layer && np.has_bias;
   std::vector<A> pdw(want_dw ? size_t(p.tasks() * d) : 0, A(0));
   std::vector<A> pdb(want_db ? size_t(p.tasks() * d) : 0, A(0));
   if (p.rows > 0 && d > 0) {
@@ -212,15 +214,15 @@ void norm_backward(const std::vector<array>& inputs, bool has_weight, bool layer
 void RMSNorm::eval_cpu(const std::vector<array>& inputs, array& out) {
   dispatch_float("rms_norm", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    norm_forward<T, acc_t<T>>(inputs[0], has_weight_ ? &inputs[1] : nullptr, nullptr, false,
-                              groups_, eps_, out);
+    norm_forward<T, acc_t<T>>(inputs[0], params_.has_weight ? &inputs[1] : nullptr, nullptr, false,
+                              params_, out);
   });
 }
 
 void RMSNormVJP::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   dispatch_float("rms_norm", inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    norm_backward<T, acc_t<T>>(inputs, has_weight_, false, groups_, eps_, outputs, false);
+    norm_backward<T, acc_t<T>>(inputs, false, params_, outputs);
   });
 }
 
@@ -228,16 +230,16 @@ void LayerNorm::eval_cpu(const std::vector<array>& inputs, array& out) {
   dispatch_float("layer_norm", out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     size_t i = 1;
-    const array* w = has_weight_ ? &inputs[i++] : nullptr;
-    const array* b = has_bias_ ? &inputs[i++] : nullptr;
-    norm_forward<T, acc_t<T>>(inputs[0], w, b, true, groups_, eps_, out);
+    const array* w = params_.has_weight ? &inputs[i++] : nullptr;
+    const array* b = params_.has_bias ? &inputs[i++] : nullptr;
+    norm_forward<T, acc_t<T>>(inputs[0], w, b, true, params_, out);
   });
 }
 
 void LayerNormVJP::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   dispatch_float("layer_norm", inputs[0].dtype(), [&](auto tag) {
     using T = decltype(tag);
-    norm_backward<T, acc_t<T>>(inputs, has_weight_, true, groups_, eps_, outputs, has_bias_);
+    norm_backward<T, acc_t<T>>(inputs, true, params_, outputs);
   });
 }
 
@@ -294,8 +296,10 @@ void rope_row(const A* x, A* y, int64_t d, int64_t dims, bool traditional, const
 }
 
 template <typename T>
-void rope_eval(const std::vector<array>& inputs, array& out, int dims, bool traditional,
-               std::optional<double> base, double scale, bool inverse) {
+void rope_eval(const std::vector<array>& inputs, array& out, const RopeParams& p) {
+  const int dims = p.dims;
+  const bool traditional = p.traditional;
+  const double scale = p.scale;
   using A = acc_t<T>;
   array a = cpu::ensure_row_contiguous(inputs[0]);
   array off = cpu::ensure_row_contiguous(inputs[1]);
@@ -305,8 +309,8 @@ void rope_eval(const std::vector<array>& inputs, array& out, int dims, bool trad
   if (planes == 0) return;
   const int64_t half = dims / 2;
   std::vector<double> inv_freq(static_cast<size_t>(half));
-  if (base) {
-    for (int64_t i = 0; i < half; ++i) inv_freq[i] = std::pow(double(*base), -2.0 * double(i) / dims);
+  if (p.base) {
+    for (int64_t i = 0; i < half; ++i) inv_freq[i] = std::pow(*p.base, -2.0 * double(i) / dims);
   } else {
     array f = cpu::ensure_row_contiguous(inputs[2]);
     for (int64_t i = 0; i < half; ++i) {
@@ -314,7 +318,7 @@ void rope_eval(const std::vector<array>& inputs, array& out, int dims, bool trad
     }
   }
   const int32_t* offs = off.data<int32_t>();
-  const A sign = inverse ? A(-1) : A(1);
+  const A sign = p.inverse ? A(-1) : A(1);
   const T* xs = a.data<T>();
   T* ys = out.data<T>();
   bool uniform = true;
@@ -368,7 +372,7 @@ void rope_eval(const std::vector<array>& inputs, array& out, int dims, bool trad
 
 void RoPE::eval_cpu(const std::vector<array>& inputs, array& out) {
   dispatch_float("rope", out.dtype(), [&](auto tag) {
-    rope_eval<decltype(tag)>(inputs, out, dims_, traditional_, base_, scale_, inverse_);
+    rope_eval<decltype(tag)>(inputs, out, params_);
   });
 }
 
@@ -455,11 +459,21 @@ void CrossEntropyVJP::eval_cpu(const std::vector<array>& inputs, array& out) {
 // ---- gated delta rule ---------------------------------------------------------------------------
 namespace {
 
-// The layout of the gated delta inputs, and one head's step in the accumulation type.
+// The gated delta inputs (row-contiguous), their sizes, and one head's decay-and-read step.
 template <typename A>
-struct DeltaHead {
-  int64_t B, T, Hk, Hv, Dk, Dv;
-  bool vector_gamma;
+struct DeltaLayout {
+  std::vector<array> in;
+  int64_t B, T, Hk, Dk, Hv, Dv, rep;
+  bool vec;           // gamma scales each key feature (B, T, Hv, Dk)
+  const bool* mask;   // (B, T) or null
+  DeltaLayout(const std::vector<array>& inputs, std::vector<array>& outputs, bool has_mask) {
+    for (auto& a : inputs) in.push_back(cpu::ensure_row_contiguous(a));
+    for (auto& o : outputs) o.allocate_row_contiguous();
+    B = in[0].shape(0), T = in[0].shape(1), Hk = in[0].shape(2), Dk = in[0].shape(3);
+    Hv = in[2].shape(2), Dv = in[2].shape(3), rep = Hv / Hk;
+    vec = in[3].ndim() == 4;
+    mask = has_mask ? in[6].data<bool>() : nullptr;
+  }
   // S (Dv x Dk) <- S * g (per column j: g[j], or one g); u = S k.
   static void decay_and_read(A* S, int64_t dv, int64_t dk, const A* g, bool vec, const A* k, A* u) {
     for (int64_t i = 0; i < dv; ++i) {
@@ -478,14 +492,12 @@ struct DeltaHead {
 template <typename T>
 void gated_delta_forward(const std::vector<array>& inputs, std::vector<array>& outputs, bool has_mask) {
   using A = acc_t<T>;
-  std::vector<array> in;
-  for (auto& a : inputs) in.push_back(cpu::ensure_row_contiguous(a));
-  for (auto& o : outputs) o.allocate_row_contiguous();
+  const DeltaLayout<A> lay(inputs, outputs, has_mask);
+  const std::vector<array>& in = lay.in;
   const array &q = in[0], &k = in[1], &v = in[2], &gamma = in[3], &beta = in[4], &state = in[5];
-  const int64_t B = q.shape(0), T_ = q.shape(1), Hk = q.shape(2), Dk = q.shape(3);
-  const int64_t Hv = v.shape(2), Dv = v.shape(3), rep = Hv / Hk;
-  const bool vec = gamma.ndim() == 4;
-  const bool* mask = has_mask ? in[6].data<bool>() : nullptr;
+  const int64_t B = lay.B, T_ = lay.T, Hk = lay.Hk, Dk = lay.Dk, Hv = lay.Hv, Dv = lay.Dv, rep = lay.rep;
+  const bool vec = lay.vec;
+  const bool* mask = lay.mask;
   T* ys = outputs[0].data<T>();
   A* s_out = outputs[1].data<A>();
   const int64_t sd = Dv * Dk;
@@ -509,7 +521,7 @@ void gated_delta_forward(const std::vector<array>& inputs, std::vector<array>& o
         const int64_t gi = (b * T_ + t) * Hv + h;
         const A* g = gamma.data<A>() + (vec ? gi * Dk : gi);
         const A bt = beta.data<A>()[gi];
-        DeltaHead<A>::decay_and_read(S, Dv, Dk, g, vec, kb.data(), u.data());
+        DeltaLayout<A>::decay_and_read(S, Dv, Dk, g, vec, kb.data(), u.data());
         for (int64_t i = 0; i < Dv; ++i) {
           const A delta = bt * (vb[i] - u[i]);
           A* row = S + i * Dk;
@@ -532,16 +544,14 @@ void gated_delta_forward(const std::vector<array>& inputs, std::vector<array>& o
 template <typename T>
 void gated_delta_backward(const std::vector<array>& inputs, std::vector<array>& outputs, bool has_mask) {
   using A = acc_t<T>;
-  std::vector<array> in;
-  for (auto& a : inputs) in.push_back(cpu::ensure_row_contiguous(a));
-  for (auto& o : outputs) o.allocate_row_contiguous();
+  const DeltaLayout<A> lay(inputs, outputs, has_mask);
+  const std::vector<array>& in = lay.in;
   const array &q = in[0], &k = in[1], &v = in[2], &gamma = in[3], &beta = in[4], &state = in[5];
   const size_t ci = has_mask ? 7 : 6;
   const array &dy = in[ci], &dfinal = in[ci + 1];
-  const int64_t B = q.shape(0), T_ = q.shape(1), Hk = q.shape(2), Dk = q.shape(3);
-  const int64_t Hv = v.shape(2), Dv = v.shape(3), rep = Hv / Hk;
-  const bool vec = gamma.ndim() == 4;
-  const bool* mask = has_mask ? in[6].data<bool>() : nullptr;
+  const int64_t B = lay.B, T_ = lay.T, Hk = lay.Hk, Dk = lay.Dk, Hv = lay.Hv, Dv = lay.Dv, rep = lay.rep;
+  const bool vec = lay.vec;
+  const bool* mask = lay.mask;
   const int64_t sd = Dv * Dk;
   const int64_t every = std::max<int64_t>(1, int64_t(std::ceil(std::sqrt(double(std::max<int64_t>(T_, 1))))));
   // q and k gradients per value head, summed over each key head's group at the end.
@@ -571,7 +581,7 @@ void gated_delta_backward(const std::vector<array>& inputs, std::vector<array>& 
       auto advance = [&](A* S, int64_t t) {
         if (!active(t)) return;
         load_step(t);
-        DeltaHead<A>::decay_and_read(S, Dv, Dk, g_of(t), vec, kb.data(), u.data());
+        DeltaLayout<A>::decay_and_read(S, Dv, Dk, g_of(t), vec, kb.data(), u.data());
         const A bt = beta.data<A>()[(b * T_ + t) * Hv + h];
         for (int64_t i = 0; i < Dv; ++i) {
           const A delta = bt * (vb[i] - u[i]);
@@ -618,7 +628,7 @@ void gated_delta_backward(const std::vector<array>& inputs, std::vector<array>& 
           const A bt = beta.data<A>()[gi];
           // S' and u = S' k
           std::memcpy(Sp.data(), S0, size_t(sd) * sizeof(A));
-          DeltaHead<A>::decay_and_read(Sp.data(), Dv, Dk, g, vec, kb.data(), u.data());
+          DeltaLayout<A>::decay_and_read(Sp.data(), Dv, Dk, g, vec, kb.data(), u.data());
           // dq = S+^T dy with S+ = S' + delta k^T; dS += dy q^T; d delta = dS k
           A dbeta = 0;
           for (int64_t i = 0; i < Dv; ++i) {
@@ -686,13 +696,13 @@ void gated_delta_backward(const std::vector<array>& inputs, std::vector<array>& 
 
 void GatedDeltaUpdate::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   dispatch_float("gated_delta_update", outputs[0].dtype(), [&](auto tag) {
-    gated_delta_forward<decltype(tag)>(inputs, outputs, has_mask_);
+    gated_delta_forward<decltype(tag)>(inputs, outputs, params_.has_mask);
   });
 }
 
 void GatedDeltaUpdateVJP::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   dispatch_float("gated_delta_update", inputs[0].dtype(), [&](auto tag) {
-    gated_delta_backward<decltype(tag)>(inputs, outputs, has_mask_);
+    gated_delta_backward<decltype(tag)>(inputs, outputs, params_.has_mask);
   });
 }
 

@@ -297,35 +297,43 @@ void strips_matmul(int64_t m, int64_t n, int64_t k, const A* a, int64_t lda, boo
   }
 }
 
-template <typename A>
-struct Inputs {
+// One call's inputs: q, k, v (dense last axis), sizes, the mask and sinks; the outputs
+// get their buffers.
+template <typename T>
+struct Call {
+  using A = acc_t<T>;
+  std::vector<array> in;
+  Dims d;
   MaskInput<A> mask;
   array sinks;
+  View4<T> q, k, v;
   size_t next = 3;  // index of the first input after the mask and the sinks
+  Call(const std::vector<array>& raw, std::vector<array>& outputs, const AttentionParams& p)
+      : in(with_dense_last(raw)), d(in), q(in[0]), k(in[1]), v(in[2]) {
+    for (auto& o : outputs) o.allocate_row_contiguous();
+    mask.kind = p.mask;
+    mask.causal = p.causal;
+    if (p.mask == MaskKind::boolean) mask.boolean = View4<bool>(in[next++]);
+    else if (p.mask == MaskKind::additive) mask.additive = View4<A>(in[next++]);
+    if (p.has_sinks) sinks = cpu::ensure_row_contiguous(in[next++]);
+  }
+  static std::vector<array> with_dense_last(const std::vector<array>& raw) {
+    std::vector<array> in(raw);
+    for (int i = 0; i < 3; ++i) in[i] = dense_last(raw[i]);
+    return in;
+  }
 };
 
-template <typename A>
-Inputs<A> read_mask(const std::vector<array>& in, bool causal, MaskKind kind, bool has_sinks) {
-  Inputs<A> r;
-  r.mask.kind = kind;
-  r.mask.causal = causal;
-  if (kind == MaskKind::boolean) r.mask.boolean = View4<bool>(in[r.next++]);
-  else if (kind == MaskKind::additive) r.mask.additive = View4<A>(in[r.next++]);
-  if (has_sinks) r.sinks = cpu::ensure_row_contiguous(in[r.next++]);
-  return r;
-}
-
 template <typename T>
-void attention_forward(const std::vector<array>& raw, std::vector<array>& outputs, double scale,
-                       bool causal, MaskKind kind, bool has_sinks) {
+void attention_forward(const std::vector<array>& raw, std::vector<array>& outputs,
+                       const AttentionParams& p) {
   using A = acc_t<T>;
-  std::vector<array> in(raw);
-  for (int i = 0; i < 3; ++i) in[i] = dense_last(raw[i]);
-  const Dims d(in);
-  for (auto& o : outputs) o.allocate_row_contiguous();
+  const Call<T> call(raw, outputs, p);
   if (outputs[0].size() == 0) return;
-  auto extra = read_mask<A>(in, causal, kind, has_sinks);
-  const View4<T> q(in[0]), k(in[1]), v(in[2]);
+  const Dims& d = call.d;
+  const View4<T>&q = call.q, &k = call.k, &v = call.v;
+  const double scale = p.scale;
+  const bool causal = p.causal, has_sinks = p.has_sinks;
   // k^T (D, S) and v (S, Dv) per head as strips: made once, read by every query block.
   auto kt = make_strips<T, A>(k, d.B, d.Hkv, d.S, d.D, true);
   auto vs = make_strips<T, A>(v, d.B, d.Hkv, d.S, d.Dv, false);
@@ -346,7 +354,7 @@ void attention_forward(const std::vector<array>& raw, std::vector<array>& output
         for (int64_t c = 0; c < d.D; ++c) qr[c] *= A(scale);
       }
       // A sink is one more logit (value 0) in every row: the running max and sum start there.
-      const A sink = has_sinks ? extra.sinks.template data<A>()[h] : ninf;
+      const A sink = has_sinks ? call.sinks.template data<A>()[h] : ninf;
       std::fill(m.begin(), m.end(), sink);
       std::fill(l.begin(), l.end(), has_sinks ? A(1) : A(0));
       std::fill(o.begin(), o.end(), A(0));
@@ -355,7 +363,7 @@ void attention_forward(const std::vector<array>& raw, std::vector<array>& output
       for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, kend - j0);
         strips_matmul(rows, cols, d.D, qs.data(), d.D, false, kt, plane, j0, 0, s.data(), cols, false);
-        extra.mask.apply(d, b, h, i0, rows, j0, cols, s.data(), cols);
+        call.mask.apply(d, b, h, i0, rows, j0, cols, s.data(), cols);
         for (int64_t r = 0; r < rows; ++r) {
           A* sr = s.data() + r * cols;
           const A mnew = std::max(m[r], cpu::fast::max_of(sr, cols));
@@ -410,19 +418,18 @@ void attention_forward(const std::vector<array>& raw, std::vector<array>& output
 // with delta_i = dO_i . O_i. dk and dv are kept per query head and summed over each key
 // head's group at the end.
 template <typename T>
-void attention_backward(const std::vector<array>& raw, std::vector<array>& outputs, double scale,
-                        bool causal, MaskKind kind, bool has_sinks) {
+void attention_backward(const std::vector<array>& raw, std::vector<array>& outputs,
+                        const AttentionParams& p) {
   using A = acc_t<T>;
-  std::vector<array> in(raw);
-  for (int i = 0; i < 3; ++i) in[i] = dense_last(raw[i]);
-  const Dims d(in);
-  for (auto& o : outputs) o.allocate_row_contiguous();
-  auto extra = read_mask<A>(in, causal, kind, has_sinks);
-  size_t next = extra.next;
-  array out = cpu::ensure_row_contiguous(in[next++]);
-  array lse_in = cpu::ensure_row_contiguous(in[next++]);
-  array dout = cpu::ensure_row_contiguous(in[next++]);
-  const View4<T> q(in[0]), k(in[1]), v(in[2]);
+  const Call<T> call(raw, outputs, p);
+  const Dims& d = call.d;
+  const View4<T>&q = call.q, &k = call.k, &v = call.v;
+  const double scale = p.scale;
+  const bool causal = p.causal, has_sinks = p.has_sinks;
+  size_t next = call.next;
+  array out = cpu::ensure_row_contiguous(call.in[next++]);
+  array lse_in = cpu::ensure_row_contiguous(call.in[next++]);
+  array dout = cpu::ensure_row_contiguous(call.in[next++]);
   auto kt = make_strips<T, A>(k, d.B, d.Hkv, d.S, d.D, true);
   auto kr = make_strips<T, A>(k, d.B, d.Hkv, d.S, d.D, false);
   auto vt = make_strips<T, A>(v, d.B, d.Hkv, d.S, d.Dv, true);
@@ -462,7 +469,7 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
       unseen.assign(static_cast<size_t>(d.Dv), A(0));
       bool any_unseen = false;
       A dsink = 0;
-      const A sink = has_sinks ? extra.sinks.template data<A>()[h] : A(0);
+      const A sink = has_sinks ? call.sinks.template data<A>()[h] : A(0);
       for (int64_t i = 0; i < d.L; ++i) {
         A* qi = qs.data() + i * ldq;
         cpu::fast::load_row(q.row(b, h, i), qi, d.D);
@@ -493,7 +500,7 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
           const A* qb = qs.data() + i0 * ldq;
           const A* db = dob.data() + i0 * ldo;
           strips_matmul(rows, cols, d.D, qb, ldq, false, kt, plane, j0, 0, p.data(), cols, false);
-          extra.mask.apply(d, b, h, i0, rows, j0, cols, p.data(), cols);
+          call.mask.apply(d, b, h, i0, rows, j0, cols, p.data(), cols);
           for (int64_t r = 0; r < rows; ++r) {
             A* pr = p.data() + r * cols;
             const A ls = lrow[i0 + r];
@@ -563,14 +570,14 @@ void attention_backward(const std::vector<array>& raw, std::vector<array>& outpu
 void ScaledDotProductAttention::eval_cpu_multi(const std::vector<array>& inputs,
                                                std::vector<array>& outputs) {
   cpu::fast::dispatch_float("scaled_dot_product_attention", outputs[0].dtype(), [&](auto tag) {
-    attention_forward<decltype(tag)>(inputs, outputs, scale_, causal_, mask_, has_sinks_);
+    attention_forward<decltype(tag)>(inputs, outputs, params_);
   });
 }
 
 void ScaledDotProductAttentionVJP::eval_cpu_multi(const std::vector<array>& inputs,
                                                   std::vector<array>& outputs) {
   cpu::fast::dispatch_float("scaled_dot_product_attention", inputs[0].dtype(), [&](auto tag) {
-    attention_backward<decltype(tag)>(inputs, outputs, scale_, causal_, mask_, has_sinks_);
+    attention_backward<decltype(tag)>(inputs, outputs, params_);
   });
 }
 
