@@ -359,6 +359,8 @@ def test_rope_per_example_offsets_freqs_and_halves():
     f = (rng.random(4) + 1).astype(np.float32)
     out = mx.fast.rope(to_mx(x), 8, traditional=True, base=None, scale=1.0, offset=mx.array(3), freqs=to_mx(f))
     close(out, _rope_ref(x, 8, True, offset=3, freqs=f), 1e-5)
+    same = mx.fast.rope(to_mx(x), 8, traditional=True, base=None, scale=1.0, offset=np.int64(3), freqs=to_mx(f))
+    close(same, out, 0)
     for name, (md, _, tol) in HALF.items():
         xe = to_mx(x).astype(md)
         out = mx.fast.rope(xe, 16, traditional=False, base=1e4, scale=1.0, offset=2)

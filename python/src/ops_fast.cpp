@@ -6,7 +6,7 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
-#include <iostream>
+#include <limits>
 
 #include "bindings.h"
 #include "convert.h"
@@ -154,13 +154,18 @@ void init_fast(nb::module_& parent) {
   def_op(m, "rope", [](nb::handle a, int dims, bool traditional, std::optional<double> base,
                        double scale, nb::handle offset, nb::handle freqs) {
     array x = to_array(a);
-    if (nb::isinstance<nb::int_>(offset) && !nb::isinstance<nb::bool_>(offset)) {
-      return fast::rope(x, dims, traditional, base, scale, nb::cast<int>(offset), opt_array(freqs));
-    }
-    if (!nb::isinstance<array>(offset)) {
+    if (nb::isinstance<nb::bool_>(offset) || offset.is_none()) {
       throw nb::type_error("[rope] offset must be an int or an integer array.");
     }
-    return fast::rope(x, dims, traditional, base, scale, nb::cast<array>(offset), opt_array(freqs));
+    // An int (or anything with __index__, such as numpy's ints) is a plain offset.
+    if (!nb::isinstance<array>(offset) && PyIndex_Check(offset.ptr())) {
+      int64_t o = nb::cast<int64_t>(offset);
+      if (o < std::numeric_limits<int32_t>::min() || o > std::numeric_limits<int32_t>::max()) {
+        throw std::invalid_argument(msg("[rope] offset ", o, " does not fit in int32."));
+      }
+      return fast::rope(x, dims, traditional, base, scale, int(o), opt_array(freqs));
+    }
+    return fast::rope(x, dims, traditional, base, scale, to_array(offset), opt_array(freqs));
   }, "a"_a, "dims"_a, nb::kw_only(), "traditional"_a, "base"_a.none(), "scale"_a, "offset"_a,
         "freqs"_a = nb::none(),
         nb::sig("def rope(a: array, dims: int, *, traditional: bool, base: float | None, scale: float, "
