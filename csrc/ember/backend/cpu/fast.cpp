@@ -86,6 +86,20 @@ template <typename A>
 void rms_stats(const A* x, int64_t d, float eps, A& r) {
   r = A(1) / std::sqrt(dot_of(x, x, d) / A(d) + A(eps));
 }
+// sum((x - mu)^2) with 16 partial sums (vectorized; two passes keep the variance exact
+// when the mean is large).
+template <typename A>
+A centered_squares(const A* x, A mu, int64_t n) {
+  A acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 16; ++j) acc[j] += (x[i + j] - mu) * (x[i + j] - mu);
+  }
+  A s = 0;
+  for (int j = 0; j < 16; ++j) s += acc[j];
+  for (; i < n; ++i) s += (x[i] - mu) * (x[i] - mu);
+  return s;
+}
 template <typename A>
 void ln_stats(const A* x, int64_t d, float eps, A& mu, A& r, std::vector<A>& centered) {
   mu = sum_of(x, d) / A(d);
@@ -109,7 +123,7 @@ void norm_forward(const array& x_in, const array* w_in, const array* b_in, bool 
   T* ys = out.data<T>();
   const int64_t d = p.d;
   cpu::parallel_for(p.tasks(), p.grain(), [&](int64_t t0, int64_t t1) {
-    std::vector<A> xb, wb, bb, yb(static_cast<size_t>(d)), centered;
+    std::vector<A> xb, wb, bb, yb(static_cast<size_t>(d));
     int64_t loaded = -1;  // the group whose weight and bias are in wb / bb
     const A *wr = nullptr, *br = nullptr;
     for (int64_t t = t0; t < t1; ++t) {
@@ -123,24 +137,24 @@ void norm_forward(const array& x_in, const array* w_in, const array* b_in, bool 
       for (int64_t r = r0; r < r1; ++r) {
         const A* xr = row_as(xs + r * d, d, xb);
         A scale, mu = 0;
-        const A* src = xr;
         if (layer) {
-          ln_stats(xr, d, eps, mu, scale, centered);
-          src = centered.data();
+          mu = sum_of(xr, d) / A(d);
+          scale = A(1) / std::sqrt(centered_squares(xr, mu, d) / A(d) + A(eps));
         } else {
           rms_stats(xr, d, eps, scale);
         }
-        A* y = yb.data();
+        // float32 rows are written in place; 16-bit ones through yb
+        A* y = std::is_same_v<T, A> ? reinterpret_cast<A*>(ys + r * d) : yb.data();
         if (wr && br) {
-          for (int64_t j = 0; j < d; ++j) y[j] = src[j] * scale * wr[j] + br[j];
+          for (int64_t j = 0; j < d; ++j) y[j] = (xr[j] - mu) * scale * wr[j] + br[j];
         } else if (wr) {
-          for (int64_t j = 0; j < d; ++j) y[j] = src[j] * scale * wr[j];
+          for (int64_t j = 0; j < d; ++j) y[j] = (xr[j] - mu) * scale * wr[j];
         } else if (br) {
-          for (int64_t j = 0; j < d; ++j) y[j] = src[j] * scale + br[j];
+          for (int64_t j = 0; j < d; ++j) y[j] = (xr[j] - mu) * scale + br[j];
         } else {
-          for (int64_t j = 0; j < d; ++j) y[j] = src[j] * scale;
+          for (int64_t j = 0; j < d; ++j) y[j] = (xr[j] - mu) * scale;
         }
-        store_row(y, ys + r * d, d);
+        if constexpr (!std::is_same_v<T, A>) store_row(y, ys + r * d, d);
       }
     }
   });
