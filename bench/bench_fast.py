@@ -10,7 +10,12 @@
 
 (x) = ember time / peer time; below 1 is faster.
 
-    python bench/bench_fast.py [--quick]
+    python bench/bench_fast.py [--quick] [--cpu-time]
+
+--cpu-time runs both frameworks on one thread and measures process CPU time
+(time.process_time) instead of wall time: on a shared, loaded machine it compares the
+kernels without the noise of waiting for a core (run it with OPENBLAS_NUM_THREADS=1 so idle
+BLAS threads do not spin into the count).
 """
 import math
 import sys
@@ -19,7 +24,33 @@ import numpy as np
 
 if __package__ in (None, ""):
     sys.path.insert(0, __import__("os").path.dirname(__file__))
-from common import fmt_ratio, fmt_time, import_optional, script_main, table, try_time  # noqa: E402
+from common import fmt_ratio, fmt_time, import_optional, script_main, settle, table, try_time  # noqa: E402
+
+
+def cpu_time(make, repeat=5, min_time=0.05, **_):
+    """Like common.try_time, in process CPU seconds per call (median of repeats)."""
+    import statistics
+    import time
+    settle()
+    try:
+        fn = make()
+        fn()
+    except Exception as e:
+        return None, f"{type(e).__name__}: {e}"[:80]
+    number, times = 1, []
+    while True:
+        t = time.process_time()
+        for _ in range(number):
+            fn()
+        if time.process_time() - t >= min_time or number >= 1000:
+            break
+        number *= 2
+    for _ in range(repeat):
+        t = time.process_time()
+        for _ in range(number):
+            fn()
+        times.append((time.process_time() - t) / number)
+    return statistics.median(times), None
 
 
 def _rope_ops(m, x, dims, base, offset, f32, cat):
@@ -40,6 +71,10 @@ def run(quick=False):
     if torch is None:
         return "torch is not installed: nothing to compare against.", {}
     F = torch.nn.functional
+    try_time = globals()["try_time"]
+    if "--cpu-time" in sys.argv:
+        mx.set_num_threads(1)
+        try_time = cpu_time
     torch.set_num_threads(mx.get_num_threads())
     rng = np.random.default_rng(0)
     rows, summary = [], {}
