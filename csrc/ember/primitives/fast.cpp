@@ -138,28 +138,25 @@ Shape weight_shape(const array& x, int groups) {
 
 // The normalizations' inputs (x, [w], [b], ...) as a composition's arguments.
 struct NormArgs {
-  bool has_weight, has_bias;
-  int groups;
   array x;
   std::optional<array> w, b;
-  NormArgs(const std::vector<array>& in, bool hw, bool hb, int g)
-      : has_weight(hw), has_bias(hb), groups(g), x(in[0]) {
+  NormArgs(const std::vector<array>& in, const NormParams& p) : x(in[0]) {
     size_t i = 1;
-    if (hw) w = expand_weight(in[i++], x, g);
-    if (hb) b = expand_weight(in[i++], x, g);
+    if (p.has_weight) w = expand_weight(in[i++], x, p.groups);
+    if (p.has_bias) b = expand_weight(in[i++], x, p.groups);
   }
 };
 
 ArrayFn rms_forward(const NormParams& p) {
   return [p](const std::vector<array>& in) {
-    NormArgs a(in, p.has_weight, false, p.groups);
+    NormArgs a(in, p);
     return std::vector<array>{fast::reference::rms_norm(a.x, a.w, p.eps)};
   };
 }
 
 ArrayFn ln_forward(const NormParams& p) {
   return [p](const std::vector<array>& in) {
-    NormArgs a(in, p.has_weight, p.has_bias, p.groups);
+    NormArgs a(in, p);
     return std::vector<array>{fast::reference::layer_norm(a.x, a.w, a.b, p.eps)};
   };
 }
