@@ -26,6 +26,7 @@ BENCHES = [
     ("dispatch", "Per-op overhead"),
     ("linalg", "Linear algebra (float32)"),
     ("fft", "FFT (complex64)"),
+    ("fast", "mx.fast against torch (float32)"),
 ]
 
 

@@ -14,4 +14,5 @@
 #include "ember/ops/linalg.h"
 #include "ember/ops/lapack.h"
 #include "ember/ops/fft.h"
+#include "ember/ops/fast.h"
 #include "ember/ops/random.h"

@@ -10,6 +10,17 @@ using namespace ember;
 using namespace ember::py;
 using namespace nb::literals;
 
+namespace {
+// What iter(array) returns: a cursor over the first axis.
+struct ArrayIterator {
+  array a;
+  int64_t i = 0;
+};
+struct ArrayLike {
+  nb::object obj;
+};
+}  // namespace
+
 void init_dtype(nb::module_& m) {
   auto dt = nb::enum_<Dtype>(m, "Dtype", "An array's element type, e.g. ember.core.float32.")
                 .def_prop_ro("size", [](Dtype t) { return size_of(t); },
@@ -106,6 +117,32 @@ struct AstypeFn {
 };
 
 void init_array(nb::module_& m) {
+  nb::class_<ArrayIterator>(m, "ArrayIterator",
+                            "Iterates over the first axis of an array (what iter(array) returns).")
+      .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
+      .def("__next__", [](ArrayIterator& it) {
+        const array& a = it.a;
+        if (it.i >= a.shape(0)) throw nb::stop_iteration();
+        std::vector<int64_t> start(a.ndim(), 0), stop(a.shape().begin(), a.shape().end()),
+            step(a.ndim(), 1);
+        start[0] = it.i;
+        stop[0] = ++it.i;
+        return squeeze(slice(a, start, stop, step), {0});
+      }, nb::sig("def __next__(self) -> array"));
+  // MLX's name for "an object with an __mlx_array__ method"; ops accept such objects
+  // directly (convert.cpp), and an ArrayLike wraps one.
+  nb::class_<ArrayLike>(m, "ArrayLike",
+                        "Any Python object with an __mlx_array__ method that returns an array.")
+      .def("__init__", [](ArrayLike* self, nb::handle obj) {
+        if (!nb::hasattr(obj, "__mlx_array__")) {
+          throw nb::type_error(("[ArrayLike] The object (of type " +
+                                std::string(nb::type_name(obj.type()).c_str()) +
+                                ") has no __mlx_array__ method.").c_str());
+        }
+        new (self) ArrayLike{nb::borrow(obj)};
+      }, "arg"_a, nb::sig("def __init__(self, arg: object, /) -> None"))
+      .def("__mlx_array__", [](const ArrayLike& a) { return to_array(a.obj); },
+           nb::sig("def __mlx_array__(self) -> array"), "The wrapped object's array.");
   auto cls = nb::class_<array>(m, "array", "An N-dimensional array, computed lazily.");
   // numpy arrays and scalars defer to ember's reflected operators (np_array + x is an
   // ember array) instead of converting x to numpy.
@@ -193,15 +230,7 @@ void init_array(nb::module_& m) {
       .def("__iter__", [](const array& a) {
         // Iterates over the first axis (lazy views a[0], a[1], ...), as numpy does.
         if (a.ndim() == 0) throw nb::type_error("iteration over a 0-d array");
-        nb::list items;
-        std::vector<int64_t> start(a.ndim(), 0), stop(a.shape().begin(), a.shape().end()),
-            step(a.ndim(), 1);
-        for (int64_t i = 0; i < a.shape(0); ++i) {
-          start[0] = i;
-          stop[0] = i + 1;
-          items.append(nb::cast(squeeze(slice(a, start, stop, step), {0})));
-        }
-        return nb::iter(items);
+        return ArrayIterator{a, 0};
       })
       .def("__hash__", [](const array& a) { return a.id(); })
       // Pickle state: (dtype name, numpy array); bfloat16 travels as its uint16 bits.

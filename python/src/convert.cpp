@@ -349,6 +349,8 @@ array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
   }
   if (nb::isinstance<nb::list>(obj) || nb::isinstance<nb::tuple>(obj)) return from_list(obj, dtype);
   if (nb::hasattr(obj, "__ember_array__")) return to_array(obj.attr("__ember_array__")(), dtype);
+  // MLX's protocol (mx.ArrayLike): objects of MLX programs convert the same way.
+  if (nb::hasattr(obj, "__mlx_array__")) return to_array(obj.attr("__mlx_array__")(), dtype);
   if (PyObject_CheckBuffer(obj.ptr())) return from_buffer(obj, dtype);
   // numpy scalars (np.float32(1)), jax / torch arrays: go through numpy.
   if (nb::hasattr(obj, "__array__")) {

@@ -6,6 +6,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <memory>
+#include <unordered_set>
 
 #include "bindings.h"
 #include "convert.h"
@@ -144,6 +145,10 @@ void init_device(nb::module_& m) {
   m.def("new_stream", [](const AnyDevice& d) { return new_stream(to_device(d)); }, "device"_a,
         "A new stream on the device. Work on different streams may run concurrently; within a\n"
         "stream it runs in order. CPU streams run queued work (async_eval) on a thread each.");
+  m.def("new_thread_unsafe_stream", [](const AnyDevice& d) { return new_stream(to_device(d)); },
+        "device"_a,
+        "A new stream that any thread may use (MLX's name for it). ember's streams from\n"
+        "new_stream already work from any thread, so this is the same as new_stream.");
   m.def("new_thread_local_stream",
         [](const AnyDevice& d) { return new_thread_local_stream(to_device(d)); }, "device"_a,
         "A stream that is a separate stream on each thread that uses it.");
@@ -193,6 +198,27 @@ void init_memory(nb::module_& m) {
             "returns the old value.");
   };
   def_memory(m);
+  m.def("get_array_buffer_size",
+        [](nb::args args) {
+          std::vector<array> arrays;
+          collect_arrays(args, arrays);
+          std::unordered_set<const Buffer*> seen;
+          size_t total = 0;
+          for (auto& a : arrays) {
+            if (!a.is_evaluated()) {
+              throw std::invalid_argument(
+                  "[get_array_buffer_size] Arrays must be evaluated before their buffers are "
+                  "measured.");
+            }
+            const BufferPtr& b = a.buffer();
+            if (b && seen.insert(b.get()).second) total += b->nbytes();
+          }
+          return total;
+        },
+        nb::sig("def get_array_buffer_size(*args) -> int"),
+        "Bytes of the buffers behind the given arrays (or trees of arrays), each buffer\n"
+        "counted once (views share their base's). Leaves that are not arrays are ignored;\n"
+        "the arrays must be evaluated (ValueError otherwise).");
   m.def("get_num_threads", &get_num_threads, "Threads used by ember's kernels.");
   m.def("set_num_threads", &set_num_threads, "n"_a, "Sets ember's kernel threads and BLAS threads.");
 

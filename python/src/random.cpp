@@ -173,6 +173,18 @@ void init_random(nb::module_& parent) {
      "Args:\n    shape (tuple): Output shape.\n    dtype (Dtype): A floating type (default float32).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
+  def_op(m, "multivariate_normal", [](nb::handle mean, nb::handle cov, nb::handle shape, Dtype dtype,
+                                      nb::handle key) {
+    return random::multivariate_normal(to_array(mean), to_array(cov), to_shape(shape), dtype, to_key(key));
+  }, "mean"_a, "cov"_a, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
+     "Samples from a multivariate normal distribution.\n\n"
+     "The samples are mean + z @ (U sqrt(S) V^T) for standard normal z and the SVD of cov.\n\n"
+     "Args:\n    mean (array): Means (..., n).\n    cov (array): Covariances (..., n, n), positive "
+     "semi-definite (otherwise the result is not meaningful).\n    shape (tuple): The output's batch "
+     "shape; it must be a broadcast of mean.shape[:-1] and cov.shape[:-2] (default: their "
+     "broadcast).\n    dtype (Dtype): float32, the only one supported (as in MLX).\n"
+     "    key (array, optional): The key.\n\n"
+     "Returns:\n    array: Samples (*shape, n).");
   def_op(m, "laplace", [](nb::handle shape, Dtype dtype, float loc, float scale, nb::handle key) {
     return random::laplace(to_shape(shape), dtype, loc, scale, to_key(key));
   }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "loc"_a = 0.0f, "scale"_a = 1.0f,

@@ -253,6 +253,46 @@ array laplace(const Shape& shape, Dtype dtype, float loc, float scale, const Key
   return astype(x, dtype);
 }
 
+array multivariate_normal(const array& mean, const array& cov, const Shape& shape, Dtype dtype,
+                          const Key& key) {
+  const char* op = "multivariate_normal";
+  if (dtype != Dtype::float32) {
+    throw std::invalid_argument(msg("[", op, "] dtype must be float32, got ", dtype_name(dtype), "."));
+  }
+  if (mean.ndim() < 1) {
+    throw std::invalid_argument(msg("[", op, "] mean must have at least 1 dimension, got a 0-d array."));
+  }
+  if (cov.ndim() < 2 || cov.shape(-1) != cov.shape(-2)) {
+    throw std::invalid_argument(msg("[", op, "] cov must be square matrices (..., n, n), got shape ",
+                                    cov.shape(), "."));
+  }
+  const int64_t n = mean.shape(-1);
+  if (cov.shape(-1) != n) {
+    throw std::invalid_argument(msg("[", op, "] mean (shape ", mean.shape(), ") and cov (shape ",
+                                    cov.shape(), ") must have the same size n on their last axes."));
+  }
+  for (auto* p : {&mean, &cov}) {
+    if (is_complex(p->dtype())) throw type_error(msg("[", op, "] mean and cov must be real."));
+  }
+  Shape batch = broadcast_shapes(op, Shape(mean.shape().begin(), mean.shape().end() - 1),
+                                 Shape(cov.shape().begin(), cov.shape().end() - 2));
+  if (!shape.empty()) {
+    if (broadcast_shapes(op, batch, shape) != shape) {
+      throw std::invalid_argument(msg("[", op, "] shape ", shape, " must be a broadcast of the batch shape ",
+                                      batch, " of mean and cov."));
+    }
+    batch = shape;
+  }
+  Shape out = batch;
+  out.push_back(n);
+  checked_nbytes(op, out, dtype);
+  // A square root of cov from its SVD (robust for semi-definite matrices): U sqrt(S) V^T.
+  auto usv = linalg::svd(astype(cov, Dtype::float32));
+  array root = matmul(multiply(usv[0], expand_dims(sqrt(usv[1]), {-2})), usv[2]);
+  array z = normal(out, dtype, 0.0f, 1.0f, key);
+  return add(astype(mean, dtype), squeeze(matmul(expand_dims(z, {-2}), root), {-2}));
+}
+
 // ---- discrete distributions --------------------------------------------------------
 
 // low + (bits mod (high - low)) with 64-bit bits: the modulo bias is below 2^-32.

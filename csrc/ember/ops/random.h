@@ -51,6 +51,12 @@ EMBER_API array categorical(const array& logits, int axis = -1,
                             const std::optional<Shape>& shape = std::nullopt,
                             std::optional<int64_t> num_samples = std::nullopt,
                             const Key& key = std::nullopt);
+/// Jointly normal samples with mean (..., n) and covariance (..., n, n) (positive
+/// semi-definite): mean + z @ (U diag(sqrt(s)) V^T) for standard normal z and the SVD of
+/// cov. shape (empty: the broadcast of mean.shape[:-1] and cov.shape[:-2]) is the batch of
+/// the output, whose last axis has n values. dtype must be float32 (as in MLX).
+EMBER_API array multivariate_normal(const array& mean, const array& cov, const Shape& shape = {},
+                                    Dtype dtype = Dtype::float32, const Key& key = std::nullopt);
 /// A random permutation of 0 .. n-1 (the indices argsort returns).
 EMBER_API array permutation(int64_t n, const Key& key = std::nullopt);
 /// x shuffled along axis.

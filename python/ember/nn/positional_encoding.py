@@ -7,34 +7,11 @@ import ember.core as mx
 from ember.nn.module import Module
 
 
-def rope(x, dims: int, traditional: bool, base: float, scale: float, offset=0):
-    """Rotates the first ``dims`` features of x (..., L, D) by angles
-    (offset + position) * scale * base^(-2i / dims): pairs (x_2i, x_2i+1) with traditional,
-    else (x_i, x_i+dims/2). Features past ``dims`` pass unchanged."""
-    if dims % 2 or dims > x.shape[-1]:
-        raise ValueError(f"[RoPE] dims {dims} must be even and at most the feature size of input "
-                         f"{tuple(x.shape)}.")
-    L = x.shape[-2]
-    ct = mx.float64 if x.dtype == mx.float64 else mx.float32  # angles in at least float32
-    pos = (mx.arange(L).astype(ct) + offset) * scale
-    inv = mx.exp(mx.arange(0, dims, 2).astype(ct) * (-math.log(base) / dims))
-    theta = pos[:, None] * inv[None, :]
-    cos, sin = mx.cos(theta).astype(x.dtype), mx.sin(theta).astype(x.dtype)
-    rot, rest = x[..., :dims], x[..., dims:]
-    if traditional:
-        pairs = mx.reshape(rot, rot.shape[:-1] + (dims // 2, 2))
-        a, b = pairs[..., 0], pairs[..., 1]
-        out = mx.stack([a * cos - b * sin, a * sin + b * cos], axis=-1)
-        out = mx.reshape(out, rot.shape)
-    else:
-        a, b = rot[..., : dims // 2], rot[..., dims // 2:]
-        out = mx.concatenate([a * cos - b * sin, a * sin + b * cos], axis=-1)
-    return mx.concatenate([out, rest], axis=-1) if rest.shape[-1] else out
-
-
 class RoPE(Module):
-    """Rotary positional encoding of the first ``dims`` features of (..., L, D) inputs;
-    ``rope(x, offset=k)`` starts the positions at k (for a key-value cache)."""
+    """Rotary positional encoding (mx.fast.rope) of the first ``dims`` features of
+    (B, *, L, D) inputs: features turn by (offset + position) * scale * base^(-2i / dims),
+    in pairs (x_2i, x_2i+1) with traditional, else (x_i, x_i+dims/2). ``rope(x, offset=k)``
+    starts the positions at k (for a key-value cache)."""
 
     def __init__(self, dims: int, traditional: bool = False, base: float = 10000, scale: float = 1.0):
         super().__init__()
@@ -44,7 +21,8 @@ class RoPE(Module):
         return f"{self.dims}, traditional={self.traditional}"
 
     def __call__(self, x, offset: int = 0):
-        return rope(x, self.dims, self.traditional, self.base, self.scale, offset)
+        return mx.fast.rope(x, self.dims, traditional=self.traditional, base=self.base,
+                            scale=self.scale, offset=offset)
 
 
 class SinusoidalPositionalEncoding(Module):

@@ -12,23 +12,6 @@ from ember.nn.module import Module
 from ember.nn.normalization import LayerNorm
 
 
-def scaled_dot_product_attention(q, k, v, scale, mask=None):
-    """softmax(q k^T * scale + mask) v over (B, heads, L, d) arrays; a boolean mask keeps
-    the True positions, any other mask is added to the scores; "causal" masks the future."""
-    scores = (q * scale) @ mx.swapaxes(k, -1, -2)
-    if isinstance(mask, str):
-        if mask != "causal":
-            raise ValueError(f"[scaled_dot_product_attention] mask must be an array or 'causal', got {mask!r}.")
-        L, S = scores.shape[-2], scores.shape[-1]
-        mask = mx.arange(L)[:, None] + (S - L) >= mx.arange(S)[None, :]
-    if mask is not None:
-        if mask.dtype == mx.bool_:
-            scores = mx.where(mask, scores, mx.array(float("-inf"), dtype=scores.dtype))
-        else:
-            scores = scores + mask.astype(scores.dtype)
-    return mx.softmax(scores, axis=-1) @ v
-
-
 class MultiHeadAttention(Module):
     """Attention with ``num_heads`` heads and the projections ``query_proj``,
     ``key_proj``, ``value_proj`` and ``out_proj``. Inputs are (B, L, D)."""
@@ -65,7 +48,8 @@ class MultiHeadAttention(Module):
         q = mx.transpose(mx.reshape(q, (B, L, h, -1)), (0, 2, 1, 3))
         k = mx.transpose(mx.reshape(k, (B, S, h, -1)), (0, 2, 1, 3))
         v = mx.transpose(mx.reshape(v, (B, S, h, -1)), (0, 2, 1, 3))
-        out = scaled_dot_product_attention(q, k, v, 1.0 / math.sqrt(q.shape[-1]), mask)
+        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=1.0 / math.sqrt(q.shape[-1]),
+                                                   mask=mask)
         return self.out_proj(mx.reshape(mx.transpose(out, (0, 2, 1, 3)), (B, L, -1)))
 
 
