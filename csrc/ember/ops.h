@@ -15,3 +15,4 @@
 #include "ember/ops/lapack.h"
 #include "ember/ops/fft.h"
 #include "ember/ops/random.h"
+#include "ember/ops/quantized.h"
