@@ -175,7 +175,11 @@ def _packed_make(gs, bits, mode="affine", x_first=True, extra=None):
         if x_first:
             out.append(rng.standard_normal(shapes[0]).astype(np_dtype(dtype)))
             i = 1
-        out.append(rng.integers(0, 2 ** 32, size=shapes[i], dtype=np.uint64).astype(np.uint32))
+        if mode == "mxfp8":  # E4M3 bytes without the NaN codes 0x7F / 0xFF
+            b = rng.integers(0, 0x7F, size=shapes[i] + (4,)) | (rng.integers(0, 2, size=shapes[i] + (4,)) << 7)
+            out.append(b.astype(np.uint8).view(np.uint32).reshape(shapes[i]))
+        else:
+            out.append(rng.integers(0, 2 ** 32, size=shapes[i], dtype=np.uint64).astype(np.uint32))
         if mode == "affine":
             out.append((rng.random(shapes[i + 1]) * 0.2 + 0.05).astype(np_dtype(dtype)))
             out.append(rng.standard_normal(shapes[i + 2]).astype(np_dtype(dtype)) * 0.5)
@@ -210,6 +214,7 @@ def _qmm_row(name, shapes, gs, bits, mode="affine", transpose=True, dtypes=("flo
 
 
 def _np_gather_qmm(x, w, s, b, li, ri, **k):
+    li, ri = np.broadcast_arrays(li, ri)
     xs = x.reshape((-1,) + x.shape[-2:])[li.reshape(-1)]
     ws = w.reshape((-1,) + w.shape[-2:])[ri.reshape(-1)]
     ss = s.reshape((-1,) + s.shape[-2:])[ri.reshape(-1)]
@@ -230,6 +235,7 @@ def _np_dequantize_row(w, s, b, **k):
 
 
 def _np_gather_mm(a, b, li, ri):
+    li, ri = np.broadcast_arrays(li, ri)
     A = a.reshape((-1,) + a.shape[-2:])[li.reshape(-1)]
     B = b.reshape((-1,) + b.shape[-2:])[ri.reshape(-1)]
     out = A @ B
@@ -303,7 +309,7 @@ ROWS = [
     _qmm_row("quantized_matmul[6 bits, 128]", [((2, 128), (3, 24), (3, 1), (3, 1))], 128, 6),
     _qmm_row("quantized_matmul[many rows]", [((40, 64), (5, 16), (5, 1), (5, 1))], 64, 8),
     _qmm_row("quantized_matmul[mxfp4]", [((3, 64), (5, 8), (5, 2))], 32, 4, "mxfp4"),
-    _qmm_row("quantized_matmul[nvfp4]", [((3, 32), (4, 4), (4, 2))], 16, 4, "nvfp4",
+    _qmm_row("quantized_matmul[nvfp4]", [((3, 32), (32, 4), (32, 2))], 16, 4, "nvfp4",
              transpose=False),
     _qmm_row("quantized_matmul[mxfp8]", [((3, 64), (5, 16), (5, 2))], 32, 8, "mxfp8"),
     OpRow(

@@ -607,7 +607,12 @@ array block_masked_mm(const array& a_in, const array& b_in, int block_size,
     if (row) x = expand_dims(x, {x.ndim() - 1});
     if (col) x = expand_dims(x, {x.ndim()});
     Shape want = full_shape(r, c);
-    if (x.ndim() < 2 || broadcast_shapes(op, x.shape(), want) != want) {
+    bool ok = x.ndim() >= 2 && x.ndim() <= int(want.size());
+    for (int d = 1; ok && d <= x.ndim(); ++d) {
+      int64_t have = x.shape(x.ndim() - d), need = want[want.size() - d];
+      ok = have == need || have == 1;
+    }
+    if (!ok) {
       throw std::invalid_argument(msg("[", op, "] ", what, " (shape ", m.shape(),
                                       ") must broadcast to the block shape ", want, " (blocks of ",
                                       block_size, ")."));

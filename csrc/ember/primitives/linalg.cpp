@@ -154,8 +154,14 @@ GatherBatch batch_gather(const std::vector<array>& inputs, const std::vector<Bat
   auto side = [&](size_t begin, size_t end, array& idx) {
     bool batched = false;
     for (size_t i = begin; i < end; ++i) batched |= axes[i].has_value();
-    int64_t per = batched ? matrices(batch_front(inputs[begin], axes[begin], B, true)) / B
-                          : matrices(inputs[begin]);
+    // Matrices per batch element (counted without the vmapped axis, which may be empty).
+    int64_t per = 1;
+    if (batched) {
+      array f = batch_front(inputs[begin], axes[begin], B, true);
+      for (int d = 1; d + 2 < f.ndim(); ++d) per *= f.shape(d);
+    } else {
+      per = matrices(inputs[begin]);
+    }
     for (size_t i = begin; i < end; ++i) {
       if (!batched) {
         g.inputs.push_back(inputs[i]);
@@ -416,7 +422,9 @@ std::pair<array, int> SegmentedMM::vmap(const std::vector<array>& inputs,
   array seg = detail::batch_front(inputs[2], axes[2], n, true);  // (B, ..., 2)
   const int64_t K = a.shape(2);
   Shape lead(seg.shape().begin() + 1, seg.shape().end() - 1);
-  array m = reshape(segment_masks(seg, K, a.dtype()), {n, -1, 1, K});  // (B, S, 1, K)
+  int64_t S = 1;
+  for (auto d : lead) S *= d;
+  array m = reshape(segment_masks(seg, K, a.dtype()), {n, S, 1, K});  // (B, S, 1, K)
   array out = matmul(multiply(expand_dims(a, {1}), m), expand_dims(b, {1}));  // (B, S, M, N)
   Shape s{n};
   s.insert(s.end(), lead.begin(), lead.end());

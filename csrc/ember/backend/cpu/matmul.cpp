@@ -350,9 +350,10 @@ void read_mask(const array& m, int64_t at, std::vector<A>& dst) {
     if constexpr (std::is_same_v<T, complex64_t>) {
       throw type_error("[block_masked_mm] Masks cannot be complex.");
     } else {
+      using Wide = std::conditional_t<std::is_same_v<T, double>, double, float>;
       const T* p = m.data<T>() + at;
       for (int64_t i = 0; i < r; ++i) {
-        for (int64_t j = 0; j < c; ++j) dst[i * c + j] = A(float(p[i * sr + j * sc]));
+        for (int64_t j = 0; j < c; ++j) dst[i * c + j] = A(Wide(p[i * sr + j * sc]));
       }
     }
   });

@@ -632,11 +632,12 @@ int64_t batch_count(const array& a) {
 
 // The packed matrix number i of (w, scales, biases), all row-contiguous per matrix.
 template <typename S>
-QMat<S> qmat_at(const array& w, const array& scales, const array* biases, int64_t wo, int64_t so) {
+QMat<S> qmat_at(const array& w, const array& scales, const array* biases, int64_t wo, int64_t so,
+                int64_t bo) {
   QMat<S> W;
   W.w = w.data<uint32_t>() + wo;
   W.scales = scales.data<S>() + so;
-  if (biases) W.biases = biases->data<S>() + so;
+  if (biases) W.biases = biases->data<S>() + bo;
   W.rows = w.shape(-2);
   W.row_words = w.shape(-1);
   W.row_groups = scales.shape(-1);
@@ -670,13 +671,14 @@ void quantized_matmul_typed(const QuantSpec& s, bool transpose, const std::vecto
   out.allocate_row_contiguous();
   const int64_t M = out.shape(-2), N = out.shape(-1), K = x.shape(-1);
   auto xo = matrix_offsets(x), wo = matrix_offsets(w), so = matrix_offsets(sc);
+  auto bo = s.affine() ? matrix_offsets(bi) : so;
   std::vector<A> xb(static_cast<size_t>(M * K)), yb(size_t(M * N));
   const int nd = x.ndim();
   dispatch_scales<T>(s, [&](auto sv) {
     using S = decltype(sv);
     for (size_t b = 0; b < xo.size(); ++b) {
       load_matrix(x.data<T>() + xo[b], M, K, x.strides()[nd - 2], x.strides()[nd - 1], xb.data());
-      QMat<S> W = qmat_at<S>(w, sc, s.affine() ? &bi : nullptr, wo[b], so[b]);
+      QMat<S> W = qmat_at<S>(w, sc, s.affine() ? &bi : nullptr, wo[b], so[b], bo[b]);
       qmm_2d(s, transpose, xb.data(), M, K, W, N, yb.data(), nullptr);
       store(yb.data(), M * N, out.data<T>() + b * M * N);
     }
@@ -730,7 +732,7 @@ void gather_qmm_typed(const QuantSpec& s, bool transpose, const std::vector<arra
     using S = decltype(sv);
     gather_runs<T>("gather_qmm", x, l, r, M, K, N, out, [&](const Acc<T>* xb, int64_t rows,
                                                             int64_t ri, Acc<T>* yb) {
-      QMat<S> W = qmat_at<S>(w, sc, s.affine() ? &bi : nullptr, ri * wm, ri * sm);
+      QMat<S> W = qmat_at<S>(w, sc, s.affine() ? &bi : nullptr, ri * wm, ri * sm, ri * sm);
       qmm_2d(s, transpose, xb, rows, K, W, N, yb, nullptr);
     });
   });
@@ -800,7 +802,7 @@ void qqmm_typed(const QuantSpec& s, bool w_packed, bool has_gsx, bool has_gsw, b
   // The packed matrix at element offsets (wo, so), packing a float w once per matrix.
   std::map<int64_t, std::pair<std::vector<uint32_t>, std::vector<uint8_t>>> packed;
   auto matrix = [&](int64_t wo, int64_t so) {
-    if (w_packed) return qmat_at<uint8_t>(w, sc, nullptr, wo, so);
+    if (w_packed) return qmat_at<uint8_t>(w, sc, nullptr, wo, so, 0);
     auto it = packed.find(wo);
     if (it == packed.end()) {
       it = packed.emplace(wo, std::pair<std::vector<uint32_t>, std::vector<uint8_t>>{}).first;
