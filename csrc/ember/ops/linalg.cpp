@@ -518,6 +518,37 @@ Dtype float_product_dtype(const char* op, const array& a, const array& b) {
   return t;
 }
 
+// The operands of a float product as matmul takes them: a 1-D a is a row, a 1-D b a column
+// (dropped again by drop_vector_dims), inner dims checked, one float dtype t for both.
+struct FloatOperands {
+  array a, b;
+  bool vec_a, vec_b;
+  Dtype t;
+};
+
+FloatOperands float_operands(const char* op, const array& a_in, const array& b_in) {
+  if (a_in.ndim() == 0 || b_in.ndim() == 0) {
+    throw std::invalid_argument(msg("[", op, "] Inputs must have at least one dimension, got "
+                                    "shapes ", a_in.shape(), " and ", b_in.shape(), "."));
+  }
+  const bool vec_a = a_in.ndim() == 1, vec_b = b_in.ndim() == 1;
+  array a = vec_a ? reshape(a_in, {1, a_in.shape(0)}) : a_in;
+  array b = vec_b ? reshape(b_in, {b_in.shape(0), 1}) : b_in;
+  if (a.shape(-1) != b.shape(-2)) {
+    throw std::invalid_argument(msg("[", op, "] Last dimension of a (shape ", a_in.shape(),
+                                    ") must match the second-to-last dimension of b (shape ",
+                                    b_in.shape(), ")."));
+  }
+  return {a, b, vec_a, vec_b, float_product_dtype(op, a, b)};
+}
+
+array drop_vector_dims(const array& out, bool vec_a, bool vec_b) {
+  std::vector<int> drop;
+  if (vec_a) drop.push_back(out.ndim() - 2);
+  if (vec_b) drop.push_back(out.ndim() - 1);
+  return drop.empty() ? out : squeeze(out, drop);
+}
+
 // The flat batch indices of every matrix of a: arange reshaped to its batch dims.
 array every_matrix(const array& a) {
   Shape batch(a.shape().begin(), a.shape().end() - 2);
@@ -531,19 +562,7 @@ array gather_mm(const array& a_in, const array& b_in, const std::optional<array>
   const char* op = "gather_mm";
   (void)sorted_indices;  // the kernel finds runs of equal indices by itself
   if (!lhs_indices && !rhs_indices) return matmul(a_in, b_in);
-  if (a_in.ndim() == 0 || b_in.ndim() == 0) {
-    throw std::invalid_argument(msg("[", op, "] Inputs must have at least one dimension, got "
-                                    "shapes ", a_in.shape(), " and ", b_in.shape(), "."));
-  }
-  const bool vec_a = a_in.ndim() == 1, vec_b = b_in.ndim() == 1;
-  array a = vec_a ? reshape(a_in, {1, a_in.shape(0)}) : a_in;
-  array b = vec_b ? reshape(b_in, {b_in.shape(0), 1}) : b_in;
-  if (a.shape(-1) != b.shape(-2)) {
-    throw std::invalid_argument(msg("[", op, "] Last dimension of a (shape ", a_in.shape(),
-                                    ") must match the second-to-last dimension of b (shape ",
-                                    b_in.shape(), ")."));
-  }
-  Dtype t = float_product_dtype(op, a, b);
+  auto [a, b, vec_a, vec_b, t] = float_operands(op, a_in, b_in);
   for (auto* idx : {&lhs_indices, &rhs_indices}) {
     if (*idx && !is_integral((*idx)->dtype())) {
       throw type_error(msg("[", op, "] Indices must be integers, got ",
@@ -556,11 +575,9 @@ array gather_mm(const array& a_in, const array& b_in, const std::optional<array>
   out_shape.push_back(a.shape(-2));
   out_shape.push_back(b.shape(-1));
   shape_size(out_shape, op);
-  array out = make_node<GatherMM>(out_shape, t, {astype(a, t), astype(b, t), idx[0], idx[1]});
-  std::vector<int> drop;
-  if (vec_a) drop.push_back(out.ndim() - 2);
-  if (vec_b) drop.push_back(out.ndim() - 1);
-  return drop.empty() ? out : squeeze(out, drop);
+  return drop_vector_dims(
+      make_node<GatherMM>(out_shape, t, {astype(a, t), astype(b, t), idx[0], idx[1]}), vec_a,
+      vec_b);
 }
 
 array block_masked_mm(const array& a_in, const array& b_in, int block_size,
@@ -571,19 +588,7 @@ array block_masked_mm(const array& a_in, const array& b_in, int block_size,
   if (block_size != 32 && block_size != 64) {
     throw std::invalid_argument(msg("[", op, "] block_size must be 32 or 64, got ", block_size, "."));
   }
-  if (a_in.ndim() == 0 || b_in.ndim() == 0) {
-    throw std::invalid_argument(msg("[", op, "] Inputs must have at least one dimension, got "
-                                    "shapes ", a_in.shape(), " and ", b_in.shape(), "."));
-  }
-  const bool vec_a = a_in.ndim() == 1, vec_b = b_in.ndim() == 1;
-  array a = vec_a ? reshape(a_in, {1, a_in.shape(0)}) : a_in;
-  array b = vec_b ? reshape(b_in, {b_in.shape(0), 1}) : b_in;
-  if (a.shape(-1) != b.shape(-2)) {
-    throw std::invalid_argument(msg("[", op, "] Last dimension of a (shape ", a_in.shape(),
-                                    ") must match the second-to-last dimension of b (shape ",
-                                    b_in.shape(), ")."));
-  }
-  Dtype t = float_product_dtype(op, a, b);
+  auto [a, b, vec_a, vec_b, t] = float_operands(op, a_in, b_in);
   Shape batch = broadcast_shapes(op, Shape(a.shape().begin(), a.shape().end() - 2),
                                  Shape(b.shape().begin(), b.shape().end() - 2));
   const int64_t M = a.shape(-2), K = a.shape(-1), N = b.shape(-1);
@@ -634,12 +639,9 @@ array block_masked_mm(const array& a_in, const array& b_in, int block_size,
   }
   Shape out_shape = full_shape(M, N);
   shape_size(out_shape, op);
-  array out = make_node<BlockMaskedMM>(out_shape, t, std::move(inputs), block_size,
-                                       mask_out.has_value(), operands);
-  std::vector<int> drop;
-  if (vec_a) drop.push_back(out.ndim() - 2);
-  if (vec_b) drop.push_back(out.ndim() - 1);
-  return drop.empty() ? out : squeeze(out, drop);
+  return drop_vector_dims(make_node<BlockMaskedMM>(out_shape, t, std::move(inputs), block_size,
+                                                   mask_out.has_value(), operands),
+                          vec_a, vec_b);
 }
 
 array segmented_mm(const array& a, const array& b, const array& segments) {

@@ -178,6 +178,22 @@ void require_float(const char* op, const char* what, const array& a) {
   }
 }
 
+// Checks x's inner dimension against the packed matrix's K; returns the product's dtype:
+// x promoted with the scales and biases (affine), x's own float dtype otherwise.
+Dtype product_dtype(const char* op, const QuantSpec& s, const array& x, int64_t K, const array& w,
+                    const array& scales, const std::optional<array>& biases, bool transpose) {
+  if (x.shape(-1) != K) {
+    throw std::invalid_argument(msg("[", op, "] The last dimension of x (shape ", x.shape(),
+                                    ") must match the ", K, " inner elements of the packed "
+                                    "matrix (shape ", w.shape(), ", group_size=", s.group_size,
+                                    ", bits=", s.bits, ", transpose=", transpose ? "True" : "False",
+                                    ")."));
+  }
+  if (s.affine()) return affine_dtype(op, x, scales, *biases);
+  require_float(op, "x", x);
+  return x.dtype();
+}
+
 }  // namespace
 
 std::vector<array> quantize(const array& w, std::optional<int> group_size,
@@ -245,20 +261,7 @@ array quantized_matmul(const array& x, const array& w, const array& scales,
   if (x.ndim() == 0) {
     throw std::invalid_argument(msg("[", op, "] x must have at least one dimension."));
   }
-  if (x.shape(-1) != K) {
-    throw std::invalid_argument(msg("[", op, "] The last dimension of x (shape ", x.shape(),
-                                    ") must match the ", K, " inner elements of the packed "
-                                    "matrix (shape ", w.shape(), ", group_size=", s.group_size,
-                                    ", bits=", s.bits, ", transpose=", transpose ? "True" : "False",
-                                    ")."));
-  }
-  Dtype t;
-  if (s.affine()) {
-    t = affine_dtype(op, x, scales, *biases);
-  } else {
-    require_float(op, "x", x);
-    t = x.dtype();
-  }
+  Dtype t = product_dtype(op, s, x, K, w, scales, biases, transpose);
   const bool vec = x.ndim() == 1;
   array x2 = vec ? reshape(x, {1, K}) : x;
   Shape batch = broadcast_shapes(op, batch_of(x2), batch_of(w));
@@ -317,18 +320,7 @@ array gather_qmm(const array& x, const array& w, const array& scales,
     throw std::invalid_argument(msg("[", op, "] x must have at least 2 dimensions, got shape ",
                                     x.shape(), "."));
   }
-  if (x.shape(-1) != K) {
-    throw std::invalid_argument(msg("[", op, "] The last dimension of x (shape ", x.shape(),
-                                    ") must match the ", K, " inner elements of the packed "
-                                    "matrix (shape ", w.shape(), ")."));
-  }
-  Dtype t;
-  if (s.affine()) {
-    t = affine_dtype(op, x, scales, *biases);
-  } else {
-    require_float(op, "x", x);
-    t = x.dtype();
-  }
+  Dtype t = product_dtype(op, s, x, K, w, scales, biases, transpose);
   auto [l, r] = gather_indices(op, x, w, lhs_indices, rhs_indices);
   Shape out_shape = l.shape();
   out_shape.push_back(x.shape(-2));

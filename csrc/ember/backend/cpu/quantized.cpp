@@ -401,6 +401,20 @@ inline __attribute__((always_inline)) void decode_row(const QuantSpec& s, const 
   for (int64_t gi = 0; gi < n / g; ++gi, words += gw, dst += g) {
     const float f = fp_group_scale<float>(s, uint8_t(sc[gi]), global);
     if (s.bits == 4) {
+      if constexpr (std::is_same_v<A, float>) {
+        // The 16 scaled E2M1 values as two vectors; each nibble picks one (a two-table
+        // shuffle: permutes and a blend on AVX2).
+        typedef int32_t v8i __attribute__((vector_size(32)));
+        const Vec<float>::type lo = {kFp4[0] * f, kFp4[1] * f, kFp4[2] * f, kFp4[3] * f,
+                                     kFp4[4] * f, kFp4[5] * f, kFp4[6] * f, kFp4[7] * f};
+        const Vec<float>::type hi = -lo;
+        const v8u shifts = {0, 4, 8, 12, 16, 20, 24, 28};
+        for (int64_t j = 0; j < gw; ++j) {
+          v8i q = (v8i)((((v8u){} + words[j]) >> shifts) & 15u);
+          vstore<float>(dst + 8 * j, __builtin_shuffle(lo, hi, q));
+        }
+        continue;
+      }
       float lut[16];
       for (int i = 0; i < 16; ++i) lut[i] = kFp4[i] * f;
       for (int64_t j = 0; j < gw; ++j) {
