@@ -371,12 +371,14 @@ inline __attribute__((always_inline)) void decode_row(const QuantSpec& s, const 
           continue;
         }
         if (s.bits == 8) {
-          const v8u shifts = {0, 8, 16, 24, 0, 8, 16, 24};
-          for (int64_t j = 0; j < gw; j += 2) {
-            v8u x = {words[j], words[j], words[j], words[j],
-                     words[j + 1], words[j + 1], words[j + 1], words[j + 1]};
-            v8u q = (x >> shifts) & 255u;
-            vstore<float>(dst + 4 * j, __builtin_convertvector(q, Vec<float>::type) * a + b);
+          // Bytes are the elements: widen 8 at a time (vpmovzxbd).
+          typedef uint8_t v8b __attribute__((vector_size(8)));
+          const uint8_t* bytes = reinterpret_cast<const uint8_t*>(words);
+          for (int j = 0; j < g; j += 8) {
+            v8b q8;
+            std::memcpy(&q8, bytes + j, 8);
+            v8u q = __builtin_convertvector(q8, v8u);
+            vstore<float>(dst + j, __builtin_convertvector(q, Vec<float>::type) * a + b);
           }
           continue;
         }
@@ -428,14 +430,39 @@ inline __attribute__((always_inline)) void decode_row(const QuantSpec& s, const 
   }
 }
 
-// acc[m * R + r] += x[m, :n] . wt[r, :n] for the R rows of the tile wt (row stride ld).
+// acc[m * R + r] += x[m, :n] . wt[r, :n] for the R rows of the tile wt (row stride ld). Two
+// rows of x at a time, so each load of a tile row feeds two multiply-adds.
 template <typename A, int R>
 inline __attribute__((always_inline)) void dot_tile(const A* x, int64_t ldx, int64_t M,
                                                     const A* wt, int64_t ld, int64_t n, A* acc) {
   using V = typename Vec<A>::type;
   constexpr int L = Vec<A>::n;
   const int64_t nv = n / L * L;
-  for (int64_t m = 0; m < M; ++m) {
+  int64_t m = 0;
+  for (; m + 2 <= M; m += 2) {
+    const A* x0 = x + m * ldx;
+    const A* x1 = x0 + ldx;
+    V a0[R], a1[R];
+    for (int r = 0; r < R; ++r) a0[r] = V{}, a1[r] = V{};
+    for (int64_t k = 0; k < nv; k += L) {
+      V v0 = vload(x0 + k), v1 = vload(x1 + k);
+      for (int r = 0; r < R; ++r) {
+        V w = vload(wt + r * ld + k);
+        a0[r] += v0 * w;
+        a1[r] += v1 * w;
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      A s0 = hsum<A>(a0[r]), s1 = hsum<A>(a1[r]);
+      for (int64_t k = nv; k < n; ++k) {
+        s0 += x0[k] * wt[r * ld + k];
+        s1 += x1[k] * wt[r * ld + k];
+      }
+      acc[m * R + r] += s0;
+      acc[(m + 1) * R + r] += s1;
+    }
+  }
+  for (; m < M; ++m) {
     const A* xr = x + m * ldx;
     V a[R];
     for (int r = 0; r < R; ++r) a[r] = V{};
@@ -557,10 +584,13 @@ void qmm_t_fused(const QuantSpec& s, const A* x, int64_t M, int64_t K, const QMa
   });
 }
 
-// Rows of x from which unpacking W slab by slab for BLAS beats the fused kernel.
-constexpr int64_t kBlasRows = 24;
-// Elements of W unpacked per slab (a few MB: stays in the last-level cache).
-constexpr int64_t kSlab = 1 << 19;
+// Rows of x from which unpacking W slab by slab for BLAS beats the fused kernel. Each slab
+// hands the cores from ember's threads to BLAS's and back, which costs much more than the
+// arithmetic on a loaded machine; the fused kernel stays within BLAS's speed up to here.
+constexpr int64_t kBlasRows = 256;
+// Elements of W unpacked per slab (16 MB): few enough BLAS calls that its threads' start and
+// stop, costly on a loaded machine, do not add up; still a quarter of a 4096 x 4096 W.
+constexpr int64_t kSlab = 1 << 22;
 
 // y = x @ W.T (transpose) or x @ W with W unpacked one slab of rows (or columns) at a time.
 template <typename A, typename S>
