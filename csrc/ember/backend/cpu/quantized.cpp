@@ -587,7 +587,7 @@ void qmm_t_fused(const QuantSpec& s, const A* x, int64_t M, int64_t K, const QMa
 // Rows of x from which unpacking W slab by slab for BLAS beats the fused kernel. Each slab
 // hands the cores from ember's threads to BLAS's and back, which costs much more than the
 // arithmetic on a loaded machine; the fused kernel stays within BLAS's speed up to here.
-constexpr int64_t kBlasRows = 256;
+constexpr int64_t kBlasRows = 2048;
 // Elements of W unpacked per slab (16 MB): few enough BLAS calls that its threads' start and
 // stop, costly on a loaded machine, do not add up; still a quarter of a 4096 x 4096 W.
 constexpr int64_t kSlab = 1 << 22;
