@@ -1,8 +1,8 @@
 // CPU kernels of the quantized family. quantize / dequantize follow MLX's arithmetic step by
 // step (float32 math, the same roundings), so packed weights, scales and dequantized values
-// are bit-identical to MLX's. The matmuls never build the whole dequantized matrix: for a
-// few rows of x (decoding) a fused kernel unpacks a small tile of W into L1 and dots it with
-// every row of x; for many rows, W is unpacked one slab at a time and handed to BLAS.
+// are bit-identical to MLX's. The matmuls never build the whole dequantized matrix: a fused
+// kernel unpacks a small tile of W into L1 and dots it with every row of x; past 2048 rows
+// (and for x @ W untransposed) W is unpacked one slab at a time and handed to BLAS.
 #include <cmath>
 #include <cstring>
 #include <map>
