@@ -184,8 +184,8 @@ def _packed(rng, shape, mode, group_size=None, bits=None, dtype=np.float32):
                                                   ("nvfp4", None, None)])
 @pytest.mark.parametrize("rows", [1, 5, 70, 2100])
 def test_quantized_matmul_against_dequantize(rows, mode, group_size, bits, transpose):
-    """Up to 2048 rows (transpose) run the fused kernel, more (and transpose=False) unpack W
-    a slab at a time for BLAS; both equal x @ dequantize(w)."""
+    """Up to 2048 rows run the fused kernels (one per orientation), more unpack W a slab at
+    a time for BLAS; all equal x @ dequantize(w)."""
     rng = np.random.default_rng(rows)
     shape = (96, 128) if transpose else (128, 128)
     n_out = 96 if transpose else 128

@@ -119,8 +119,8 @@ Returns:
   R"(x @ W.T (transpose=True) or x @ W, with W given packed (see quantize).
 
 The CPU kernel reads the packed words directly: it unpacks small tiles of W next to the
-dot products (threaded); past 2048 rows of x, and without the transpose, it unpacks W a
-slab at a time for BLAS. W is never materialized whole. The batch dims of x and w broadcast like matmul's (MLX instead ignores
+dot products (threaded); past 2048 rows of x it unpacks W a slab at a time for BLAS. W is
+never materialized whole. The batch dims of x and w broadcast like matmul's (MLX instead ignores
 w's when x is 2-D). float16 / bfloat16 are computed in float32, float64 in float64 (MLX's
 CPU kernel refuses float64).
 

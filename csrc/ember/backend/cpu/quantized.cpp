@@ -1,8 +1,8 @@
 // CPU kernels of the quantized family. quantize / dequantize follow MLX's arithmetic step by
 // step (float32 math, the same roundings), so packed weights, scales and dequantized values
-// are bit-identical to MLX's. The matmuls never build the whole dequantized matrix: a fused
-// kernel unpacks a small tile of W into L1 and dots it with every row of x; past 2048 rows
-// (and for x @ W untransposed) W is unpacked one slab at a time and handed to BLAS.
+// are bit-identical to MLX's. The matmuls never build the whole dequantized matrix: fused
+// kernels unpack a small tile of W into L1 and use it for every row of x; past 2048 rows, W
+// is unpacked one slab at a time and handed to BLAS.
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -520,6 +520,32 @@ inline __attribute__((always_inline)) void decode_rows(const QuantSpec& s, const
   for (int64_t r = r0; r < r1; ++r) decode_row(s, W, r, k0, n, dst + (r - r0) * n, global);
 }
 
+// Column chunks [c0, c0 + C) of y (M x N) = x (M x K) @ W for a packed W of K rows of N (x @ W,
+// no transpose): row k of the chunk is unpacked once and added, times x[m, k], to every row
+// m of an accumulator that stays in L1.
+template <typename A, typename S>
+inline __attribute__((always_inline)) void fused_cols(const QuantSpec& s, const A* x, int64_t M,
+                                                      int64_t K, const QMat<S>& W, int64_t N,
+                                                      int64_t C, A* y, const float* global,
+                                                      int64_t j0, int64_t j1) {
+  constexpr int L = Vec<A>::n;
+  std::vector<A> wrow(static_cast<size_t>(C)), acc(static_cast<size_t>(M * C));
+  for (int64_t j = j0; j < j1; ++j) {
+    const int64_t c0 = j * C, nc = std::min(C, N - c0), nv = nc / L * L;
+    std::fill(acc.begin(), acc.end(), A(0));
+    for (int64_t k = 0; k < K; ++k) {
+      decode_row(s, W, k, c0, nc, wrow.data(), global);
+      for (int64_t m = 0; m < M; ++m) {
+        const A xv = x[m * K + k];
+        A* a = acc.data() + m * C;
+        for (int64_t c = 0; c < nv; c += L) vstore(a + c, vload(a + c) + xv * vload(wrow.data() + c));
+        for (int64_t c = nv; c < nc; ++c) a[c] += xv * wrow[c];
+      }
+    }
+    for (int64_t m = 0; m < M; ++m) std::copy_n(acc.data() + m * C, nc, y + m * N + c0);
+  }
+}
+
 // Two builds of each hot loop: the baseline and, on x86-64, AVX2 + FMA, chosen at run time
 // (honouring EMBER_SIMD=base like the elementwise kernels). Each build is a plain function:
 // a lambda inside a function with a target attribute would not inherit it.
@@ -527,6 +553,11 @@ template <typename A, typename S>
 void fused_tiles_base(const QuantSpec& s, const A* x, int64_t M, int64_t K, const QMat<S>& W,
                       A* y, const float* global, int64_t t0, int64_t t1) {
   fused_tiles(s, x, M, K, W, y, global, t0, t1);
+}
+template <typename A, typename S>
+void fused_cols_base(const QuantSpec& s, const A* x, int64_t M, int64_t K, const QMat<S>& W,
+                     int64_t N, int64_t C, A* y, const float* global, int64_t j0, int64_t j1) {
+  fused_cols(s, x, M, K, W, N, C, y, global, j0, j1);
 }
 template <typename A, typename S>
 void decode_rows_base(const QuantSpec& s, const QMat<S>& W, int64_t r0, int64_t r1, int64_t k0,
@@ -541,6 +572,14 @@ __attribute__((target("avx2,fma"))) void fused_tiles_avx2(const QuantSpec& s, co
                                                           A* y, const float* global, int64_t t0,
                                                           int64_t t1) {
   fused_tiles(s, x, M, K, W, y, global, t0, t1);
+}
+template <typename A, typename S>
+__attribute__((target("avx2,fma"))) void fused_cols_avx2(const QuantSpec& s, const A* x,
+                                                         int64_t M, int64_t K, const QMat<S>& W,
+                                                         int64_t N, int64_t C, A* y,
+                                                         const float* global, int64_t j0,
+                                                         int64_t j1) {
+  fused_cols(s, x, M, K, W, N, C, y, global, j0, j1);
 }
 template <typename A, typename S>
 __attribute__((target("avx2,fma"))) void decode_rows_avx2(const QuantSpec& s, const QMat<S>& W,
@@ -571,6 +610,22 @@ void run_decode_rows(const QuantSpec& s, const QMat<S>& W, int64_t r0, int64_t r
   if (use_avx2()) return decode_rows_avx2(s, W, r0, r1, k0, n, dst, global);
 #endif
   decode_rows_base(s, W, r0, r1, k0, n, dst, global);
+}
+
+// y (M x N) = x (M x K) @ W (no transpose), fused, threads over chunks of columns.
+template <typename A, typename S>
+void qmm_fused_cols(const QuantSpec& s, const A* x, int64_t M, int64_t K, const QMat<S>& W,
+                    int64_t N, A* y, const float* global) {
+  // Chunks of whole groups, a few KB of accumulator per row of x.
+  const int64_t C = std::max<int64_t>(s.group_size, 256 / s.group_size * s.group_size);
+  const int64_t chunks = (N + C - 1) / C;
+  const int64_t work = std::max<int64_t>(1, M * C * K);
+  cpu::parallel_for(chunks, std::max<int64_t>(1, (1 << 17) / work), [&](int64_t j0, int64_t j1) {
+#ifdef EMBER_QMM_AVX2
+    if (use_avx2()) return fused_cols_avx2(s, x, M, K, W, N, C, y, global, j0, j1);
+#endif
+    fused_cols_base(s, x, M, K, W, N, C, y, global, j0, j1);
+  });
 }
 
 // y (M x N) = x (M x K) @ W.T, fused, threads over tiles of rows of W.
@@ -636,7 +691,10 @@ void qmm_2d(const QuantSpec& s, bool transpose, const A* x, int64_t M, int64_t K
     std::fill_n(y, M * N, A(0));
     return;
   }
-  if (transpose && M < kBlasRows) return qmm_t_fused(s, x, M, K, W, y, global);
+  if (M < kBlasRows) {
+    return transpose ? qmm_t_fused(s, x, M, K, W, y, global)
+                     : qmm_fused_cols(s, x, M, K, W, N, y, global);
+  }
   qmm_slabs(s, transpose, x, M, K, W, N, y, global);
 }
 
