@@ -16,3 +16,4 @@
 #include "ember/ops/fft.h"
 #include "ember/ops/fast.h"
 #include "ember/ops/random.h"
+#include "ember/ops/quantized.h"

@@ -177,7 +177,7 @@ def _load():
 
     rows = []
     for fam in ("creation", "unary", "binary", "reduce", "shape", "index", "linalg", "lapack",
-                "fft", "nn", "fast"):
+                "fft", "nn", "fast", "quantized"):
         try:
             mod = importlib.import_module(f"op_table.{fam}")
         except ModuleNotFoundError as e:

@@ -501,3 +501,174 @@ array hadamard_transform(const array& a, std::optional<double> scale) {
 }
 
 }  // namespace ember
+
+// ---- the gathered, block-masked and segmented products ---------------------------------
+
+namespace ember {
+
+namespace {
+
+// A float dtype for both operands of a masked / gathered / segmented product.
+Dtype float_product_dtype(const char* op, const array& a, const array& b) {
+  Dtype t = promote_types(a.dtype(), b.dtype());
+  if (!is_floating(t)) {
+    throw type_error(msg("[", op, "] Needs float operands, got ", dtype_name(a.dtype()), " and ",
+                         dtype_name(b.dtype()), "."));
+  }
+  return t;
+}
+
+// The operands of a float product as matmul takes them: a 1-D a is a row, a 1-D b a column
+// (dropped again by drop_vector_dims), inner dims checked, one float dtype t for both.
+struct FloatOperands {
+  array a, b;
+  bool vec_a, vec_b;
+  Dtype t;
+};
+
+FloatOperands float_operands(const char* op, const array& a_in, const array& b_in) {
+  if (a_in.ndim() == 0 || b_in.ndim() == 0) {
+    throw std::invalid_argument(msg("[", op, "] Inputs must have at least one dimension, got "
+                                    "shapes ", a_in.shape(), " and ", b_in.shape(), "."));
+  }
+  const bool vec_a = a_in.ndim() == 1, vec_b = b_in.ndim() == 1;
+  array a = vec_a ? reshape(a_in, {1, a_in.shape(0)}) : a_in;
+  array b = vec_b ? reshape(b_in, {b_in.shape(0), 1}) : b_in;
+  if (a.shape(-1) != b.shape(-2)) {
+    throw std::invalid_argument(msg("[", op, "] Last dimension of a (shape ", a_in.shape(),
+                                    ") must match the second-to-last dimension of b (shape ",
+                                    b_in.shape(), ")."));
+  }
+  return {a, b, vec_a, vec_b, float_product_dtype(op, a, b)};
+}
+
+array drop_vector_dims(const array& out, bool vec_a, bool vec_b) {
+  std::vector<int> drop;
+  if (vec_a) drop.push_back(out.ndim() - 2);
+  if (vec_b) drop.push_back(out.ndim() - 1);
+  return drop.empty() ? out : squeeze(out, drop);
+}
+
+// The flat batch indices of every matrix of a: arange reshaped to its batch dims.
+array every_matrix(const array& a) {
+  Shape batch(a.shape().begin(), a.shape().end() - 2);
+  return reshape(arange(0, double(detail::matrices(a)), 1, Dtype::uint32), batch);
+}
+
+}  // namespace
+
+array gather_mm(const array& a_in, const array& b_in, const std::optional<array>& lhs_indices,
+                const std::optional<array>& rhs_indices, bool sorted_indices) {
+  const char* op = "gather_mm";
+  (void)sorted_indices;  // the kernel finds runs of equal indices by itself
+  if (!lhs_indices && !rhs_indices) return matmul(a_in, b_in);
+  auto [a, b, vec_a, vec_b, t] = float_operands(op, a_in, b_in);
+  for (auto* idx : {&lhs_indices, &rhs_indices}) {
+    if (*idx && !is_integral((*idx)->dtype())) {
+      throw type_error(msg("[", op, "] Indices must be integers, got ",
+                           dtype_name((*idx)->dtype()), "."));
+    }
+  }
+  auto idx = broadcast_arrays({lhs_indices ? *lhs_indices : every_matrix(a),
+                               rhs_indices ? *rhs_indices : every_matrix(b)}, op);
+  Shape out_shape = idx[0].shape();
+  out_shape.push_back(a.shape(-2));
+  out_shape.push_back(b.shape(-1));
+  shape_size(out_shape, op);
+  return drop_vector_dims(
+      make_node<GatherMM>(out_shape, t, {astype(a, t), astype(b, t), idx[0], idx[1]}), vec_a,
+      vec_b);
+}
+
+array block_masked_mm(const array& a_in, const array& b_in, int block_size,
+                      const std::optional<array>& mask_out, const std::optional<array>& mask_lhs,
+                      const std::optional<array>& mask_rhs) {
+  const char* op = "block_masked_mm";
+  if (!mask_out && !mask_lhs && !mask_rhs) return matmul(a_in, b_in);
+  if (block_size != 32 && block_size != 64) {
+    throw std::invalid_argument(msg("[", op, "] block_size must be 32 or 64, got ", block_size, "."));
+  }
+  auto [a, b, vec_a, vec_b, t] = float_operands(op, a_in, b_in);
+  Shape batch = broadcast_shapes(op, Shape(a.shape().begin(), a.shape().end() - 2),
+                                 Shape(b.shape().begin(), b.shape().end() - 2));
+  const int64_t M = a.shape(-2), K = a.shape(-1), N = b.shape(-1);
+  auto blocks = [&](int64_t n) { return (n + block_size - 1) / block_size; };
+  auto full_shape = [&](int64_t r, int64_t c) {
+    Shape s = batch;
+    s.push_back(r);
+    s.push_back(c);
+    return s;
+  };
+  a = broadcast_to(astype(a, t), full_shape(M, K));
+  b = broadcast_to(astype(b, t), full_shape(K, N));
+  // A mask of a vector operand lacks the dropped dim: give it back, then broadcast.
+  auto prepare = [&](const array& m, const char* what, int64_t r, int64_t c, Dtype dt, bool row,
+                     bool col) {
+    if (!is_integral(m.dtype()) && m.dtype() != Dtype::bool_ && !is_floating(m.dtype())) {
+      throw type_error(msg("[", op, "] ", what, " must be a bool or real array, got ",
+                           dtype_name(m.dtype()), "."));
+    }
+    array x = m;
+    if (row) x = expand_dims(x, {x.ndim() - 1});
+    if (col) x = expand_dims(x, {x.ndim()});
+    Shape want = full_shape(r, c);
+    bool ok = x.ndim() >= 2 && x.ndim() <= int(want.size());
+    for (int d = 1; ok && d <= x.ndim(); ++d) {
+      int64_t have = x.shape(x.ndim() - d), need = want[want.size() - d];
+      ok = have == need || have == 1;
+    }
+    if (!ok) {
+      throw std::invalid_argument(msg("[", op, "] ", what, " (shape ", m.shape(),
+                                      ") must broadcast to the block shape ", want, " (blocks of ",
+                                      block_size, ")."));
+    }
+    return broadcast_to(astype(x, dt), want);
+  };
+  std::vector<array> inputs{a, b};
+  if (mask_out) {
+    Dtype dt = mask_out->dtype() == Dtype::bool_ ? Dtype::bool_ : t;
+    inputs.push_back(prepare(*mask_out, "mask_out", blocks(M), blocks(N), dt, vec_a, vec_b));
+  }
+  const bool operands = mask_lhs || mask_rhs;
+  if (operands) {
+    array ml = mask_lhs ? *mask_lhs : full({1, 1}, array(true), Dtype::bool_);
+    array mr = mask_rhs ? *mask_rhs : full({1, 1}, array(true), Dtype::bool_);
+    Dtype dt = ml.dtype() == Dtype::bool_ && mr.dtype() == Dtype::bool_ ? Dtype::bool_ : t;
+    inputs.push_back(prepare(ml, "mask_lhs", blocks(M), blocks(K), dt, vec_a && mask_lhs, false));
+    inputs.push_back(prepare(mr, "mask_rhs", blocks(K), blocks(N), dt, false, vec_b && mask_rhs));
+  }
+  Shape out_shape = full_shape(M, N);
+  shape_size(out_shape, op);
+  return drop_vector_dims(make_node<BlockMaskedMM>(out_shape, t, std::move(inputs), block_size,
+                                                   mask_out.has_value(), operands),
+                          vec_a, vec_b);
+}
+
+array segmented_mm(const array& a, const array& b, const array& segments) {
+  const char* op = "segmented_mm";
+  if (a.ndim() != 2 || b.ndim() != 2) {
+    throw std::invalid_argument(msg("[", op, "] a and b must be 2-D, got shapes ", a.shape(),
+                                    " and ", b.shape(), "."));
+  }
+  if (a.shape(1) != b.shape(0)) {
+    throw std::invalid_argument(msg("[", op, "] Last dimension of a (shape ", a.shape(),
+                                    ") must match the first dimension of b (shape ", b.shape(),
+                                    ")."));
+  }
+  if (segments.ndim() < 1 || segments.shape(-1) != 2) {
+    throw std::invalid_argument(msg("[", op, "] segments must have shape (..., 2), got ",
+                                    segments.shape(), "."));
+  }
+  if (!is_integral(segments.dtype())) {
+    throw type_error(msg("[", op, "] segments must be integers, got ",
+                         dtype_name(segments.dtype()), "."));
+  }
+  Dtype t = float_product_dtype(op, a, b);
+  Shape out_shape(segments.shape().begin(), segments.shape().end() - 1);
+  out_shape.push_back(a.shape(0));
+  out_shape.push_back(b.shape(1));
+  shape_size(out_shape, op);
+  return make_node<SegmentedMM>(out_shape, t, {astype(a, t), astype(b, t), segments});
+}
+
+}  // namespace ember

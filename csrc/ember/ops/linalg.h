@@ -39,3 +39,24 @@ EMBER_API array trace(const array& a, int offset = 0, int axis1 = 0, int axis2 =
 EMBER_API array hadamard_transform(const array& a, std::optional<double> scale = std::nullopt);
 
 }  // namespace ember
+
+namespace ember {
+
+/// a's matrices at lhs_indices times b's at rhs_indices (flat indices over the batch dims;
+/// a missing one means every matrix in order), indices broadcast together: the result is
+/// (*indices.shape, M, N). 1-D operands as matmul's. Float dtypes.
+EMBER_API array gather_mm(const array& a, const array& b,
+                          const std::optional<array>& lhs_indices = std::nullopt,
+                          const std::optional<array>& rhs_indices = std::nullopt,
+                          bool sorted_indices = false);
+/// a @ b with block_size x block_size blocks masked: mask_out over the output's blocks,
+/// mask_lhs / mask_rhs over a's and b's (bool: keep or drop; float: scale).
+EMBER_API array block_masked_mm(const array& a, const array& b, int block_size = 64,
+                                const std::optional<array>& mask_out = std::nullopt,
+                                const std::optional<array>& mask_lhs = std::nullopt,
+                                const std::optional<array>& mask_rhs = std::nullopt);
+/// For each (start, end) pair of segments (..., 2): a[:, start:end] @ b[start:end, :], a and
+/// b 2-D; the result is (*segments.shape[:-1], M, N).
+EMBER_API array segmented_mm(const array& a, const array& b, const array& segments);
+
+}  // namespace ember

@@ -17,7 +17,7 @@ from ember.nn.module import Module  # noqa: F401
 from ember.nn.normalization import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm  # noqa: F401
 from ember.nn.pooling import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d  # noqa: F401
 from ember.nn.positional_encoding import ALiBi, RoPE, SinusoidalPositionalEncoding  # noqa: F401
-from ember.nn.quantized import QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
+from ember.nn.quantized import QQLinear, QuantizedEmbedding, QuantizedLinear, quantize  # noqa: F401
 from ember.nn.recurrent import GRU, LSTM, RNN  # noqa: F401
 from ember.nn.transformer import (  # noqa: F401
     MultiHeadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,

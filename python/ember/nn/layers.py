@@ -39,8 +39,15 @@ class Linear(Module):
 
     def to_quantized(self, group_size: int = None, bits: int = None, mode: str = "affine",
                      quantize_input: bool = False):
-        from ember.nn.quantized import QuantizedLinear
+        """A QuantizedLinear (weights quantized) or, with quantize_input, a QQLinear (weights
+        and inputs; "nvfp4" and "mxfp8" modes)."""
+        from ember.nn.quantized import QQLinear, QuantizedLinear
 
+        if quantize_input:
+            if mode not in ("nvfp4", "mxfp8"):
+                raise ValueError("Quantized activations are only supported for 'nvfp4' and "
+                                 f"'mxfp8' modes, got {mode}.")
+            return QQLinear.from_linear(self, group_size, bits, mode)
         return QuantizedLinear.from_linear(self, group_size, bits, mode)
 
 
@@ -108,8 +115,11 @@ class Embedding(Module):
 
     def to_quantized(self, group_size: int = None, bits: int = None, mode: str = "affine",
                      quantize_input: bool = False):
+        """A QuantizedEmbedding with this table quantized."""
         from ember.nn.quantized import QuantizedEmbedding
 
+        if quantize_input:
+            raise ValueError("Quantized input is not supported.")
         return QuantizedEmbedding.from_embedding(self, group_size, bits, mode)
 
 

@@ -295,11 +295,16 @@ class Module(dict):
             unfreeze_one("", self)
         return self
 
+    def _set_training_mode(self, mode: bool):
+        """Sets this module's own training flag; layers that store something differently in
+        each mode (QQLinear) extend it."""
+        self._training = mode
+
     def train(self, mode: bool = True) -> "Module":
         """Sets training mode (Dropout active, BatchNorm on batch statistics) on every
         submodule."""
         def set_mode(_, m):
-            m._training = mode
+            m._set_training_mode(mode)
 
         return self.apply_to_modules(set_mode)
 

@@ -10,6 +10,7 @@
 #include "ember/backend/common/strided.h"
 #include "ember/backend/cpu/blas.h"
 #include "ember/backend/cpu/copy.h"
+#include "ember/backend/cpu/index.h"
 #include "ember/backend/cpu/threadpool.h"
 #include "ember/errors.h"
 #include "ember/primitives/linalg.h"
@@ -280,6 +281,210 @@ void Matmul::eval_cpu(const std::vector<array>& inputs, array& out) {
         }
       });
   }
+}
+
+}  // namespace ember
+
+// ---- GatherMM, BlockMaskedMM, SegmentedMM: BLAS on the selected (masked, sliced) matrices,
+// computed in float32 (float64 for float64), float16 / bfloat16 rounded once at the end.
+
+namespace ember {
+
+namespace {
+
+// x as a row-contiguous array of the compute dtype (float32, or float64 for float64).
+array as_compute(const array& x) {
+  if (x.dtype() == Dtype::float64 || x.dtype() == Dtype::float32) {
+    return cpu::ensure_row_contiguous(x);
+  }
+  return to_float32(x);
+}
+
+// Runs f(A{}) with A the compute type of dtype t, then writes the A result tmp into out.
+template <typename F>
+void with_compute(array& out, F&& f) {
+  if (out.dtype() == Dtype::float64) {
+    out.allocate_row_contiguous();
+    f(double{}, out);
+    return;
+  }
+  if (out.dtype() == Dtype::float32) {
+    out.allocate_row_contiguous();
+    f(float{}, out);
+    return;
+  }
+  array tmp = array::placeholder(out.shape(), Dtype::float32);
+  tmp.allocate_row_contiguous();
+  f(float{}, tmp);
+  out.allocate_row_contiguous();
+  cpu::copy_cast(tmp, out);
+}
+
+template <typename A>
+void small_gemm(int64_t M, int64_t N, int64_t K, const A* a, int64_t lda, const A* b, int64_t ldb,
+                A* c, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i) std::fill_n(c + i * ldc, N, A(0));
+    return;
+  }
+  cpu::gemm(false, false, int(M), int(N), int(K), A(1), a, int(lda), b, int(ldb), A(0), c,
+            int(ldc));
+}
+
+int64_t count_matrices(const array& a) {
+  int64_t n = 1;
+  for (int i = 0; i + 2 < a.ndim(); ++i) n *= a.shape(i);
+  return n;
+}
+
+// The values of a mask matrix (rows x cols at element offset `at`) as A (bool: 1 / 0).
+template <typename A>
+void read_mask(const array& m, int64_t at, std::vector<A>& dst) {
+  const int nd = m.ndim();
+  const int64_t r = m.shape(nd - 2), c = m.shape(nd - 1);
+  const int64_t sr = m.strides()[nd - 2], sc = m.strides()[nd - 1];
+  dst.resize(size_t(r * c));
+  dispatch_dtype(m.dtype(), [&](auto v) {
+    using T = decltype(v);
+    if constexpr (std::is_same_v<T, complex64_t>) {
+      throw type_error("[block_masked_mm] Masks cannot be complex.");
+    } else {
+      using Wide = std::conditional_t<std::is_same_v<T, double>, double, float>;
+      const T* p = m.data<T>() + at;
+      for (int64_t i = 0; i < r; ++i) {
+        for (int64_t j = 0; j < c; ++j) dst[i * c + j] = A(Wide(p[i * sr + j * sc]));
+      }
+    }
+  });
+}
+
+std::vector<int64_t> batch_offsets(const array& a) {
+  Shape batch(a.shape().begin(), a.shape().end() - 2);
+  Strides st(a.strides().begin(), a.strides().end() - 2);
+  return cpu::offset_table(batch, st);
+}
+
+// Copies matrix (rows x cols, strides sr / sc) of A into dst, multiplying (or, for a bool
+// mask, zeroing) each bs x bs block by its mask value.
+template <typename A>
+void masked_copy(const A* p, int64_t rows, int64_t cols, int64_t sr, int64_t sc,
+                 const std::vector<A>* mask, int64_t mask_cols, bool select, int bs, A* dst) {
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      A v = p[i * sr + j * sc];
+      if (mask) {
+        A m = (*mask)[(i / bs) * mask_cols + j / bs];
+        v = select ? (m != A(0) ? v : A(0)) : v * m;
+      }
+      dst[i * cols + j] = v;
+    }
+  }
+}
+
+}  // namespace
+
+void GatherMM::eval_cpu(const std::vector<array>& inputs, array& out) {
+  const array& a_in = inputs[0];
+  const array& b_in = inputs[1];
+  auto l = cpu::matrix_indices("gather_mm", inputs[2], count_matrices(a_in));
+  auto r = cpu::matrix_indices("gather_mm", inputs[3], count_matrices(b_in));
+  const int64_t M = out.shape(-2), N = out.shape(-1), K = a_in.shape(-1);
+  with_compute(out, [&](auto v, array& dst) {
+    using A = decltype(v);
+    if (dst.size() == 0) return;
+    array a = as_compute(a_in), b = as_compute(b_in);
+    const A* pa = a.data<A>();
+    const A* pb = b.data<A>();
+    A* pc = dst.data<A>();
+    // Consecutive positions reading consecutive matrices of a with one matrix of b (a sorted
+    // mixture of experts) are one taller product.
+    for (size_t p0 = 0; p0 < l.size();) {
+      size_t p1 = p0 + 1;
+      while (p1 < l.size() && r[p1] == r[p0] && l[p1] == l[p1 - 1] + 1) ++p1;
+      small_gemm<A>(int64_t(p1 - p0) * M, N, K, pa + l[p0] * M * K, K, pb + r[p0] * K * N, N,
+                    pc + p0 * M * N, N);
+      p0 = p1;
+    }
+  });
+}
+
+void BlockMaskedMM::eval_cpu(const std::vector<array>& inputs, array& out) {
+  const int bs = block_size_;
+  const array& a_in = inputs[0];
+  const array& b_in = inputs[1];
+  const int64_t M = out.shape(-2), N = out.shape(-1), K = a_in.shape(-1);
+  size_t i = 2;
+  const array* mo = has_out_ ? &inputs[i++] : nullptr;
+  const array* ml = has_operands_ ? &inputs[i++] : nullptr;
+  const array* mr = has_operands_ ? &inputs[i++] : nullptr;
+  with_compute(out, [&](auto v, array& dst) {
+    using A = decltype(v);
+    if (dst.size() == 0) return;
+    array a = a_in.dtype() == dst.dtype() ? a_in : to_float32(a_in);
+    array b = b_in.dtype() == dst.dtype() ? b_in : to_float32(b_in);
+    auto ao = batch_offsets(a), bo = batch_offsets(b);
+    std::vector<int64_t> oo, lo, ro;
+    if (mo) oo = batch_offsets(*mo);
+    if (ml) lo = batch_offsets(*ml), ro = batch_offsets(*mr);
+    const int nd = a.ndim();
+    std::vector<A> abuf(size_t(M * K)), bbuf(size_t(K * N)), mask_o, mask_l, mask_r;
+    A* pc = dst.data<A>();
+    for (size_t k = 0; k < ao.size(); ++k) {
+      if (ml) read_mask(*ml, lo[k], mask_l), read_mask(*mr, ro[k], mask_r);
+      const bool sel = ml && ml->dtype() == Dtype::bool_;
+      masked_copy(a.data<A>() + ao[k], M, K, a.strides()[nd - 2], a.strides()[nd - 1],
+                  ml ? &mask_l : nullptr, ml ? ml->shape(-1) : 0, sel, bs, abuf.data());
+      masked_copy(b.data<A>() + bo[k], K, N, b.strides()[nd - 2], b.strides()[nd - 1],
+                  mr ? &mask_r : nullptr, mr ? mr->shape(-1) : 0, sel, bs, bbuf.data());
+      A* c = pc + int64_t(k) * M * N;
+      small_gemm<A>(M, N, K, abuf.data(), K, bbuf.data(), N, c, N);
+      if (mo) {
+        read_mask(*mo, oo[k], mask_o);
+        const bool osel = mo->dtype() == Dtype::bool_;
+        const int64_t tn = mo->shape(-1);
+        for (int64_t r = 0; r < M; ++r) {
+          for (int64_t j = 0; j < N; ++j) {
+            A m = mask_o[(r / bs) * tn + j / bs];
+            A& y = c[r * N + j];
+            y = osel ? (m != A(0) ? y : A(0)) : y * m;
+          }
+        }
+      }
+    }
+  });
+}
+
+void SegmentedMM::eval_cpu(const std::vector<array>& inputs, array& out) {
+  const array& seg = inputs[2];
+  const int64_t M = out.shape(-2), N = out.shape(-1), K = inputs[0].shape(-1);
+  // The segments' values as int64 (start, end) pairs, in order.
+  std::vector<int64_t> bounds(size_t(seg.size()));
+  auto offs = cpu::offset_table(seg.shape(), seg.strides());
+  dispatch_dtype(seg.dtype(), [&](auto v) {
+    using I = decltype(v);
+    if constexpr (std::is_integral_v<I> && !std::is_same_v<I, bool>) {
+      const I* p = seg.data<I>();
+      for (size_t i = 0; i < bounds.size(); ++i) {
+        bounds[i] = std::is_unsigned_v<I> && uint64_t(p[offs[i]]) > uint64_t(K) ? K
+                                                                                  : int64_t(p[offs[i]]);
+      }
+    } else {
+      throw type_error("[segmented_mm] segments must be integers.");
+    }
+  });
+  with_compute(out, [&](auto v, array& dst) {
+    using A = decltype(v);
+    if (dst.size() == 0) return;
+    array a = as_compute(inputs[0]), b = as_compute(inputs[1]);
+    A* pc = dst.data<A>();
+    for (size_t s = 0; s * 2 < bounds.size(); ++s) {
+      const int64_t k0 = std::clamp<int64_t>(bounds[2 * s], 0, K);
+      const int64_t k1 = std::clamp<int64_t>(bounds[2 * s + 1], k0, K);
+      small_gemm<A>(M, N, k1 - k0, a.data<A>() + k0, K, b.data<A>() + k0 * N, N,
+                    pc + int64_t(s) * M * N, N);
+    }
+  });
 }
 
 }  // namespace ember
