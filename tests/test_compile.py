@@ -581,3 +581,57 @@ def test_random_state_capture():
     for e, g in zip(eager, got):
         np.testing.assert_allclose(g, e, rtol=1e-6)
     assert not np.allclose(got[0], got[1])
+
+
+def test_nested_compiled_functions_with_state_run_inline():
+    # A compiled function called while another is traced joins the outer trace (MLX's
+    # behaviour); before, it traced on its own and captured the outer placeholders.
+    import ember.nn as nn
+    import ember.optimizers as optim
+
+    model, opt = nn.Linear(5, 3), optim.SGD(learning_rate=0.1)
+    ref_model, ref_opt = nn.Linear(5, 3), optim.SGD(learning_rate=0.1)
+    ref_model.update(model.parameters())
+    x, y = mx.ones((4, 5)), mx.array([0, 1, 2, 1])
+    loss = lambda m, a, b: nn.losses.cross_entropy(m(a), b, reduction="mean")
+    lg, ref_lg = nn.value_and_grad(model, loss), nn.value_and_grad(ref_model, loss)
+
+    @mx.compile
+    def inner(a, b):
+        l, g = lg(model, a, b)
+        opt.update(model, g)
+        return l
+
+    state = [model.state, opt.state]
+    step = mx.compile(lambda a, b: inner(a, b), inputs=state, outputs=state)
+    for _ in range(3):
+        got = step(x, y)
+        want, g = ref_lg(ref_model, x, y)
+        ref_opt.update(ref_model, g)
+        np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-6)
+    np.testing.assert_allclose(np.array(model.weight), np.array(ref_model.weight), rtol=1e-6)
+
+
+def test_failed_trace_leaves_model_and_optimizer_state_as_they_were():
+    import ember.nn as nn
+    import ember.optimizers as optim
+
+    model, opt = nn.Linear(5, 3), optim.Adam(learning_rate=0.1)
+    w0, keys0 = model.weight, sorted(opt.state.keys())
+    x, y = mx.ones((4, 5)), mx.array([0, 1, 2, 1])
+    lg = nn.value_and_grad(model, lambda m, a, b: nn.losses.cross_entropy(m(a), b, reduction="mean"))
+
+    def reads_a_value(a, b):
+        l, g = lg(model, a, b)
+        opt.update(model, g)
+        l.item()  # not allowed while tracing
+        return l
+
+    state = [model.state, opt.state]
+    with pytest.raises(ValueError, match="compile"):
+        mx.compile(reads_a_value, inputs=state, outputs=state)(x, y)
+    assert model.weight is w0 and sorted(opt.state.keys()) == keys0
+    l, g = lg(model, x, y)  # the uncompiled step still works on the same objects
+    opt.update(model, g)
+    mx.eval(model.parameters(), opt.state)
+    assert np.isfinite(l.item())

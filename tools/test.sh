@@ -78,6 +78,24 @@ if [ "${CI:-}" = true ] && [ "${EMBER_FUZZ_SECONDS:-60}" != 0 ]; then
   fi
   echo "== fuzzing took $((SECONDS - t)) s"
 fi
+# CI only: compile the CUDA backend (csrc/ember/backend/cuda) with nvcc from NVIDIA's PyPI
+# wheels for one architecture, so that a change breaking the CUDA build fails here too (no GPU
+# test can run on this machine; those run through tools/gpu_test.sh on a GPU). EMBER_CI_CUDA=0
+# skips it.
+if [ "${CI:-}" = true ] && [ "${EMBER_CI_CUDA:-1}" = 1 ]; then
+  t=$SECONDS
+  echo "== compiling the CUDA backend (nvcc from PyPI, sm_90)"
+  CUDA_PY="$ROOT/build/venv-cuda/bin/python"
+  [ -x "$CUDA_PY" ] || "${PYTHON:-python3}" -m venv "$ROOT/build/venv-cuda"
+  "$CUDA_PY" -m pip install -q --disable-pip-version-check "nvidia-cuda-nvcc==13.0.88" \
+    "nvidia-nvvm==13.0.88" "nvidia-cuda-crt==13.0.88" "nvidia-cuda-cccl==13.0.85" \
+    "nvidia-cuda-runtime==13.0.96" "nvidia-cublas==13.0.2.14"
+  cmake -S "$ROOT/tests/cuda_compile" -B "$ROOT/build/cuda-compile" -G Ninja \
+    -DPython_EXECUTABLE="$CUDA_PY" -DCMAKE_BUILD_TYPE=Release > "$ROOT/build/cuda-compile.log" 2>&1 ||
+    { cat "$ROOT/build/cuda-compile.log"; exit 1; }
+  cmake --build "$ROOT/build/cuda-compile"
+  echo "== CUDA compile check took $((SECONDS - t)) s"
+fi
 # Opt-in (EMBER_TEST_SANITIZE=1): the C++ tests again, in-tree, with ASan + UBSan
 # (a second full build of libember; see docs/build.md).
 if [ "${EMBER_TEST_SANITIZE:-0}" = 1 ] && have_doctest; then

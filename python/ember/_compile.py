@@ -11,6 +11,7 @@ they become extra inputs and outputs of the graph, and the outputs are written b
 those trees after each call, exactly as the uncompiled function would have left them.
 """
 import functools
+import threading
 from typing import Any, Callable
 
 from ember import core as _core
@@ -69,6 +70,38 @@ def _state_refs(tree, writable):
     return refs
 
 
+def _snapshot(tree):
+    """(container, copy of its items) for every dict and list in tree, outermost first."""
+    out = []
+
+    def walk(t):
+        if isinstance(t, dict):
+            out.append((t, dict(t)))
+            for v in list(t.values()):
+                walk(v)
+        elif isinstance(t, list):
+            out.append((t, list(t)))
+            for v in list(t):
+                walk(v)
+        elif isinstance(t, tuple):
+            for v in t:
+                walk(v)
+
+    if tree is not None:
+        walk(tree)
+    return out
+
+
+def _restore(snapshot):
+    for container, items in snapshot:
+        if isinstance(container, dict):
+            for k in [k for k in container if k not in items]:
+                del container[k]
+            container.update(items)
+        else:
+            container[:] = items
+
+
 class _Entry:
     """One trace: the tape, and how to rebuild the function's output tree."""
 
@@ -101,7 +134,7 @@ class _CompiledFunction:
         return self if obj is None else functools.partial(self, obj)
 
     def __call__(self, *args, **kwargs):
-        if not _core._compile_enabled():
+        if not _core._compile_enabled() or _tracing_depth() > 0:
             return self._fun(*args, **kwargs)
         shapeless = self._shapeless
         fast = not kwargs and self._inputs is None and self._outputs is None
@@ -173,13 +206,19 @@ class _CompiledFunction:
             return outs + state_out
 
         originals = [c[k] for c, k in refs]
+        # What outputs= held before the trace, containers and all: a failed trace leaves the
+        # user's state as it was (an optimizer's first update adds entries while tracing).
+        snapshot = _snapshot(self._outputs)
+        _tracing.depth = _tracing_depth() + 1
         try:
             tape = _core._compile_trace(flat_fun, flat, self._shapeless, _FUSE)
-        except ValueError as e:
-            if "Cannot evaluate a value that depends on a traced input" in str(e):
+        except BaseException as e:
+            _restore(snapshot)
+            if isinstance(e, ValueError) and "Cannot evaluate a value that depends on a traced input" in str(e):
                 raise ValueError(_READ_ERROR) from None
             raise
         finally:
+            _tracing.depth -= 1
             # The state the function read goes back to its values (outputs= are then
             # overwritten with the results of the replay).
             for (c, k), x in zip(refs, originals):
@@ -188,6 +227,15 @@ class _CompiledFunction:
 
 
 _ARRAY = object()  # marks an array leaf in an output template
+
+# Compiled functions called while another one is being traced (on this thread) run inline:
+# their ops become part of the outer trace, as MLX does, instead of a trace of their own
+# whose constants would be the outer trace's placeholders.
+_tracing = threading.local()
+
+
+def _tracing_depth():
+    return getattr(_tracing, "depth", 0)
 
 
 def compile(fun: Callable, inputs: Any = None, outputs: Any = None, shapeless: bool = False):

@@ -144,7 +144,10 @@ class Optimizer:
         entries than the gradients; those are left out of the result)."""
         op = f"{type(self).__name__}.apply_gradients"
         _check_matching(op, gradients, parameters)
-        if not self._initialized:
+        # (Also when entries are missing: a compile trace that failed takes back the entries
+        # its first update had made.)
+        if not self._initialized or (isinstance(gradients, dict) and
+                                     any(k not in self._state for k in gradients)):
             self.init(gradients)
         for name, schedule in self._schedulers.items():
             self._state[name] = mx.array(schedule(self.step))

@@ -134,7 +134,7 @@ EMBER_DEV A warp_reduce(A v) {
 /// Reduces v over the block (blockDim.x a multiple of 32, at most 1024); thread 0 gets it.
 template <typename Op, typename A>
 __device__ A block_reduce(A v) {
-  __shared__ unsigned char raw[32 * sizeof(A)];
+  __shared__ alignas(16) unsigned char raw[32 * sizeof(A)];
   A* part = reinterpret_cast<A*>(raw);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   v = warp_reduce<Op>(v);
