@@ -84,11 +84,6 @@ array convolution(const char* op, const array& input, const array& weight,
                      "groups) must have the same number of dimensions, at least 3; got shapes ",
             input.shape(), " and ", weight.shape(), "."));
   }
-  if (input.ndim() - 2 > kMaxConvDims) {
-    throw std::invalid_argument(msg("[", op, "] At most ", kMaxConvDims,
-                                    " spatial axes are supported, got an input of shape ",
-                                    input.shape(), "."));
-  }
   if (input.ndim() != nd + 2) {
     throw std::invalid_argument(msg("[", op, "] The parameters have ", nd,
                                     " values (one per spatial axis) but the input (shape ",

@@ -34,21 +34,28 @@ array swap_in_groups(const array& x, int64_t groups) {
   return reshape(t, merged);
 }
 
-// x (N, S..., G * Cg) as (Cg, S..., G * N): batch and channel-in-group swapped, groups kept
-// as the outer channel blocks (the weight gradient's "input").
-array batch_into_groups(const array& x, int64_t groups) {
-  if (groups == 1) return swapaxes(x, 0, -1);
-  const int nd = x.ndim();
+// x (N, S..., G * Cg) as (Cg, N, S..., G), a view: the weight gradient's "input", whose batch
+// is x's channels within a group and whose first spatial axis is x's batch (summed over by a
+// kernel as long as that axis).
+array x_for_weight_grad(const array& x, int64_t groups) {
+  const int nd = x.ndim() - 2;
   Shape split = x.shape();
   split.back() /= groups;
   split.insert(split.end() - 1, groups);  // (N, S..., G, Cg)
-  std::vector<int> perm = {nd};           // (Cg, S..., G, N)
-  for (int i = 1; i < nd; ++i) perm.push_back(i);
-  perm.push_back(0);
-  array t = transpose(reshape(x, split), perm);
-  Shape merged(t.shape().begin(), t.shape().end() - 1);
-  merged.back() *= t.shape(-1);
-  return reshape(t, merged);
+  std::vector<int> perm = {nd + 2, 0};
+  for (int i = 1; i <= nd + 1; ++i) perm.push_back(i);
+  return transpose(reshape(x, split), perm);
+}
+
+// ct (N, O..., Co) as (Co, N, O..., 1), a view: the weight gradient's "kernel", one input
+// channel per group.
+array ct_for_weight_grad(const array& ct) {
+  const int nd = ct.ndim() - 2;
+  std::vector<int> perm = {nd + 1};
+  for (int i = 0; i <= nd; ++i) perm.push_back(i);
+  perm.push_back(nd + 2);
+  // The new axis goes in first: a reshape of a transposed view would copy it.
+  return transpose(expand_dims(ct, {nd + 2}), perm);
 }
 
 std::vector<int> spatial_axes(int nd) {
@@ -97,9 +104,11 @@ array Convolution::jvp(const std::vector<array>& primals, const std::vector<arra
 // Its low padding kd * (K - 1) - lo lines position j up with x's dilated position j - lo, and
 // a stride of the input dilation picks out the positions of x itself; the high padding
 // makes the output exactly x's size.
-// Weight: dw'[c, k, j] = sum_{n, o} xp[n, o * s + k * kd, j] ct[n, o, c], a convolution
-// of x (batch and channels swapped: the batch is summed over) with the cotangent as the
-// kernel: stride kd, kernel dilation s, output size K.
+// Weight: dw'[c, k, j] = sum_{n, o} xp[n, o * s + k * kd, g * Cg + j] ct[n, o, c], a
+// convolution of x with the cotangent as its kernel: stride kd, kernel dilation s, output
+// size K. Batch and channels trade places (x_for_weight_grad): x's channel in the group
+// becomes the batch, x's batch a leading spatial axis that the cotangent spans whole (so it
+// is summed over), and the G groups stay groups with one input channel each.
 std::vector<array> Convolution::vjp(const std::vector<array>& primals, const array& cotangent,
                                     const std::vector<int>& argnums, const array&) {
   const array& x = primals[0];
@@ -115,6 +124,10 @@ std::vector<array> Convolution::vjp(const std::vector<array>& primals, const arr
     }
     ConvParams q;
     q.groups = p.groups;
+    if (arg == 1) {  // the axis of x's batch: a kernel as long as it, summed whole
+      q.stride = q.kernel_dilation = q.input_dilation = {1};
+      q.padding_lo = q.padding_hi = {0};
+    }
     for (int i = 0; i < nd; ++i) {
       const int64_t S = x.shape(1 + i), K = w.shape(1 + i), O = cotangent.shape(1 + i);
       const int64_t span = (K - 1) * p.kernel_dilation[i];  // dilated kernel size - 1
@@ -140,9 +153,9 @@ std::vector<array> Convolution::vjp(const std::vector<array>& primals, const arr
       grads.push_back(
           detail::convolution("conv_general", cotangent, swap_in_groups(w, p.groups), q));
     } else {
-      array dw = swapaxes(detail::convolution("conv_general", batch_into_groups(x, p.groups),
-                                              swapaxes(cotangent, 0, -1), q),
-                          0, -1);
+      array dwt = detail::convolution("conv_general", x_for_weight_grad(x, p.groups),
+                                      ct_for_weight_grad(cotangent), q);  // (Cg, 1, K..., Co)
+      array dw = swapaxes(squeeze(dwt, {1}), 0, -1);
       grads.push_back(p.flip ? flip(dw, spatial_axes(nd)) : dw);
     }
   }

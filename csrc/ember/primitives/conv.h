@@ -9,9 +9,6 @@
 
 namespace ember {
 
-/// The most spatial axes a convolution may have (MLX's have 1 to 3).
-inline constexpr int kMaxConvDims = 8;
-
 /// A convolution's parameters, one entry per spatial axis. Per axis, the input of size S
 /// is dilated (d - 1 zeros between neighbours: size (S - 1) * d + 1), padded with lo zeros
 /// before and hi after (negative values crop), and the kernel (size K, its taps

@@ -1,17 +1,17 @@
 // CPU kernel of Convolution. One of four plans per call:
-//  * depthwise (one input channel per group): a direct loop over taps, vectorized over the
-//    channels, without BLAS;
-//  * pointwise (1x1 kernel, unit stride, no padding or dilation): the input's rows times the
-//    weight, one BLAS gemm per group;
 //  * rows (implicit im2col): a tile of output rows gathers its input patches into a small
-//    buffer (rows x taps * channels) and one gemm with the weight gives those rows;
+//    buffer (rows x taps * channels) and one BLAS gemm with the weight gives those rows;
+//  * pointwise (1x1 kernel, unit stride, no padding or dilation): the input's rows times the
+//    weight, one gemm per group, without a copy;
+//  * depthwise (one input channel per group): a direct loop over the taps, vectorized over
+//    the channels, without BLAS;
 //  * dual: when the input's batch axis is its contiguous one (the weight gradient's
-//    convolution reads x with batch and channels swapped), the patch matrix is gathered with
-//    the batch innermost; its rows are then the reduction, and tiles of them accumulate into
-//    the output.
+//    convolution, whose "batch" is x's channels), the patch matrix is gathered with the batch
+//    innermost; its rows are then the reduction, and tiles of them accumulate into the output.
 // Tiles are spread over ember's pool, each with a single-threaded gemm on its own buffer, so
-// the workspace is a few hundred KiB per thread whatever the problem's size. float16 and
-// bfloat16 are converted to float32 as tiles are gathered and rounded once at the end.
+// the workspace is a few hundred KiB per thread whatever the problem's size (and no BLAS
+// threads wait on a busy machine). float16 and bfloat16 are converted to float32 as tiles are
+// gathered and rounded once at the end.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -35,21 +35,12 @@ constexpr int64_t kTileBytes = 256 << 10;
 constexpr int64_t kMaxReduce = 4608;
 // Multiply-adds per parallel_for item below which the depthwise loop stays on one thread.
 constexpr int64_t kDirectGrain = 1 << 15;
-// Spatial axes the kernel's index arrays hold (the op checks it).
-constexpr int kMaxDims = kMaxConvDims;
+// Marks a tap that reads a zero (padding, or between the points of a dilated input).
+constexpr int64_t kNone = INT64_MIN;
 
 // float16 / bfloat16 compute in float32, float32 and float64 in themselves.
 template <typename T>
 using acc_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
-
-// Per-thread scratch buffers, reused across calls (each tile's size is bounded, so they stay
-// small): slot 0 holds patches, 1 a gemm result, 2 packed weight rows.
-template <typename A>
-A* scratch(int slot, size_t n) {
-  thread_local std::vector<A> buf[3];
-  if (buf[slot].size() < n) buf[slot].resize(n);
-  return buf[slot].data();
-}
 
 // n elements of T from src (stride s) into dst, converted to A.
 template <typename T, typename A>
@@ -78,6 +69,20 @@ inline void store_run(const A* src, T* dst, int64_t n) {
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(src[i]);
   }
+}
+
+// The one stride that steps through dims (sizes, strides) in row-major order, if there is
+// one (size-1 dims may have any stride; `fallback` when every dim has size 1), else -1.
+int64_t uniform_stride(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
+                       int64_t fallback) {
+  int64_t step = -1, expect = -1;
+  for (int i = int(sizes.size()) - 1; i >= 0; --i) {
+    if (sizes[i] == 1) continue;
+    if (expect < 0) step = strides[i];
+    else if (strides[i] != expect) return -1;
+    expect = strides[i] * sizes[i];
+  }
+  return expect < 0 ? fallback : step;
 }
 
 // Shapes, strides and parameters of one call, in elements. Spatial axes are 0..nd-1.
@@ -130,70 +135,76 @@ struct Geometry {
   }
 };
 
-// Marks a tap that reads a zero (padding, or between the points of a dilated input).
-constexpr int64_t kNone = INT64_MIN;
-
-// x's offsets (relative to an image and channel) read by one output position for each tap,
-// or by one tap for each output position: per axis, a table of source * stride (or kNone),
-// combined per entry. Built once per row of a tile, so the inner loops only look up.
-class Offsets {
- public:
-  explicit Offsets(const Geometry& g) : g_(g), n_(g.nd) {}
-
-  /// Tables over the taps, for output position o.
-  void for_output(const int64_t* o) { build(o, g_.k, true); }
-  /// Tables over the output positions, for tap q.
-  void for_tap(const int64_t* q) { build(q, g_.out, false); }
-
-  /// The offset at multi-index i (over taps or outputs, as built), or kNone.
-  int64_t at(const int64_t* i) const {
-    int64_t off = 0;
-    for (int d = 0; d < n_; ++d) {
-      const int64_t v = table_[start_[d] + i[d]];
-      if (v == kNone) return kNone;
-      off += v;
-    }
-    return off;
-  }
-
- private:
-  void build(const int64_t* fixed, const std::vector<int64_t>& sizes, bool over_taps) {
-    table_.clear();
-    for (int d = 0; d < n_; ++d) {
-      start_[d] = int64_t(table_.size());
-      for (int64_t v = 0; v < sizes[d]; ++v) {
-        const int64_t s = over_taps ? g_.source(d, fixed[d], v) : g_.source(d, v, fixed[d]);
-        table_.push_back(s < 0 ? kNone : s * g_.xs[d]);
-      }
-    }
-  }
-
-  const Geometry& g_;
-  int n_;
-  int64_t start_[kMaxDims] = {};
-  std::vector<int64_t> table_;
-};
-
 // A row-major multi-index over `shape` that counts up from a flat start.
-struct Odometer {
-  const std::vector<int64_t>& shape;
-  int64_t idx[kMaxDims] = {};
-  int n;
-
-  Odometer(const std::vector<int64_t>& s, int64_t flat) : shape(s), n(int(s.size())) {
+class Odometer {
+ public:
+  Odometer(const std::vector<int64_t>& shape, int64_t flat) : shape_(shape) {
+    const int n = int(shape.size());
+    if (n > kInline) heap_.resize(size_t(n));
+    idx = n > kInline ? heap_.data() : inline_;
     for (int i = n - 1; i >= 0; --i) {
       idx[i] = shape[i] ? flat % shape[i] : 0;
       flat = shape[i] ? flat / shape[i] : 0;
     }
   }
-  // Advances by one; returns false when it wraps around.
+  Odometer(const Odometer&) = delete;
+  Odometer& operator=(const Odometer&) = delete;
+
+  /// Advances by one; false when it wraps around to all zeros.
   bool next() {
-    for (int i = n - 1; i >= 0; --i) {
-      if (++idx[i] < shape[i]) return true;
+    for (int i = int(shape_.size()) - 1; i >= 0; --i) {
+      if (++idx[i] < shape_[i]) return true;
       idx[i] = 0;
     }
     return false;
   }
+
+  int64_t* idx;
+
+ private:
+  static constexpr int kInline = 6;  // axes held without a heap allocation
+  const std::vector<int64_t>& shape_;
+  int64_t inline_[kInline] = {};
+  std::vector<int64_t> heap_;
+};
+
+// x's element offsets (relative to an image and a channel) that one output position reads at
+// every tap, or that one tap reads at every output position: built per axis (source times
+// stride), then combined over the axes in row-major order, kNone where any axis reads a zero.
+class Offsets {
+ public:
+  explicit Offsets(const Geometry& g) : g_(g) {}
+
+  /// out[t] for every tap t < Q, for output position o.
+  void over_taps(const int64_t* o, int64_t* out) { combine(o, g_.k, true, out); }
+  /// out[p] for every output position p < P, for tap q.
+  void over_outputs(const int64_t* q, int64_t* out) { combine(q, g_.out, false, out); }
+
+ private:
+  void combine(const int64_t* fixed, const std::vector<int64_t>& sizes, bool over_taps,
+               int64_t* out) {
+    out[0] = 0;
+    int64_t n = 1;
+    for (int d = 0; d < g_.nd; ++d) {
+      const int64_t m = sizes[d];
+      axis_.resize(size_t(m));
+      for (int64_t v = 0; v < m; ++v) {
+        const int64_t s = over_taps ? g_.source(d, fixed[d], v) : g_.source(d, v, fixed[d]);
+        axis_[v] = s < 0 ? kNone : s * g_.xs[d];
+      }
+      // Expand in place from the back: entry i * m + v = entry i + axis_[v].
+      for (int64_t i = n - 1; i >= 0; --i) {
+        const int64_t base = out[i];
+        for (int64_t v = m - 1; v >= 0; --v) {
+          out[i * m + v] = (base == kNone || axis_[v] == kNone) ? kNone : base + axis_[v];
+        }
+      }
+      n *= m;
+    }
+  }
+
+  const Geometry& g_;
+  std::vector<int64_t> axis_;
 };
 
 // The weight as float / double rows (C_out, taps * C_in / groups), row-major.
@@ -208,59 +219,30 @@ const A* packed_weight(const array& w, array& holder) {
   return holder.data<A>();
 }
 
-// ---- depthwise: out[n, o, g * og + j] = sum_q x[n, o * s + q * kd, g] w[g * og + j, q] ----
+// ---- rows: out rows = patches (rows x taps * Cg) @ weight^T, per group and tile ----
+
+// One patch row: the Cg channels read at taps [q0, q0 + nq) (offs: their x offsets), zeros
+// where a tap reads padding. Taps that read contiguous memory (neighbours along the last
+// axis, channels contiguous) are copied as one run.
 template <typename T, typename A>
-void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
-  // Taps-major copy of the weight: wq[q, c] (the inner loop runs over contiguous channels).
-  std::vector<A> wq(size_t(g.Q * g.co));
-  {
-    Odometer q(g.k, 0);
-    for (int64_t t = 0; t < g.Q; ++t, q.next()) {
-      int64_t off = 0;
-      for (int i = 0; i < g.nd; ++i) off += q.idx[i] * g.ws[i];
-      const T* src = w.data<T>() + off;
-      for (int64_t c = 0; c < g.co; ++c) wq[t * g.co + c] = static_cast<A>(src[c * g.wo]);
+void gather_row(const Geometry& g, const int64_t* offs, int64_t nq, const T* base, A* dst) {
+  for (int64_t t = 0; t < nq;) {
+    if (offs[t] == kNone) {
+      std::fill_n(dst + t * g.cg, g.cg, A(0));
+      ++t;
+      continue;
     }
+    int64_t u = t + 1;
+    if (g.xc == 1) {
+      while (u < nq && offs[u] != kNone && offs[u] == offs[u - 1] + g.cg) ++u;
+      load_run<T, A>(base + offs[t], 1, dst + t * g.cg, (u - t) * g.cg);
+    } else {
+      load_run<T, A>(base + offs[t], g.xc, dst + t * g.cg, g.cg);
+    }
+    t = u;
   }
-  const T* px = x.data<T>();
-  T* py = y.data<T>();
-  const int64_t rows = g.batch * g.P, mult = g.og;
-  const int64_t grain = std::max<int64_t>(1, kDirectGrain / std::max<int64_t>(g.Q * g.co, 1));
-  cpu::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
-    A* acc = scratch<A>(1, size_t(g.co));
-    A* xv = scratch<A>(0, size_t(g.ci));
-    Offsets offsets(g);
-    Odometer o(g.out, begin % g.P);
-    int64_t n = begin / g.P;
-    for (int64_t r = begin; r < end; ++r) {
-      std::fill_n(acc, g.co, A(0));
-      offsets.for_output(o.idx);
-      Odometer q(g.k, 0);
-      for (int64_t t = 0; t < g.Q; ++t, q.next()) {
-        const int64_t off = offsets.at(q.idx);
-        if (off == kNone) continue;
-        const A* wt = wq.data() + t * g.co;
-        const T* src = px + n * g.xb + off;
-        const A* xr = xv;
-        if constexpr (std::is_same_v<T, A>) {
-          if (g.xc == 1) xr = src;
-          else load_run<T, A>(src, g.xc, xv, g.ci);
-        } else {
-          load_run<T, A>(src, g.xc, xv, g.ci);
-        }
-        if (mult == 1) {
-          for (int64_t c = 0; c < g.co; ++c) acc[c] += xr[c] * wt[c];
-        } else {
-          for (int64_t c = 0; c < g.co; ++c) acc[c] += xr[c / mult] * wt[c];
-        }
-      }
-      store_run<T, A>(acc, py + r * g.co, g.co);
-      if (!o.next()) ++n;
-    }
-  });
 }
 
-// ---- rows: out rows = patches (rows x taps * Cg) @ weight^T, per group and tile ----
 template <typename T, typename A>
 void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
   array holder;
@@ -271,49 +253,246 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
   const int64_t width = taps * g.cg;
   const int64_t rows = g.batch * g.P;
   int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * width), 8, 1024);
-  tile = std::min(tile, std::max<int64_t>(rows, 1));
+  // Each tile keeps every tap's offset for its rows: at most 2^21 of them.
+  tile = std::clamp<int64_t>((int64_t(1) << 21) / g.Q, 1, std::min(tile, rows));
   const int64_t n_tiles = (rows + tile - 1) / tile;
   const bool direct_out = std::is_same_v<T, A>;
   const T* px = x.data<T>();
   T* py = y.data<T>();
   cpu::blas_threads_for(0);
   cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
-    A* patches = scratch<A>(0, size_t(tile * width));
-    A* result = direct_out ? nullptr : scratch<A>(1, size_t(tile * g.og));
+    std::vector<A> patches(static_cast<size_t>(tile * width));
+    std::vector<A> result(direct_out ? 0 : static_cast<size_t>(tile * g.og));
+    std::vector<int64_t> offs(static_cast<size_t>(tile * g.Q));
     Offsets offsets(g);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t grp = item % g.groups, r0 = (item / g.groups) * tile;
       const int64_t nr = std::min(tile, rows - r0);
-      A* c = direct_out ? reinterpret_cast<A*>(py) + r0 * g.co + grp * g.og : result;
+      A* c = direct_out ? reinterpret_cast<A*>(py) + r0 * g.co + grp * g.og : result.data();
       const int64_t ldc = direct_out ? g.co : g.og;
+      Odometer o(g.out, r0 % g.P);
+      for (int64_t r = 0; r < nr; ++r, o.next()) offsets.over_taps(o.idx, offs.data() + r * g.Q);
       for (int64_t q0 = 0; q0 < g.Q; q0 += taps) {
         const int64_t nq = std::min(taps, g.Q - q0), nc = nq * g.cg;
-        // Gather: patches[r, (q - q0) * Cg + j] = x[n, source(o, q), grp * Cg + j].
-        Odometer o(g.out, r0 % g.P);
-        int64_t n = r0 / g.P;
+        // patches[r, (q - q0) * Cg + j] = x[n, source(o, q), grp * Cg + j]
         for (int64_t r = 0; r < nr; ++r) {
-          A* dst = patches + r * nc;
-          const T* base = px + n * g.xb + grp * g.cg * g.xc;
-          offsets.for_output(o.idx);
-          Odometer q(g.k, q0);
-          for (int64_t t = 0; t < nq; ++t, q.next()) {
-            const int64_t off = offsets.at(q.idx);
-            if (off == kNone) std::fill_n(dst + t * g.cg, g.cg, A(0));
-            else load_run<T, A>(base + off, g.xc, dst + t * g.cg, g.cg);
-          }
-          if (!o.next()) ++n;
+          const int64_t n = (r0 + r) / g.P;
+          gather_row<T, A>(g, offs.data() + r * g.Q + q0, nq,
+                           px + n * g.xb + grp * g.cg * g.xc, patches.data() + r * nc);
         }
-        cpu::gemm_serial(false, true, int(nr), int(g.og), int(nc), A(1), patches, int(nc),
-                         wp + grp * g.og * cols + q0 * g.cg, int(cols), A(q0 ? 1 : 0), c,
-                         int(ldc));
+        cpu::gemm_serial(false, true, int(nr), int(g.og), int(nc), A(1), patches.data(),
+                         int(nc), wp + grp * g.og * cols + q0 * g.cg, int(cols),
+                         A(q0 ? 1 : 0), c, int(ldc));
       }
       if (!direct_out) {
         for (int64_t r = 0; r < nr; ++r) {
-          store_run<T, A>(result + r * g.og, py + (r0 + r) * g.co + grp * g.og, g.og);
+          store_run<T, A>(result.data() + r * g.og, py + (r0 + r) * g.co + grp * g.og, g.og);
         }
       }
     }
   });
+}
+
+// ---- pointwise: out (rows, C_out) = x (rows, C_in) @ w^T per group, one BLAS call each ----
+// Returns false when x's rows are not evenly spaced or too many for one call.
+template <typename A>
+bool pointwise(const Geometry& g, const array& x, const array& w, array& y) {
+  const int64_t rows = g.batch * g.P;
+  if (g.xc != 1 || rows > INT_MAX) return false;
+  std::vector<int64_t> sizes = {g.batch}, strides = {g.xb};
+  sizes.insert(sizes.end(), g.in.begin(), g.in.end());
+  strides.insert(strides.end(), g.xs.begin(), g.xs.end());
+  const int64_t step = uniform_stride(sizes, strides, g.ci);
+  if (step < g.ci || step > INT_MAX) return false;
+  array holder;
+  const A* wp = packed_weight<A, A>(w, holder);
+  const A* px = x.data<A>();
+  A* py = y.data<A>();
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    cpu::gemm(false, true, int(rows), int(g.og), int(g.cg), A(1), px + grp * g.cg, int(step),
+              wp + grp * g.og * g.cg, int(g.cg), A(0), py + grp * g.og, int(g.co));
+  }
+  return true;
+}
+
+// ---- depthwise: out[n, o, g * m + j] = sum_q x[n, source(o, q), g] w[g * m + j, q] ----
+// (one input channel per group, m = C_out / groups outputs each.)
+
+// 64 bytes of A as one value: one AVX-512 register, two AVX2 or four SSE ones, depending on
+// what the function using it is built for.
+template <typename A>
+struct Vec;
+template <>
+struct Vec<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct Vec<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+
+// acc[c] += sum over the n taps t of xs[t][c / mult] * ws[t][c], c < co: one output position.
+template <typename A>
+[[gnu::always_inline]] inline void depthwise_acc_impl(A* __restrict acc, const A* const* xs,
+                                                      const A* const* ws, int64_t n, int64_t co,
+                                                      int64_t mult) {
+  using V = typename Vec<A>::type;
+  constexpr int64_t kLanes = int64_t(sizeof(V) / sizeof(A));
+  if (mult != 1) {
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t c = 0; c < co; ++c) acc[c] += xs[t][c / mult] * ws[t][c];
+    }
+    return;
+  }
+  // Unaligned vector loads and stores are memcpy's of a V.
+  int64_t c0 = 0;
+  for (; c0 + 2 * kLanes <= co; c0 += 2 * kLanes) {
+    V a0, a1, x0, x1, w0, w1;
+    std::memcpy(&a0, acc + c0, sizeof(V));
+    std::memcpy(&a1, acc + c0 + kLanes, sizeof(V));
+    for (int64_t t = 0; t < n; ++t) {
+      std::memcpy(&x0, xs[t] + c0, sizeof(V));
+      std::memcpy(&x1, xs[t] + c0 + kLanes, sizeof(V));
+      std::memcpy(&w0, ws[t] + c0, sizeof(V));
+      std::memcpy(&w1, ws[t] + c0 + kLanes, sizeof(V));
+      a0 += x0 * w0;
+      a1 += x1 * w1;
+    }
+    std::memcpy(acc + c0, &a0, sizeof(V));
+    std::memcpy(acc + c0 + kLanes, &a1, sizeof(V));
+  }
+  for (; c0 + kLanes <= co; c0 += kLanes) {
+    V a0, x0, w0;
+    std::memcpy(&a0, acc + c0, sizeof(V));
+    for (int64_t t = 0; t < n; ++t) {
+      std::memcpy(&x0, xs[t] + c0, sizeof(V));
+      std::memcpy(&w0, ws[t] + c0, sizeof(V));
+      a0 += x0 * w0;
+    }
+    std::memcpy(acc + c0, &a0, sizeof(V));
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t c = c0; c < co; ++c) acc[c] += xs[t][c] * ws[t][c];
+  }
+}
+
+// This loop, not BLAS, is the whole of a depthwise convolution's work, so on x86-64 Linux it
+// is also built for AVX2 and AVX-512 and the CPU's best is chosen when the library loads.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define EMBER_CONV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define EMBER_CONV_CLONES
+#endif
+
+EMBER_CONV_CLONES void depthwise_acc(float* acc, const float* const* xs, const float* const* ws,
+                                     int64_t n, int64_t co, int64_t mult) {
+  depthwise_acc_impl(acc, xs, ws, n, co, mult);
+}
+EMBER_CONV_CLONES void depthwise_acc(double* acc, const double* const* xs,
+                                     const double* const* ws, int64_t n, int64_t co,
+                                     int64_t mult) {
+  depthwise_acc_impl(acc, xs, ws, n, co, mult);
+}
+
+// Two loop orders. Usually each output position sums its few taps (rows split over threads).
+// With few outputs and long sums (the weight gradient of a depthwise convolution: its
+// "kernel" is the cotangent, its outputs the taps), the taps are split instead, each thread
+// adding its share into private sums for every output.
+template <typename T, typename A>
+void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
+  // The weight as rows of C_out values, one per tap: in place when it is laid out so.
+  const int64_t in_place_ld = uniform_stride(g.k, g.ws, g.co);
+  std::vector<A> packed;
+  const A* wq = nullptr;
+  int64_t wld = g.co;
+  if constexpr (std::is_same_v<T, A>) {
+    if ((g.wo == 1 || g.co == 1) && in_place_ld >= g.co) {
+      wq = w.data<A>();
+      wld = in_place_ld;
+    }
+  }
+  if (!wq) {
+    packed.resize(size_t(g.Q * g.co));
+    Odometer q(g.k, 0);
+    for (int64_t t = 0; t < g.Q; ++t, q.next()) {
+      int64_t off = 0;
+      for (int i = 0; i < g.nd; ++i) off += q.idx[i] * g.ws[i];
+      load_run<T, A>(w.data<T>() + off, g.wo, packed.data() + t * g.co, g.co);
+    }
+    wq = packed.data();
+  }
+  const T* px = x.data<T>();
+  T* py = y.data<T>();
+  const int64_t rows = g.batch * g.P, co = g.co, ci = g.ci;
+  const bool convert = !std::is_same_v<T, A> || g.xc != 1;
+  // The x row (ci channels) at offset off of image n, as A values (converted into buf).
+  auto x_row = [&](int64_t n, int64_t off, A* buf) -> const A* {
+    const T* src = px + n * g.xb + off;
+    if (!convert) return reinterpret_cast<const A*>(src);
+    load_run<T, A>(src, g.xc, buf, ci);
+    return buf;
+  };
+  const bool by_taps = rows * co <= (int64_t(1) << 16) && g.Q >= 8 * rows;
+  if (!by_taps) {
+    const int64_t grain = std::max<int64_t>(1, kDirectGrain / std::max<int64_t>(g.Q * co, 1));
+    cpu::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
+      Offsets offsets(g);
+      std::vector<int64_t> offs(static_cast<size_t>(g.Q));
+      std::vector<const A*> xs(static_cast<size_t>(g.Q)), ws(static_cast<size_t>(g.Q));
+      std::vector<A> acc(static_cast<size_t>(co));
+      std::vector<A> xbuf(convert ? static_cast<size_t>(g.Q * ci) : 0);
+      Odometer o(g.out, begin % g.P);
+      for (int64_t r = begin; r < end; ++r, o.next()) {
+        offsets.over_taps(o.idx, offs.data());
+        int64_t n = 0;
+        for (int64_t t = 0; t < g.Q; ++t) {
+          if (offs[t] == kNone) continue;
+          xs[n] = x_row(r / g.P, offs[t], xbuf.data() + n * ci);
+          ws[n++] = wq + t * wld;
+        }
+        std::fill(acc.begin(), acc.end(), A(0));
+        depthwise_acc(acc.data(), xs.data(), ws.data(), n, co, g.og);
+        store_run<T, A>(acc.data(), py + r * co, co);
+      }
+    });
+    return;
+  }
+  constexpr int64_t kBlock = 256;  // taps per pass over the outputs
+  const int64_t n_blocks = (g.Q + kBlock - 1) / kBlock;
+  const int slots = int(std::min<int64_t>(get_num_threads(), n_blocks));
+  std::vector<std::vector<A>> sums(slots, std::vector<A>(static_cast<size_t>(rows * co)));
+  cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+    Offsets offsets(g);
+    std::vector<int64_t> offs(static_cast<size_t>(g.P)), count(static_cast<size_t>(rows));
+    std::vector<const A*> xs(static_cast<size_t>(rows * kBlock));
+    std::vector<const A*> ws(static_cast<size_t>(rows * kBlock));
+    std::vector<A> xbuf(convert ? static_cast<size_t>(rows * kBlock * ci) : 0);
+    for (int64_t s = s0; s < s1; ++s) {
+      for (int64_t b = n_blocks * s / slots; b < n_blocks * (s + 1) / slots; ++b) {
+        const int64_t t0 = b * kBlock, t1 = std::min(g.Q, t0 + kBlock);
+        std::fill(count.begin(), count.end(), 0);
+        Odometer q(g.k, t0);
+        for (int64_t t = t0; t < t1; ++t, q.next()) {
+          offsets.over_outputs(q.idx, offs.data());
+          for (int64_t r = 0; r < rows; ++r) {
+            const int64_t off = offs[r % g.P];
+            if (off == kNone) continue;
+            const int64_t i = r * kBlock + count[r]++;
+            xs[i] = x_row(r / g.P, off, xbuf.data() + i * ci);
+            ws[i] = wq + t * wld;
+          }
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+          depthwise_acc(sums[s].data() + r * co, xs.data() + r * kBlock, ws.data() + r * kBlock,
+                        count[r], co, g.og);
+        }
+      }
+    }
+  });
+  for (int s = 1; s < slots; ++s) {
+    for (int64_t i = 0; i < rows * co; ++i) sums[0][i] += sums[s][i];
+  }
+  store_run<T, A>(sums[0].data(), py, rows * co);
 }
 
 // ---- dual: out[(o, n), c] = sum over rows (j, q) of D[(j, q), (o, n)] * W[(j, q), c] ----
@@ -327,41 +506,51 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
   const int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * width), 8, 1024);
   const int64_t n_tiles = (red + tile - 1) / tile;
   const int slots = int(std::min<int64_t>(get_num_threads(), n_tiles));
-  std::vector<std::vector<A>> sums(slots, std::vector<A>(size_t(width * g.og)));
+  std::vector<std::vector<A>> sums(slots, std::vector<A>(static_cast<size_t>(width * g.og)));
   const T* px = x.data<T>();
   const T* pw = w.data<T>();
   T* py = y.data<T>();
+  // W's rows (j, q...) are used in place when they are evenly spaced with unit column stride
+  // (the weight gradient's: the cotangent itself); else each tile's rows are copied.
+  std::vector<int64_t> row_sizes = {g.cg}, row_strides = {g.wc};
+  row_sizes.insert(row_sizes.end(), g.k.begin(), g.k.end());
+  row_strides.insert(row_strides.end(), g.ws.begin(), g.ws.end());
+  const int64_t wrow = uniform_stride(row_sizes, row_strides, g.og);
+  const bool w_in_place = std::is_same_v<T, A> && (g.wo == 1 || g.og == 1) && wrow >= g.og &&
+                          wrow <= INT_MAX;
   cpu::blas_threads_for(0);
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
-      A* rows = scratch<A>(0, size_t(tile * width));
-      A* wrows = scratch<A>(2, size_t(tile * g.og));
+      std::vector<A> rows(static_cast<size_t>(tile * width));
+      std::vector<A> wrows(w_in_place ? 0 : static_cast<size_t>(tile * g.og));
+      std::vector<int64_t> offs(static_cast<size_t>(g.P));
       Offsets offsets(g);
       for (int64_t s = s0; s < s1; ++s) {
         A* sum = sums[s].data();
         std::fill_n(sum, width * g.og, A(0));
-        const int64_t t0 = n_tiles * s / slots, t1 = n_tiles * (s + 1) / slots;
-        for (int64_t t = t0; t < t1; ++t) {
+        for (int64_t t = n_tiles * s / slots; t < n_tiles * (s + 1) / slots; ++t) {
           const int64_t m0 = t * tile, nm = std::min(tile, red - m0);
           Odometer q(g.k, m0 % g.Q);
           int64_t j = m0 / g.Q;
           for (int64_t m = 0; m < nm; ++m) {
-            const int64_t ch = grp * g.cg + j;
-            A* dst = rows + m * width;
-            offsets.for_tap(q.idx);
-            Odometer o(g.out, 0);
-            for (int64_t p = 0; p < g.P; ++p, o.next()) {
-              const int64_t off = offsets.at(o.idx);
-              if (off == kNone) std::fill_n(dst + p * g.batch, g.batch, A(0));
-              else load_run<T, A>(px + ch * g.xc + off, g.xb, dst + p * g.batch, g.batch);
+            const T* base = px + (grp * g.cg + j) * g.xc;
+            A* dst = rows.data() + m * width;
+            offsets.over_outputs(q.idx, offs.data());
+            for (int64_t p = 0; p < g.P; ++p) {
+              if (offs[p] == kNone) std::fill_n(dst + p * g.batch, g.batch, A(0));
+              else load_run<T, A>(base + offs[p], g.xb, dst + p * g.batch, g.batch);
             }
-            int64_t woff = (grp * g.og) * g.wo + j * g.wc;
-            for (int i = 0; i < g.nd; ++i) woff += q.idx[i] * g.ws[i];
-            load_run<T, A>(pw + woff, g.wo, wrows + m * g.og, g.og);
+            if (!w_in_place) {
+              int64_t woff = (grp * g.og) * g.wo + j * g.wc;
+              for (int i = 0; i < g.nd; ++i) woff += q.idx[i] * g.ws[i];
+              load_run<T, A>(pw + woff, g.wo, wrows.data() + m * g.og, g.og);
+            }
             if (!q.next()) ++j;
           }
-          cpu::gemm_serial(true, false, int(width), int(g.og), int(nm), A(1), rows, int(width),
-                           wrows, int(g.og), A(1), sum, int(g.og));
+          const A* b = w_in_place ? reinterpret_cast<const A*>(pw) + grp * g.og * g.wo + m0 * wrow
+                                  : wrows.data();
+          cpu::gemm_serial(true, false, int(width), int(g.og), int(nm), A(1), rows.data(),
+                           int(width), b, int(w_in_place ? wrow : g.og), A(1), sum, int(g.og));
         }
       }
     });
@@ -378,37 +567,15 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
   }
 }
 
-// ---- pointwise: out (rows, C_out) = x (rows, C_in) @ w^T per group, one BLAS call each ----
-// Returns false when x's rows are not evenly spaced or too many for one call.
-template <typename A>
-bool pointwise(const Geometry& g, const array& x, const array& w, array& y) {
-  const int64_t rows = g.batch * g.P;
-  if (g.xc != 1 || rows > INT_MAX) return false;
-  // Rows (n, s...) must collapse to one stride.
-  int64_t step = 0, expect = -1;
-  for (int i = g.nd - 1; i >= -1; --i) {
-    const int64_t size = i < 0 ? g.batch : g.in[i], st = i < 0 ? g.xb : g.xs[i];
-    if (size == 1) continue;
-    if (expect < 0) step = st;
-    else if (st != expect) return false;
-    expect = st * size;
-  }
-  if (expect < 0) step = g.ci;
-  if (step < g.ci || step > INT_MAX) return false;
-  array holder;
-  const A* wp = packed_weight<A, A>(w, holder);
-  const A* px = x.data<A>();
-  A* py = y.data<A>();
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    cpu::gemm(false, true, int(rows), int(g.og), int(g.cg), A(1), px + grp * g.cg, int(step),
-              wp + grp * g.og * g.cg, int(g.cg), A(0), py + grp * g.og, int(g.co));
-  }
-  return true;
-}
-
 template <typename T>
 void convolve(const Geometry& g, const array& x, const array& w, array& y) {
   using A = acc_t<T>;
+  // The dual plan when x's batch is the contiguous axis (the weight gradient's convolution)
+  // and the sums it keeps per thread stay small.
+  if (g.batch > 1 && g.xb == 1 && (g.xc != 1 || g.ci == 1) &&
+      g.P * g.batch * g.og <= (int64_t(1) << 22)) {
+    return dual<T, A>(g, x, w, y);
+  }
   if (g.cg == 1 && (g.xc == 1 || g.ci == 1)) return depthwise<T, A>(g, x, w, y);
   bool unit = g.Q == 1;
   for (int i = 0; i < g.nd; ++i) {
@@ -416,10 +583,6 @@ void convolve(const Geometry& g, const array& x, const array& w, array& y) {
   }
   if constexpr (std::is_same_v<T, A>) {
     if (unit && pointwise<A>(g, x, w, y)) return;
-  }
-  // The dual plan when x's batch is the contiguous axis and its sums stay small.
-  if (g.batch > 1 && g.xb == 1 && g.xc != 1 && g.P * g.batch * g.og <= (int64_t(1) << 22)) {
-    return dual<T, A>(g, x, w, y);
   }
   by_rows<T, A>(g, x, w, y);
 }
