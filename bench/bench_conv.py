@@ -120,7 +120,8 @@ def run(quick=False, repeat=7):
             cells += [f"{ti * 1e3:.1f} ({fmt_ratio(t[0], ti)})" for ti in t[1:]]
             rows.append([name, label] + cells)
             summary[f"{name} {label}"] = dict(zip(peers, t))
-    header = ["convolution", "pass", "ember ms"] + [f"{p} ms (ember/{p.split()[0]})" for p in peers[1:]]
+    header = ["convolution", "pass", "ember ms"]
+    header += [f"{p} ms (ember/{p.split()[0]})" for p in peers[1:]]
     md = table(header, rows)
     notes = (f"\nMachine: {machine_info()}; ember threads {mx.get_num_threads()}, torch threads "
              f"{torch.get_num_threads()}; torch {torch.__version__}"

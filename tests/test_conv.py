@@ -149,47 +149,53 @@ def test_convolve_swaps_and_promotes():
     np.testing.assert_allclose(got, np.convolve([1, 2, 3], [1, 2]))
 
 
-def test_errors_name_the_op_and_shapes():
-    x, w = mx.zeros((2, 8, 4)), mx.zeros((6, 3, 4))
-    with pytest.raises(ValueError, match=r"\[conv2d\] Expected an input .* got shapes \(1, 4, 3\) and \(2, 3, 3\)"):
-        mx.conv2d(mx.zeros((1, 4, 3)), mx.zeros((2, 3, 3)))
-    with pytest.raises(ValueError, match=r"\[conv1d\] The input has 4 channels \(shape \(2, 8, 4\)\).*\(6, 3, 3\)"):
-        mx.conv1d(x, mx.zeros((6, 3, 3)))
-    with pytest.raises(ValueError, match=r"\[conv1d\] .*groups=2"):
-        mx.conv1d(x, w, groups=2)
-    with pytest.raises(ValueError, match=r"\[conv1d\] The weight's 5 output channels \(shape \(5, 3, 2\)\) are not divisible by groups=2"):
-        mx.conv1d(x, mx.zeros((5, 3, 2)), groups=2)
-    for g in (0, -1):
-        with pytest.raises(ValueError, match=rf"\[conv1d\] groups must be positive, got {g}"):
-            mx.conv1d(x, w, groups=g)
-    with pytest.raises(ValueError, match=r"\[conv1d\] stride must be positive, got \(0,\)"):
-        mx.conv1d(x, w, stride=0)
-    with pytest.raises(ValueError, match=r"\[conv_general\] input_dilation must be positive"):
-        mx.conv_general(x, w, input_dilation=0)
-    with pytest.raises(ValueError, match=r"\[conv1d\] .*\(shape \(2, 8, 4\)\).*smaller than the dilated kernel \(size 9: weight shape \(6, 3, 4\), kernel dilation 4\)"):
-        mx.conv1d(x, w, dilation=4)
-    with pytest.raises(ValueError, match=r"\[conv_general\] .*has size 1, smaller than the dilated kernel"):
-        mx.conv_general(x, w, padding=([-4], [-3]))
-    with pytest.raises(ValueError, match=r"\[conv_general\] stride needs 1 values.*got 2"):
-        mx.conv_general(x, w, stride=[1, 2])
-    with pytest.raises(ValueError, match=r"\[conv_general\] .*same number of dimensions.*\(8, 4\)"):
-        mx.conv_general(mx.zeros((8, 4)), w)
-    with pytest.raises(ValueError, match=r"\[conv1d\] The kernel has size 0"):
-        mx.conv1d(x, mx.zeros((6, 0, 4)))
-    with pytest.raises(ValueError, match=r"\[conv_transpose1d\] .*smaller than the dilated kernel"):
-        mx.conv_transpose1d(mx.zeros((1, 2, 4)), w, padding=3)
-    with pytest.raises(TypeError, match=r"\[conv1d\] Convolutions take floating-point inputs.*int32 and int32"):
-        mx.conv1d(x.astype(mx.int32), w.astype(mx.int32))
-    with pytest.raises(TypeError, match=r"\[conv_general\] .*complex64"):
-        mx.conv_general(x.astype(mx.complex64), w)
-    with pytest.raises(ValueError, match=r"\[convolve\] Inputs must be 1-D, got shapes \(5, 2\) and \(3,\)"):
-        mx.convolve(mx.zeros((5, 2)), mx.zeros((3,)))
-    with pytest.raises(ValueError, match=r"\[convolve\] Inputs must not be empty"):
-        mx.convolve(mx.zeros((0,)), mx.zeros((3,)))
-    with pytest.raises(ValueError, match=r"\[convolve\] mode must be"):
-        mx.convolve(mx.zeros((5,)), mx.zeros((3,)), mode="bad")
-    with pytest.raises(TypeError, match=r"\[convolve\] Convolutions take floating-point"):
-        mx.convolve(mx.zeros((5,), dtype=mx.int32), mx.zeros((3,), dtype=mx.int32))
+X, W = mx.zeros((2, 8, 4)), mx.zeros((6, 3, 4))
+ERRORS = [  # (call, error, message pattern)
+    (lambda: mx.conv2d(mx.zeros((1, 4, 3)), mx.zeros((2, 3, 3))), ValueError,
+     r"\[conv2d\] Expected an input .* got shapes \(1, 4, 3\) and \(2, 3, 3\)"),
+    (lambda: mx.conv1d(X, mx.zeros((6, 3, 3))), ValueError,
+     r"\[conv1d\] The input has 4 channels \(shape \(2, 8, 4\)\).*\(6, 3, 3\)"),
+    (lambda: mx.conv1d(X, W, groups=2), ValueError, r"\[conv1d\] .*groups=2"),
+    (lambda: mx.conv1d(X, mx.zeros((5, 3, 2)), groups=2), ValueError,
+     r"\[conv1d\] The weight's 5 output channels \(shape \(5, 3, 2\)\) are not divisible by "
+     r"groups=2"),
+    (lambda: mx.conv1d(X, W, groups=0), ValueError, r"\[conv1d\] groups must be positive, got 0"),
+    (lambda: mx.conv1d(X, W, groups=-1), ValueError, r"\[conv1d\] groups must be positive, got -1"),
+    (lambda: mx.conv1d(X, W, stride=0), ValueError,
+     r"\[conv1d\] stride must be positive, got \(0,\)"),
+    (lambda: mx.conv_general(X, W, input_dilation=0), ValueError,
+     r"\[conv_general\] input_dilation must be positive"),
+    (lambda: mx.conv1d(X, W, dilation=4), ValueError,
+     r"\[conv1d\] .*\(shape \(2, 8, 4\)\).*smaller than the dilated kernel \(size 9: weight shape "
+     r"\(6, 3, 4\), kernel dilation 4\)"),
+    (lambda: mx.conv_general(X, W, padding=([-4], [-3])), ValueError,
+     r"\[conv_general\] .*has size 1, smaller than the dilated kernel"),
+    (lambda: mx.conv_general(X, W, stride=[1, 2]), ValueError,
+     r"\[conv_general\] stride needs 1 values.*got 2"),
+    (lambda: mx.conv_general(mx.zeros((8, 4)), W), ValueError,
+     r"\[conv_general\] .*same number of dimensions.*\(8, 4\)"),
+    (lambda: mx.conv1d(X, mx.zeros((6, 0, 4))), ValueError, r"\[conv1d\] The kernel has size 0"),
+    (lambda: mx.conv_transpose1d(mx.zeros((1, 2, 4)), W, padding=3), ValueError,
+     r"\[conv_transpose1d\] .*smaller than the dilated kernel"),
+    (lambda: mx.conv1d(X.astype(mx.int32), W.astype(mx.int32)), TypeError,
+     r"\[conv1d\] Convolutions take floating-point inputs.*int32 and int32"),
+    (lambda: mx.conv_general(X.astype(mx.complex64), W), TypeError,
+     r"\[conv_general\] .*complex64"),
+    (lambda: mx.convolve(mx.zeros((5, 2)), mx.zeros((3,))), ValueError,
+     r"\[convolve\] Inputs must be 1-D, got shapes \(5, 2\) and \(3,\)"),
+    (lambda: mx.convolve(mx.zeros((0,)), mx.zeros((3,))), ValueError,
+     r"\[convolve\] Inputs must not be empty"),
+    (lambda: mx.convolve(mx.zeros((5,)), mx.zeros((3,)), mode="bad"), ValueError,
+     r"\[convolve\] mode must be"),
+    (lambda: mx.convolve(mx.zeros((5,), dtype=mx.int32), mx.zeros((3,), dtype=mx.int32)), TypeError,
+     r"\[convolve\] Convolutions take floating-point"),
+]
+
+
+@pytest.mark.parametrize("call,error,pattern", ERRORS)
+def test_errors_name_the_op_and_shapes(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
 
 
 def test_signatures_are_mlx():
@@ -200,4 +206,5 @@ def test_signatures_are_mlx():
                         padding=([0, 0], [1, 1]), kernel_dilation=[1, 1], input_dilation=1,
                         groups=1, flip=False)
     assert y.shape == (1, 4, 4, 1)
-    assert mx.conv2d(mx.ones((1, 5, 5, 2)), mx.ones((3, 3, 3, 2)), padding=(1, 0)).shape == (1, 5, 3, 3)
+    y = mx.conv2d(mx.ones((1, 5, 5, 2)), mx.ones((3, 3, 3, 2)), padding=(1, 0))
+    assert y.shape == (1, 5, 3, 3)

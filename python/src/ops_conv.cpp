@@ -8,7 +8,6 @@
 
 #include "bindings.h"
 #include "convert.h"
-#include "ember/ops/conv.h"
 
 using namespace ember;
 using namespace ember::py;
@@ -38,7 +37,8 @@ std::vector<int> list_of(const IntOrList& v) {
 
 #define EMBER_STREAM_SIG "*, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None"
 
-constexpr const char* kConv1dDoc = R"(1-D convolution (cross-correlation) over inputs with several channels.
+constexpr const char* kConv1dDoc =
+    R"(1-D convolution (cross-correlation) over inputs with several channels.
 
 Args:
     input (array): input of shape (N, L, C_in).
@@ -56,7 +56,8 @@ Example:
     >>> mx.conv1d(mx.ones((1, 5, 2)), mx.ones((3, 3, 2)), padding=1).shape
     (1, 5, 3))";
 
-constexpr const char* kConv2dDoc = R"(2-D convolution (cross-correlation) over inputs with several channels.
+constexpr const char* kConv2dDoc =
+    R"(2-D convolution (cross-correlation) over inputs with several channels.
 
 Args:
     input (array): input of shape (N, H, W, C_in).
@@ -73,7 +74,8 @@ Example:
     >>> mx.conv2d(mx.ones((2, 8, 8, 3)), mx.ones((4, 3, 3, 3)), stride=2, padding=1).shape
     (2, 4, 4, 4))";
 
-constexpr const char* kConv3dDoc = R"(3-D convolution (cross-correlation) over inputs with several channels.
+constexpr const char* kConv3dDoc =
+    R"(3-D convolution (cross-correlation) over inputs with several channels.
 
 Unlike MLX, groups other than 1 are supported.
 
@@ -88,7 +90,8 @@ Args:
 Returns:
     array: of shape (N, D_out, H_out, W_out, C_out).)";
 
-constexpr const char* kConvTransposeDoc = R"(%dD transposed convolution: the gradient of conv%dd with respect to its input.
+constexpr const char* kConvTransposeDoc =
+    R"(%dD transposed convolution: the gradient of conv%dd with respect to its input.
 
 The input is dilated by stride (stride - 1 zeros between neighbours), padded with
 dilation * (K - 1) - padding zeros before and that plus output_padding after, and

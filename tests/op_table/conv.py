@@ -78,6 +78,16 @@ def _fits(shapes, kw):
     return ws[-1] * g == xs[-1] and ws[0] % g == 0
 
 
+def _lengths_fit(shapes, kw):
+    """conv_general's per-axis lists have one value per spatial axis of the input."""
+    nd = len(shapes[0]) - 2
+    lists = [v for k, v in kw.items() if k != "padding" and not isinstance(v, (int, bool))]
+    pad = kw.get("padding", 0)
+    if isinstance(pad, tuple):
+        lists += list(pad)
+    return all(len(v) == nd for v in lists)
+
+
 def _convnd(nd):
     conv = getattr(mx, f"conv{nd}d")
 
@@ -129,10 +139,7 @@ ROWS = [
                   dict(stride=[2, 1, 1], input_dilation=[1, 1, 2], padding=([0, 1, 2], [1, 0, 0]),
                        flip=True)],
           dtypes=FLOATS,
-          valid=lambda shapes, kw: _fits(shapes, kw) and all(
-              isinstance(v, (int, bool)) or len(v) in (1, len(shapes[0]) - 2)
-              for key, v in kw.items() if key != "padding") and (
-              not isinstance(kw.get("padding"), tuple) or len(kw["padding"][0]) == len(shapes[0]) - 2),
+          valid=lambda shapes, kw: _fits(shapes, kw) and _lengths_fit(shapes, kw),
           out_dtype=PROMOTE, rtol=1e-4, atol=1e-5),
     OpRow("conv_transpose1d", *_transposend(1),
           shapes=[((2, 5, 4), (3, 3, 4)), ((1, 6, 4), (4, 2, 2))],

@@ -129,7 +129,8 @@ array convolution(const char* op, const array& input, const array& weight,
     // In int64 with room to spare: sizes are < 2^60 and parameters come from ints.
     const int64_t span = checked_add(op, checked_mul(op, k - 1, p.kernel_dilation[i]), 1);
     const int64_t s = input.shape(1 + i);
-    const int64_t size = s == 0 ? 0 : checked_add(op, checked_mul(op, s - 1, p.input_dilation[i]), 1);
+    const int64_t size =
+        s == 0 ? 0 : checked_add(op, checked_mul(op, s - 1, p.input_dilation[i]), 1);
     const int64_t padded = size + p.padding_lo[i] + p.padding_hi[i];
     if (padded < span) {
       throw std::invalid_argument(

@@ -213,7 +213,8 @@ const A* packed_weight(const array& w, array& holder) {
   if constexpr (std::is_same_v<T, A>) {
     if (w.flags().row_contiguous) return w.data<A>();
   }
-  holder = array::placeholder(w.shape(), std::is_same_v<A, double> ? Dtype::float64 : Dtype::float32);
+  const Dtype dtype = std::is_same_v<A, double> ? Dtype::float64 : Dtype::float32;
+  holder = array::placeholder(w.shape(), dtype);
   holder.allocate_row_contiguous();
   cpu::copy_cast(w, holder);
   return holder.data<A>();
@@ -379,7 +380,8 @@ template <typename A>
 // This loop, not BLAS, is the whole of a depthwise convolution's work, so on x86-64 Linux it
 // is also built for AVX2 and AVX-512 and the CPU's best is chosen when the library loads.
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
-#define EMBER_CONV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define EMBER_CONV_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define EMBER_CONV_CLONES
 #endif
