@@ -7,12 +7,16 @@ forward + backward (the vjp with respect to input and weight, for a given cotang
   * conv1d: batch 8, 512 -> 512 channels, length 1024, kernel 3, padding 1.
 
 torch runs torch.nn.functional.conv{1,2}d twice: on channels_last tensors (the layout ember
-and MLX use) and on its default NCHW layout. MLX's CPU build joins when it is installed.
+and MLX use) and on its default NCHW layout. With --mlx, MLX's CPU build joins (its CPU
+convolution is a plain loop, 30-100x slower here, so it is left out by default).
 Peers take turns call by call (ember, torch channels_last, torch NCHW, ...) and each figure
 is the median of its turns, so load from other processes falls on all of them alike.
 (x) = ember time / peer time: below 1 means ember is faster.
 
-    python bench/bench_conv.py [--quick] [--repeat N]
+    python bench/bench_conv.py [--quick] [--repeat N] [--threads N] [--mlx]
+
+--threads N runs every peer on N threads (default: each its own default, the core count);
+one thread each is far less sensitive to other load on the machine.
 """
 import os
 import statistics
@@ -86,18 +90,20 @@ def interleaved(fns, repeat, warmup=2):
     return [statistics.median(t) for t in times]
 
 
-def run(quick=False, repeat=7):
+def run(quick=False, repeat=7, with_mlx=False, threads=None):
     import ember.core as mx
     import torch
 
+    if threads:
+        mx.set_num_threads(threads)
+        torch.set_num_threads(threads)
     peers = ["ember", "torch channels_last", "torch NCHW"]
-    try:
+    mlx = None
+    if with_mlx:
         import mlx.core as mlx
 
         mlx.set_default_device(mlx.cpu)
         peers.append("mlx")
-    except ImportError:
-        mlx = None
     rng = np.random.default_rng(0)
     rows, summary = [], {}
     for name, xs, ws, stride, padding, groups in CASES[:2] if quick else CASES:
@@ -133,5 +139,7 @@ def run(quick=False, repeat=7):
 
 if __name__ == "__main__":
     repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 7
-    md, _ = run(quick="--quick" in sys.argv, repeat=repeat)
+    threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else None
+    md, _ = run(quick="--quick" in sys.argv, repeat=repeat, with_mlx="--mlx" in sys.argv,
+                threads=threads)
     print(md)

@@ -29,8 +29,11 @@ namespace ember {
 
 namespace {
 
-// Bytes of gathered patches per tile: they, and the gemm's packed copy, stay in L2.
-constexpr int64_t kTileBytes = 256 << 10;
+// Bytes of gathered patches per tile: they, and BLAS's packed copy, stay in a 1 MiB L2.
+constexpr int64_t kTileBytes = 512 << 10;
+// Rows per tile at least min(C_out / groups, this): BLAS repacks the weight for every call,
+// which costs 1 / rows of the tile's work (a large weight does not stay in cache).
+constexpr int64_t kMinTileRows = 256;
 // The most columns (taps x channels) one gemm reduces over; longer rows are split.
 constexpr int64_t kMaxReduce = 4608;
 // Multiply-adds per parallel_for item below which the depthwise loop stays on one thread.
@@ -254,6 +257,7 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
   const int64_t width = taps * g.cg;
   const int64_t rows = g.batch * g.P;
   int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * width), 8, 1024);
+  tile = std::max(tile, std::min(g.og, kMinTileRows));
   // Each tile keeps every tap's offset for its rows: at most 2^21 of them.
   tile = std::clamp<int64_t>((int64_t(1) << 21) / g.Q, 1, std::min(tile, rows));
   const int64_t n_tiles = (rows + tile - 1) / tile;
@@ -294,12 +298,12 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
   });
 }
 
-// ---- pointwise: out (rows, C_out) = x (rows, C_in) @ w^T per group, one BLAS call each ----
-// Returns false when x's rows are not evenly spaced or too many for one call.
+// ---- pointwise: out (rows, C_out) = x (rows, C_in) @ w^T per group, read in place ----
+// Tiles of rows are spread over the pool like the other plans' (one BLAS call each).
+// Returns false when x's rows are not evenly spaced or too far apart for BLAS.
 template <typename A>
 bool pointwise(const Geometry& g, const array& x, const array& w, array& y) {
-  const int64_t rows = g.batch * g.P;
-  if (g.xc != 1 || rows > INT_MAX) return false;
+  if (g.xc != 1) return false;
   std::vector<int64_t> sizes = {g.batch}, strides = {g.xb};
   sizes.insert(sizes.end(), g.in.begin(), g.in.end());
   strides.insert(strides.end(), g.xs.begin(), g.xs.end());
@@ -309,10 +313,20 @@ bool pointwise(const Geometry& g, const array& x, const array& w, array& y) {
   const A* wp = packed_weight<A, A>(w, holder);
   const A* px = x.data<A>();
   A* py = y.data<A>();
-  for (int64_t grp = 0; grp < g.groups; ++grp) {
-    cpu::gemm(false, true, int(rows), int(g.og), int(g.cg), A(1), px + grp * g.cg, int(step),
-              wp + grp * g.og * g.cg, int(g.cg), A(0), py + grp * g.og, int(g.co));
-  }
+  const int64_t rows = g.batch * g.P;
+  const int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * g.cg),
+                                           kMinTileRows, 4096);
+  const int64_t n_tiles = (rows + tile - 1) / tile;
+  cpu::blas_threads_for(0);
+  cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t grp = item % g.groups, r0 = (item / g.groups) * tile;
+      const int64_t nr = std::min(tile, rows - r0);
+      cpu::gemm_serial(false, true, int(nr), int(g.og), int(g.cg), A(1),
+                       px + r0 * step + grp * g.cg, int(step), wp + grp * g.og * g.cg,
+                       int(g.cg), A(0), py + r0 * g.co + grp * g.og, int(g.co));
+    }
+  });
   return true;
 }
 
