@@ -64,6 +64,21 @@ def test_plans_in_low_precision(xs, ws, kw, dtype, tol):
         np.testing.assert_allclose(np.asarray(got.astype(mx.float32)), ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype,tol", [(mx.float16, 3e-2), (mx.bfloat16, 1e-1)])
+def test_gradients_in_low_precision(dtype, tol):
+    # the weight gradient's dual plan and the depthwise plan on 16-bit floats
+    for xs, ws, groups in (((4, 9, 8, 6), (6, 3, 3, 6), 1), ((4, 9, 8, 6), (6, 3, 3, 1), 6)):
+        x, w = RNG.standard_normal(xs), RNG.standard_normal(ws) / 4
+        f = lambda a, b: mx.sum(mx.conv2d(a, b, padding=1, groups=groups) ** 2)  # noqa: E731
+        want = mx.grad(f, argnums=(0, 1))(f64(x), f64(w))
+        got = mx.grad(f, argnums=(0, 1))(mx.array(x, dtype=dtype), mx.array(w, dtype=dtype))
+        for g, r in zip(got, want):
+            assert g.dtype == dtype
+            scale = np.max(np.abs(np.asarray(r)))
+            np.testing.assert_allclose(np.asarray(g.astype(mx.float32)) / scale,
+                                       np.asarray(r) / scale, atol=tol)
+
+
 def test_weight_gradient_matches_definition_on_large_sizes():
     # dL/dw through the dual plan (x read with batch and channels swapped), big enough for
     # several reduction tiles and both threads; dL/dx through the rows plan.

@@ -3,6 +3,7 @@
 #include "ember/ops/conv.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "ember/errors.h"
 #include "ember/ops.h"
@@ -118,6 +119,13 @@ array convolution(const char* op, const array& input, const array& weight,
     throw std::invalid_argument(msg("[", op, "] The weight's ", co, " output channels (shape ",
                                     weight.shape(), ") are not divisible by groups=", p.groups,
                                     "."));
+  }
+  // The kernel hands BLAS a weight row (taps x C_in / groups) and channel counts as ints.
+  const int64_t row = co == 0 ? 0 : weight.size() / co;
+  if (row > INT_MAX || co > INT_MAX || ci > INT_MAX) {
+    throw std::invalid_argument(msg("[", op, "] The weight (shape ", weight.shape(),
+                                    ") exceeds the BLAS limit of ", INT_MAX,
+                                    " (32-bit sizes) per output channel."));
   }
   Shape out_shape = {input.shape(0)};
   for (int i = 0; i < nd; ++i) {
