@@ -38,8 +38,28 @@ constexpr int64_t kMinTileRows = 256;
 constexpr int64_t kMaxReduce = 4608;
 // Multiply-adds per parallel_for item below which the depthwise loop stays on one thread.
 constexpr int64_t kDirectGrain = 1 << 15;
+// Plans that split a reduction give each thread this many slots (each with its own partial
+// sums), so a thread the OS delays leaves its slots to the others.
+constexpr int64_t kSlotsPerThread = 4;
 // Marks a tap that reads a zero (padding, or between the points of a dilated input).
 constexpr int64_t kNone = INT64_MIN;
+
+// Largest per-thread buffer kept from one call to the next.
+constexpr int64_t kKeepBytes = 8 << 20;
+
+// A buffer of n values of V for the calling thread. Up to kKeepBytes it is the thread's own
+// (slot 0-3), reused by later calls, so they neither page-fault fresh memory nor zero it;
+// larger ones are allocated in `fresh`. Contents are not initialized.
+template <typename V>
+V* buffer(int slot, int64_t n, std::vector<V>& fresh) {
+  thread_local std::vector<V> kept[4];
+  if (n * int64_t(sizeof(V)) > kKeepBytes) {
+    fresh.resize(size_t(n));
+    return fresh.data();
+  }
+  if (kept[slot].size() < size_t(n)) kept[slot].resize(size_t(n));
+  return kept[slot].data();
+}
 
 // float16 / bfloat16 compute in float32, float32 and float64 in themselves.
 template <typename T>
@@ -223,6 +243,16 @@ const A* packed_weight(const array& w, array& holder) {
   return holder.data<A>();
 }
 
+// sums[i] += sums[s * n + i] for every slot s > 0: the per-slot partial sums of the dual and
+// the depthwise plans added into the first.
+template <typename A>
+void add_slots(A* sums, int slots, int64_t n) {
+  for (int s = 1; s < slots; ++s) {
+    const A* part = sums + s * n;
+    for (int64_t i = 0; i < n; ++i) sums[i] += part[i];
+  }
+}
+
 // ---- rows: out rows = patches (rows x taps * Cg) @ weight^T, per group and tile ----
 
 // One patch row: the Cg channels read at taps [q0, q0 + nq) (offs: their x offsets), zeros
@@ -266,32 +296,34 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
   T* py = y.data<T>();
   cpu::blas_threads_for(0);
   cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
-    std::vector<A> patches(static_cast<size_t>(tile * width));
-    std::vector<A> result(direct_out ? 0 : static_cast<size_t>(tile * g.og));
-    std::vector<int64_t> offs(static_cast<size_t>(tile * g.Q));
+    std::vector<A> fresh_a[2];
+    std::vector<int64_t> fresh_offs;
+    A* patches = buffer<A>(0, tile * width, fresh_a[0]);
+    A* result = direct_out ? nullptr : buffer<A>(1, tile * g.og, fresh_a[1]);
+    int64_t* offs = buffer<int64_t>(0, tile * g.Q, fresh_offs);
     Offsets offsets(g);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t grp = item % g.groups, r0 = (item / g.groups) * tile;
       const int64_t nr = std::min(tile, rows - r0);
-      A* c = direct_out ? reinterpret_cast<A*>(py) + r0 * g.co + grp * g.og : result.data();
+      A* c = direct_out ? reinterpret_cast<A*>(py) + r0 * g.co + grp * g.og : result;
       const int64_t ldc = direct_out ? g.co : g.og;
       Odometer o(g.out, r0 % g.P);
-      for (int64_t r = 0; r < nr; ++r, o.next()) offsets.over_taps(o.idx, offs.data() + r * g.Q);
+      for (int64_t r = 0; r < nr; ++r, o.next()) offsets.over_taps(o.idx, offs + r * g.Q);
       for (int64_t q0 = 0; q0 < g.Q; q0 += taps) {
         const int64_t nq = std::min(taps, g.Q - q0), nc = nq * g.cg;
         // patches[r, (q - q0) * Cg + j] = x[n, source(o, q), grp * Cg + j]
         for (int64_t r = 0; r < nr; ++r) {
           const int64_t n = (r0 + r) / g.P;
-          gather_row<T, A>(g, offs.data() + r * g.Q + q0, nq,
-                           px + n * g.xb + grp * g.cg * g.xc, patches.data() + r * nc);
+          gather_row<T, A>(g, offs + r * g.Q + q0, nq, px + n * g.xb + grp * g.cg * g.xc,
+                           patches + r * nc);
         }
-        cpu::gemm_serial(false, true, int(nr), int(g.og), int(nc), A(1), patches.data(),
-                         int(nc), wp + grp * g.og * cols + q0 * g.cg, int(cols),
-                         A(q0 ? 1 : 0), c, int(ldc));
+        cpu::gemm_serial(false, true, int(nr), int(g.og), int(nc), A(1), patches, int(nc),
+                         wp + grp * g.og * cols + q0 * g.cg, int(cols), A(q0 ? 1 : 0), c,
+                         int(ldc));
       }
       if (!direct_out) {
         for (int64_t r = 0; r < nr; ++r) {
-          store_run<T, A>(result.data() + r * g.og, py + (r0 + r) * g.co + grp * g.og, g.og);
+          store_run<T, A>(result + r * g.og, py + (r0 + r) * g.co + grp * g.og, g.og);
         }
       }
     }
@@ -453,62 +485,70 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
     const int64_t grain = std::max<int64_t>(1, kDirectGrain / std::max<int64_t>(g.Q * co, 1));
     cpu::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
       Offsets offsets(g);
-      std::vector<int64_t> offs(static_cast<size_t>(g.Q));
-      std::vector<const A*> xs(static_cast<size_t>(g.Q)), ws(static_cast<size_t>(g.Q));
-      std::vector<A> acc(static_cast<size_t>(co));
-      std::vector<A> xbuf(convert ? static_cast<size_t>(g.Q * ci) : 0);
+      std::vector<int64_t> fresh_offs;
+      std::vector<const A*> fresh_ptrs[2];
+      std::vector<A> fresh_a[2];
+      int64_t* offs = buffer<int64_t>(0, g.Q, fresh_offs);
+      const A** xs = buffer<const A*>(0, g.Q, fresh_ptrs[0]);
+      const A** ws = buffer<const A*>(1, g.Q, fresh_ptrs[1]);
+      A* acc = buffer<A>(0, co, fresh_a[0]);
+      A* xbuf = convert ? buffer<A>(1, g.Q * ci, fresh_a[1]) : nullptr;
       Odometer o(g.out, begin % g.P);
       for (int64_t r = begin; r < end; ++r, o.next()) {
-        offsets.over_taps(o.idx, offs.data());
+        offsets.over_taps(o.idx, offs);
         int64_t n = 0;
         for (int64_t t = 0; t < g.Q; ++t) {
           if (offs[t] == kNone) continue;
-          xs[n] = x_row(r / g.P, offs[t], xbuf.data() + n * ci);
+          xs[n] = x_row(r / g.P, offs[t], xbuf + n * ci);
           ws[n++] = wq + t * wld;
         }
-        std::fill(acc.begin(), acc.end(), A(0));
-        depthwise_acc(acc.data(), xs.data(), ws.data(), n, co, g.og);
-        store_run<T, A>(acc.data(), py + r * co, co);
+        std::fill_n(acc, co, A(0));
+        depthwise_acc(acc, xs, ws, n, co, g.og);
+        store_run<T, A>(acc, py + r * co, co);
       }
     });
     return;
   }
   constexpr int64_t kBlock = 256;  // taps per pass over the outputs
   const int64_t n_blocks = (g.Q + kBlock - 1) / kBlock;
-  const int slots = int(std::min<int64_t>(get_num_threads(), n_blocks));
-  std::vector<std::vector<A>> sums(slots, std::vector<A>(static_cast<size_t>(rows * co)));
+  const int slots = int(std::min<int64_t>(kSlotsPerThread * get_num_threads(), n_blocks));
+  std::vector<A> fresh_sums;
+  A* sums = buffer<A>(2, slots * rows * co, fresh_sums);
   cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
     Offsets offsets(g);
-    std::vector<int64_t> offs(static_cast<size_t>(g.P)), count(static_cast<size_t>(rows));
-    std::vector<const A*> xs(static_cast<size_t>(rows * kBlock));
-    std::vector<const A*> ws(static_cast<size_t>(rows * kBlock));
-    std::vector<A> xbuf(convert ? static_cast<size_t>(rows * kBlock * ci) : 0);
+    std::vector<int64_t> fresh_offs[2];
+    std::vector<const A*> fresh_ptrs[2];
+    std::vector<A> fresh_a;
+    int64_t* offs = buffer<int64_t>(0, g.P, fresh_offs[0]);
+    int64_t* count = buffer<int64_t>(1, rows, fresh_offs[1]);
+    const A** xs = buffer<const A*>(0, rows * kBlock, fresh_ptrs[0]);
+    const A** ws = buffer<const A*>(1, rows * kBlock, fresh_ptrs[1]);
+    A* xbuf = convert ? buffer<A>(1, rows * kBlock * ci, fresh_a) : nullptr;
     for (int64_t s = s0; s < s1; ++s) {
+      A* sum = sums + s * rows * co;
+      std::fill_n(sum, rows * co, A(0));
       for (int64_t b = n_blocks * s / slots; b < n_blocks * (s + 1) / slots; ++b) {
         const int64_t t0 = b * kBlock, t1 = std::min(g.Q, t0 + kBlock);
-        std::fill(count.begin(), count.end(), 0);
+        std::fill_n(count, rows, 0);
         Odometer q(g.k, t0);
         for (int64_t t = t0; t < t1; ++t, q.next()) {
-          offsets.over_outputs(q.idx, offs.data());
+          offsets.over_outputs(q.idx, offs);
           for (int64_t r = 0; r < rows; ++r) {
             const int64_t off = offs[r % g.P];
             if (off == kNone) continue;
             const int64_t i = r * kBlock + count[r]++;
-            xs[i] = x_row(r / g.P, off, xbuf.data() + i * ci);
+            xs[i] = x_row(r / g.P, off, xbuf + i * ci);
             ws[i] = wq + t * wld;
           }
         }
         for (int64_t r = 0; r < rows; ++r) {
-          depthwise_acc(sums[s].data() + r * co, xs.data() + r * kBlock, ws.data() + r * kBlock,
-                        count[r], co, g.og);
+          depthwise_acc(sum + r * co, xs + r * kBlock, ws + r * kBlock, count[r], co, g.og);
         }
       }
     }
   });
-  for (int s = 1; s < slots; ++s) {
-    for (int64_t i = 0; i < rows * co; ++i) sums[0][i] += sums[s][i];
-  }
-  store_run<T, A>(sums[0].data(), py, rows * co);
+  add_slots(sums, slots, rows * co);
+  store_run<T, A>(sums, py, rows * co);
 }
 
 // ---- dual: out[(o, n), c] = sum over rows (j, q) of D[(j, q), (o, n)] * W[(j, q), c] ----
@@ -521,8 +561,9 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
   const int64_t red = g.cg * g.Q;       // rows of D per group
   const int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * width), 8, 1024);
   const int64_t n_tiles = (red + tile - 1) / tile;
-  const int slots = int(std::min<int64_t>(get_num_threads(), n_tiles));
-  std::vector<std::vector<A>> sums(slots, std::vector<A>(static_cast<size_t>(width * g.og)));
+  const int slots = int(std::min<int64_t>(kSlotsPerThread * get_num_threads(), n_tiles));
+  std::vector<A> fresh_sums;
+  A* sums = buffer<A>(2, slots * width * g.og, fresh_sums);
   const T* px = x.data<T>();
   const T* pw = w.data<T>();
   T* py = y.data<T>();
@@ -537,12 +578,14 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
   cpu::blas_threads_for(0);
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
-      std::vector<A> rows(static_cast<size_t>(tile * width));
-      std::vector<A> wrows(w_in_place ? 0 : static_cast<size_t>(tile * g.og));
-      std::vector<int64_t> offs(static_cast<size_t>(g.P));
+      std::vector<A> fresh_a[2];
+      std::vector<int64_t> fresh_offs;
+      A* rows = buffer<A>(0, tile * width, fresh_a[0]);
+      A* wrows = w_in_place ? nullptr : buffer<A>(1, tile * g.og, fresh_a[1]);
+      int64_t* offs = buffer<int64_t>(0, g.P, fresh_offs);
       Offsets offsets(g);
       for (int64_t s = s0; s < s1; ++s) {
-        A* sum = sums[s].data();
+        A* sum = sums + s * width * g.og;
         std::fill_n(sum, width * g.og, A(0));
         for (int64_t t = n_tiles * s / slots; t < n_tiles * (s + 1) / slots; ++t) {
           const int64_t m0 = t * tile, nm = std::min(tile, red - m0);
@@ -550,8 +593,8 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
           int64_t j = m0 / g.Q;
           for (int64_t m = 0; m < nm; ++m) {
             const T* base = px + (grp * g.cg + j) * g.xc;
-            A* dst = rows.data() + m * width;
-            offsets.over_outputs(q.idx, offs.data());
+            A* dst = rows + m * width;
+            offsets.over_outputs(q.idx, offs);
             for (int64_t p = 0; p < g.P; ++p) {
               if (offs[p] == kNone) std::fill_n(dst + p * g.batch, g.batch, A(0));
               else load_run<T, A>(base + offs[p], g.xb, dst + p * g.batch, g.batch);
@@ -559,24 +602,22 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
             if (!w_in_place) {
               int64_t woff = (grp * g.og) * g.wo + j * g.wc;
               for (int i = 0; i < g.nd; ++i) woff += q.idx[i] * g.ws[i];
-              load_run<T, A>(pw + woff, g.wo, wrows.data() + m * g.og, g.og);
+              load_run<T, A>(pw + woff, g.wo, wrows + m * g.og, g.og);
             }
             if (!q.next()) ++j;
           }
           const A* b = w_in_place ? reinterpret_cast<const A*>(pw) + grp * g.og * g.wo + m0 * wrow
-                                  : wrows.data();
-          cpu::gemm_serial(true, false, int(width), int(g.og), int(nm), A(1), rows.data(),
-                           int(width), b, int(w_in_place ? wrow : g.og), A(1), sum, int(g.og));
+                                  : wrows;
+          cpu::gemm_serial(true, false, int(width), int(g.og), int(nm), A(1), rows, int(width),
+                           b, int(w_in_place ? wrow : g.og), A(1), sum, int(g.og));
         }
       }
     });
-    for (int s = 1; s < slots; ++s) {
-      for (int64_t i = 0; i < width * g.og; ++i) sums[0][i] += sums[s][i];
-    }
+    add_slots(sums, slots, width * g.og);
     // out[n, o, grp * og + c] = sum[(o, n), c]
     for (int64_t p = 0; p < g.P; ++p) {
       for (int64_t n = 0; n < g.batch; ++n) {
-        store_run<T, A>(sums[0].data() + (p * g.batch + n) * g.og,
+        store_run<T, A>(sums + (p * g.batch + n) * g.og,
                         py + (n * g.P + p) * g.co + grp * g.og, g.og);
       }
     }
