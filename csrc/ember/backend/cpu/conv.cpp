@@ -230,6 +230,33 @@ class Offsets {
   std::vector<int64_t> axis_;
 };
 
+// The offsets of every tap for every output position (P x Q, the same for every image),
+// built once per call when that table is small; otherwise each row's are built as needed.
+class TapTable {
+ public:
+  static constexpr int64_t kMaxEntries = int64_t(1) << 20;
+
+  explicit TapTable(const Geometry& g) : g_(g) {
+    if (g.P * g.Q > kMaxEntries) return;
+    table_.resize(size_t(g.P * g.Q));
+    Offsets offsets(g);
+    Odometer o(g.out, 0);
+    for (int64_t p = 0; p < g.P; ++p, o.next()) offsets.over_taps(o.idx, table_.data() + p * g.Q);
+  }
+
+  /// The Q offsets of output position p (multi-index o); `scratch` (Q entries) is used when
+  /// the table was too large to build.
+  const int64_t* row(int64_t p, const int64_t* o, Offsets& offsets, int64_t* scratch) const {
+    if (!table_.empty()) return table_.data() + p * g_.Q;
+    offsets.over_taps(o, scratch);
+    return scratch;
+  }
+
+ private:
+  const Geometry& g_;
+  std::vector<int64_t> table_;
+};
+
 // The weight as float / double rows (C_out, taps * C_in / groups), row-major.
 template <typename T, typename A>
 const A* packed_weight(const array& w, array& holder) {
@@ -294,13 +321,15 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
   const bool direct_out = std::is_same_v<T, A>;
   const T* px = x.data<T>();
   T* py = y.data<T>();
+  const TapTable taps_of(g);
   cpu::blas_threads_for(0);
   cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
     std::vector<A> fresh_a[2];
     std::vector<int64_t> fresh_offs;
     A* patches = buffer<A>(0, tile * width, fresh_a[0]);
     A* result = direct_out ? nullptr : buffer<A>(1, tile * g.og, fresh_a[1]);
-    int64_t* offs = buffer<int64_t>(0, tile * g.Q, fresh_offs);
+    int64_t* scratch = buffer<int64_t>(0, tile * g.Q, fresh_offs);
+    std::vector<const int64_t*> offs(static_cast<size_t>(tile));
     Offsets offsets(g);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t grp = item % g.groups, r0 = (item / g.groups) * tile;
@@ -308,13 +337,15 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
       A* c = direct_out ? reinterpret_cast<A*>(py) + r0 * g.co + grp * g.og : result;
       const int64_t ldc = direct_out ? g.co : g.og;
       Odometer o(g.out, r0 % g.P);
-      for (int64_t r = 0; r < nr; ++r, o.next()) offsets.over_taps(o.idx, offs + r * g.Q);
+      for (int64_t r = 0; r < nr; ++r, o.next()) {
+        offs[r] = taps_of.row((r0 + r) % g.P, o.idx, offsets, scratch + r * g.Q);
+      }
       for (int64_t q0 = 0; q0 < g.Q; q0 += taps) {
         const int64_t nq = std::min(taps, g.Q - q0), nc = nq * g.cg;
         // patches[r, (q - q0) * Cg + j] = x[n, source(o, q), grp * Cg + j]
         for (int64_t r = 0; r < nr; ++r) {
           const int64_t n = (r0 + r) / g.P;
-          gather_row<T, A>(g, offs + r * g.Q + q0, nq, px + n * g.xb + grp * g.cg * g.xc,
+          gather_row<T, A>(g, offs[r] + q0, nq, px + n * g.xb + grp * g.cg * g.xc,
                            patches + r * nc);
         }
         cpu::gemm_serial(false, true, int(nr), int(g.og), int(nc), A(1), patches, int(nc),
@@ -482,20 +513,21 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
   };
   const bool by_taps = rows * co <= (int64_t(1) << 16) && g.Q >= 8 * rows;
   if (!by_taps) {
+    const TapTable taps_of(g);
     const int64_t grain = std::max<int64_t>(1, kDirectGrain / std::max<int64_t>(g.Q * co, 1));
     cpu::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
       Offsets offsets(g);
       std::vector<int64_t> fresh_offs;
       std::vector<const A*> fresh_ptrs[2];
       std::vector<A> fresh_a[2];
-      int64_t* offs = buffer<int64_t>(0, g.Q, fresh_offs);
+      int64_t* scratch = buffer<int64_t>(0, g.Q, fresh_offs);
       const A** xs = buffer<const A*>(0, g.Q, fresh_ptrs[0]);
       const A** ws = buffer<const A*>(1, g.Q, fresh_ptrs[1]);
       A* acc = buffer<A>(0, co, fresh_a[0]);
       A* xbuf = convert ? buffer<A>(1, g.Q * ci, fresh_a[1]) : nullptr;
       Odometer o(g.out, begin % g.P);
       for (int64_t r = begin; r < end; ++r, o.next()) {
-        offsets.over_taps(o.idx, offs);
+        const int64_t* offs = taps_of.row(r % g.P, o.idx, offsets, scratch);
         int64_t n = 0;
         for (int64_t t = 0; t < g.Q; ++t) {
           if (offs[t] == kNone) continue;
