@@ -52,6 +52,29 @@ def test_plans_match_definition(xs, ws, kw):
                                rtol=1e-10, atol=1e-10)
 
 
+DILATED = [
+    # input dilation: the rows plan works through one class of outputs at a time
+    ((2, 9, 8, 6), (4, 3, 3, 6), dict(input_dilation=(2, 3), stride=(1, 2),
+                                      padding=([2, 1], [0, 3]), kernel_dilation=(1, 2), flip=True)),
+    ((2, 7, 5, 4), (6, 4, 2, 2), dict(input_dilation=2, padding=([3, 1], [3, 0]), groups=2)),
+    ((1, 6, 5, 3), (2, 2, 2, 3), dict(input_dilation=3, stride=2, kernel_dilation=2)),
+    ((1, 2, 3), (2, 1, 3), dict(input_dilation=4, padding=([1], [2]))),  # classes without taps
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", DILATED)
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_input_dilation_classes(xs, ws, kw, dtype):
+    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws) / 2
+    ref = conv_ref(x, w, **kw)
+    if dtype == "float64":
+        got = mx.conv_general(f64(x), f64(w), **kw)
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+    else:
+        got = mx.conv_general(mx.array(x, dtype=mx.float16), mx.array(w, dtype=mx.float16), **kw)
+        np.testing.assert_allclose(np.asarray(got.astype(mx.float32)), ref, rtol=2e-2, atol=2e-2)
+
+
 @pytest.mark.parametrize("dtype,tol", [(mx.float16, 2e-2), (mx.bfloat16, 8e-2), (mx.float32, 1e-4)])
 @pytest.mark.parametrize("xs,ws,kw", PLANS[:1] + PLANS[3:6])
 def test_plans_in_low_precision(xs, ws, kw, dtype, tol):

@@ -158,6 +158,8 @@ struct Geometry {
   }
 };
 
+
+
 // A row-major multi-index over `shape` that counts up from a flat start.
 class Odometer {
  public:
@@ -191,28 +193,103 @@ class Odometer {
   std::vector<int64_t> heap_;
 };
 
+// A class of output positions and the kernel taps that can read nonzeros for them: per axis,
+// a list of output indices and one of the weight's tap indices. With input dilation d along an
+// axis, the outputs fall into d classes by where they land between the input's points, and
+// each class reads only every d-th tap: a plan that gathers just those skips the zeros (a
+// transposed convolution with stride 2 does a quarter of the work in 2-D).
+struct Phase {
+  std::vector<std::vector<int64_t>> outs, taps;
+  std::vector<int64_t> out_sizes, tap_sizes;  // the lists' lengths
+  int64_t P = 1, Q = 1;
+  bool all = true;  // every output and every tap: the whole convolution in one phase
+
+  void add_axis(std::vector<int64_t> o, std::vector<int64_t> t) {
+    P *= int64_t(o.size());
+    Q *= int64_t(t.size());
+    out_sizes.push_back(int64_t(o.size()));
+    tap_sizes.push_back(int64_t(t.size()));
+    outs.push_back(std::move(o));
+    taps.push_back(std::move(t));
+  }
+};
+
+std::vector<int64_t> iota_list(int64_t n) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+// Every output with every tap.
+Phase whole(const Geometry& g) {
+  Phase ph;
+  for (int i = 0; i < g.nd; ++i) ph.add_axis(iota_list(g.out[i]), iota_list(g.k[i]));
+  return ph;
+}
+
+// The classes of output positions under input dilation (just `whole` without any).
+std::vector<Phase> phases(const Geometry& g) {
+  if (std::all_of(g.idil.begin(), g.idil.end(), [](int64_t d) { return d == 1; })) {
+    return {whole(g)};
+  }
+  // Per axis: (outputs, taps) for each residue of o * stride - lo modulo the dilation.
+  std::vector<std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>> axes;
+  for (int i = 0; i < g.nd; ++i) {
+    const int64_t d = g.idil[i];
+    std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> classes;
+    for (int64_t rho = 0; rho < d; ++rho) {
+      std::vector<int64_t> outs, taps;
+      for (int64_t o = 0; o < g.out[i]; ++o) {
+        if (((o * g.stride[i] - g.lo[i]) % d + d) % d == rho) outs.push_back(o);
+      }
+      if (outs.empty()) continue;
+      for (int64_t kk = 0; kk < g.k[i]; ++kk) {
+        const int64_t t = g.flip ? g.k[i] - 1 - kk : kk;
+        if ((rho + t * g.kdil[i]) % d == 0) taps.push_back(kk);
+      }
+      classes.emplace_back(std::move(outs), std::move(taps));
+    }
+    axes.push_back(std::move(classes));
+  }
+  std::vector<Phase> out;
+  std::vector<int64_t> counts;
+  for (auto& a : axes) counts.push_back(int64_t(a.size()));
+  Odometer pick(counts, 0);
+  do {
+    Phase ph;
+    ph.all = false;
+    for (int i = 0; i < g.nd; ++i) {
+      const auto& c = axes[i][pick.idx[i]];
+      ph.add_axis(c.first, c.second);
+    }
+    out.push_back(std::move(ph));
+  } while (pick.next());
+  return out;
+}
+
 // x's element offsets (relative to an image and a channel) that one output position reads at
 // every tap, or that one tap reads at every output position: built per axis (source times
 // stride), then combined over the axes in row-major order, kNone where any axis reads a zero.
 class Offsets {
  public:
-  explicit Offsets(const Geometry& g) : g_(g) {}
+  Offsets(const Geometry& g, const Phase& ph) : g_(g), ph_(ph) {}
 
-  /// out[t] for every tap t < Q, for output position o.
-  void over_taps(const int64_t* o, int64_t* out) { combine(o, g_.k, true, out); }
-  /// out[p] for every output position p < P, for tap q.
-  void over_outputs(const int64_t* q, int64_t* out) { combine(q, g_.out, false, out); }
+  /// out[t] for every tap t < ph.Q, for the output at index j of the phase's lists.
+  void over_taps(const int64_t* j, int64_t* out) { combine(j, true, out); }
+  /// out[p] for every output p < ph.P, for the tap at index v of the phase's lists.
+  void over_outputs(const int64_t* v, int64_t* out) { combine(v, false, out); }
 
  private:
-  void combine(const int64_t* fixed, const std::vector<int64_t>& sizes, bool over_taps,
-               int64_t* out) {
+  void combine(const int64_t* fixed, bool over_taps, int64_t* out) {
     out[0] = 0;
     int64_t n = 1;
     for (int d = 0; d < g_.nd; ++d) {
-      const int64_t m = sizes[d];
+      const std::vector<int64_t>& list = over_taps ? ph_.taps[d] : ph_.outs[d];
+      const int64_t at = over_taps ? ph_.outs[d][fixed[d]] : ph_.taps[d][fixed[d]];
+      const int64_t m = int64_t(list.size());
       axis_.resize(size_t(m));
       for (int64_t v = 0; v < m; ++v) {
-        const int64_t s = over_taps ? g_.source(d, fixed[d], v) : g_.source(d, v, fixed[d]);
+        const int64_t s = over_taps ? g_.source(d, at, list[v]) : g_.source(d, list[v], at);
         axis_[v] = s < 0 ? kNone : s * g_.xs[d];
       }
       // Expand in place from the back: entry i * m + v = entry i + axis_[v].
@@ -227,6 +304,7 @@ class Offsets {
   }
 
   const Geometry& g_;
+  const Phase& ph_;
   std::vector<int64_t> axis_;
 };
 
@@ -236,24 +314,26 @@ class TapTable {
  public:
   static constexpr int64_t kMaxEntries = int64_t(1) << 20;
 
-  explicit TapTable(const Geometry& g) : g_(g) {
-    if (g.P * g.Q > kMaxEntries) return;
-    table_.resize(size_t(g.P * g.Q));
-    Offsets offsets(g);
-    Odometer o(g.out, 0);
-    for (int64_t p = 0; p < g.P; ++p, o.next()) offsets.over_taps(o.idx, table_.data() + p * g.Q);
+  TapTable(const Geometry& g, const Phase& ph) : ph_(ph) {
+    if (ph.P * ph.Q > kMaxEntries) return;
+    table_.resize(size_t(ph.P * ph.Q));
+    Offsets offsets(g, ph);
+    Odometer j(ph.out_sizes, 0);
+    for (int64_t p = 0; p < ph.P; ++p, j.next()) {
+      offsets.over_taps(j.idx, table_.data() + p * ph.Q);
+    }
   }
 
-  /// The Q offsets of output position p (multi-index o); `scratch` (Q entries) is used when
+  /// The Q offsets of the phase's output p (multi-index j); `scratch` (Q entries) is used when
   /// the table was too large to build.
-  const int64_t* row(int64_t p, const int64_t* o, Offsets& offsets, int64_t* scratch) const {
-    if (!table_.empty()) return table_.data() + p * g_.Q;
-    offsets.over_taps(o, scratch);
+  const int64_t* row(int64_t p, const int64_t* j, Offsets& offsets, int64_t* scratch) const {
+    if (!table_.empty()) return table_.data() + p * ph_.Q;
+    offsets.over_taps(j, scratch);
     return scratch;
   }
 
  private:
-  const Geometry& g_;
+  const Phase& ph_;
   std::vector<int64_t> table_;
 };
 
@@ -304,47 +384,88 @@ void gather_row(const Geometry& g, const int64_t* offs, int64_t nq, const T* bas
   }
 }
 
+// The weight's columns for a phase's taps, (C_out, taps * Cg) row-major, as A; the weight
+// itself when the phase has every tap and the layout fits.
 template <typename T, typename A>
-void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
+const A* phase_weight(const Geometry& g, const Phase& ph, const array& w, array& holder,
+                      std::vector<A>& packed) {
+  if (ph.all) return packed_weight<T, A>(w, holder);
+  packed.resize(size_t(g.co * ph.Q * g.cg));
+  const T* pw = w.data<T>();
+  for (int64_t c = 0; c < g.co; ++c) {
+    Odometer v(ph.tap_sizes, 0);
+    for (int64_t t = 0; t < ph.Q; ++t, v.next()) {
+      int64_t off = c * g.wo;
+      for (int i = 0; i < g.nd; ++i) off += ph.taps[i][v.idx[i]] * g.ws[i];
+      load_run<T, A>(pw + off, g.wc, packed.data() + (c * ph.Q + t) * g.cg, g.cg);
+    }
+  }
+  return packed.data();
+}
+
+// Output rows of one phase: row r is image r / ph.P at the phase's output r % ph.P.
+template <typename T, typename A>
+void rows_of_phase(const Geometry& g, const Phase& ph, const array& x, const array& w,
+                   array& y) {
+  T* py = y.data<T>();
+  // y's row of the phase's row r (the phase's outputs are y's when it is whole).
+  std::vector<int64_t> out_strides(size_t(g.nd));
+  for (int i = g.nd - 1, st = 1; i >= 0; st *= g.out[i], --i) out_strides[i] = st;
+  auto y_row = [&](int64_t r, const int64_t* j) {
+    int64_t p = 0;
+    for (int i = 0; i < g.nd; ++i) p += ph.outs[i][j[i]] * out_strides[i];
+    return (r / ph.P) * g.P + p;
+  };
+  const int64_t rows = g.batch * ph.P;
+  if (ph.Q == 0) {  // a class that reads only zeros
+    Odometer j(ph.out_sizes, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      std::fill_n(py + y_row(r, j.idx) * g.co, g.co, T(0.0f));
+      j.next();
+    }
+    return;
+  }
   array holder;
-  const A* wp = packed_weight<T, A>(w, holder);
-  const int64_t cols = g.Q * g.cg;  // a weight row
+  std::vector<A> packed;
+  const A* wp = phase_weight<T, A>(g, ph, w, holder, packed);
+  const int64_t cols = ph.Q * g.cg;  // a weight row
   // Taps per gemm: all of them unless a row would be longer than kMaxReduce.
-  const int64_t taps = std::clamp<int64_t>(kMaxReduce / std::max<int64_t>(g.cg, 1), 1, g.Q);
+  const int64_t taps = std::clamp<int64_t>(kMaxReduce / std::max<int64_t>(g.cg, 1), 1, ph.Q);
   const int64_t width = taps * g.cg;
-  const int64_t rows = g.batch * g.P;
   int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * width), 8, 1024);
   tile = std::max(tile, std::min(g.og, kMinTileRows));
-  // Each tile keeps every tap's offset for its rows: at most 2^21 of them.
-  tile = std::clamp<int64_t>((int64_t(1) << 21) / g.Q, 1, std::min(tile, rows));
+  // Each tile may keep every tap's offset for its rows: at most 2^21 of them.
+  tile = std::clamp<int64_t>((int64_t(1) << 21) / ph.Q, 1, std::min(tile, rows));
   const int64_t n_tiles = (rows + tile - 1) / tile;
-  const bool direct_out = std::is_same_v<T, A>;
+  // The gemm writes y's rows itself when they are consecutive and need no conversion.
+  const bool direct_out = std::is_same_v<T, A> && ph.all;
   const T* px = x.data<T>();
-  T* py = y.data<T>();
-  const TapTable taps_of(g);
+  const TapTable taps_of(g, ph);
   cpu::blas_threads_for(0);
   cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
     std::vector<A> fresh_a[2];
     std::vector<int64_t> fresh_offs;
     A* patches = buffer<A>(0, tile * width, fresh_a[0]);
     A* result = direct_out ? nullptr : buffer<A>(1, tile * g.og, fresh_a[1]);
-    int64_t* scratch = buffer<int64_t>(0, tile * g.Q, fresh_offs);
+    int64_t* scratch = buffer<int64_t>(0, tile * ph.Q, fresh_offs);
     std::vector<const int64_t*> offs(static_cast<size_t>(tile));
-    Offsets offsets(g);
+    std::vector<int64_t> dst(static_cast<size_t>(tile));
+    Offsets offsets(g, ph);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t grp = item % g.groups, r0 = (item / g.groups) * tile;
       const int64_t nr = std::min(tile, rows - r0);
       A* c = direct_out ? reinterpret_cast<A*>(py) + r0 * g.co + grp * g.og : result;
       const int64_t ldc = direct_out ? g.co : g.og;
-      Odometer o(g.out, r0 % g.P);
-      for (int64_t r = 0; r < nr; ++r, o.next()) {
-        offs[r] = taps_of.row((r0 + r) % g.P, o.idx, offsets, scratch + r * g.Q);
+      Odometer j(ph.out_sizes, r0 % ph.P);
+      for (int64_t r = 0; r < nr; ++r, j.next()) {
+        offs[r] = taps_of.row((r0 + r) % ph.P, j.idx, offsets, scratch + r * ph.Q);
+        dst[r] = y_row(r0 + r, j.idx);
       }
-      for (int64_t q0 = 0; q0 < g.Q; q0 += taps) {
-        const int64_t nq = std::min(taps, g.Q - q0), nc = nq * g.cg;
-        // patches[r, (q - q0) * Cg + j] = x[n, source(o, q), grp * Cg + j]
+      for (int64_t q0 = 0; q0 < ph.Q; q0 += taps) {
+        const int64_t nq = std::min(taps, ph.Q - q0), nc = nq * g.cg;
+        // patches[r, (q - q0) * Cg + i] = x[n, source(o, q), grp * Cg + i]
         for (int64_t r = 0; r < nr; ++r) {
-          const int64_t n = (r0 + r) / g.P;
+          const int64_t n = (r0 + r) / ph.P;
           gather_row<T, A>(g, offs[r] + q0, nq, px + n * g.xb + grp * g.cg * g.xc,
                            patches + r * nc);
         }
@@ -354,11 +475,16 @@ void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
       }
       if (!direct_out) {
         for (int64_t r = 0; r < nr; ++r) {
-          store_run<T, A>(result + r * g.og, py + (r0 + r) * g.co + grp * g.og, g.og);
+          store_run<T, A>(result + r * g.og, py + dst[r] * g.co + grp * g.og, g.og);
         }
       }
     }
   });
+}
+
+template <typename T, typename A>
+void by_rows(const Geometry& g, const array& x, const array& w, array& y) {
+  for (const Phase& ph : phases(g)) rows_of_phase<T, A>(g, ph, x, w, y);
 }
 
 // ---- pointwise: out (rows, C_out) = x (rows, C_in) @ w^T per group, read in place ----
@@ -512,11 +638,12 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
     return buf;
   };
   const bool by_taps = rows * co <= (int64_t(1) << 16) && g.Q >= 8 * rows;
+  const Phase all = whole(g);
   if (!by_taps) {
-    const TapTable taps_of(g);
+    const TapTable taps_of(g, all);
     const int64_t grain = std::max<int64_t>(1, kDirectGrain / std::max<int64_t>(g.Q * co, 1));
     cpu::parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
-      Offsets offsets(g);
+      Offsets offsets(g, all);
       std::vector<int64_t> fresh_offs;
       std::vector<const A*> fresh_ptrs[2];
       std::vector<A> fresh_a[2];
@@ -547,7 +674,7 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
   std::vector<A> fresh_sums;
   A* sums = buffer<A>(2, slots * rows * co, fresh_sums);
   cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
-    Offsets offsets(g);
+    Offsets offsets(g, all);
     std::vector<int64_t> fresh_offs[2];
     std::vector<const A*> fresh_ptrs[2];
     std::vector<A> fresh_a;
@@ -607,6 +734,7 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
   const int64_t wrow = uniform_stride(row_sizes, row_strides, g.og);
   const bool w_in_place = std::is_same_v<T, A> && (g.wo == 1 || g.og == 1) && wrow >= g.og &&
                           wrow <= INT_MAX;
+  const Phase all = whole(g);
   cpu::blas_threads_for(0);
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
@@ -615,7 +743,7 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
       A* rows = buffer<A>(0, tile * width, fresh_a[0]);
       A* wrows = w_in_place ? nullptr : buffer<A>(1, tile * g.og, fresh_a[1]);
       int64_t* offs = buffer<int64_t>(0, g.P, fresh_offs);
-      Offsets offsets(g);
+      Offsets offsets(g, all);
       for (int64_t s = s0; s < s1; ++s) {
         A* sum = sums + s * width * g.og;
         std::fill_n(sum, width * g.og, A(0));
