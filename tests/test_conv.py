@@ -75,6 +75,27 @@ def test_input_dilation_classes(xs, ws, kw, dtype):
         np.testing.assert_allclose(np.asarray(got.astype(mx.float32)), ref, rtol=2e-2, atol=2e-2)
 
 
+ADJOINT = DILATED + [
+    ((3, 9, 10, 8), (8, 3, 3, 1), dict(stride=2, padding=1, groups=8)),  # depthwise
+    ((3, 9, 10, 8), (5, 3, 3, 8), dict(stride=2, padding=1)),
+]
+
+
+@pytest.mark.parametrize("xs,ws,kw", ADJOINT)
+def test_vjps_are_adjoints(xs, ws, kw):
+    # The convolution is linear in each input, so its vjps are exact adjoints of it:
+    # <u, conv(v, w)> = <vjp_x(u), v> and <u, conv(x, v)> = <vjp_w(u), v> (the weight's vjp
+    # runs the dual or depthwise plan, the forward the rows or depthwise plan).
+    x, w = f64(RNG.standard_normal(xs)), f64(RNG.standard_normal(ws))
+    f = lambda a, b: mx.conv_general(a, b, **kw)  # noqa: E731
+    out = f(x, w)
+    u = f64(RNG.standard_normal(out.shape))
+    _, (gx, gw) = mx.vjp(f, [x, w], [u])
+    vx, vw = f64(RNG.standard_normal(xs)), f64(RNG.standard_normal(ws))
+    for lhs, rhs in ((mx.sum(u * f(vx, w)), mx.sum(gx * vx)), (mx.sum(u * f(x, vw)), mx.sum(gw * vw))):
+        assert abs(lhs.item() - rhs.item()) < 1e-9 * (1 + abs(lhs.item()))
+
+
 @pytest.mark.parametrize("dtype,tol", [(mx.float16, 2e-2), (mx.bfloat16, 8e-2), (mx.float32, 1e-4)])
 @pytest.mark.parametrize("xs,ws,kw", PLANS[:1] + PLANS[3:6])
 def test_plans_in_low_precision(xs, ws, kw, dtype, tol):

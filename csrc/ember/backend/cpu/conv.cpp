@@ -227,6 +227,13 @@ Phase whole(const Geometry& g) {
   return ph;
 }
 
+// The flat output position (within an image) of the phase's output at multi-index j.
+int64_t out_index(const Geometry& g, const Phase& ph, const int64_t* j) {
+  int64_t p = 0;
+  for (int i = 0; i < g.nd; ++i) p = p * g.out[i] + ph.outs[i][j[i]];
+  return p;
+}
+
 // The classes of output positions under input dilation (just `whole` without any).
 std::vector<Phase> phases(const Geometry& g) {
   if (std::all_of(g.idil.begin(), g.idil.end(), [](int64_t d) { return d == 1; })) {
@@ -409,13 +416,7 @@ void rows_of_phase(const Geometry& g, const Phase& ph, const array& x, const arr
                    array& y) {
   T* py = y.data<T>();
   // y's row of the phase's row r (the phase's outputs are y's when it is whole).
-  std::vector<int64_t> out_strides(size_t(g.nd));
-  for (int i = g.nd - 1, st = 1; i >= 0; st *= g.out[i], --i) out_strides[i] = st;
-  auto y_row = [&](int64_t r, const int64_t* j) {
-    int64_t p = 0;
-    for (int i = 0; i < g.nd; ++i) p += ph.outs[i][j[i]] * out_strides[i];
-    return (r / ph.P) * g.P + p;
-  };
+  auto y_row = [&](int64_t r, const int64_t* j) { return (r / ph.P) * g.P + out_index(g, ph, j); };
   const int64_t rows = g.batch * ph.P;
   if (ph.Q == 0) {  // a class that reads only zeros
     Odometer j(ph.out_sizes, 0);
@@ -715,9 +716,19 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
 // batch is its contiguous axis here); W[(j, q), c] = w[grp * og + c, q, j]. Each thread
 // accumulates its share of the rows into its own (P * N, og) sum.
 template <typename T, typename A>
-void dual(const Geometry& g, const array& x, const array& w, array& y) {
-  const int64_t width = g.P * g.batch;  // a row of D
-  const int64_t red = g.cg * g.Q;       // rows of D per group
+void dual_of_phase(const Geometry& g, const Phase& ph, const array& x, const array& w,
+                   array& y) {
+  T* py = y.data<T>();
+  const int64_t width = ph.P * g.batch;  // a row of D
+  const int64_t red = g.cg * ph.Q;       // rows of D per group
+  if (red == 0) {  // a class that reads only zeros
+    Odometer j(ph.out_sizes, 0);
+    for (int64_t p = 0; p < ph.P; ++p, j.next()) {
+      const int64_t at = out_index(g, ph, j.idx);
+      for (int64_t n = 0; n < g.batch; ++n) std::fill_n(py + (n * g.P + at) * g.co, g.co, T(0.0f));
+    }
+    return;
+  }
   const int64_t tile = std::clamp<int64_t>(kTileBytes / int64_t(sizeof(A) * width), 8, 1024);
   const int64_t n_tiles = (red + tile - 1) / tile;
   const int slots = int(std::min<int64_t>(kSlotsPerThread * get_num_threads(), n_tiles));
@@ -725,16 +736,14 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
   A* sums = buffer<A>(2, slots * width * g.og, fresh_sums);
   const T* px = x.data<T>();
   const T* pw = w.data<T>();
-  T* py = y.data<T>();
   // W's rows (j, q...) are used in place when they are evenly spaced with unit column stride
   // (the weight gradient's: the cotangent itself); else each tile's rows are copied.
   std::vector<int64_t> row_sizes = {g.cg}, row_strides = {g.wc};
   row_sizes.insert(row_sizes.end(), g.k.begin(), g.k.end());
   row_strides.insert(row_strides.end(), g.ws.begin(), g.ws.end());
   const int64_t wrow = uniform_stride(row_sizes, row_strides, g.og);
-  const bool w_in_place = std::is_same_v<T, A> && (g.wo == 1 || g.og == 1) && wrow >= g.og &&
-                          wrow <= INT_MAX;
-  const Phase all = whole(g);
+  const bool w_in_place = std::is_same_v<T, A> && ph.all && (g.wo == 1 || g.og == 1) &&
+                          wrow >= g.og && wrow <= INT_MAX;
   cpu::blas_threads_for(0);
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
@@ -742,26 +751,26 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
       std::vector<int64_t> fresh_offs;
       A* rows = buffer<A>(0, tile * width, fresh_a[0]);
       A* wrows = w_in_place ? nullptr : buffer<A>(1, tile * g.og, fresh_a[1]);
-      int64_t* offs = buffer<int64_t>(0, g.P, fresh_offs);
-      Offsets offsets(g, all);
+      int64_t* offs = buffer<int64_t>(0, ph.P, fresh_offs);
+      Offsets offsets(g, ph);
       for (int64_t s = s0; s < s1; ++s) {
         A* sum = sums + s * width * g.og;
         std::fill_n(sum, width * g.og, A(0));
         for (int64_t t = n_tiles * s / slots; t < n_tiles * (s + 1) / slots; ++t) {
           const int64_t m0 = t * tile, nm = std::min(tile, red - m0);
-          Odometer q(g.k, m0 % g.Q);
-          int64_t j = m0 / g.Q;
+          Odometer q(ph.tap_sizes, m0 % ph.Q);
+          int64_t j = m0 / ph.Q;
           for (int64_t m = 0; m < nm; ++m) {
             const T* base = px + (grp * g.cg + j) * g.xc;
             A* dst = rows + m * width;
             offsets.over_outputs(q.idx, offs);
-            for (int64_t p = 0; p < g.P; ++p) {
+            for (int64_t p = 0; p < ph.P; ++p) {
               if (offs[p] == kNone) std::fill_n(dst + p * g.batch, g.batch, A(0));
               else load_run<T, A>(base + offs[p], g.xb, dst + p * g.batch, g.batch);
             }
             if (!w_in_place) {
               int64_t woff = (grp * g.og) * g.wo + j * g.wc;
-              for (int i = 0; i < g.nd; ++i) woff += q.idx[i] * g.ws[i];
+              for (int i = 0; i < g.nd; ++i) woff += ph.taps[i][q.idx[i]] * g.ws[i];
               load_run<T, A>(pw + woff, g.wo, wrows + m * g.og, g.og);
             }
             if (!q.next()) ++j;
@@ -774,14 +783,21 @@ void dual(const Geometry& g, const array& x, const array& w, array& y) {
       }
     });
     add_slots(sums, slots, width * g.og);
-    // out[n, o, grp * og + c] = sum[(o, n), c]
-    for (int64_t p = 0; p < g.P; ++p) {
+    // y[n, o, grp * og + c] = sum[(o, n), c] for the phase's outputs o
+    Odometer j(ph.out_sizes, 0);
+    for (int64_t p = 0; p < ph.P; ++p, j.next()) {
+      const int64_t at = out_index(g, ph, j.idx);
       for (int64_t n = 0; n < g.batch; ++n) {
         store_run<T, A>(sums + (p * g.batch + n) * g.og,
-                        py + (n * g.P + p) * g.co + grp * g.og, g.og);
+                        py + (n * g.P + at) * g.co + grp * g.og, g.og);
       }
     }
   }
+}
+
+template <typename T, typename A>
+void dual(const Geometry& g, const array& x, const array& w, array& y) {
+  for (const Phase& ph : phases(g)) dual_of_phase<T, A>(g, ph, x, w, y);
 }
 
 template <typename T>
