@@ -92,7 +92,8 @@ def test_vjps_are_adjoints(xs, ws, kw):
     u = f64(RNG.standard_normal(out.shape))
     _, (gx, gw) = mx.vjp(f, [x, w], [u])
     vx, vw = f64(RNG.standard_normal(xs)), f64(RNG.standard_normal(ws))
-    for lhs, rhs in ((mx.sum(u * f(vx, w)), mx.sum(gx * vx)), (mx.sum(u * f(x, vw)), mx.sum(gw * vw))):
+    pairs = [(mx.sum(u * f(vx, w)), mx.sum(gx * vx)), (mx.sum(u * f(x, vw)), mx.sum(gw * vw))]
+    for lhs, rhs in pairs:
         assert abs(lhs.item() - rhs.item()) < 1e-9 * (1 + abs(lhs.item()))
 
 
