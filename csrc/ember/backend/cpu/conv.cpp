@@ -8,6 +8,9 @@
 //  * dual: when the input's batch axis is its contiguous one (the weight gradient's
 //    convolution, whose "batch" is x's channels), the patch matrix is gathered with the batch
 //    innermost; its rows are then the reduction, and tiles of them accumulate into the output.
+// With input dilation (transposed convolutions, the input gradient of a strided one), the
+// rows and dual plans work through one class of outputs at a time (Phase), gathering only the
+// taps that land on input points, so the zeros between them cost nothing.
 // Tiles are spread over ember's pool, each with a single-threaded gemm on its own buffer, so
 // the workspace is a few hundred KiB per thread whatever the problem's size (and no BLAS
 // threads wait on a busy machine). float16 and bfloat16 are converted to float32 as tiles are
@@ -98,14 +101,16 @@ inline void store_run(const A* src, T* dst, int64_t n) {
 // one (size-1 dims may have any stride; `fallback` when every dim has size 1), else -1.
 int64_t uniform_stride(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides,
                        int64_t fallback) {
-  int64_t step = -1, expect = -1;
+  bool found = false;
+  int64_t step = fallback, expect = 0;
   for (int i = int(sizes.size()) - 1; i >= 0; --i) {
     if (sizes[i] == 1) continue;
-    if (expect < 0) step = strides[i];
+    if (!found) step = strides[i];
     else if (strides[i] != expect) return -1;
+    found = true;
     expect = strides[i] * sizes[i];
   }
-  return expect < 0 ? fallback : step;
+  return step;
 }
 
 // Shapes, strides and parameters of one call, in elements. Spatial axes are 0..nd-1.
@@ -157,8 +162,6 @@ struct Geometry {
     return pos % idil[i] == 0 ? pos / idil[i] : -1;
   }
 };
-
-
 
 // A row-major multi-index over `shape` that counts up from a flat start.
 class Odometer {
