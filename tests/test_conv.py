@@ -4,6 +4,8 @@ reduction boundaries, strided and flipped input views, float16 / bfloat16, degen
 the rules' own structure (the gradients are convolutions), and errors."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import ember.core as mx
 from op_table.conv import conv_ref, conv_transpose_ref
@@ -268,3 +270,46 @@ def test_signatures_are_mlx():
     assert y.shape == (1, 4, 4, 1)
     y = mx.conv2d(mx.ones((1, 5, 5, 2)), mx.ones((3, 3, 3, 2)), padding=(1, 0))
     assert y.shape == (1, 5, 3, 3)
+
+
+@st.composite
+def conv_cases(draw):
+    """A random conv_general call: 1-3 spatial axes, every parameter, any layout of x."""
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ints = lambda lo, hi: st.lists(st.integers(lo, hi), min_size=nd, max_size=nd)  # noqa: E731
+    sizes, kernel = draw(ints(1, 6)), draw(ints(1, 3))
+    kw = dict(stride=draw(ints(1, 3)), padding=(draw(ints(-1, 3)), draw(ints(-1, 3))),
+              kernel_dilation=draw(ints(1, 2)), input_dilation=draw(ints(1, 3)), groups=groups,
+              flip=draw(st.booleans()))
+    xs = [draw(st.integers(1, 3))] + sizes + [cg * groups]
+    return xs, [og * groups] + kernel + [cg], kw, draw(st.booleans())
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(conv_cases())
+def test_random_convolutions(case):
+    # values against the definition and both vjps as adjoints, or a ValueError exactly when
+    # the padded input is smaller than the dilated kernel
+    xs, ws, kw, batch_innermost = case
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    (lo, hi), kd, idil = kw["padding"], kw["kernel_dilation"], kw["input_dilation"]
+    too_small = any((s - 1) * d + 1 + a + b < (k - 1) * e + 1
+                    for s, d, a, b, k, e in zip(xs[1:-1], idil, lo, hi, ws[1:-1], kd))
+    xe = batch_inner(x) if batch_innermost else f64(x)
+    if too_small:
+        with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+            mx.conv_general(xe, f64(w), **kw)
+        return
+    ref = conv_ref(x, w, **kw)
+    f = lambda a, b: mx.conv_general(a, b, **kw)  # noqa: E731
+    np.testing.assert_allclose(f(xe, f64(w)), ref, rtol=1e-9, atol=1e-9)
+    u = rng.standard_normal(ref.shape)
+    _, (gx, gw) = mx.vjp(f, [xe, f64(w)], [f64(u)])
+    vx, vw = rng.standard_normal(xs), rng.standard_normal(ws)
+    for lhs, rhs in ((np.sum(u * conv_ref(vx, w, **kw)), np.sum(np.asarray(gx) * vx)),
+                     (np.sum(u * conv_ref(x, vw, **kw)), np.sum(np.asarray(gw) * vw))):
+        assert abs(lhs - rhs) < 1e-8 * (1 + abs(lhs))
