@@ -77,17 +77,20 @@ def torch_fns(torch, x, w, ct, stride, padding, groups, channels_last):
 
 
 def interleaved(fns, repeat, warmup=2):
-    """Median seconds per call of each callable, the callables taking turns."""
+    """Median wall seconds and median process CPU seconds per call of each callable, the
+    callables taking turns. (CPU time counts every thread's work, spinning included; on a
+    loaded machine it moves less than wall time.)"""
     for f in fns:
         for _ in range(warmup):
             f()
-    times = [[] for _ in fns]
+    wall, cpu = [[] for _ in fns], [[] for _ in fns]
     for _ in range(repeat):
         for i, f in enumerate(fns):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             f()
-            times[i].append(time.perf_counter() - t)
-    return [statistics.median(t) for t in times]
+            wall[i].append(time.perf_counter() - t)
+            cpu[i].append(time.process_time() - c)
+    return [statistics.median(t) for t in wall], [statistics.median(c) for c in cpu]
 
 
 def run(quick=False, repeat=7, with_mlx=False, threads=None):
@@ -120,14 +123,16 @@ def run(quick=False, repeat=7, with_mlx=False, threads=None):
             fns.append(ember_fns(mlx, mlx.array(x), mlx.array(w), mlx.array(ct), stride, padding,
                                  groups))
         for kind, (label, factor) in enumerate([("forward", 1), ("forward + backward", 3)]):
-            t = interleaved([f[kind] for f in fns], repeat)
+            t, c = interleaved([f[kind] for f in fns], repeat)
             gflops = flops * factor / t[0] / 1e9
             cells = [f"{t[0] * 1e3:.1f} ({gflops:.0f} GFLOP/s)"]
             cells += [f"{ti * 1e3:.1f} ({fmt_ratio(t[0], ti)})" for ti in t[1:]]
+            cells += [f"{c[0] * 1e3:.0f} / {c[1] * 1e3:.0f} ({fmt_ratio(c[0], c[1])})"]
             rows.append([name, label] + cells)
             summary[f"{name} {label}"] = dict(zip(peers, t))
     header = ["convolution", "pass", "ember ms"]
     header += [f"{p} ms (ember/{p.split()[0]})" for p in peers[1:]]
+    header += ["CPU ms ember / torch channels_last"]
     md = table(header, rows)
     notes = (f"\nMachine: {machine_info()}; ember threads {mx.get_num_threads()}, torch threads "
              f"{torch.get_num_threads()}; torch {torch.__version__}"

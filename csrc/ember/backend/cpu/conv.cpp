@@ -539,13 +539,18 @@ struct Vec<double> {
   typedef double type __attribute__((vector_size(64)));
 };
 
-// acc[c] += sum over the n taps t of xs[t][c / mult] * ws[t][c], c < co: one output position.
+// acc[c] (+)= sum over the n taps t of xs[t][c / mult] * ws[t][c], c < co: one output
+// position; acc's old values are added to when `add`, else overwritten.
 template <typename A>
 [[gnu::always_inline]] inline void depthwise_acc_impl(A* __restrict acc, const A* const* xs,
                                                       const A* const* ws, int64_t n, int64_t co,
-                                                      int64_t mult) {
+                                                      int64_t mult, bool add) {
   using V = typename Vec<A>::type;
   constexpr int64_t kLanes = int64_t(sizeof(V) / sizeof(A));
+  if (!add && (mult != 1 || co % kLanes != 0)) {
+    std::fill_n(acc, co, A(0));
+    add = true;
+  }
   if (mult != 1) {
     for (int64_t t = 0; t < n; ++t) {
       for (int64_t c = 0; c < co; ++c) acc[c] += xs[t][c / mult] * ws[t][c];
@@ -555,9 +560,11 @@ template <typename A>
   // Unaligned vector loads and stores are memcpy's of a V.
   int64_t c0 = 0;
   for (; c0 + 2 * kLanes <= co; c0 += 2 * kLanes) {
-    V a0, a1, x0, x1, w0, w1;
-    std::memcpy(&a0, acc + c0, sizeof(V));
-    std::memcpy(&a1, acc + c0 + kLanes, sizeof(V));
+    V a0 = {}, a1 = {}, x0, x1, w0, w1;
+    if (add) {
+      std::memcpy(&a0, acc + c0, sizeof(V));
+      std::memcpy(&a1, acc + c0 + kLanes, sizeof(V));
+    }
     for (int64_t t = 0; t < n; ++t) {
       std::memcpy(&x0, xs[t] + c0, sizeof(V));
       std::memcpy(&x1, xs[t] + c0 + kLanes, sizeof(V));
@@ -570,8 +577,8 @@ template <typename A>
     std::memcpy(acc + c0 + kLanes, &a1, sizeof(V));
   }
   for (; c0 + kLanes <= co; c0 += kLanes) {
-    V a0, x0, w0;
-    std::memcpy(&a0, acc + c0, sizeof(V));
+    V a0 = {}, x0, w0;
+    if (add) std::memcpy(&a0, acc + c0, sizeof(V));
     for (int64_t t = 0; t < n; ++t) {
       std::memcpy(&x0, xs[t] + c0, sizeof(V));
       std::memcpy(&w0, ws[t] + c0, sizeof(V));
@@ -594,13 +601,13 @@ template <typename A>
 #endif
 
 EMBER_CONV_CLONES void depthwise_acc(float* acc, const float* const* xs, const float* const* ws,
-                                     int64_t n, int64_t co, int64_t mult) {
-  depthwise_acc_impl(acc, xs, ws, n, co, mult);
+                                     int64_t n, int64_t co, int64_t mult, bool add) {
+  depthwise_acc_impl(acc, xs, ws, n, co, mult, add);
 }
 EMBER_CONV_CLONES void depthwise_acc(double* acc, const double* const* xs,
                                      const double* const* ws, int64_t n, int64_t co,
-                                     int64_t mult) {
-  depthwise_acc_impl(acc, xs, ws, n, co, mult);
+                                     int64_t mult, bool add) {
+  depthwise_acc_impl(acc, xs, ws, n, co, mult, add);
 }
 
 // Two loop orders. Usually each output position sums its few taps (rows split over threads).
@@ -665,9 +672,12 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
           xs[n] = x_row(r / g.P, offs[t], xbuf + n * ci);
           ws[n++] = wq + t * wld;
         }
-        std::fill_n(acc, co, A(0));
-        depthwise_acc(acc, xs, ws, n, co, g.og);
-        store_run<T, A>(acc, py + r * co, co);
+        if constexpr (std::is_same_v<T, A>) {
+          depthwise_acc(py + r * co, xs, ws, n, co, g.og, false);
+        } else {
+          depthwise_acc(acc, xs, ws, n, co, g.og, false);
+          store_run<T, A>(acc, py + r * co, co);
+        }
       }
     });
     return;
@@ -705,7 +715,7 @@ void depthwise(const Geometry& g, const array& x, const array& w, array& y) {
           }
         }
         for (int64_t r = 0; r < rows; ++r) {
-          depthwise_acc(sum + r * co, xs + r * kBlock, ws + r * kBlock, count[r], co, g.og);
+          depthwise_acc(sum + r * co, xs + r * kBlock, ws + r * kBlock, count[r], co, g.og, true);
         }
       }
     }
