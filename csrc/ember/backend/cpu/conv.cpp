@@ -374,23 +374,24 @@ void add_slots(A* sums, int slots, int64_t n) {
 
 // ---- rows: out rows = patches (rows x taps * Cg) @ weight^T, per group and tile ----
 
-// One patch row: the Cg channels read at taps [q0, q0 + nq) (offs: their x offsets), zeros
-// where a tap reads padding. Taps that read contiguous memory (neighbours along the last
-// axis, channels contiguous) are copied as one run.
+// One row of gathered patches: for each of the n offsets, `unit` values read with `stride`
+// from base + offs[t] into dst + t * unit, zeros where the offset is kNone. Offsets that follow
+// on contiguously (neighbours along the last spatial axis) are copied as one run.
 template <typename T, typename A>
-void gather_row(const Geometry& g, const int64_t* offs, int64_t nq, const T* base, A* dst) {
-  for (int64_t t = 0; t < nq;) {
+void gather_row(const int64_t* offs, int64_t n, int64_t unit, int64_t stride, const T* base,
+                A* dst) {
+  for (int64_t t = 0; t < n;) {
     if (offs[t] == kNone) {
-      std::fill_n(dst + t * g.cg, g.cg, A(0));
+      std::fill_n(dst + t * unit, unit, A(0));
       ++t;
       continue;
     }
     int64_t u = t + 1;
-    if (g.xc == 1) {
-      while (u < nq && offs[u] != kNone && offs[u] == offs[u - 1] + g.cg) ++u;
-      load_run<T, A>(base + offs[t], 1, dst + t * g.cg, (u - t) * g.cg);
+    if (stride == 1) {
+      while (u < n && offs[u] != kNone && offs[u] == offs[u - 1] + unit) ++u;
+      load_run<T, A>(base + offs[t], 1, dst + t * unit, (u - t) * unit);
     } else {
-      load_run<T, A>(base + offs[t], g.xc, dst + t * g.cg, g.cg);
+      load_run<T, A>(base + offs[t], stride, dst + t * unit, unit);
     }
     t = u;
   }
@@ -472,7 +473,7 @@ void rows_of_phase(const Geometry& g, const Phase& ph, const array& x, const arr
         // patches[r, (q - q0) * Cg + i] = x[n, source(o, q), grp * Cg + i]
         for (int64_t r = 0; r < nr; ++r) {
           const int64_t n = (r0 + r) / ph.P;
-          gather_row<T, A>(g, offs[r] + q0, nq, px + n * g.xb + grp * g.cg * g.xc,
+          gather_row<T, A>(offs[r] + q0, nq, g.cg, g.xc, px + n * g.xb + grp * g.cg * g.xc,
                            patches + r * nc);
         }
         cpu::gemm_serial(false, true, int(nr), int(g.og), int(nc), A(1), patches, int(nc),
@@ -776,13 +777,9 @@ void dual_of_phase(const Geometry& g, const Phase& ph, const array& x, const arr
           Odometer q(ph.tap_sizes, m0 % ph.Q);
           int64_t j = m0 / ph.Q;
           for (int64_t m = 0; m < nm; ++m) {
-            const T* base = px + (grp * g.cg + j) * g.xc;
-            A* dst = rows + m * width;
             offsets.over_outputs(q.idx, offs);
-            for (int64_t p = 0; p < ph.P; ++p) {
-              if (offs[p] == kNone) std::fill_n(dst + p * g.batch, g.batch, A(0));
-              else load_run<T, A>(base + offs[p], g.xb, dst + p * g.batch, g.batch);
-            }
+            gather_row<T, A>(offs, ph.P, g.batch, g.xb, px + (grp * g.cg + j) * g.xc,
+                             rows + m * width);
             if (!w_in_place) {
               int64_t woff = (grp * g.og) * g.wo + j * g.wc;
               for (int i = 0; i < g.nd; ++i) woff += ph.taps[i][q.idx[i]] * g.ws[i];
