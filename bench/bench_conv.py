@@ -8,7 +8,7 @@ forward + backward (the vjp with respect to input and weight, for a given cotang
 
 torch runs torch.nn.functional.conv{1,2}d twice: on channels_last tensors (the layout ember
 and MLX use) and on its default NCHW layout. With --mlx, MLX's CPU build joins (its CPU
-convolution is a plain loop, 30-100x slower here, so it is left out by default).
+convolution is about 30x slower than ember's here, so it is left out by default).
 Peers take turns call by call (ember, torch channels_last, torch NCHW, ...) and each figure
 is the median of its turns, so load from other processes falls on all of them alike.
 (x) = ember time / peer time: below 1 means ember is faster.
