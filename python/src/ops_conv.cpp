@@ -217,8 +217,11 @@ Per spatial axis, the input is dilated (input_dilation - 1 zeros between neighbo
 padded (padding_lo zeros before, padding_hi after; negative values crop), and the kernel,
 its taps kernel_dilation apart, slides over it in steps of stride:
 out[n, o, c] = sum_{k, j} padded[n, o * stride + k * kernel_dilation, g * C_in / groups + j]
-* weight[c, k, j], with g the group of output channel c. MLX allows 1 to 3 spatial axes;
-ember up to 8.
+* weight[c, k, j], with g the group of output channel c.
+
+Differences from MLX: any number of spatial axes (MLX: 1 to 3); integer, bool and complex
+inputs are a TypeError (MLX: ValueError), as dtype errors are throughout ember; empty
+channel or batch axes give empty or zero outputs (MLX can crash on them).
 
 Args:
     input (array): input of shape (N, ..., C_in).
