@@ -221,10 +221,12 @@ ERRORS = [  # (call, error, message pattern)
     (lambda: mx.conv1d(X, mx.zeros((5, 3, 2)), groups=2), ValueError,
      r"\[conv1d\] The weight's 5 output channels \(shape \(5, 3, 2\)\) are not divisible by "
      r"groups=2"),
-    (lambda: mx.conv1d(X, W, groups=0), ValueError, r"\[conv1d\] groups must be positive, got 0"),
+    (lambda: mx.conv1d(X, W, groups=0), ValueError,
+     r"\[conv1d\] groups must be positive, got 0 \(input shape \(2, 8, 4\), weight shape "
+     r"\(6, 3, 4\)\)"),
     (lambda: mx.conv1d(X, W, groups=-1), ValueError, r"\[conv1d\] groups must be positive, got -1"),
     (lambda: mx.conv1d(X, W, stride=0), ValueError,
-     r"\[conv1d\] stride must be positive, got \(0,\)"),
+     r"\[conv1d\] stride must be positive, got \(0,\) \(input shape \(2, 8, 4\)"),
     (lambda: mx.conv_general(X, W, input_dilation=0), ValueError,
      r"\[conv_general\] input_dilation must be positive"),
     (lambda: mx.conv1d(X, W, dilation=4), ValueError,

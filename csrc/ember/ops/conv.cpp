@@ -99,14 +99,18 @@ array convolution(const char* op, const array& input, const array& weight,
   }
   auto positive = [&](const char* what, const std::vector<int64_t>& v) {
     if (std::any_of(v.begin(), v.end(), [](int64_t d) { return d < 1; })) {
-      throw std::invalid_argument(msg("[", op, "] ", what, " must be positive, got ", v, "."));
+      throw std::invalid_argument(msg("[", op, "] ", what, " must be positive, got ", v,
+                                      " (input shape ", input.shape(), ", weight shape ",
+                                      weight.shape(), ")."));
     }
   };
   positive("stride", p.stride);
   positive("kernel_dilation", p.kernel_dilation);
   positive("input_dilation", p.input_dilation);
   if (p.groups < 1) {
-    throw std::invalid_argument(msg("[", op, "] groups must be positive, got ", p.groups, "."));
+    throw std::invalid_argument(msg("[", op, "] groups must be positive, got ", p.groups,
+                                    " (input shape ", input.shape(), ", weight shape ",
+                                    weight.shape(), ")."));
   }
   const int64_t ci = input.shape(-1), co = weight.shape(0), cg = weight.shape(-1);
   if (cg * p.groups != ci) {
