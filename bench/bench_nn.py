@@ -5,8 +5,8 @@ the same float32 input, in one process.
 
     python bench/bench_nn.py            # prints a markdown table (milliseconds per step)
 
-ember's convolutions and pooling are compositions of ops (im2col) until the core has a
-convolution op; MLX and torch call native kernels, so those rows show the cost of that.
+ember's convolutions are one primitive (bench/bench_conv.py measures them alone); pooling is
+a composition of ops, while MLX and torch call native kernels, so that row shows the cost.
 """
 import os
 import sys

@@ -12,6 +12,7 @@
 #include "ember/ops/shape.h"
 #include "ember/ops/index.h"
 #include "ember/ops/linalg.h"
+#include "ember/ops/conv.h"
 #include "ember/ops/lapack.h"
 #include "ember/ops/fft.h"
 #include "ember/ops/fast.h"

@@ -20,11 +20,10 @@ from ember import _interop
 
 _interop.install()
 
-from ember import _conv, _export, _extras, _fft, _repr
+from ember import _export, _extras, _fft, _repr
 
 _extras.install()
 _fft.install()
-_conv.install()
 _export.install()
 for _name in ("PrintOptions", "set_printoptions", "get_printoptions", "printoptions"):
     setattr(core, _name, getattr(_repr, _name))

@@ -191,36 +191,6 @@ def _unique(a, size, return_index, return_inverse, return_counts, fill_value):
     return out[0] if len(out) == 1 else tuple(out)
 
 
-# ---- convolve ----
-def convolve(a, v, /, mode="full", *, stream=None):
-    """The discrete linear convolution of two 1-D arrays (numpy.convolve): mode "full"
-    (every overlap, len(a) + len(v) - 1 values), "same" (the length of the longer input,
-    centered) or "valid" (full overlaps only). A composition: the windows of the padded
-    longer input (a gather) times the reversed shorter one (a matmul), so it
-    differentiates and vmaps. Memory: (len(a) + len(v)) * min(len(a), len(v)) elements."""
-    with on_stream(stream):
-        a, v = asarray(a), asarray(v)
-        if a.ndim != 1 or v.ndim != 1:
-            raise ValueError(f"[convolve] Inputs must be 1-D, got shapes {tuple(a.shape)} and "
-                             f"{tuple(v.shape)}.")
-        if a.size == 0 or v.size == 0:
-            raise ValueError("[convolve] Inputs must not be empty.")
-        if mode not in ("full", "same", "valid"):
-            raise ValueError(f"[convolve] mode must be \"full\", \"same\" or \"valid\", got {mode!r}.")
-        if v.size > a.size:
-            a, v = v, a
-        n, m = a.size, v.size
-        padded = _c.pad(a, [(m - 1, m - 1)])
-        idx = (_c.arange(n + m - 1)[:, None] + _c.arange(m)[None, :]).astype(_c.int32)
-        full = _c.take(padded, idx) @ v[::-1]
-        if mode == "full":
-            return full
-        if mode == "same":
-            start = (m - 1) // 2
-            return full[start:start + n]
-        return full[m - 1:n]
-
-
 # ---- einsum_path -----------------------------------------------------------------------
 def einsum_path(subscripts, *operands):
     """A contraction order for einsum and a description of it.
@@ -301,6 +271,6 @@ def install():
         if hasattr(_c, target) and not hasattr(_c, alias):
             setattr(_c, alias, getattr(_c, target))
     for f in (finfo, iinfo, isdtype, result_type, can_cast, asarray, unique, einsum_path,
-              matrix_transpose, convolve):
+              matrix_transpose):
         f.__module__ = "ember.core"
         setattr(_c, f.__name__, f)

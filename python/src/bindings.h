@@ -26,6 +26,7 @@ void init_ops_shape(nb::module_& m);
 void init_ops_index(nb::module_& m);
 void init_ops_linalg(nb::module_& m);
 void init_ops_quantized(nb::module_& m);
+void init_ops_conv(nb::module_& m);
 void init_random(nb::module_& m);
 void init_linalg(nb::module_& m);
 void init_fft(nb::module_& m);

@@ -27,6 +27,7 @@ NB_MODULE(core, m) {
   init_ops_index(m);
   init_ops_linalg(m);
   init_ops_quantized(m);
+  init_ops_conv(m);
   init_random(m);
   init_linalg(m);
   init_fft(m);

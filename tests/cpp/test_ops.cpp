@@ -1,5 +1,5 @@
 // C++ tests of the ops, a few per family: unary, binary (broadcasting, promotion), shape
-// (views and copies) and creation. Expected values are computed here with <cmath>.
+// (views and copies), creation, matmul, convolution. Expected values are computed here with <cmath>.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -149,6 +149,40 @@ TEST_CASE("matmul against a triple loop, with batching and broadcasting") {
   CHECK_THROWS_WITH_AS(matmul(a, ones({K + 1, N})), doctest::Contains("[matmul]"),
                        std::invalid_argument);
   CHECK_THROWS_AS(matmul(array(1.0f), b), std::invalid_argument);
+}
+
+TEST_CASE("convolutions: conv1d against a direct loop, its gradients are convolutions") {
+  // x (1, 5, 2), w (3, 2, 2): out[o, c] = sum_{k, j} xpad[o + k, j] w[c, k, j], padding 1
+  std::vector<float> xv(10), wv(12);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = float(i % 4) - 1.5f;
+  for (size_t i = 0; i < wv.size(); ++i) wv[i] = float(i % 3) * 0.5f - 0.25f;
+  array x(xv, {1, 5, 2}), w(wv, {3, 2, 2});
+  array y = conv1d(x, w, /*stride=*/1, /*padding=*/1);
+  CHECK(y.shape() == Shape{1, 6, 3});
+  std::vector<double> expected;
+  for (int o = 0; o < 6; ++o)
+    for (int c = 0; c < 3; ++c) {
+      double s = 0;
+      for (int k = 0; k < 2; ++k)
+        for (int j = 0; j < 2; ++j) {
+          const int i = o + k - 1;
+          if (i >= 0 && i < 5) s += xv[i * 2 + j] * wv[(c * 2 + k) * 2 + j];
+        }
+      expected.push_back(s);
+    }
+  check_close(y, expected, 1e-6);
+  // conv_general with the same padding as (low, high) lists gives the same values
+  check_close(conv_general(x, w, {}, {1}, {1}), expected, 1e-6);
+  auto [outs, grads] = vjp([&](const std::vector<array>& a) { return std::vector<array>{
+                               conv1d(a[0], a[1], 1, 1)}; },
+                           {x, w}, {ones_like(y)});
+  CHECK(grads[0].shape() == x.shape());
+  CHECK(grads[1].shape() == w.shape());
+  CHECK(grads[0].primitive().name() == std::string("Convolution"));
+  CHECK_THROWS_WITH_AS(conv1d(x, ones({3, 2, 3})), doctest::Contains("[conv1d]"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(conv1d(astype(x, Dtype::int32), astype(w, Dtype::int32)),
+                       doctest::Contains("floating-point"), std::invalid_argument);
 }
 
 TEST_CASE("random: keys make draws reproducible and split keys differ") {

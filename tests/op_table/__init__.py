@@ -1,7 +1,7 @@
 """The op table: one row per op, driving the generic tests.
 
-Each family module (unary.py, binary.py, reduce.py, shape.py, index.py, linalg.py,
-creation.py) defines ROWS, a list of OpRow. Generic tests sweep ALL_ROWS:
+Each family module (unary.py, binary.py, reduce.py, shape.py, index.py, linalg.py, conv.py,
+creation.py, ...) defines ROWS, a list of OpRow. Generic tests sweep ALL_ROWS:
 test_op_values.py (against numpy over dtypes / shapes / kwargs), test_op_grads.py (vjp vs
 central finite differences in float64, jvp vs vjp, second order for smooth ops) and
 test_op_vmap.py (vmap vs a Python loop over in_axes / out_axes, including None).
@@ -177,7 +177,7 @@ def _load():
 
     rows = []
     for fam in ("creation", "unary", "binary", "reduce", "shape", "index", "linalg", "lapack",
-                "fft", "nn", "fast", "quantized"):
+                "fft", "conv", "nn", "fast", "quantized"):
         try:
             mod = importlib.import_module(f"op_table.{fam}")
         except ModuleNotFoundError as e:

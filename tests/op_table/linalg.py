@@ -183,16 +183,3 @@ ROWS += [
         out_dtype=SAME,
     ),
 ]
-
-ROWS += [
-    OpRow(
-        name="convolve",
-        ember=lambda a, v, **k: mx.convolve(a, v, **k),
-        numpy=lambda a, v, **k: np.convolve(a, v, **k),
-        shapes=[((7,), (3,)), ((3,), (5,)), ((4,), (4,))],
-        kwargs=[dict(), dict(mode="same"), dict(mode="valid")],
-        dtypes=("float32", "float64"),
-        rtol=1e-4, atol=1e-5,
-        out_dtype=SAME,
-    ),
-]

@@ -82,6 +82,18 @@ void gemv(bool ta, int m, int n, double alpha, const double* a, int lda, const d
   EMBER_CBLAS(dgemv)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, m, n, alpha, a, lda, x, incx,
                      beta, y, incy);
 }
+void gemm_serial(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc) {
+  EMBER_CBLAS(sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_serial(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda,
+                 const double* b, int ldb, double beta, double* c, int ldc) {
+  EMBER_CBLAS(dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                     m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void blas_threads_for(int64_t work) { SmallGemmThreads threads(work); }
 
 void blas_set_num_threads(int n) {

@@ -25,6 +25,14 @@ void gemv(bool trans_a, int m, int n, float alpha, const float* a, int lda, cons
           int incx, float beta, float* y, int incy);
 void gemv(bool trans_a, int m, int n, double alpha, const double* a, int lda, const double* x,
           int incx, double beta, double* y, int incy);
+/// The float32 / float64 gemm on the calling thread only, leaving BLAS's thread setting
+/// alone: for a kernel that spreads many small products over ember's pool itself (the one
+/// exception to "no BLAS inside a task"). Call blas_threads_for(0) before its parallel_for,
+/// so BLAS runs each call where it is made instead of starting its own threads.
+void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                 int lda, const float* b, int ldb, float beta, float* c, int ldc);
+void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a,
+                 int lda, const double* b, int ldb, double beta, double* c, int ldc);
 void blas_set_num_threads(int n);
 /// Sets OpenBLAS's thread count for a BLAS / LAPACK call of about `work`
 /// multiply-adds, as gemm does for itself (one thread for small ones), so a
