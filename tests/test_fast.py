@@ -479,7 +479,9 @@ def test_custom_kernels_build_lazily_and_need_a_gpu_to_run():
     outs = kernel(inputs=[a], template=[("T", mx.float32), ("N", 3), ("flag", True)], grid=(16, 1, 1),
                   threadgroup=(16, 1, 1), output_shapes=[a.shape], output_dtypes=[a.dtype], init_value=0.0)
     assert len(outs) == 1 and outs[0].shape == (4, 4) and outs[0].dtype == mx.float32
-    with pytest.raises(ValueError, match=r"\[cuda_kernel\] needs the CUDA backend; this build has none"):
+    # Without the CUDA backend: it is needed; with it: custom kernels are not supported yet.
+    not_here = r"(needs the CUDA backend; this build has none|not supported by ember's CUDA backend)"
+    with pytest.raises(ValueError, match=r"\[cuda_kernel\] " + not_here):
         mx.eval(outs[0])
     with pytest.raises(ValueError, match="has no derivative"):
         mx.grad(lambda x: mx.sum(kernel(inputs=[x], grid=(1, 1, 1), threadgroup=(1, 1, 1),
@@ -493,7 +495,7 @@ def test_custom_kernels_build_lazily_and_need_a_gpu_to_run():
                                            output_shapes=[(3,)], output_dtypes=[mx.float16],
                                            scalars=[1, 2.5, True], grid=(1, 1, 1), threadgroup=(32, 1, 1))
     assert outs[0].dtype == mx.float16
-    with pytest.raises(ValueError, match="precompiled_cuda_kernel.*needs the CUDA backend"):
+    with pytest.raises(ValueError, match="precompiled_cuda_kernel.*" + not_here):
         mx.eval(outs)
 
 

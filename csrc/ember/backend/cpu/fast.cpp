@@ -727,8 +727,13 @@ void CustomKernel::eval_cpu_multi(const std::vector<array>&, std::vector<array>&
                                     spec_.name, "' cannot run."));
   }
   const char* op = spec_.backend == "cuda" ? "cuda_kernel" : "precompiled_cuda_kernel";
+#if defined(EMBER_GPU_KERNELS)
+  throw std::invalid_argument(msg("[", op, "] Custom CUDA kernels are not supported by ember's CUDA ",
+                                  "backend yet (the kernel '", spec_.name, "' cannot run)."));
+#else
   throw std::invalid_argument(msg("[", op, "] needs the CUDA backend; this build has none (the kernel '",
                                   spec_.name, "' cannot run on the CPU)."));
+#endif
 }
 
 }  // namespace ember
