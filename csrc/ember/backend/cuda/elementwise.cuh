@@ -3,7 +3,8 @@
 //  * a linear kernel runs when every operand is dense in the output's order or one repeated
 //    value (a host scalar is passed by value, so `x * 2.0` reads no extra memory);
 //  * a strided kernel runs otherwise, computing each operand's offset from the element index
-//    (32-bit index arithmetic when the sizes allow, 64-bit otherwise).
+//    in 32-bit arithmetic (operands whose offsets need more are first copied dense; the copy
+//    kernels also have a 64-bit form).
 // Each thread handles kPerThread elements spaced a block apart, so loads stay coalesced.
 #pragma once
 
@@ -163,7 +164,8 @@ bool make_dims(const Shape& shape, const std::array<const Strides*, N>& strides,
     d.shape[i] = L.shape[i];
     total *= L.shape[i];
   }
-  fits32 = total < (int64_t(1) << 31);
+  // (2^30, not 2^31: a grid-stride index plus the grid's width must not overflow int.)
+  fits32 = total < (int64_t(1) << 30);
   for (int k = 0; k < N; ++k) {
     int64_t reach = 0;
     for (int i = 0; i < d.ndim; ++i) {

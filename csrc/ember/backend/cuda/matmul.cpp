@@ -322,9 +322,21 @@ void Matmul::eval_gpu(const std::vector<array>& inputs, array& out) {
       ob += idx[i] * L.strides[1][i];
       oc += idx[i] * L.strides[2][i];
     }
-    gemm(s, out.dtype(), M, N, K, pa + oa * int64_t(item), *la, L.strides[0][nd - 1],
-         pb + ob * int64_t(item), *lb, L.strides[1][nd - 1], pc + oc * int64_t(item),
-         L.strides[2][nd - 1], int(count));
+    const int64_t sa_b = L.strides[0][nd - 1], sb_b = L.strides[1][nd - 1], sc_b = L.strides[2][nd - 1];
+    const char *a0 = pa + oa * int64_t(item), *b0 = pb + ob * int64_t(item);
+    char* c0 = pc + oc * int64_t(item);
+    if (count == 1 || (sa_b != 0 && sb_b != 0)) {
+      gemm(s, out.dtype(), M, N, K, a0, *la, sa_b, b0, *lb, sb_b, c0, sc_b, int(count));
+    } else if (sb_b == 0 && !la->col_major && sa_b == M * la->ld && sc_b == M * N) {
+      // One shared B under a batch of row-major A (x @ W): one product of count * M rows.
+      gemm(s, out.dtype(), count * M, N, K, a0, *la, 0, b0, *lb, 0, c0, 0, 1);
+    } else {
+      // A shared operand otherwise: one product per batch (no reliance on a stride of 0).
+      for (int64_t i = 0; i < count; ++i) {
+        gemm(s, out.dtype(), M, N, K, a0 + i * sa_b * int64_t(item), *la, 0,
+             b0 + i * sb_b * int64_t(item), *lb, 0, c0 + i * sc_b * int64_t(item), 0, 1);
+      }
+    }
     for (int i = nd - 2; i >= 0; --i) {
       if (++idx[i] < L.shape[i]) break;
       idx[i] = 0;
