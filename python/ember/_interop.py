@@ -18,8 +18,8 @@ def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None
     import numpy as np
 
     if _core._gpu_device(self) >= 0:
-        kwargs = {} if max_version is None else {"max_version": max_version}
-        return _core._dlpack_gpu(self).__dlpack__(**kwargs)
+        # A legacy ("dltensor") capsule: every consumer takes it, whatever max_version asks.
+        return _core._dlpack_gpu(self)
 
     view = np.asarray(self)
     if max_version is not None and tuple(max_version) >= (1, 0):

@@ -96,7 +96,7 @@ void init_dlpack(nb::module_& m) {
         return nb::ndarray<>(data, size_t(a.ndim()), shape.data(), owner, strides.data(),
                              dlpack_dtype(a.dtype()), nb::device::cuda::value, b->device());
       },
-      "a"_a, "A DLPack-capable view of a GPU array's memory (no copy).");
+      "a"_a, "A DLPack capsule of a GPU array's memory (no copy).");
   m.def(
       "_from_dlpack_gpu",
       [](nb::ndarray<nb::device::cuda, nb::c_contig> x) {

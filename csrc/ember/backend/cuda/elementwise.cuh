@@ -199,6 +199,8 @@ void unary_gpu(const char* name, const array& x, array& out) {
     using T = decltype(tag);
     if constexpr (ops::unary_ok<Op, T>) {
       using R = ops::unary_result_t<Op, T>;
+      static_assert(!::cuda::std::is_void_v<R>,
+                    "a device functor's result type must be declared, not deduced (ops.cuh)");
       R* y = out_ptr<R>(out);
       const int64_t n = out.size();
       if (n == 0) return;
@@ -230,6 +232,8 @@ void binary_gpu(const char* name, const array& a, const array& b, array& out) {
     using T = decltype(tag);
     if constexpr (ops::binary_ok<Op, T>) {
       using R = ops::binary_result_t<Op, T>;
+      static_assert(!::cuda::std::is_void_v<R>,
+                    "a device functor's result type must be declared, not deduced (ops.cuh)");
       R* y = out_ptr<R>(out);
       const int64_t n = out.size();
       if (n == 0) return;

@@ -24,9 +24,16 @@ concept IntOrBool = cstd::is_integral_v<T>;
 #define EMBER_DEV __device__ __forceinline__
 
 // ---- unary ----
+// Functors declare their result types: nvcc's host pass sees a __device__ function's body
+// replaced by a stub, so a deduced (auto) return type is void there while the device pass
+// deduces the real one; the host would then launch a kernel instance the device code does
+// not have ("invalid device function"). unary_gpu / binary_gpu reject a void result.
+template <typename T>
+using abs_result_t = cstd::conditional_t<is_complex_v<T>, float, T>;
+
 struct Abs {
   template <Numeric T>
-  EMBER_DEV auto operator()(T x) const {
+  EMBER_DEV abs_result_t<T> operator()(T x) const {
     if constexpr (is_complex_v<T>) return cstd::abs(x);  // float output
     else if constexpr (cstd::is_unsigned_v<T>) return x;
     else return x < T(0) ? T(-x) : x;

@@ -244,22 +244,29 @@ void reduce_typed(const array& in_arg, array& out, const std::vector<int>& axes)
   check_launch("reduce");
 }
 
+// The output dtype of a sum or product of T: the natural one, or float32 (mean of ints and
+// halves). (One dispatch per function: in a lambda nested in another, nvcc's host pass reads
+// the outer lambda's element type as a reference, so the host would launch kernel instances
+// the device code does not have.)
+template <template <typename, typename> class Op, typename T>
+void reduce_arith_to(const char* name, const array& in, array& out, const std::vector<int>& axes) {
+  using S = SumOut<T>;
+  dispatch(out.dtype(), [&](auto otag) {
+    using O = decltype(otag);
+    if constexpr (cstd::is_same_v<O, S> || (cstd::is_same_v<O, float> && !is_complex_v<T> &&
+                                            !cstd::is_same_v<T, double>)) {
+      reduce_typed<Op<T, O>, T, O>(in, out, axes);
+    } else {
+      throw std::logic_error(msg("[", name, "] no GPU kernel for ", dtype_name(in.dtype()),
+                                 " -> ", dtype_name(out.dtype()), "."));
+    }
+  });
+}
+
 template <template <typename, typename> class Op>
 void reduce_arith(const char* name, const array& in, array& out, const std::vector<int>& axes) {
   dispatch(in.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    using S = SumOut<T>;
-    // The output dtype: the natural one, or float32 (mean of ints and halves).
-    dispatch(out.dtype(), [&](auto otag) {
-      using O = decltype(otag);
-      if constexpr (cstd::is_same_v<O, S> || (cstd::is_same_v<O, float> && !is_complex_v<T> &&
-                                              !cstd::is_same_v<T, double>)) {
-        reduce_typed<Op<T, O>, T, O>(in, out, axes);
-      } else {
-        throw std::logic_error(msg("[", name, "] no GPU kernel for ", dtype_name(in.dtype()),
-                                   " -> ", dtype_name(out.dtype()), "."));
-      }
-    });
+    reduce_arith_to<Op, decltype(tag)>(name, in, out, axes);
   });
 }
 
