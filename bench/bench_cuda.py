@@ -87,8 +87,25 @@ def main():
     args = ap.parse_args()
     torch, jax, jnp = peers()
     mx.set_default_device(getattr(mx, args.device))
-    rows = []
     rng = np.random.default_rng(0)
+    dev = mx.device_info(getattr(mx, args.device)).get("device_name", "?")
+
+    def table(rows):
+        md = [f"GPU: {dev}; torch {getattr(torch, '__version__', 'n/a')}, "
+              f"jax {getattr(jax, '__version__', 'n/a')}", "",
+              "| workload | ember | peers |", "|---|---|---|"]
+        return "\n".join(md + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+    class Rows(list):
+        # The table so far is written after each row, so a run cut short keeps its figures.
+        def append(self, row):
+            super().append(row)
+            print("  " + " | ".join(row), flush=True)
+            if args.out:
+                with open(args.out, "w") as fh:
+                    fh.write(table(self) + "\n")
+
+    rows = Rows()
 
     def tsync(f):
         def g():
@@ -315,16 +332,7 @@ def main():
     per = lambda t: "n/a" if t is None else f"{t / 100 * 1e6:.2f} µs/op"
     rows.append(("100-op eager chain, 16 elements", per(t_e), f"torch eager {per(t_t)}"))
 
-    dev = mx.device_info(getattr(mx, args.device)).get("device_name", "?")
-    md = [f"GPU: {dev}; torch {getattr(torch, '__version__', 'n/a')}, "
-          f"jax {getattr(jax, '__version__', 'n/a')}", "",
-          "| workload | ember | peers |", "|---|---|---|"]
-    md += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    text = "\n".join(md)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    print(table(rows))
 
 
 if __name__ == "__main__":
