@@ -489,6 +489,50 @@ def _tampered(data, name, index, value, element=0):
     return data[:at] + struct.pack("<q", value) + data[at + 8:]
 
 
+def test_extreme_parameters_are_refused_or_consistent(tmp_path):
+    """Every integer (or list element) and float parameter of the new primitives' nodes set to
+    extreme values: the import refuses the file (ValueError) or the graph it rebuilds runs."""
+    x, w = _arrays((3, 64), (5, 64))
+    q = mx.quantize(w)
+
+    def fun(cx, cw, nx, nw, qq, kk, vv, x):
+        conv = mx.grad(lambda a, b: mx.sum(mx.conv2d(a, b, stride=2, padding=1) ** 2), argnums=(0, 1))
+        norm = mx.grad(lambda a, b: mx.sum(mx.fast.rms_norm(a, b, 1e-5) ** 2), argnums=(0, 1))
+        att = mx.grad(lambda a, b, c: mx.sum(mx.fast.scaled_dot_product_attention(
+            a, b, c, scale=0.3, mask=_BOOL_MASK) ** 2), argnums=(0, 1, 2))
+        return [*conv(cx, cw), *norm(nx, nw), *att(qq, kk, vv), mx.quantized_matmul(x, *q),
+                mx.gather_qmm(x[None], *[a[None] for a in q], mx.array([0]), mx.array([0])),
+                mx.block_masked_mm(x[:, :32], w[:, :32].T, 32, mx.array([[True]]))]
+
+    args = (_CX, _CW, _NX, _NW, _Q, _K, _VV, x)
+    path = str(tmp_path / "src.mlxfn")
+    mx.export_function(path, fun, *args)
+    data = open(path, "rb").read()
+    names = ["Convolution", "RMSNormVJP", "ScaledDotProductAttentionVJP", "QuantizedMatmul",
+             "GatherQMM", "BlockMaskedMM"]
+    variants = []
+    for name in names:
+        for tag, at in _parameters(data, name):
+            if tag == 2:
+                variants += [data[:at] + struct.pack("<d", v) + data[at + 8:] for v in (np.nan, -np.inf, 1e300)]
+                continue
+            n = struct.unpack_from("<I", data, at)[0] if tag == 4 else 1
+            for e in range(n if tag in (1, 4) else 0):
+                o = at + 4 + 8 * e if tag == 4 else at
+                variants += [data[:o] + struct.pack("<q", v) + data[o + 8:] for v in (-2**63, -1, 0, 3, 2**62)]
+    assert len(variants) > 100
+    refused = 0
+    for v in variants:
+        try:
+            f = mx.import_function(write(tmp_path, v))
+        except ValueError as e:
+            assert "cannot be rebuilt" in str(e), str(e)
+            refused += 1
+            continue
+        mx.eval(f(*args))
+    assert refused > len(variants) // 2
+
+
 def test_tampered_parameters_are_value_errors(tmp_path):
     def exported(fun, *args):
         path = str(tmp_path / "src.mlxfn")
