@@ -285,6 +285,294 @@ def test_shapeless_reductions_matmuls_and_squeezes(tmp_path):
         f(mx.ones((2, 3)), mx.ones((4, 4)))
 
 
+# ---- convolutions, mx.fast, quantized products: their gradients' nodes too ---------------
+def _arrays(*shapes, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    return [mx.array(rng.standard_normal(s).astype(dtype)) for s in shapes]
+
+
+_CX, _CW = _arrays((2, 7, 7, 3), (4, 3, 3, 3))
+_CX1, _CW1 = _arrays((2, 9, 4), (6, 3, 2))
+_NX, _NW, _NB = _arrays((3, 4, 8), (8,), (8,))
+_RA = _arrays((2, 3, 5, 8))[0]
+_Q, _K, _VV = _arrays((2, 4, 5, 8), (2, 2, 6, 8), (2, 2, 6, 3))
+_SINKS = _arrays((4,))[0]
+_BOOL_MASK = mx.array(np.random.default_rng(1).random((5, 6)) > 0.3)
+_LOGITS = _arrays((4, 3, 10))[0]
+_TARGETS = mx.array(np.random.default_rng(2).integers(-10, 10, (4, 3)).astype(np.int32))
+_GQ, _GK, _GV, _GS = _arrays((2, 3, 2, 4), (2, 3, 2, 4), (2, 3, 4, 5), (2, 4, 5, 4))
+_GAMMA = mx.array(np.random.default_rng(3).uniform(0.5, 1.0, (2, 3, 4)).astype(np.float32))
+_BETA = mx.array(np.random.default_rng(4).uniform(0.1, 0.9, (2, 3, 4)).astype(np.float32))
+_GMASK = mx.array([[True, False, True], [True, True, True]])
+
+# name: (function, arguments, argnums, {primitive name: how many nodes of it the gradient has
+# at least}). Each VJP primitive is in some gradient: the test fails if one is not exported.
+GRADIENT_CASES = {
+    "conv2d": (lambda x, w: mx.conv2d(x, w, stride=2, padding=1), (_CX, _CW), (0, 1),
+               {"Convolution": 3}),
+    "conv1d_groups": (lambda x, w: mx.conv1d(x, w, stride=2, padding=2, dilation=2, groups=2),
+                      (_CX1, _CW1), (0, 1), {"Convolution": 3}),
+    "conv_transpose2d": (lambda x, w: mx.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+                         (_CX, _CW), (0, 1), {"Convolution": 3}),
+    "rms_norm": (lambda x, w: mx.fast.rms_norm(x, w, 1e-5), (_NX, _NW), (0, 1), {"RMSNormVJP": 1}),
+    "layer_norm": (lambda x, w, b: mx.fast.layer_norm(x, w, b, 1e-5), (_NX, _NW, _NB), (0, 1, 2),
+                   {"LayerNormVJP": 1}),
+    "layer_norm_bias_only": (lambda x, b: mx.fast.layer_norm(x, None, b, 1e-5), (_NX, _NB), (0, 1),
+                             {"LayerNormVJP": 1}),
+    "rope": (lambda a: mx.fast.rope(a, 6, traditional=False, base=1e4, scale=0.5, offset=3), (_RA,),
+             (0,), {"RoPE": 2}),
+    "rope_traditional_freqs": (lambda a: mx.fast.rope(a, 8, traditional=True, base=None, scale=1.0,
+                                                      offset=mx.array([1, 4]),
+                                                      freqs=mx.array([1.0, 2.0, 4.0, 8.0])),
+                               (_RA,), (0,), {"RoPE": 2}),
+    "attention_mask": (lambda q, k, v: mx.fast.scaled_dot_product_attention(q, k, v, scale=0.3,
+                                                                             mask=_BOOL_MASK),
+                       (_Q, _K, _VV), (0, 1, 2), {"ScaledDotProductAttentionVJP": 1}),
+    "attention_causal_sinks": (lambda q, k, v, s: mx.fast.scaled_dot_product_attention(
+                                   q, k, v, scale=0.3, mask="causal", sinks=s),
+                               (_Q, _K, _VV, _SINKS), (0, 1, 2, 3),
+                               {"ScaledDotProductAttentionVJP": 1}),
+    "cross_entropy": (lambda x: mx.fast.cross_entropy(x, _TARGETS), (_LOGITS,), (0,),
+                      {"CrossEntropyVJP": 1}),
+    "gated_delta_update": (lambda q, k, v, g, b, s: mx.fast.gated_delta_update(q, k, v, g, b, s,
+                                                                                 mask=_GMASK),
+                           (_GQ, _GK, _GV, _GAMMA, _BETA, _GS), (0, 1, 2, 3, 4, 5),
+                           {"GatedDeltaUpdateVJP": 1}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRADIENT_CASES))
+def test_gradients_of_convolutions_and_fast_ops_round_trip(tmp_path, case):
+    fun, args, argnums, nodes = GRADIENT_CASES[case]
+
+    def loss(*a):
+        out = fun(*a)
+        return sum(mx.sum(mx.sin(o)) for o in (out if isinstance(out, (list, tuple)) else [out]))
+
+    grad = mx.grad(loss, argnums=argnums)
+    path = str(tmp_path / "grad.mlxfn")
+    mx.export_function(path, grad, *args)
+    data = open(path, "rb").read()
+    for name, count in nodes.items():
+        assert data.count(struct.pack("<I", len(name)) + name.encode()) >= count, name
+    out = mx.import_function(path)(*args)
+    eager = grad(*args)
+    assert len(out) == len(eager) == len(argnums)
+    for o, e in zip(out, eager):
+        assert o.shape == e.shape and o.dtype == e.dtype
+        close(o, e, 1e-5)
+
+
+def test_nodes_that_only_rules_or_casts_make_round_trip(tmp_path):
+    # vmap over per-example weights: RMSNorm / LayerNorm nodes with a group axis, which the ops
+    # (one (D,) weight) cannot make; rope over a vmapped offset: per-row offsets.
+    xs, ws = _arrays((3, 4, 8), (3, 8))
+    fns = [
+        lambda x, w: mx.vmap(lambda a, b: mx.fast.rms_norm(a, b, 1e-5))(x, w),
+        lambda x, w: mx.vmap(lambda a, b: mx.fast.layer_norm(a, b, b, 1e-5))(x, w),
+        lambda x, w: mx.vmap(lambda a, o: mx.fast.rope(a[None], 4, traditional=False, base=1e4,
+                                                       scale=1.0, offset=o))(x, mx.array([0, 5, 9])),
+    ]
+    for fun, name, made_by_rule in zip(fns, ["RMSNorm", "LayerNorm", "RoPE"], [
+            lambda args, inputs: args[-1] == 1,  # groups: one weight per example
+            lambda args, inputs: args[-1] == 1,
+            lambda args, inputs: inputs[1][1] == (3, 1)]):  # one offset per row
+        events = []
+        mx.export_function(events.append, fun, xs, ws)
+        (node,) = [e for e in events[4:] if e["name"] == name]
+        assert made_by_rule(node["arguments"], node["inputs"]), node
+        out, eager = round_trip(tmp_path, fun, xs, ws)
+        close(out[0], eager, 1e-5)
+    # float16 attention with an additive mask: the node's mask is float32 (the kernels'
+    # accumulation dtype), which the op does not take for float16 q, k, v.
+    q, k, v = (a.astype(mx.float16) for a in (_Q, _K, _VV))
+    mask = mx.array(np.random.default_rng(5).standard_normal((5, 6)).astype(np.float16))
+    fun = lambda q, k, v: mx.fast.scaled_dot_product_attention(q, k, v, scale=0.3, mask=mask)  # noqa: E731
+    events = []
+    mx.export_function(events.append, fun, q, k, v)
+    (node,) = [e for e in events[4:] if e["name"] == "ScaledDotProductAttention"]
+    assert node["inputs"][3][1:] == ((2, 4, 5, 6), mx.float32)
+    out, eager = round_trip(tmp_path, fun, q, k, v)
+    assert out[0].dtype == mx.float16
+    close(out[0].astype(mx.float32), eager.astype(mx.float32), 1e-3)
+
+
+def test_quantized_nodes_of_every_mode_round_trip(tmp_path):
+    x, w = _arrays((3, 64), (5, 64))
+    gs = mx.array(3.5)
+    for mode in ["affine", "mxfp4", "mxfp8", "nvfp4"]:
+        glob = gs if mode == "nvfp4" else None
+
+        def fun(x, w):
+            q = mx.quantize(w, mode=mode, global_scale=glob)
+            biases = q[2] if mode == "affine" else None
+            return [*q, mx.dequantize(q[0], q[1], biases, mode=mode, global_scale=glob,
+                                      dtype=mx.float32),
+                    mx.quantized_matmul(x, q[0], q[1], biases, mode=mode),
+                    mx.gather_qmm(x[None], q[0][None], q[1][None], biases if biases is None else biases[None],
+                                  mx.array([0, 0]), mx.array([0, 0]), mode=mode, global_scale=glob)]
+
+        out, eager = round_trip(tmp_path, fun, x, w)
+        assert len(out) == len(eager)
+        for o, e in zip(out, eager):
+            assert o.shape == e.shape and o.dtype == e.dtype
+            close(o, e, 1e-5)
+    # Both operands quantized, with global scales and gathered.
+    fun = lambda x, w: [mx.qqmm(x, w, mode="nvfp4", global_scale_x=gs, global_scale_w=gs),  # noqa: E731
+                        mx.gather_qqmm(x[None], w[None], lhs_indices=mx.array([0]),
+                                       rhs_indices=mx.array([0]), mode="mxfp8")]
+    out, eager = round_trip(tmp_path, fun, x, w)
+    for o, e in zip(out, eager):
+        close(o, e, 1e-5)
+
+
+def test_custom_kernels_cannot_be_exported(tmp_path):
+    kernel = mx.fast.cuda_kernel(name="myexp", input_names=["inp"], output_names=["out"],
+                                 source="out[0] = exp(inp[0]);")
+    fun = lambda a: kernel(inputs=[a], grid=(4, 1, 1), threadgroup=(4, 1, 1),  # noqa: E731
+                           output_shapes=[a.shape], output_dtypes=[a.dtype])
+    with pytest.raises(ValueError, match=r"\[export_function\] The custom kernel 'myexp' \(cuda_kernel\) "
+                                         r"cannot be exported: a function file holds no code"):
+        mx.export_function(str(tmp_path / "k.mlxfn"), fun, mx.ones((4,)))
+
+
+def test_shapeless_convolution_and_rms_norm_take_another_batch(tmp_path):
+    fun = lambda x, w, g: mx.fast.rms_norm(mx.conv2d(x, w, padding=1), g, 1e-5)  # noqa: E731
+    path = str(tmp_path / "f.mlxfn")
+    mx.export_function(path, fun, _CX, _CW, _NB[:4], shapeless=True)
+    f = mx.import_function(path)
+    for n, size in [(2, 7), (5, 7), (1, 4)]:
+        x = _arrays((n, size, size, 3), seed=n)[0]
+        out = f(x, _CW, _NB[:4])[0]
+        assert out.shape == (n, size, size, 4)
+        close(out, fun(x, _CW, _NB[:4]), 1e-5)
+    with pytest.raises(ValueError, match=r"Convolution .* cannot take the new input shapes: "
+                                         r"\[conv_general\] The input has 5 channels"):
+        f(mx.ones((2, 7, 7, 5)), _CW, _NB[:4])
+
+
+def _parameters(data, name):
+    """The (tag, offset) of each stored parameter of the first node named `name` (the file
+    format's parameter list: a u32 count, then a tag byte and the value each)."""
+    i = data.index(struct.pack("<I", len(name)) + name.encode()) + 4 + len(name)
+    (count,) = struct.unpack_from("<I", data, i)
+    i += 4
+    found = []
+    for _ in range(count):
+        tag = data[i]
+        i += 1
+        found.append((tag, i))
+        if tag in (1, 2):  # an i64, an f64
+            i += 8
+        elif tag == 3:  # a string
+            i += 4 + struct.unpack_from("<I", data, i)[0]
+        elif tag == 4:  # a list of i64
+            i += 4 + 8 * struct.unpack_from("<I", data, i)[0]
+        elif tag == 5:  # a dtype
+            i += 1
+        else:
+            raise AssertionError(f"unexpected tag {tag}")
+    return found
+
+
+def _tampered(data, name, index, value, element=0):
+    """data with parameter `index` of node `name` replaced (an integer, the element of a list
+    of integers, or a string of the same length)."""
+    tag, at = _parameters(data, name)[index]
+    if tag == 4:
+        at += 4 + 8 * element
+    if tag == 3:
+        n = struct.unpack_from("<I", data, at)[0]
+        assert len(value) == n
+        return data[:at + 4] + value + data[at + 4 + n:]
+    assert tag == 1 or tag == 4, tag
+    return data[:at] + struct.pack("<q", value) + data[at + 8:]
+
+
+def test_extreme_parameters_are_refused_or_consistent(tmp_path):
+    """Every integer (or list element) and float parameter of the new primitives' nodes set to
+    extreme values: the import refuses the file (ValueError) or the graph it rebuilds runs."""
+    x, w = _arrays((3, 64), (5, 64))
+    q = mx.quantize(w)
+
+    def fun(cx, cw, nx, nw, qq, kk, vv, x):
+        conv = mx.grad(lambda a, b: mx.sum(mx.conv2d(a, b, stride=2, padding=1) ** 2), argnums=(0, 1))
+        norm = mx.grad(lambda a, b: mx.sum(mx.fast.rms_norm(a, b, 1e-5) ** 2), argnums=(0, 1))
+        att = mx.grad(lambda a, b, c: mx.sum(mx.fast.scaled_dot_product_attention(
+            a, b, c, scale=0.3, mask=_BOOL_MASK) ** 2), argnums=(0, 1, 2))
+        return [*conv(cx, cw), *norm(nx, nw), *att(qq, kk, vv), mx.quantized_matmul(x, *q),
+                mx.gather_qmm(x[None], *[a[None] for a in q], mx.array([0]), mx.array([0])),
+                mx.block_masked_mm(x[:, :32], w[:, :32].T, 32, mx.array([[True]]))]
+
+    args = (_CX, _CW, _NX, _NW, _Q, _K, _VV, x)
+    path = str(tmp_path / "src.mlxfn")
+    mx.export_function(path, fun, *args)
+    data = open(path, "rb").read()
+    names = ["Convolution", "RMSNormVJP", "ScaledDotProductAttentionVJP", "QuantizedMatmul",
+             "GatherQMM", "BlockMaskedMM"]
+    variants = []
+    for name in names:
+        for tag, at in _parameters(data, name):
+            if tag == 2:
+                variants += [data[:at] + struct.pack("<d", v) + data[at + 8:] for v in (np.nan, -np.inf, 1e300)]
+                continue
+            n = struct.unpack_from("<I", data, at)[0] if tag == 4 else 1
+            for e in range(n if tag in (1, 4) else 0):
+                o = at + 4 + 8 * e if tag == 4 else at
+                variants += [data[:o] + struct.pack("<q", v) + data[o + 8:] for v in (-2**63, -1, 0, 3, 2**62)]
+    assert len(variants) > 100
+    refused = 0
+    for v in variants:
+        try:
+            f = mx.import_function(write(tmp_path, v))
+        except ValueError as e:
+            assert "cannot be rebuilt" in str(e), str(e)
+            refused += 1
+            continue
+        mx.eval(f(*args))
+    assert refused > len(variants) // 2
+
+
+def test_tampered_parameters_are_value_errors(tmp_path):
+    def exported(fun, *args):
+        path = str(tmp_path / "src.mlxfn")
+        mx.export_function(path, fun, *args)
+        data = open(path, "rb").read()
+        mx.import_function(write(tmp_path, data))  # the untouched file loads
+        return data
+
+    def refused(data, match):
+        with pytest.raises(ValueError, match=r"\[import_function\] .*cannot be rebuilt: .*" + match):
+            mx.import_function(write(tmp_path, data))
+
+    # Convolution: stride, padding_lo, padding_hi, kernel_dilation, input_dilation, groups, flip.
+    conv = exported(lambda x, w: mx.conv2d(x, w, stride=2, padding=1), _CX, _CW)
+    refused(_tampered(conv, "Convolution", 0, 0), r"\[conv_general\] stride must be positive")
+    refused(_tampered(conv, "Convolution", 1, 2**62, 1), r"The padding 4611686018427387904 is out of range")
+    refused(_tampered(conv, "Convolution", 2, -9), r"smaller than the dilated kernel")
+    refused(_tampered(conv, "Convolution", 5, 2), r"takes 3 per group, times groups=2 is 6")
+    refused(_tampered(conv, "Convolution", 5, 2**62), r"out of range")
+    refused(_tampered(conv, "Convolution", 6, 2), r"parameter 'flip' is 2, outside \[0, 1\]")
+    # A quantized product: mode, group_size, bits, transpose.
+    x, w = _arrays((3, 64), (5, 64))
+    q = mx.quantize(w)
+    qmm = exported(lambda x, a, b, c: mx.quantized_matmul(x, a, b, c), x, *q)
+    refused(_tampered(qmm, "QuantizedMatmul", 0, b"affinf"), r"Invalid quantization mode 'affinf'")
+    refused(_tampered(qmm, "QuantizedMatmul", 2, 7), r"The number of bits 7 is not supported")
+    refused(_tampered(qmm, "QuantizedMatmul", 1, 32), r"do not match the packed matrix")
+    refused(_tampered(qmm, "QuantizedMatmul", 0, b"mxfp4 "), r"Invalid quantization mode")
+    # A node made only by a rule, through its builder: RMSNormVJP (eps, weight, bias, groups).
+    grad = exported(mx.grad(lambda x, w: mx.sum(mx.fast.rms_norm(x, w, 1e-5)), argnums=(0, 1)), _NX, _NW)
+    refused(_tampered(grad, "RMSNormVJP", 3, 1), r"\[rms_norm\] weight must have 2 dimensions but has shape \(8,\)")
+    refused(_tampered(grad, "RMSNormVJP", 3, 3), r"\[rms_norm\] groups must be in \[0, 2\]")
+    refused(_tampered(grad, "RMSNormVJP", 2, 1), r"An RMS normalization has no bias")
+    refused(_tampered(grad, "RMSNormVJP", 1, 0), r"takes 2 inputs with these parameters, got 3")
+    rope = exported(lambda a: mx.fast.rope(a, 6, traditional=False, base=1e4, scale=1.0, offset=0), _RA)
+    refused(_tampered(rope, "RoPE", 0, 7), r"\[rope\] dims must be positive and even, got 7")
+    refused(_tampered(rope, "RoPE", 0, 10), r"dims \(10\) must not exceed")
+    refused(_tampered(rope, "RoPE", 2, 0), r"Exactly one of base and freqs must be given, got neither")
+
+
 # ---- exporter: several traces, constants once, metadata ---------------------------------
 def test_exporter_writes_several_traces_and_constants_once(tmp_path):
     big = mx.random.normal((256, 256))

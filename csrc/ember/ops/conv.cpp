@@ -91,6 +91,25 @@ array convolution(const char* op, const array& input, const array& weight,
                                     input.shape(), ") has ", input.ndim() - 2,
                                     " spatial axes."));
   }
+  // The ops give every list nd values; a rule's or an imported file's parameters are checked
+  // here too, and paddings kept within the size range so the shape arithmetic cannot overflow.
+  auto per_spatial_axis = [&](const char* what, const std::vector<int64_t>& v) {
+    if (int(v.size()) != nd) {
+      throw std::invalid_argument(msg("[", op, "] ", what, " has ", v.size(), " values for ", nd,
+                                      " spatial axes."));
+    }
+  };
+  per_spatial_axis("padding_lo", p.padding_lo);
+  per_spatial_axis("padding_hi", p.padding_hi);
+  per_spatial_axis("kernel_dilation", p.kernel_dilation);
+  per_spatial_axis("input_dilation", p.input_dilation);
+  for (const auto* pads : {&p.padding_lo, &p.padding_hi}) {
+    for (int64_t v : *pads) {
+      if (v < -kMaxArraySize || v > kMaxArraySize) {
+        throw std::invalid_argument(msg("[", op, "] The padding ", v, " is out of range."));
+      }
+    }
+  }
   const Dtype t = promote_types(input.dtype(), weight.dtype());
   if (!is_floating(t)) {
     throw type_error(msg("[", op, "] Convolutions take floating-point inputs (float16, bfloat16, "
@@ -113,7 +132,7 @@ array convolution(const char* op, const array& input, const array& weight,
                                     weight.shape(), ")."));
   }
   const int64_t ci = input.shape(-1), co = weight.shape(0), cg = weight.shape(-1);
-  if (cg * p.groups != ci) {
+  if (checked_mul(op, cg, p.groups) != ci) {
     throw std::invalid_argument(
         msg("[", op, "] The input has ", ci, " channels (shape ", input.shape(),
             ") but the weight (shape ", weight.shape(), ") takes ", cg, " per group, times groups=",

@@ -7,6 +7,7 @@
 
 #include <ostream>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 
 namespace ember {
@@ -228,5 +229,34 @@ std::pair<array, int> Convolution::vmap(const std::vector<array>& inputs,
   out.insert(out.end(), {B, Co});
   return {reshape(y, out), nd + 1};
 }
+
+// ---- export: the parameters, rebuilt through detail::convolution (which checks them) ----
+void Convolution::serialize(ExportFields& f) const {
+  f.add_ints(params_.stride);
+  f.add_ints(params_.padding_lo);
+  f.add_ints(params_.padding_hi);
+  f.add_ints(params_.kernel_dilation);
+  f.add_ints(params_.input_dilation);
+  f.add_int(params_.groups);
+  f.add_bool(params_.flip);
+}
+
+namespace {
+const detail::RegisterLoaders kLoaders{
+    {"Convolution", [](ExportFields::Reader& f, const std::vector<array>& in,
+                       const std::vector<ExportSpec>&) -> std::vector<array> {
+       detail::expect_inputs(in, 2);
+       ConvParams p;
+       p.stride = f.integers("stride");
+       p.padding_lo = f.integers("padding_lo");
+       p.padding_hi = f.integers("padding_hi");
+       p.kernel_dilation = f.integers("kernel_dilation");
+       p.input_dilation = f.integers("input_dilation");
+       p.groups = f.integer("groups");
+       p.flip = f.boolean("flip");
+       return {detail::convolution("conv_general", in[0], in[1], p)};
+     }},
+};
+}  // namespace
 
 }  // namespace ember

@@ -35,6 +35,7 @@ class EMBER_API Convolution : public Primitive {
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
   void print(std::ostream& os) const override;
+  void serialize(ExportFields& fields) const override;
   const ConvParams& params() const { return params_; }
 
  private:

@@ -5,9 +5,12 @@
 // fast::reference with ember's own transforms, so every rule is made of ops and nests.
 #include "ember/primitives/fast.h"
 
+#include <cfloat>
+#include <climits>
 #include <cmath>
 
 #include "ember/errors.h"
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 #include "ember/transforms.h"
@@ -129,13 +132,6 @@ array expand_weight(const array& w, const array& x, int groups) {
   return reshape(w, s);
 }
 
-// The shape of a weight (and its gradient) for x and groups.
-Shape weight_shape(const array& x, int groups) {
-  Shape s(x.shape().begin(), x.shape().begin() + groups);
-  s.push_back(x.shape(-1));
-  return s;
-}
-
 // The normalizations' inputs (x, [w], [b], ...) as a composition's arguments.
 struct NormArgs {
   array x;
@@ -209,23 +205,14 @@ array RMSNorm::jvp(const std::vector<array>& primals, const std::vector<array>& 
 // dx = r (dn - n mean(dn n)), dn = c w, n = x r;  dw = sum over rows of c n
 std::vector<array> RMSNorm::vjp(const std::vector<array>& primals, const array& cotangent,
                                 const std::vector<int>& argnums, const array&) {
-  const array& x = primals[0];
-  std::vector<Shape> shapes{x.shape()};
-  std::vector<Dtype> dtypes{x.dtype()};
-  if (params_.has_weight) {
-    shapes.push_back(primals[1].shape());
-    dtypes.push_back(primals[1].dtype());
-  }
   std::vector<array> in(primals);
   in.push_back(cotangent);
-  auto grads = make_nodes<RMSNormVJP>(shapes, dtypes, in, params_);
-  return pick(grads, argnums);
+  return pick(detail::norm_vjp_nodes(false, in, params_), argnums);
 }
 std::pair<array, int> RMSNorm::vmap(const std::vector<array>& inputs,
                                     const std::vector<BatchAxis>& axes) {
   auto b = norm_vmap_inputs(inputs, axes, params_.groups);
-  array x = b.inputs[0];
-  return {make_node<RMSNorm>(x.shape(), x.dtype(), b.inputs, grouped(params_, b.groups)), b.out_axis};
+  return {detail::norm_node(false, b.inputs, grouped(params_, b.groups)), b.out_axis};
 }
 
 // ---- RMSNormVJP ------------------------------------------------------------------------
@@ -247,14 +234,7 @@ std::pair<std::vector<array>, std::vector<int>> RMSNormVJP::vmap_multi(
   const int64_t n = batch_size(inputs, axes);
   std::vector<array> in;
   for (size_t i = 0; i < inputs.size(); ++i) in.push_back(to_front(inputs[i], axes[i], n));
-  const array& x = in[0];
-  std::vector<Shape> shapes{x.shape()};
-  std::vector<Dtype> dtypes{x.dtype()};
-  if (params_.has_weight) {
-    shapes.push_back(weight_shape(x, params_.groups + 1));
-    dtypes.push_back(in[1].dtype());
-  }
-  auto outs = make_nodes<RMSNormVJP>(shapes, dtypes, in, grouped(params_, params_.groups + 1));
+  auto outs = detail::norm_vjp_nodes(false, in, grouped(params_, params_.groups + 1));
   return {outs, std::vector<int>(outs.size(), 0)};
 }
 
@@ -267,26 +247,15 @@ array LayerNorm::jvp(const std::vector<array>& primals, const std::vector<array>
 // dx = rstd (dn - mean(dn) - n mean(dn n)), dn = c w;  dw = sum c n;  db = sum c
 std::vector<array> LayerNorm::vjp(const std::vector<array>& primals, const array& cotangent,
                                   const std::vector<int>& argnums, const array&) {
-  const array& x = primals[0];
-  std::vector<Shape> shapes{x.shape()};
-  std::vector<Dtype> dtypes{x.dtype()};
-  Shape ws = weight_shape(x, params_.groups);
-  for (int i = 0; i < int(params_.has_weight) + int(params_.has_bias); ++i) {
-    shapes.push_back(ws);
-    dtypes.push_back(x.dtype());
-  }
-  std::vector<array> in{x};
+  std::vector<array> in{primals[0]};
   if (params_.has_weight) in.push_back(primals[1]);
   in.push_back(cotangent);
-  auto grads = make_nodes<LayerNormVJP>(shapes, dtypes, in, params_);
-  return pick(grads, argnums);
+  return pick(detail::norm_vjp_nodes(true, in, params_), argnums);
 }
 std::pair<array, int> LayerNorm::vmap(const std::vector<array>& inputs,
                                       const std::vector<BatchAxis>& axes) {
   auto b = norm_vmap_inputs(inputs, axes, params_.groups);
-  array x = b.inputs[0];
-  return {make_node<LayerNorm>(x.shape(), x.dtype(), b.inputs, grouped(params_, b.groups)),
-          b.out_axis};
+  return {detail::norm_node(true, b.inputs, grouped(params_, b.groups)), b.out_axis};
 }
 
 // ---- LayerNormVJP ----------------------------------------------------------------------
@@ -297,7 +266,7 @@ ArrayFn ln_backward(const NormParams& p) {
   auto fwd = ln_forward(p);
   return [fwd, p](const std::vector<array>& in) {
     std::vector<array> primals(in.begin(), in.end() - 1);
-    if (p.has_bias) primals.push_back(zeros(weight_shape(in[0], p.groups), in[0].dtype()));
+    if (p.has_bias) primals.push_back(zeros(p.weight_shape(in[0].shape()), in[0].dtype()));
     return vjp(fwd, primals, {in.back()}).second;
   };
 }
@@ -320,14 +289,7 @@ std::pair<std::vector<array>, std::vector<int>> LayerNormVJP::vmap_multi(
   const int64_t n = batch_size(inputs, axes);
   std::vector<array> in;
   for (size_t i = 0; i < inputs.size(); ++i) in.push_back(to_front(inputs[i], axes[i], n));
-  const array& x = in[0];
-  std::vector<Shape> shapes{x.shape()};
-  std::vector<Dtype> dtypes{x.dtype()};
-  for (int i = 0; i < int(params_.has_weight) + int(params_.has_bias); ++i) {
-    shapes.push_back(weight_shape(x, params_.groups + 1));
-    dtypes.push_back(x.dtype());
-  }
-  auto outs = make_nodes<LayerNormVJP>(shapes, dtypes, in, grouped(params_, params_.groups + 1));
+  auto outs = detail::norm_vjp_nodes(true, in, grouped(params_, params_.groups + 1));
   return {outs, std::vector<int>(outs.size(), 0)};
 }
 
@@ -355,7 +317,7 @@ array RoPE::jvp(const std::vector<array>& primals, const std::vector<array>& tan
     if (argnums[i] == 0) {
       std::vector<array> in(primals);
       in[0] = tangents[i];
-      t = make_node<RoPE>(out.shape(), out.dtype(), in, params_);
+      t = detail::rope_node(in, params_);
     } else if (argnums[i] == 2) {
       t = composed_jvp(rope_forward(params_), primals,
                        {tangents[i]}, {2})[0];
@@ -376,7 +338,7 @@ std::vector<array> RoPE::vjp(const std::vector<array>& primals, const array& cot
       in[0] = cotangent;
       RopeParams back = params_;
       back.inverse = !back.inverse;
-      grads.push_back(make_node<RoPE>(out.shape(), out.dtype(), in, back));
+      grads.push_back(detail::rope_node(in, back));
     } else if (a == 2) {
       grads.push_back(composed_vjp(rope_forward(params_),
                                    primals, {cotangent}, {2}, {out})[0]);
@@ -405,7 +367,7 @@ std::pair<array, int> RoPE::vmap(const std::vector<array>& inputs, const std::ve
   }
   std::vector<array> in{a, off};
   if (inputs.size() > 2) in.push_back(inputs[2]);
-  return {make_node<RoPE>(a.shape(), a.dtype(), in, params_), out_axis};
+  return {detail::rope_node(in, params_), out_axis};
 }
 
 // ---- ScaledDotProductAttention -------------------------------------------------------------
@@ -442,15 +404,6 @@ ArrayFn attention_backward(const AttentionParams& p) {
   };
 }
 
-// (out, lse) of the fused forward for these inputs.
-std::vector<array> attention_nodes(const std::vector<array>& in, const AttentionParams& p) {
-  const array &q = in[0], &v = in[2];
-  Dtype acc = q.dtype() == Dtype::float64 ? Dtype::float64 : Dtype::float32;
-  return make_nodes<ScaledDotProductAttention>(
-      {Shape{q.shape(0), q.shape(1), q.shape(2), v.shape(3)}, Shape{q.shape(0), q.shape(1), q.shape(2)}},
-      {q.dtype(), acc}, in, p);
-}
-
 }  // namespace
 
 std::vector<array> ScaledDotProductAttention::jvp_multi(const std::vector<array>& primals,
@@ -475,7 +428,7 @@ std::vector<array> ScaledDotProductAttention::vjp_multi(const std::vector<array>
   std::vector<array> fwd = outputs;
   // An output nobody held is an unevaluable stand-in once its node ran: recompute.
   if (fwd[0].is_placeholder() || fwd[1].is_placeholder()) {
-    fwd = attention_nodes(primals, params_);
+    fwd = detail::attention_nodes(primals, params_);
   }
   bool fused = false, mask_grad = false;
   for (int i : argnums) {
@@ -488,13 +441,7 @@ std::vector<array> ScaledDotProductAttention::vjp_multi(const std::vector<array>
     in.push_back(fwd[0]);
     in.push_back(fwd[1]);
     in.push_back(cotangents[0]);
-    std::vector<Shape> shapes{a.q.shape(), a.k.shape(), a.v.shape()};
-    std::vector<Dtype> dtypes{a.q.dtype(), a.k.dtype(), a.v.dtype()};
-    if (params_.has_sinks) {
-      shapes.push_back(a.sinks->shape());
-      dtypes.push_back(a.sinks->dtype());
-    }
-    fused_grads = make_nodes<ScaledDotProductAttentionVJP>(shapes, dtypes, in, params_);
+    fused_grads = detail::attention_vjp_nodes(in, params_);
   }
   for (size_t j = 0; j < argnums.size(); ++j) {
     int i = argnums[j];
@@ -527,7 +474,7 @@ std::pair<std::vector<array>, std::vector<int>> ScaledDotProductAttention::vmap_
   }
   // B folds the vmapped axis in (every input but the sinks has B first).
   auto f = fold(inputs, axes, sinks_index);
-  auto outs = attention_nodes(f.inputs, params_);
+  auto outs = detail::attention_nodes(f.inputs, params_);
   return {{f.unfold(outs[0]), f.unfold(outs[1])}, {0, 0}};
 }
 
@@ -555,10 +502,7 @@ std::pair<std::vector<array>, std::vector<int>> ScaledDotProductAttentionVJP::vm
     return composed_vmap(attention_backward(params_), inputs, axes, nout);
   }
   auto f = fold(inputs, axes, sinks_index);
-  const auto& in = f.inputs;
-  std::vector<Shape> shapes{in[0].shape(), in[1].shape(), in[2].shape()};
-  std::vector<Dtype> dtypes{in[0].dtype(), in[1].dtype(), in[2].dtype()};
-  auto outs = make_nodes<ScaledDotProductAttentionVJP>(shapes, dtypes, in, params_);
+  auto outs = detail::attention_vjp_nodes(f.inputs, params_);
   for (auto& o : outs) o = f.unfold(o);
   return {outs, std::vector<int>(outs.size(), 0)};
 }
@@ -593,19 +537,14 @@ std::vector<array> CrossEntropy::vjp(const std::vector<array>& primals, const ar
                                      const std::vector<int>& argnums, const array&) {
   std::vector<array> grads;
   for (int a : argnums) {
-    grads.push_back(a == 0 ? make_node<CrossEntropyVJP>(primals[0].shape(), primals[0].dtype(),
-                                                        {primals[0], primals[1], cotangent})
-                           : array());
+    grads.push_back(a == 0 ? detail::cross_entropy_vjp_node({primals[0], primals[1], cotangent}) : array());
   }
   return grads;
 }
 std::pair<array, int> CrossEntropy::vmap(const std::vector<array>& inputs,
                                          const std::vector<BatchAxis>& axes) {
   auto in = ce_front(inputs, axes);
-  return {make_node<CrossEntropy>(in[1].shape(), inputs[0].dtype() == Dtype::float64 ? Dtype::float64
-                                                                                     : Dtype::float32,
-                                  in),
-          0};
+  return {fast::cross_entropy(in[0], in[1]), 0};
 }
 
 array CrossEntropyVJP::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
@@ -619,7 +558,7 @@ std::vector<array> CrossEntropyVJP::vjp(const std::vector<array>& primals, const
 std::pair<array, int> CrossEntropyVJP::vmap(const std::vector<array>& inputs,
                                             const std::vector<BatchAxis>& axes) {
   auto in = ce_front(inputs, axes);
-  return {make_node<CrossEntropyVJP>(in[0].shape(), in[0].dtype(), in), 0};
+  return {detail::cross_entropy_vjp_node(in), 0};
 }
 
 // ---- GatedDeltaUpdate -------------------------------------------------------------------------
@@ -642,11 +581,6 @@ ArrayFn gdu_backward(bool has_mask) {
         .second;
   };
 }
-std::vector<array> gdu_nodes(const std::vector<array>& in, bool has_mask) {
-  const array &q = in[0], &v = in[2], &state = in[5];
-  return make_nodes<GatedDeltaUpdate>({Shape{q.shape(0), q.shape(1), v.shape(2), v.shape(3)}, state.shape()},
-                                      {v.dtype(), state.dtype()}, in, DeltaParams{has_mask});
-}
 }  // namespace
 std::vector<array> GatedDeltaUpdate::jvp_multi(const std::vector<array>& primals,
                                                const std::vector<array>& tangents,
@@ -662,19 +596,12 @@ std::vector<array> GatedDeltaUpdate::vjp_multi(const std::vector<array>& primals
   for (size_t i = 0; i < 2; ++i) {
     in.push_back(cotangents[i].valid() ? cotangents[i] : zeros(outputs[i].shape(), outputs[i].dtype()));
   }
-  std::vector<Shape> shapes;
-  std::vector<Dtype> dtypes;
-  for (int i = 0; i < 6; ++i) {
-    shapes.push_back(primals[i].shape());
-    dtypes.push_back(primals[i].dtype());
-  }
-  auto grads = make_nodes<GatedDeltaUpdateVJP>(shapes, dtypes, in, params_);
-  return pick(grads, argnums);
+  return pick(detail::gated_delta_vjp_nodes(in, params_), argnums);
 }
 std::pair<std::vector<array>, std::vector<int>> GatedDeltaUpdate::vmap_multi(
     const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
   auto f = fold(inputs, axes);
-  auto outs = gdu_nodes(f.inputs, params_.has_mask);
+  auto outs = detail::gated_delta_nodes(f.inputs, params_);
   return {{f.unfold(outs[0]), f.unfold(outs[1])}, {0, 0}};
 }
 
@@ -693,13 +620,7 @@ std::vector<array> GatedDeltaUpdateVJP::vjp_multi(const std::vector<array>& prim
 std::pair<std::vector<array>, std::vector<int>> GatedDeltaUpdateVJP::vmap_multi(
     const std::vector<array>& inputs, const std::vector<BatchAxis>& axes) {
   auto f = fold(inputs, axes);
-  std::vector<Shape> shapes;
-  std::vector<Dtype> dtypes;
-  for (int i = 0; i < 6; ++i) {
-    shapes.push_back(f.inputs[i].shape());
-    dtypes.push_back(f.inputs[i].dtype());
-  }
-  auto outs = make_nodes<GatedDeltaUpdateVJP>(shapes, dtypes, f.inputs, params_);
+  auto outs = detail::gated_delta_vjp_nodes(f.inputs, params_);
   for (auto& o : outs) o = f.unfold(o);
   return {outs, std::vector<int>(outs.size(), 0)};
 }
@@ -731,5 +652,134 @@ std::pair<std::vector<array>, std::vector<int>> CustomKernel::vmap_multi(const s
                                   kernel_op(spec_.backend), "] A user kernel's batching is not known: "
                                   "wrap its call in mx.custom_function with a vmap rule."));
 }
+
+// ---- export: the parameters, and loaders that rebuild each node through the builder that
+// its op ends in (detail::norm_node, ...: ops/fast.cpp), which checks a file's inputs as it
+// checks an op's; the builders also make the nodes that only rules make (vmap's per-example
+// norm weights, the backward primitives), which no op could rebuild ----
+namespace {
+
+void add_norm(ExportFields& f, const NormParams& p) {
+  f.add_float(p.eps);
+  f.add_bool(p.has_weight);
+  f.add_bool(p.has_bias);
+  f.add_int(p.groups);
+}
+
+NormParams read_norm(ExportFields::Reader& f) {
+  NormParams p;
+  const double eps = f.real("eps");
+  if (std::isfinite(eps) && std::fabs(eps) > FLT_MAX) {
+    throw std::invalid_argument(msg("parameter 'eps' is ", eps, ", beyond float32's range"));
+  }
+  p.eps = float(eps);
+  p.has_weight = f.boolean("has_weight");
+  p.has_bias = f.boolean("has_bias");
+  p.groups = int(f.integer("groups", 0, INT_MAX));
+  return p;
+}
+
+void add_attention(ExportFields& f, const AttentionParams& p) {
+  f.add_float(p.scale);
+  f.add_bool(p.causal);
+  f.add_int(int(p.mask));
+  f.add_bool(p.has_sinks);
+}
+
+AttentionParams read_attention(ExportFields::Reader& f) {
+  AttentionParams p;
+  p.scale = f.real("scale");
+  p.causal = f.boolean("causal");
+  p.mask = MaskKind(f.integer("mask", 0, int(MaskKind::additive)));
+  p.has_sinks = f.boolean("has_sinks");
+  return p;
+}
+
+}  // namespace
+
+void RMSNorm::serialize(ExportFields& f) const { add_norm(f, params_); }
+void RMSNormVJP::serialize(ExportFields& f) const { add_norm(f, params_); }
+void LayerNorm::serialize(ExportFields& f) const { add_norm(f, params_); }
+void LayerNormVJP::serialize(ExportFields& f) const { add_norm(f, params_); }
+
+void RoPE::serialize(ExportFields& f) const {
+  f.add_int(params_.dims);
+  f.add_bool(params_.traditional);
+  f.add_bool(params_.base.has_value());
+  f.add_float(params_.base.value_or(0.0));
+  f.add_float(params_.scale);
+  f.add_bool(params_.inverse);
+}
+
+void ScaledDotProductAttention::serialize(ExportFields& f) const { add_attention(f, params_); }
+void ScaledDotProductAttentionVJP::serialize(ExportFields& f) const { add_attention(f, params_); }
+void GatedDeltaUpdate::serialize(ExportFields& f) const { f.add_bool(params_.has_mask); }
+void GatedDeltaUpdateVJP::serialize(ExportFields& f) const { f.add_bool(params_.has_mask); }
+
+// A kernel's source would have to be stored in the file and compiled and run on import; a
+// function file never carries code (importing one runs only ember's own kernels).
+void CustomKernel::serialize(ExportFields&) const {
+  throw std::invalid_argument(msg("[export_function] The custom kernel '", spec_.name, "' (",
+                                  kernel_op(spec_.backend), ") cannot be exported: a function file "
+                                  "holds no code, and importing one never compiles or runs kernel "
+                                  "source. Export the parts of the function around the kernel."));
+}
+
+namespace {
+
+using Loaded = std::vector<array>;
+using In = std::vector<array>;
+using Specs = std::vector<ExportSpec>;
+
+PrimitiveLoader norm_loader(bool layer) {
+  return [layer](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+    return {detail::norm_node(layer, in, read_norm(f))};
+  };
+}
+
+PrimitiveLoader norm_vjp_loader(bool layer) {
+  return [layer](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+    return detail::norm_vjp_nodes(layer, in, read_norm(f));
+  };
+}
+
+const detail::RegisterLoaders kLoaders{
+    {"RMSNorm", norm_loader(false)},
+    {"LayerNorm", norm_loader(true)},
+    {"RMSNormVJP", norm_vjp_loader(false)},
+    {"LayerNormVJP", norm_vjp_loader(true)},
+    {"RoPE", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       RopeParams p;
+       p.dims = int(f.integer("dims", INT_MIN, INT_MAX));
+       p.traditional = f.boolean("traditional");
+       const bool has_base = f.boolean("has_base");
+       const double base = f.real("base");
+       if (has_base) p.base = base;
+       p.scale = f.real("scale");
+       p.inverse = f.boolean("inverse");
+       return {detail::rope_node(in, p)};
+     }},
+    {"ScaledDotProductAttention", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       return detail::attention_nodes(in, read_attention(f));
+     }},
+    {"ScaledDotProductAttentionVJP", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       return detail::attention_vjp_nodes(in, read_attention(f));
+     }},
+    {"CrossEntropy", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 2);
+       return {fast::cross_entropy(in[0], in[1])};
+     }},
+    {"CrossEntropyVJP", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       return {detail::cross_entropy_vjp_node(in)};
+     }},
+    {"GatedDeltaUpdate", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       return detail::gated_delta_nodes(in, DeltaParams{f.boolean("has_mask")});
+     }},
+    {"GatedDeltaUpdateVJP", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       return detail::gated_delta_vjp_nodes(in, DeltaParams{f.boolean("has_mask")});
+     }},
+};
+
+}  // namespace
 
 }  // namespace ember

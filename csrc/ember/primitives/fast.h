@@ -24,6 +24,12 @@ struct NormParams {
   bool has_weight = false, has_bias = false;
   int groups = 0;
   bool operator==(const NormParams&) const = default;
+  /// The shape of the weight and bias for an x of shape x_shape.
+  Shape weight_shape(const Shape& x_shape) const {
+    Shape s(x_shape.begin(), x_shape.begin() + groups);
+    s.push_back(x_shape.back());
+    return s;
+  }
 };
 
 /// Parameters of RoPE: without base, the inverse frequencies come from a freqs input;
@@ -77,6 +83,7 @@ class EMBER_API RMSNorm : public FastPrimitive<NormParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "RMSNorm"; }
   EMBER_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// The gradients of RMSNorm in one pass: inputs (x, [w], cotangent), outputs (dx, [dw]),
@@ -86,6 +93,7 @@ class EMBER_API RMSNormVJP : public FastPrimitive<NormParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "RMSNormVJP"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// y = (x - mean) / sqrt(var + eps) * w + b over the last axis. Inputs (x, [w], [b]).
@@ -94,6 +102,7 @@ class EMBER_API LayerNorm : public FastPrimitive<NormParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "LayerNorm"; }
   EMBER_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// The gradients of LayerNorm in one pass: inputs (x, [w], cotangent), outputs
@@ -103,6 +112,7 @@ class EMBER_API LayerNormVJP : public FastPrimitive<NormParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "LayerNormVJP"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// Rotary embedding. Inputs (a, offset, [freqs]): offset int32 of shape a.shape[:-2] (the
@@ -113,6 +123,7 @@ class EMBER_API RoPE : public FastPrimitive<RopeParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "RoPE"; }
   EMBER_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// Attention with an online softmax over key blocks. Inputs (q, k, v, [mask], [sinks]):
@@ -126,6 +137,7 @@ class EMBER_API ScaledDotProductAttention : public FastPrimitive<AttentionParams
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "ScaledDotProductAttention"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// The attention backward pass, recomputing the probabilities block by block from lse.
@@ -135,6 +147,7 @@ class EMBER_API ScaledDotProductAttentionVJP : public FastPrimitive<AttentionPar
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "ScaledDotProductAttentionVJP"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// logsumexp(logits) - logits[target] per row. Inputs (logits (..., C), targets int32
@@ -143,6 +156,7 @@ class EMBER_API CrossEntropy : public Primitive {
  public:
   const char* name() const override { return "CrossEntropy"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// (softmax(logits) - onehot(target)) * cotangent in one pass. Inputs (logits, targets,
@@ -151,6 +165,7 @@ class EMBER_API CrossEntropyVJP : public Primitive {
  public:
   const char* name() const override { return "CrossEntropyVJP"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// The gated delta rule over time. Inputs (q, k, v, gamma, beta, state, [mask]) as in
@@ -161,6 +176,7 @@ class EMBER_API GatedDeltaUpdate : public FastPrimitive<DeltaParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "GatedDeltaUpdate"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// Backpropagation through time of GatedDeltaUpdate: inputs (q, k, v, gamma, beta, state,
@@ -171,6 +187,7 @@ class EMBER_API GatedDeltaUpdateVJP : public FastPrimitive<DeltaParams> {
   using FastPrimitive::FastPrimitive;
   const char* name() const override { return "GatedDeltaUpdateVJP"; }
   EMBER_MULTI_PRIMITIVE_RULES
+  void serialize(ExportFields& fields) const override;
 };
 
 /// A user-written GPU kernel (mx.fast.cuda_kernel, precompiled_cuda_kernel, metal_kernel):
@@ -190,6 +207,8 @@ class EMBER_API CustomKernel : public Primitive {
   const char* name() const override { return "CustomKernel"; }
   EMBER_MULTI_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  /// Raises: a function file never carries code to run (see fast.cpp).
+  void serialize(ExportFields& fields) const override;
 
   const fast::KernelSpec& spec() const { return spec_; }
   const std::string& backend() const { return spec_.backend; }
@@ -217,5 +236,31 @@ class EMBER_API CustomKernel : public Primitive {
   std::optional<float> init_value_;
   std::vector<std::variant<bool, int64_t, double>> scalars_;
 };
+
+namespace detail {
+
+/// The builders of the fast nodes. Each checks that its inputs are exactly what the
+/// primitive's kernel reads (their count for the parameters, shapes, dtypes), raising a
+/// ValueError that names the op otherwise, and makes the node. The ops call them after
+/// converting the user's arguments, the transform rules with the arrays they derive, and
+/// import_function's loaders with a file's, so every fast node is checked here.
+/// RMSNorm (layer false) or LayerNorm: inputs (x, [w], [b]).
+EMBER_API array norm_node(bool layer, std::vector<array> inputs, const NormParams& p);
+/// RMSNormVJP or LayerNormVJP: inputs (x, [w], cotangent); outputs (dx, [dw], [db]).
+EMBER_API std::vector<array> norm_vjp_nodes(bool layer, std::vector<array> inputs, const NormParams& p);
+/// RoPE: inputs (a, offsets, [freqs]).
+EMBER_API array rope_node(std::vector<array> inputs, const RopeParams& p);
+/// ScaledDotProductAttention: (out, lse).
+EMBER_API std::vector<array> attention_nodes(std::vector<array> inputs, const AttentionParams& p);
+/// ScaledDotProductAttentionVJP: (dq, dk, dv, [d_sinks]).
+EMBER_API std::vector<array> attention_vjp_nodes(std::vector<array> inputs, const AttentionParams& p);
+/// CrossEntropyVJP: inputs (logits, targets, cotangent).
+EMBER_API array cross_entropy_vjp_node(std::vector<array> inputs);
+/// GatedDeltaUpdate: (y, final state).
+EMBER_API std::vector<array> gated_delta_nodes(std::vector<array> inputs, const DeltaParams& p);
+/// GatedDeltaUpdateVJP: (dq, dk, dv, dgamma, dbeta, dstate).
+EMBER_API std::vector<array> gated_delta_vjp_nodes(std::vector<array> inputs, const DeltaParams& p);
+
+}  // namespace detail
 
 }  // namespace ember

@@ -4,6 +4,7 @@
 #include "ember/primitives/linalg.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "ember/export/fields.h"
 #include "ember/ops.h"
@@ -91,18 +92,6 @@ std::pair<array, int> Matmul::vmap(const std::vector<array>& inputs,
   }
   return {matmul(x[0], x[1]), 0};
 }
-
-
-// ---- export: Matmul has no parameters; its op rebuilds it ----
-namespace {
-const detail::RegisterLoaders kLoaders{
-    {"Matmul", [](ExportFields::Reader&, const std::vector<array>& in,
-                  const std::vector<ExportSpec>&) -> std::vector<array> {
-       detail::expect_inputs(in, 2);
-       return {matmul(in[0], in[1])};
-     }},
-};
-}  // namespace
 
 }  // namespace ember
 
@@ -445,5 +434,47 @@ std::pair<array, int> SegmentedMM::vmap(const std::vector<array>& inputs,
   s.push_back(b.shape(2));
   return {reshape(out, s), 0};
 }
+
+// ---- export: each product of this file rebuilt through its op ----
+void BlockMaskedMM::serialize(ExportFields& f) const {
+  f.add_int(block_size_);
+  f.add_bool(has_out_);
+  f.add_bool(has_operands_);
+}
+
+namespace {
+
+using Loaded = std::vector<array>;
+using In = std::vector<array>;
+using Specs = std::vector<ExportSpec>;
+
+const detail::RegisterLoaders kLoaders{
+    {"Matmul", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 2);
+       return {matmul(in[0], in[1])};
+     }},
+    {"GatherMM", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 4);
+       return {gather_mm(in[0], in[1], in[2], in[3], false)};
+     }},
+    // Inputs: a, b [, mask_out] [, mask_lhs, mask_rhs].
+    {"BlockMaskedMM", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       const int block_size = int(f.integer("block_size", INT_MIN, INT_MAX));
+       const bool has_out = f.boolean("has_out_mask");
+       const bool has_operands = f.boolean("has_operand_masks");
+       detail::expect_inputs(in, 2 + size_t(has_out) + (has_operands ? 2 : 0));
+       std::optional<array> mo, ml, mr;
+       size_t i = 2;
+       if (has_out) mo = in[i++];
+       if (has_operands) ml = in[i++], mr = in[i++];
+       return {block_masked_mm(in[0], in[1], block_size, mo, ml, mr)};
+     }},
+    {"SegmentedMM", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 3);
+       return {segmented_mm(in[0], in[1], in[2])};
+     }},
+};
+
+}  // namespace
 
 }  // namespace ember

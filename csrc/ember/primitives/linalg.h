@@ -29,6 +29,7 @@ class EMBER_API GatherMM : public Primitive {
  public:
   const char* name() const override { return "GatherMM"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// a @ b with blocks of block_size x block_size masked: inputs a, b (same batch dims)
@@ -41,6 +42,7 @@ class EMBER_API BlockMaskedMM : public Primitive {
   const char* name() const override { return "BlockMaskedMM"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   int block_size_;
@@ -53,6 +55,7 @@ class EMBER_API SegmentedMM : public Primitive {
  public:
   const char* name() const override { return "SegmentedMM"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 namespace detail {

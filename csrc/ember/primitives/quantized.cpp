@@ -3,8 +3,10 @@
 // and x always does. qqmm's gradients pass straight through the format's round trip.
 #include "ember/primitives/quantized.h"
 
+#include <climits>
 #include <cmath>
 
+#include "ember/export/fields.h"
 #include "ember/ops.h"
 #include "ember/ops/helpers.h"
 #include "ember/primitives/linalg.h"
@@ -617,5 +619,150 @@ bool FromFP8::is_equivalent(const Primitive& other) const {
   auto* o = dynamic_cast<const FromFP8*>(&other);
   return o && o->out_dtype_ == out_dtype_;
 }
+
+// ---- export: the format and flags; each loader calls the op that makes the node, whose
+// checks (quant_spec, check_packed, ...) see a file's parameters as they see a user's ----
+namespace {
+
+void add_spec(ExportFields& f, const QuantSpec& s) {
+  f.add_string(mode_of(s));
+  f.add_int(s.group_size);
+  f.add_int(s.bits);
+}
+
+// The format as the ops take it (they check the mode and the sizes, and whether the mode
+// takes biases: the loaders pass what the file has).
+struct SpecArgs {
+  std::string mode;
+  int group_size, bits;
+};
+
+// inputs[i] if there are `with` inputs (the optional one is there), else none.
+std::optional<array> optional_input(const std::vector<array>& inputs, size_t with, size_t i) {
+  if (inputs.size() != with) return std::nullopt;
+  return inputs[i];
+}
+
+// Between lo and hi inputs.
+void expect_between(const std::vector<array>& inputs, size_t lo, size_t hi) {
+  detail::expect_inputs(inputs, lo, true);
+  if (inputs.size() > hi) detail::expect_inputs(inputs, hi);
+}
+
+SpecArgs read_spec(ExportFields::Reader& f) {
+  SpecArgs s;
+  s.mode = f.string("mode");
+  s.group_size = int(f.integer("group_size", INT_MIN, INT_MAX));
+  s.bits = int(f.integer("bits", INT_MIN, INT_MAX));
+  return s;
+}
+
+}  // namespace
+
+void Quantize::serialize(ExportFields& f) const { add_spec(f, spec_); }
+
+void Dequantize::serialize(ExportFields& f) const {
+  add_spec(f, spec_);
+  f.add_bool(has_global_scale_);
+  f.add_dtype(out_dtype_);
+}
+
+void QuantizedMatmul::serialize(ExportFields& f) const {
+  add_spec(f, spec_);
+  f.add_bool(transpose_);
+}
+
+void GatherQMM::serialize(ExportFields& f) const {
+  add_spec(f, spec_);
+  f.add_bool(transpose_);
+}
+
+void QQMatmul::serialize(ExportFields& f) const {
+  add_spec(f, spec_);
+  f.add_bool(w_packed_);
+  f.add_bool(has_gsx_);
+  f.add_bool(has_gsw_);
+}
+
+void FromFP8::serialize(ExportFields& f) const { f.add_dtype(out_dtype_); }
+
+namespace {
+
+using Loaded = std::vector<array>;
+using In = std::vector<array>;
+using Specs = std::vector<ExportSpec>;
+
+Loaded load_quantize(ExportFields::Reader& f, const In& in, const Specs&) {
+  SpecArgs s = read_spec(f);
+  expect_between(in, 1, 2);
+  return quantize(in[0], s.group_size, s.bits, s.mode, optional_input(in, 2, 1));
+}
+
+// Inputs: w, scales [, biases (affine)] [, global_scale].
+Loaded load_dequantize(ExportFields::Reader& f, const In& in, const Specs&) {
+  SpecArgs s = read_spec(f);
+  const bool has_gs = f.boolean("has_global_scale");
+  const Dtype dtype = f.dtype("dtype");
+  expect_between(in, 2 + size_t(has_gs), 3 + size_t(has_gs));
+  return {dequantize(in[0], in[1], optional_input(in, 3 + size_t(has_gs), 2), s.group_size,
+                     s.bits, s.mode, has_gs ? opt(in.back()) : std::nullopt, dtype)};
+}
+
+// Inputs: x, w, scales [, biases (affine)].
+Loaded load_quantized_matmul(ExportFields::Reader& f, const In& in, const Specs&) {
+  SpecArgs s = read_spec(f);
+  const bool transpose = f.boolean("transpose");
+  expect_between(in, 3, 4);
+  return {quantized_matmul(in[0], in[1], in[2], optional_input(in, 4, 3), transpose, s.group_size,
+                           s.bits, s.mode)};
+}
+
+// Inputs: x, w, scales [, biases (affine)], lhs, rhs (a global scale multiplies the node's
+// output, outside it).
+Loaded load_gather_qmm(ExportFields::Reader& f, const In& in, const Specs&) {
+  SpecArgs s = read_spec(f);
+  const bool transpose = f.boolean("transpose");
+  expect_between(in, 5, 6);
+  const size_t n = in.size();
+  return {gather_qmm(in[0], in[1], in[2], optional_input(in, 6, 3), in[n - 2], in[n - 1],
+                     transpose, s.group_size, s.bits, s.mode, std::nullopt, false)};
+}
+
+// Inputs as qq_parts reads them.
+PrimitiveLoader qq_loader(bool gather) {
+  return [gather](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+    SpecArgs s = read_spec(f);
+    const bool w_packed = f.boolean("w_packed");
+    const bool has_gsx = f.boolean("has_global_scale_x");
+    const bool has_gsw = f.boolean("has_global_scale_w");
+    detail::expect_inputs(in, 2 + size_t(w_packed) + size_t(has_gsx) + size_t(has_gsw) +
+                                  (gather ? 2 : 0));
+    QQParts p = qq_parts(in, w_packed, has_gsx, has_gsw, gather);
+    if (gather) {
+      return {gather_qqmm(p.x, p.w, opt(p.scales), p.lhs, p.rhs, s.group_size, s.bits, s.mode,
+                          opt(p.gsx), opt(p.gsw), false)};
+    }
+    return {qqmm(p.x, p.w, opt(p.scales), s.group_size, s.bits, s.mode, opt(p.gsx), opt(p.gsw))};
+  };
+}
+
+const detail::RegisterLoaders kLoaders{
+    {"Quantize", load_quantize},
+    {"Dequantize", load_dequantize},
+    {"QuantizedMatmul", load_quantized_matmul},
+    {"GatherQMM", load_gather_qmm},
+    {"QQMatmul", qq_loader(false)},
+    {"GatherQQMM", qq_loader(true)},
+    {"ToFP8", [](ExportFields::Reader&, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {to_fp8(in[0])};
+     }},
+    {"FromFP8", [](ExportFields::Reader& f, const In& in, const Specs&) -> Loaded {
+       detail::expect_inputs(in, 1);
+       return {from_fp8(in[0], f.dtype("dtype"))};
+     }},
+};
+
+}  // namespace
 
 }  // namespace ember

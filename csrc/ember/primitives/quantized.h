@@ -36,6 +36,7 @@ class EMBER_API Quantize : public Primitive {
   const char* name() const override { return "Quantize"; }
   EMBER_MULTI_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
   const QuantSpec& spec() const { return spec_; }
 
  private:
@@ -51,6 +52,7 @@ class EMBER_API Dequantize : public Primitive {
   const char* name() const override { return "Dequantize"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   QuantSpec spec_;
@@ -67,6 +69,7 @@ class EMBER_API QuantizedMatmul : public Primitive {
   const char* name() const override { return "QuantizedMatmul"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   QuantSpec spec_;
@@ -82,6 +85,7 @@ class EMBER_API GatherQMM : public Primitive {
   const char* name() const override { return "GatherQMM"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   QuantSpec spec_;
@@ -100,6 +104,7 @@ class EMBER_API QQMatmul : public Primitive {
   const char* name() const override { return gather_ ? "GatherQQMM" : "QQMatmul"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   QuantSpec spec_;
@@ -112,6 +117,7 @@ class EMBER_API ToFP8 : public Primitive {
  public:
   const char* name() const override { return "ToFP8"; }
   EMBER_PRIMITIVE_RULES
+  EMBER_NO_EXPORT_FIELDS
 };
 
 /// E4M3 bytes to the node's float dtype.
@@ -121,6 +127,7 @@ class EMBER_API FromFP8 : public Primitive {
   const char* name() const override { return "FromFP8"; }
   EMBER_PRIMITIVE_RULES
   bool is_equivalent(const Primitive& other) const override;
+  void serialize(ExportFields& fields) const override;
 
  private:
   Dtype out_dtype_;
