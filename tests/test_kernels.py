@@ -38,6 +38,11 @@ UNARY = {
     "square": (mx.square, np.square, 0.5),
 }
 
+# On the GPU the kernels are CUDA's math library, whose documented maximum errors (CUDA C++
+# Programming Guide, "Mathematical Functions") are larger for some functions.
+CUDA_MAX_ULP = {"exp": 2, "log": 1, "tanh": 2, "erf": 2, "sin": 2, "cos": 2}
+ON_GPU = os.environ.get("EMBER_DEVICE", "cpu").strip().lower() == "gpu"
+
 SPECIALS = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1.1754944e-38, 3.4028235e38,
             -3.4028235e38, 88.72283, 88.7229, -87.33655, -103.97, -104.0, -200.0, 9.1, -9.1,
             0.625, 0.921875, 3.95, 4096.0, 4097.0, -1e6, 1e20, 1.0, -1.0]
@@ -66,6 +71,8 @@ def ulp_errors(got, ref64):
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_unary_ulps_and_specials(name):
     op, ref, max_ulp = UNARY[name]
+    if ON_GPU:
+        max_ulp = max(max_ulp, CUDA_MAX_ULP.get(name, 0))
     x = inputs()
     with np.errstate(all="ignore"):
         r = ref(x.astype(np.float64))
@@ -146,7 +153,7 @@ def test_binary_float32_layouts_match_numpy(name, op, ref):
 def test_other_instruction_sets(isa):
     """Re-runs the accuracy and layout tests with a narrower build forced (EMBER_SIMD);
     on a CPU without it the table falls back to base, which this then also covers."""
-    env = dict(os.environ, EMBER_SIMD=isa)
+    env = dict(os.environ, EMBER_SIMD=isa, EMBER_DEVICE="cpu")  # the CPU's kernels
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
            os.path.join(HERE, "test_kernels.py"), "-k",
            "ulps or layouts or specials or tails or large_trig"]

@@ -107,9 +107,12 @@ struct Cache {
     std::free(b.ptr);
   }
 
-  /// Keeps a freed block if it fits the bounds, evicting the oldest blocks to make room.
+  /// Keeps a freed block if it fits the bounds, evicting the oldest blocks to make room. The
+  /// limit covers the GPU backend's cache too.
   void put(void* p, size_t cap) {
-    const size_t bound = std::min(limit, std::max(high_water, kCacheFloor));
+    const size_t gpu_cached = gpu::cached_bytes();
+    const size_t room = limit > gpu_cached ? limit - gpu_cached : 0;
+    const size_t bound = std::min(room, std::max(high_water, kCacheFloor));
     if (cap > bound) {
       std::free(p);
       return;
@@ -189,24 +192,31 @@ void detail::free_host_block(void* p, size_t capacity) {
 
 namespace {
 
-// A block of GPU memory, counted and limited like host blocks (the backend caches it).
-void* allocate_device_block(size_t& capacity, size_t nbytes, int device) {
+// A block of GPU memory for work of GPU stream `stream`, counted and limited like host
+// blocks (the backend caches it, per stream).
+void* allocate_device_block(size_t& capacity, size_t nbytes, int device, int stream) {
   auto& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
     check_limit(c, nbytes, capacity);
   }
-  void* p = gpu::alloc(capacity, device);
+  void* p = gpu::alloc(capacity, device, stream);
   std::lock_guard<std::mutex> lock(c.mu);
   c.count_active(capacity);
   return p;
 }
 
-void free_device_block(void* p, size_t capacity, int device) {
-  gpu::free(p, capacity, device);
+// The cache limit covers host and GPU blocks together: the backend may cache what the host
+// cache leaves of it.
+void free_device_block(void* p, size_t capacity, int device, int stream) {
   auto& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.active -= capacity;
+  size_t bound;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.active -= capacity;
+    bound = c.limit > c.cached ? c.limit - c.cached : 0;
+  }
+  gpu::free(p, capacity, device, stream, bound);
 }
 
 }  // namespace
@@ -224,7 +234,7 @@ Buffer::Buffer(size_t nbytes, const Stream& s) : ptr_(nullptr), nbytes_(nbytes),
     return;
   }
   capacity_ = round_capacity(nbytes);
-  ptr_ = allocate_device_block(capacity_, nbytes, s.device.index);
+  ptr_ = allocate_device_block(capacity_, nbytes, s.device.index, s.index);
   device_ = s.device.index;
   stream_ = s.index;
 }
@@ -233,9 +243,9 @@ Buffer::~Buffer() {
   void* m = mirror_.load(std::memory_order_acquire);
   if (device_ < 0) {
     detail::free_host_block(ptr_, capacity_);
-    if (m) free_device_block(m, mirror_capacity_, mirror_device_);
+    if (m) free_device_block(m, mirror_capacity_, mirror_device_, mirror_stream_);
   } else {
-    free_device_block(ptr_, capacity_, device_);
+    free_device_block(ptr_, capacity_, device_, stream_);
     if (m) detail::free_host_block(m, mirror_capacity_);
   }
 }
@@ -251,9 +261,9 @@ void* Buffer::host_mirror() const { return gpu::make_host_mirror(*this); }
 
 BufferPtr allocate(size_t nbytes, const Stream& s) { return std::make_shared<Buffer>(nbytes, s); }
 
-void* detail::allocate_device_mirror(size_t& capacity, size_t nbytes, int device) {
+void* detail::allocate_device_mirror(size_t& capacity, size_t nbytes, int device, int stream) {
   capacity = round_capacity(nbytes);
-  return allocate_device_block(capacity, nbytes, device);
+  return allocate_device_block(capacity, nbytes, device, stream);
 }
 
 size_t get_active_memory() {
@@ -296,10 +306,15 @@ size_t set_wired_limit(size_t limit) {
   return old;
 }
 size_t set_cache_limit(size_t limit) {
-  std::lock_guard<std::mutex> lock(cache().mu);
-  size_t old = cache().limit;
-  cache().limit = limit;
-  cache().trim_to(limit);
+  size_t old, left;
+  {
+    std::lock_guard<std::mutex> lock(cache().mu);
+    old = cache().limit;
+    cache().limit = limit;
+    cache().trim_to(limit);
+    left = limit - cache().cached;
+  }
+  gpu::trim_cache(left);
   return old;
 }
 

@@ -94,8 +94,9 @@ class EMBER_API HostAllocationScope {
 /// free_host_block.
 EMBER_API void* allocate_host_block(size_t& capacity, size_t nbytes);
 EMBER_API void free_host_block(void* p, size_t capacity);
-/// GPU memory for the device mirror of a host buffer (counted; freed by the buffer).
-EMBER_API void* allocate_device_mirror(size_t& capacity, size_t nbytes, int device);
+/// GPU memory for the device mirror of a host buffer, made by work on GPU stream `stream`
+/// (counted; freed by the buffer).
+EMBER_API void* allocate_device_mirror(size_t& capacity, size_t nbytes, int device, int stream);
 }  // namespace detail
 
 /// Bytes held by live buffers (host and GPU, mirrors included).

@@ -80,7 +80,7 @@ bool host_scalar(const array& a, void* value);
 /// Where kernels report an index out of bounds: a word in pinned host memory per device,
 /// checked (and cleared) when a stream of that device is synchronized.
 struct DeviceError {
-  int flag;        // 0: no error
+  int flag;        // 0: no error; 2: the index is unsigned (index holds its bits)
   int axis;        // the user's axis
   long long index; // the offending index
   long long dim;   // the axis' size

@@ -4,17 +4,21 @@
 // * Streams. Each GPU ember stream owns a CUDA stream (non-blocking). Work on one stream runs
 //   in order; a kernel reading a buffer that another stream writes first makes its stream wait
 //   for an event recorded on the writer's stream (input_ptr), so no node waits on the host.
-// * Lifetimes. A kernel is queued, not finished, when its node is "done". So that a buffer the
-//   program drops is never reused (by the host, or by another stream) while a queued kernel
-//   still uses it, the scheduler hands each GPU node's input and output buffers to retain():
-//   they are kept in the stream's pending list, and every few nodes an event closes the list;
-//   lists whose event has completed are released. Past a bound on bytes in flight the host
-//   waits for the oldest list, so a program that runs far ahead of the GPU cannot grow memory
-//   without limit. synchronize() releases everything of its stream.
-// * Memory. Device blocks come from cudaMalloc through a size-bucketed cache (alloc / free);
-//   allocator.cpp counts them and applies the limits. When cudaMalloc fails, the backend waits
-//   for all streams (releasing what they kept), returns its cache to the driver and tries once
-//   more before reporting a MemoryError with the size.
+// * Lifetimes. A kernel is queued, not finished, when its node is "done". Device memory is
+//   stream ordered: every block belongs to the stream it was allocated for, and when the
+//   program drops it, it goes back to that stream's cache, from which only later work of the
+//   same stream takes it; that work runs after every kernel already queued there, so a block
+//   is free for reuse at once (a chain of ops runs in the memory of one or two intermediates).
+//   Uses by other streams are not ordered that way: the scheduler hands each GPU node's
+//   buffers to retain(), which keeps those of other streams and of the host in the stream's
+//   pending list; every few nodes an event closes the list, and lists whose event has
+//   completed are released. Past a bound on bytes in flight the host waits for the oldest
+//   list. synchronize() releases everything of its stream.
+// * Memory. Device blocks come from cudaMalloc through size-bucketed caches, one per stream
+//   (alloc / free); allocator.cpp counts them and applies the limits (the cache limit covers
+//   host and GPU caches together). When cudaMalloc fails, the backend waits for all streams
+//   (releasing what they kept), returns its caches to the driver (cudaFree waits for the
+//   device) and tries once more before reporting a MemoryError with the size.
 // * Mirrors (allocator.h). A host buffer read by a kernel gets a device copy once, made on the
 //   reading stream; a GPU buffer read by the host gets a host copy once, after its stream's work.
 // * Errors found by kernels (an index out of bounds) are written to a word of pinned host
@@ -228,9 +232,12 @@ void raise_device_error(int device) {
   if (!e || !e->flag) return;
   const std::string op = e->op ? e->op : "gather";
   const long long index = e->index, dim = e->dim;
+  const bool is_unsigned = e->flag == 2;
   const int axis = e->axis;
   std::memset(e, 0, sizeof(DeviceError));
-  throw std::out_of_range(msg("[", op, "] Index ", index, " is out of bounds for axis ", axis,
+  const std::string shown = is_unsigned ? std::to_string((unsigned long long)index)
+                                        : std::to_string(index);
+  throw std::out_of_range(msg("[", op, "] Index ", shown, " is out of bounds for axis ", axis,
                               " with size ", dim, " (found by a GPU kernel)."));
 }
 
@@ -244,10 +251,29 @@ size_t round_device(size_t n) {
   return (n + (size_t(2) << 20) - 1) & ~((size_t(2) << 20) - 1);
 }
 
+struct CachedBlock {
+  void* p;
+  int device;
+};
 struct DeviceCache {
   std::mutex mu;
-  std::vector<std::multimap<size_t, void*>> free_blocks;  // per device
+  // Free blocks by the stream they belong to, by size.
+  std::map<int, std::multimap<size_t, CachedBlock>> free_blocks;
   size_t cached = 0;
+
+  // Takes out the largest block of some stream (to give back to the driver); mu held.
+  bool pop_any(CachedBlock& out, size_t& cap) {
+    for (auto& [stream, blocks] : free_blocks) {
+      if (blocks.empty()) continue;
+      auto it = std::prev(blocks.end());
+      cap = it->first;
+      out = it->second;
+      blocks.erase(it);
+      cached -= cap;
+      return true;
+    }
+    return false;
+  }
 };
 DeviceCache& device_cache() {
   static DeviceCache* c = new DeviceCache();
@@ -342,7 +368,7 @@ const void* input_ptr(const array& a, const Stream& s) {
     if (!m) {
       size_t cap = 0;
       const size_t n = std::max<size_t>(b->nbytes(), 1);
-      m = detail::allocate_device_mirror(cap, n, s.device.index);
+      m = detail::allocate_device_mirror(cap, n, s.device.index, s.index);
       if (b->nbytes() > 0) {
         EMBER_CUDA_CHECK(cudaMemcpyAsync(m, b->home(), b->nbytes(), cudaMemcpyHostToDevice, cs));
       }
@@ -376,6 +402,8 @@ bool host_scalar(const array& a, void* value) {
 }
 
 void keep_until_done(const Stream& s, BufferPtr b) {
+  // A block of s itself is stream ordered (device.cpp's head): dropping it is safe now.
+  if (b->device() == s.device.index && b->stream_index() == s.index) return;
   StreamState& st = state_of(s.index);
   std::lock_guard<std::mutex> lock(st.mu);
   st.pending_bytes += b->nbytes();
@@ -463,6 +491,8 @@ void retain(const Stream& s, const std::vector<array>& inputs, const std::vector
       if (!a.valid()) return;
       const BufferPtr& b = a.buffer();
       if (!b) return;
+      // Blocks of s itself are stream ordered (device.cpp's head): nothing to keep.
+      if (b->device() == s.device.index && b->stream_index() == s.index) return;
       st.pending_bytes += b->nbytes();
       st.pending.push_back(b);
     };
@@ -520,24 +550,26 @@ void eval_on_host(Primitive& p, const std::vector<array>& inputs, std::vector<ar
 }
 
 // ---- memory ----
-void* alloc(size_t& capacity, int device) {
+void* alloc(size_t& capacity, int device, int stream) {
   capacity = round_device(capacity);
   auto& c = device_cache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
-    if (c.free_blocks.size() < size_t(device_count())) c.free_blocks.resize(size_t(device_count()));
-    auto& blocks = c.free_blocks[size_t(device)];
-    auto it = blocks.lower_bound(capacity);
-    if (it != blocks.end() && it->first <= 2 * capacity) {
-      capacity = it->first;
-      void* p = it->second;
-      blocks.erase(it);
-      c.cached -= capacity;
-      return p;
+    auto list = c.free_blocks.find(stream);
+    if (list != c.free_blocks.end()) {
+      auto& blocks = list->second;
+      auto it = blocks.lower_bound(capacity);
+      if (it != blocks.end() && it->first <= 2 * capacity) {
+        capacity = it->first;
+        void* p = it->second.p;
+        blocks.erase(it);
+        c.cached -= capacity;
+        return p;
+      }
     }
   }
   if (void* p = cuda_malloc(capacity, device)) return p;
-  // Out of memory: finish queued work (releasing what it kept), give the cache back, retry.
+  // Out of memory: finish queued work (releasing what it kept), give the caches back, retry.
   drain_all();
   clear_cache();
   if (void* p = cuda_malloc(capacity, device)) return p;
@@ -547,12 +579,44 @@ void* alloc(size_t& capacity, int device) {
                          free_b, " of ", total_b, " bytes free)."));
 }
 
-void free(void* p, size_t capacity, int device) {
+namespace {
+void release_blocks(const std::vector<CachedBlock>& blocks) {
+  for (const CachedBlock& b : blocks) {
+    set_device(b.device);
+    if (cudaFree(b.p) != cudaSuccess) (void)cudaGetLastError();
+  }
+}
+}  // namespace
+
+void free(void* p, size_t capacity, int device, int stream, size_t cache_bound) {
   auto& c = device_cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  if (c.free_blocks.size() <= size_t(device)) c.free_blocks.resize(size_t(device) + 1);
-  c.free_blocks[size_t(device)].emplace(capacity, p);
-  c.cached += capacity;
+  std::vector<CachedBlock> release;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    if (capacity > cache_bound) {
+      release.push_back({p, device});
+    } else {
+      CachedBlock old;
+      size_t cap = 0;
+      while (c.cached + capacity > cache_bound && c.pop_any(old, cap)) release.push_back(old);
+      c.free_blocks[stream].emplace(capacity, CachedBlock{p, device});
+      c.cached += capacity;
+    }
+  }
+  release_blocks(release);
+}
+
+void trim_cache(size_t bound) {
+  if (!is_available()) return;
+  auto& c = device_cache();
+  std::vector<CachedBlock> release;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    CachedBlock old;
+    size_t cap = 0;
+    while (c.cached > bound && c.pop_any(old, cap)) release.push_back(old);
+  }
+  release_blocks(release);
 }
 
 size_t cached_bytes() {
@@ -562,18 +626,7 @@ size_t cached_bytes() {
   return c.cached;
 }
 
-void clear_cache() {
-  if (!is_available()) return;
-  auto& c = device_cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  for (size_t d = 0; d < c.free_blocks.size(); ++d) {
-    if (c.free_blocks[d].empty()) continue;
-    set_device(int(d));
-    for (auto& [cap, p] : c.free_blocks[d]) (void)cudaFree(p);
-    c.free_blocks[d].clear();
-  }
-  c.cached = 0;
-}
+void clear_cache() { trim_cache(0); }
 
 size_t total_memory() {
   size_t total = 0;

@@ -3,7 +3,8 @@
 // (a cubin, so no PTX is left for the driver to compile), loaded with the runtime's library
 // API and cached by source. Each thread reads its inputs once and writes the result once:
 // intermediates never reach memory. A chain ending in a sum over trailing axes becomes a
-// block-per-row reduction of the chain's values, accumulated in double as the eager sum is.
+// reduction of the chain's values (blocks over segments of each row, then a fixed-order sum of
+// the segments), accumulated in double as the eager sum is.
 //
 // The expressions compute what the eager kernels compute (ops.cuh): the same CUDA math
 // functions, halves computed in float and rounded back after every op, the same NaN rules.
@@ -12,7 +13,9 @@
 // instead (compiled.cpp).
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -96,6 +99,8 @@ struct Params {
   int ndim;
   long long shape[8];
   long long strides[24][8];
+  long long seg_len;
+  void* part;
 };
 __device__ __forceinline__ float h2f(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
 __device__ __forceinline__ unsigned short f2h(float f) { unsigned short h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
@@ -325,12 +330,16 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
         << body.str() << "      ((" << storage_type(out_dtype) << "*)p.out)[i] = "
         << store_expr(out_dtype, last) << ";\n    }\n  }\n}\n";
   } else {
-    // One block per row of the trailing sum (row elements each), accumulated in double.
+    // Block (r, b) sums segment b of row r (seg_len elements), accumulated in double; with one
+    // segment per row it stores the row's result, else its partial sum, which
+    // ember_fused_combine adds up per row in segment order.
     src << "extern \"C\" __global__ void ember_fused(const Params p) {\n"
            "  __shared__ double part[32];\n"
            "  const long long r = blockIdx.x;\n"
+           "  const long long j0 = (long long)blockIdx.y * p.seg_len;\n"
+           "  const long long j1 = j0 + p.seg_len < p.row ? j0 + p.seg_len : p.row;\n"
            "  double acc = 0.0;\n"
-           "  for (long long j = threadIdx.x; j < p.row; j += blockDim.x) {\n"
+           "  for (long long j = j0 + threadIdx.x; j < j1; j += blockDim.x) {\n"
            "    const long long i = r * p.row + j;\n"
            "    {\n"
         << body.str() << "      acc += (double)" << last << ";\n    }\n  }\n"
@@ -340,8 +349,18 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
            "  if (threadIdx.x < 32) {\n"
            "    acc = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.0;\n"
            "    for (int d = 16; d > 0; d >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, d);\n"
-           "    if (threadIdx.x == 0) ((" << storage_type(out_dtype) << "*)p.out)[r] = "
-        << store_expr(out_dtype, "acc") << ";\n  }\n}\n";
+           "    if (threadIdx.x == 0) {\n"
+           "      if (gridDim.y == 1) ((" << storage_type(out_dtype) << "*)p.out)[r] = "
+        << store_expr(out_dtype, "acc") << ";\n"
+           "      else ((double*)p.part)[r * gridDim.y + blockIdx.y] = acc;\n"
+           "    }\n  }\n}\n"
+           "extern \"C\" __global__ void ember_fused_combine(const Params p, int segments) {\n"
+           "  for (long long r = (long long)blockIdx.x * blockDim.x + threadIdx.x; r < p.n;\n"
+           "       r += (long long)gridDim.x * blockDim.x) {\n"
+           "    double acc = 0.0;\n"
+           "    for (int b = 0; b < segments; ++b) acc += ((const double*)p.part)[r * segments + b];\n"
+           "    ((" << storage_type(out_dtype) << "*)p.out)[r] = " << store_expr(out_dtype, "acc")
+        << ";\n  }\n}\n";
   }
   return src.str();
 }
@@ -351,6 +370,7 @@ namespace {
 struct Compiled {
   cudaLibrary_t library = nullptr;
   cudaKernel_t kernel = nullptr;
+  cudaKernel_t combine = nullptr;  // sources with a trailing sum only
   std::string error;  // non-empty: this source failed once; don't retry
 };
 std::mutex& cache_mu() {
@@ -391,7 +411,9 @@ Compiled build(const std::string& src, int device) {
   r.destroy(&prog);
   set_device(device);
   if (cudaLibraryLoadData(&c.library, bin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0) != cudaSuccess ||
-      cudaLibraryGetKernel(&c.kernel, c.library, "ember_fused") != cudaSuccess) {
+      cudaLibraryGetKernel(&c.kernel, c.library, "ember_fused") != cudaSuccess ||
+      (src.find("ember_fused_combine") != std::string::npos &&
+       cudaLibraryGetKernel(&c.combine, c.library, "ember_fused_combine") != cudaSuccess)) {
     (void)cudaGetLastError();
     c.error = "loading the generated kernel failed";
   }
@@ -404,7 +426,7 @@ bool fused_available() { return nvrtc().ok && std::getenv("EMBER_DISABLE_JIT") =
 bool launch_fused(const std::string& src, const FusedParams& params, bool reduce,
                   const Stream& s) {
   const int device = s.device.index;
-  cudaKernel_t kernel = nullptr;
+  cudaKernel_t kernel = nullptr, combine = nullptr;
   {
     std::lock_guard<std::mutex> lock(cache_mu());
     auto key = std::make_pair(device, src);
@@ -412,19 +434,38 @@ bool launch_fused(const std::string& src, const FusedParams& params, bool reduce
     if (it == cache().end()) it = cache().emplace(key, build(src, device)).first;
     if (!it->second.error.empty()) return false;
     kernel = it->second.kernel;
+    combine = it->second.combine;
   }
   cudaStream_t cs = stream_of(s);
   FusedParams p = params;
   void* args[] = {&p};
-  dim3 grid, block;
-  if (reduce) {
-    grid = dim3(static_cast<unsigned>(p.n));
-    block = dim3(256);
-  } else {
-    grid = dim3(blocks_for(p.n, 1024, 1 << 20));
-    block = dim3(256);
+  if (!reduce) {
+    EMBER_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(kernel),
+                                      dim3(blocks_for(p.n, 1024, 1 << 20)), dim3(256), args, 0, cs));
+    return true;
   }
-  EMBER_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(kernel), grid, block, args, 0, cs));
+  if (p.n > 0x7fffffffLL) throw std::invalid_argument("[compile] Too many rows for one GPU kernel.");
+  // Rows alone would leave most of the GPU idle: split each into segments of >= 8192 elements.
+  long long segments = 1;
+  const long long want = 4LL * sm_count();
+  if (p.n < want && p.row >= 16384 && combine) {
+    segments = std::min<long long>({(want + p.n - 1) / p.n, (p.row + 8191) / 8192, 65535});
+  }
+  p.seg_len = (p.row + segments - 1) / segments;
+  segments = p.row == 0 ? 1 : (p.row + p.seg_len - 1) / p.seg_len;
+  std::optional<Scratch> part;
+  if (segments > 1) {
+    part.emplace(size_t(p.n * segments) * sizeof(double), s);
+    p.part = part->get();
+  }
+  EMBER_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(kernel),
+                                    dim3(unsigned(p.n), unsigned(segments)), dim3(256), args, 0, cs));
+  if (segments > 1) {
+    int segs = int(segments);
+    void* cargs[] = {&p, &segs};
+    EMBER_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(combine),
+                                      dim3(blocks_for(p.n, 256, 1 << 16)), dim3(256), cargs, 0, cs));
+  }
   return true;
 }
 

@@ -21,6 +21,8 @@ struct FusedParams {
   int ndim;       // shape and strides of the strided inputs, over the chain's shape
   long long shape[8];
   long long strides[kMaxFusedInputs][8];
+  long long seg_len;  // with a trailing sum: elements of a row each block sums
+  void* part;         // with more than one block per row: their partial sums (double)
 };
 
 /// How an input is read: dense in the output's order, one repeated value, or through strides.
@@ -33,6 +35,9 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
 /// True when NVRTC could be loaded (and EMBER_DISABLE_JIT is unset).
 bool fused_available();
 /// Compiles (once per source and device) and launches; false if the source did not compile.
+/// With a trailing sum, params.n rows of params.row elements: few long rows are split over
+/// several blocks each, whose partial sums a second kernel adds in a fixed order (the result
+/// does not depend on timing).
 bool launch_fused(const std::string& src, const FusedParams& params, bool reduce, const Stream& s);
 
 }  // namespace ember::cuda

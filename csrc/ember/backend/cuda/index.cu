@@ -32,7 +32,7 @@ __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long posi
       bad = j < 0 || j >= dim;
     }
     if (bad) {
-      if (atomicCAS(&err->flag, 0, 1) == 0) {
+      if (atomicCAS(&err->flag, 0, ::cuda::std::is_unsigned_v<I> ? 2 : 1) == 0) {
         err->axis = axis;
         err->index = (long long)raw;
         err->dim = dim;

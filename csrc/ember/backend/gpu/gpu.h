@@ -44,10 +44,12 @@ EMBER_API void synchronize_all();
 EMBER_API const char* backend_name();
 
 // ---- the scheduler's hooks ----
-/// Called after the kernels of a node on GPU stream `s` are queued: the backend keeps the
-/// buffers of `inputs` and `outputs` alive until the device has finished with them, so a
-/// buffer freed by the program is never reused (by the host or another stream) while a
-/// queued kernel still reads or writes it.
+/// Called after the kernels of a node on GPU stream `s` are queued. Device memory is stream
+/// ordered: a freed block goes back to the cache of the stream that made it and is reused only
+/// by later work of that stream, which runs after every kernel queued so far. So the backend
+/// keeps alive (until the device has finished with them) only the buffers of `inputs` and
+/// `outputs` that belong to another stream or to the host; a queued kernel never sees its
+/// memory reused under it.
 EMBER_API void retain(const Stream& s, const std::vector<array>& inputs,
                       const std::vector<array>& outputs);
 /// The host fallback for a primitive without a GPU kernel (Primitive::eval_gpu's default):
@@ -57,13 +59,17 @@ EMBER_API void eval_on_host(Primitive& p, const std::vector<array>& inputs,
                             std::vector<array>& outputs);
 
 // ---- memory (used by allocator.cpp, which counts every block and applies the limits) ----
-/// A block of at least `capacity` bytes (rounded up in place) of GPU `device`'s memory, from
-/// the backend's cache or the driver; std::bad_alloc (with a message) if the device has none.
-EMBER_API void* alloc(size_t& capacity, int device);
-/// Returns a block to the backend's cache (no kernel uses it any more: see retain).
-EMBER_API void free(void* p, size_t capacity, int device);
-/// Bytes in the backend's cache; clear_cache gives them back to the driver.
+/// A block of at least `capacity` bytes (rounded up in place) of GPU `device`'s memory for
+/// work of GPU stream `stream`, from that stream's cache or the driver; std::bad_alloc (with
+/// a message) if the device has none.
+EMBER_API void* alloc(size_t& capacity, int device, int stream);
+/// Returns a block made for `stream` to that stream's cache (see retain), or to the driver
+/// when the cache would hold more than `cache_bound` bytes with it (older blocks go first).
+EMBER_API void free(void* p, size_t capacity, int device, int stream, size_t cache_bound);
+/// Bytes in the backend's cache; trim_cache gives blocks back to the driver until it holds at
+/// most `bound`, clear_cache all of them.
 EMBER_API size_t cached_bytes();
+EMBER_API void trim_cache(size_t bound);
 EMBER_API void clear_cache();
 /// Total memory of all GPUs (bytes), for the default memory limit.
 EMBER_API size_t total_memory();

@@ -27,9 +27,10 @@ void eval_on_host(Primitive&, const std::vector<array>&, std::vector<array>&) {
   no_backend("eval_gpu");
 }
 
-void* alloc(size_t&, int) { no_backend("malloc"); }
-void free(void*, size_t, int) {}
+void* alloc(size_t&, int, int) { no_backend("malloc"); }
+void free(void*, size_t, int, int, size_t) {}
 size_t cached_bytes() { return 0; }
+void trim_cache(size_t) {}
 void clear_cache() {}
 size_t total_memory() { return 0; }
 void* make_host_mirror(const Buffer&) { no_backend("copy to host"); }
