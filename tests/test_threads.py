@@ -449,6 +449,57 @@ def test_compiled_function_first_called_from_eight_threads_at_once():
                                        rtol=1e-5, atol=1e-6)
 
 
+def test_vmap_jvp_and_shapes_of_one_compiled_function_from_threads():
+    """vmap and jvp from eight threads, and one compiled function called with a different
+    input shape on each thread (each thread's first call traces its own signature)."""
+    f = mx.compile(lambda a: mx.sum(mx.tanh(a) * a, axis=-1))
+
+    def work(i):
+        out = []
+        x = mx.linspace(-1, 1, (i + 2) * 6).reshape(i + 2, 6)
+        for _ in range(4):
+            v = mx.vmap(lambda r: mx.sum(r * r) + r[0])(x)
+            _, t = mx.jvp(lambda a: [mx.sin(a) * a], [x], [mx.ones_like(x)])
+            c = f(x)
+            mx.eval(v, t, c)
+            out.append((np.array(x), np.array(v), np.array(t[0]), np.array(c)))
+        return out
+
+    for rounds in run_ok(work):
+        for xn, v, t, c in rounds:
+            np.testing.assert_allclose(v, (xn * xn).sum(1) + xn[:, 0], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(t, np.cos(xn) * xn + np.sin(xn), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(c, (np.tanh(xn) * xn).sum(-1), rtol=1e-5, atol=1e-6)
+
+
+def test_async_eval_inside_a_traced_function_from_threads():
+    """async_eval of intermediates inside a function being differentiated: the stream worker
+    keeps the graph the trace walks; gradients are right on every thread."""
+    streams = [mx.new_stream(mx.cpu) for _ in range(2)]
+
+    def fn(w, i):
+        with mx.stream(streams[i % 2]):
+            y = mx.sin(w) * (i + 1)
+            mx.async_eval(y)
+            z = y * y + w
+        mx.eval(z)  # inside the trace too
+        return mx.sum(z)
+
+    def work(i):
+        w = mx.linspace(0, 1, 64)
+        gs = []
+        for _ in range(4):
+            g = mx.grad(fn)(w, i)
+            gs.append(np.array(g))
+        return gs
+
+    w = np.linspace(0, 1, 64)
+    for i, gs in enumerate(run_ok(work)):
+        want = 2 * (i + 1) ** 2 * np.sin(w) * np.cos(w) + 1
+        for g in gs:
+            np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+
+
 def test_custom_function_rules_called_from_threads():
     @mx.custom_function
     def f(x):
