@@ -14,7 +14,8 @@
 //   goes when the caller waits for it anyway (no thread hop). async_eval hands each stream
 //   its part of the list, in order, to that stream's worker thread and returns; the caller's
 //   Python goes on meanwhile. Before a node runs, each input that is not done yet (claimed by
-//   another eval, or on another stream) is waited for on one condition variable.
+//   another eval, or on another stream) is waited for on one condition variable, through the
+//   blocking hook (array.h; Python's releases the GIL for the wait).
 // * Errors. A kernel that throws leaves what was computed in place and puts the nodes its
 //   eval had claimed but not computed back to unscheduled. The eval that needs them (the
 //   same thread for eval; a later eval, item or synchronize for async_eval) then computes
