@@ -19,6 +19,11 @@ int& tracing_depth() {
   return depth;
 }
 
+const char*& running_kernel() {
+  static thread_local const char* name = nullptr;
+  return name;
+}
+
 // Destroying the last handle of a long unevaluated chain would recurse once per
 // node through shared_ptr destructors. Instead, inputs that are about to die
 // with this node are moved to a local stack and released one at a time.
@@ -200,7 +205,9 @@ void* array::raw_data() const {
 }
 
 void array::allocate_row_contiguous() {
-  const char* name = has_primitive() ? primitive().name() : "array";
+  // A scratch array of a kernel (no primitive of its own) is named after that kernel.
+  const char* running = detail::running_kernel();
+  const char* name = has_primitive() ? primitive().name() : running ? running : "array";
   checked_nbytes(name, shape(), dtype());  // MemoryError beyond RAM + swap, before malloc
   BufferPtr b;
   try {
@@ -237,10 +244,17 @@ void array::set_view(const array& src, Strides strides, int64_t offset) {
 }
 
 void array::detach() {
-  node_->primitive.reset();
-  std::vector<array> old = std::move(node_->inputs);
-  node_->inputs.clear();
-  // `old` is released here; the iterative Node destructor handles long chains.
+  std::shared_ptr<Primitive> primitive;
+  std::vector<array> old;
+  {
+    // Not while another thread walks a graph that reaches this node (graph.h).
+    std::unique_lock<std::shared_mutex> lock(detail::graph_mutex());
+    primitive = std::move(node_->primitive);
+    old = std::move(node_->inputs);
+    node_->inputs.clear();
+  }
+  // Both are released here, outside the lock (dropping a Python rule takes the interpreter
+  // lock); the iterative Node destructor handles long chains.
 }
 
 array array::astype_now(Dtype dtype) const {

@@ -193,6 +193,16 @@ namespace detail {
 /// While > 0, eval keeps the graph of evaluated nodes (a transform is tracing
 /// and may still walk through them).
 EMBER_API int& tracing_depth();
+/// The name of the primitive whose kernel runs on this thread (the scheduler sets it around
+/// each kernel), or null: a failed allocation of a kernel's scratch array names that op.
+EMBER_API const char*& running_kernel();
+/// How eval waits for a node that another thread or stream is computing: `wait(ctx)` runs
+/// through this hook. The Python module sets one that releases the interpreter lock around
+/// the wait when the thread holds it, so that a C++ call made with the lock held (a compile
+/// trace folding its constants, say) cannot block the stream worker it waits for, which
+/// may need the lock to drop a Python rule of a node it has computed.
+using BlockingHook = void (*)(void (*wait)(void*), void* ctx);
+EMBER_API void set_blocking_hook(BlockingHook hook);
 struct TracingScope {
   TracingScope() { ++tracing_depth(); }
   ~TracingScope() { --tracing_depth(); }

@@ -6,8 +6,25 @@
 
 namespace ember::detail {
 
+std::shared_mutex& graph_mutex() {
+  static std::shared_mutex* m = new std::shared_mutex();  // never destroyed: used by workers
+  return *m;
+}
+
+namespace {
+thread_local int read_depth = 0;
+}
+
+GraphReadLock::GraphReadLock() {
+  if (read_depth++ == 0) graph_mutex().lock_shared();
+}
+GraphReadLock::~GraphReadLock() {
+  if (--read_depth == 0) graph_mutex().unlock_shared();
+}
+
 std::vector<array> topological_order(const std::vector<array>& outputs,
                                      const std::function<bool(const array&)>& descend) {
+  GraphReadLock lock;
   std::vector<array> order;
   std::unordered_set<uintptr_t> visited;
   // Stack of (node, next input index to visit).

@@ -14,7 +14,8 @@
 //   goes when the caller waits for it anyway (no thread hop). async_eval hands each stream
 //   its part of the list, in order, to that stream's worker thread and returns; the caller's
 //   Python goes on meanwhile. Before a node runs, each input that is not done yet (claimed by
-//   another eval, or on another stream) is waited for on one condition variable.
+//   another eval, or on another stream) is waited for on one condition variable, through the
+//   blocking hook (array.h; Python's releases the GIL for the wait).
 // * Errors. A kernel that throws leaves what was computed in place and puts the nodes its
 //   eval had claimed but not computed back to unscheduled. The eval that needs them (the
 //   same thread for eval; a later eval, item or synchronize for async_eval) then computes
@@ -76,13 +77,22 @@ bool busy(const array& a) {
   return s == Status::claimed || s == Status::running;
 }
 
-// Waits while another eval or stream has `a` claimed or running.
+std::atomic<detail::BlockingHook> blocking_hook{nullptr};
+
+// Waits while another eval or stream has `a` claimed or running (through the blocking hook:
+// see array.h).
 void wait_while_busy(const array& a) {
   if (!busy(a)) return;
   waiters.fetch_add(1, std::memory_order_seq_cst);
-  {
+  auto wait = [](void* p) {
+    const array& a = *static_cast<const array*>(p);
     std::unique_lock<std::mutex> lock(wait_mu());
     wait_cv().wait(lock, [&] { return !busy(a); });
+  };
+  if (auto hook = blocking_hook.load(std::memory_order_acquire)) {
+    hook(wait, const_cast<array*>(&a));
+  } else {
+    wait(const_cast<array*>(&a));
   }
   waiters.fetch_sub(1, std::memory_order_seq_cst);
 }
@@ -92,6 +102,8 @@ void set_status(const array& a, Status s);
 }  // namespace
 
 namespace detail {
+void set_blocking_hook(BlockingHook hook) { blocking_hook.store(hook, std::memory_order_release); }
+
 // The Node's status pointer is private to array; these two are its only writers here.
 struct SchedulerAccess {
   static bool claim(const array& a) {
@@ -162,6 +174,14 @@ std::vector<array> claim_graph(const std::vector<array>& outputs, std::vector<ar
 void run_node(array& a, bool keep_graph) {
   set_status(a, Status::running);
   Primitive& p = a.primitive();
+  // Scratch arrays the kernel allocates are named after it in allocation errors.
+  struct KernelName {
+    const char* previous;
+    explicit KernelName(const char* name) : previous(detail::running_kernel()) {
+      detail::running_kernel() = name;
+    }
+    ~KernelName() { detail::running_kernel() = previous; }
+  } kernel_name(p.name());
   const bool cpu = a.stream().device.type == DeviceType::cpu;
   if (a.group_id() == a.id()) {
     // A node from make_node: a single-output primitive (no vector of outputs to build).
@@ -305,15 +325,18 @@ class Worker {
   std::thread thread_;  // last: starts after the rest is built
 };
 
+// The workers by stream index. Users hold a worker through a shared_ptr while they push to
+// it or wait on it, so that clear_streams on another thread cannot destroy it under them; the
+// last holder's release joins its thread, which first finishes the queue.
 struct Workers {
   std::mutex mu;
-  std::unordered_map<int, std::unique_ptr<Worker>> by_stream;
+  std::unordered_map<int, std::shared_ptr<Worker>> by_stream;
 
-  Worker& get(const Stream& s) {
+  std::shared_ptr<Worker> get(const Stream& s) {
     std::lock_guard<std::mutex> lock(mu);
     auto& w = by_stream[s.index];
-    if (!w) w = std::make_unique<Worker>();
-    return *w;
+    if (!w) w = std::make_shared<Worker>();
+    return w;
   }
 };
 
@@ -332,6 +355,9 @@ void eval(std::vector<array> outputs) {
 }
 
 void async_eval(std::vector<array> outputs) {
+  // Released after walk_mu (declared first): dropping a worker that clear_streams took out of
+  // the map joins it, and its tasks may need walk_mu.
+  std::vector<std::shared_ptr<Worker>> used;
   std::vector<array> pending;  // already someone's: nothing to queue
   // The walk and the queueing form one step under walk_mu, so that every stream's queue is
   // in claim order (see the top of the file).
@@ -349,40 +375,45 @@ void async_eval(std::vector<array> outputs) {
     }
     it->second.nodes.push_back(std::move(a));
   }
-  for (auto& [s, t] : parts) workers().get(s).push(std::move(t));
+  for (auto& [s, t] : parts) {
+    used.push_back(workers().get(s));
+    used.back()->push(std::move(t));
+  }
 }
 
 void synchronize(const Stream& s) {
   check_stream(s, "synchronize");
-  Worker* w = nullptr;
+  std::shared_ptr<Worker> w;
   {
     auto& ws = workers();
     std::lock_guard<std::mutex> lock(ws.mu);
     auto it = ws.by_stream.find(s.index);
-    if (it != ws.by_stream.end()) w = it->second.get();
+    if (it != ws.by_stream.end()) w = it->second;
   }
   if (w) w->wait_idle();
   if (s.device.type == DeviceType::gpu) gpu::synchronize(s);
 }
 
 void synchronize() {
-  std::vector<Worker*> all;
+  std::vector<std::shared_ptr<Worker>> all;
   {
     auto& ws = workers();
     std::lock_guard<std::mutex> lock(ws.mu);
-    for (auto& [i, w] : ws.by_stream) all.push_back(w.get());
+    for (auto& [i, w] : ws.by_stream) all.push_back(w);
   }
-  for (auto* w : all) w->wait_idle();
+  for (auto& w : all) w->wait_idle();
   gpu::synchronize_all();
 }
 
 void clear_streams() {
   synchronize();
+  std::unordered_map<int, std::shared_ptr<Worker>> stopping;
   {
     auto& ws = workers();
     std::lock_guard<std::mutex> lock(ws.mu);
-    ws.by_stream.clear();  // joins the (idle) workers
+    stopping.swap(ws.by_stream);
   }
+  stopping.clear();  // joins the workers nobody else holds now (each finishes its queue)
   detail::forget_streams();
 }
 

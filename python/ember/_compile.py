@@ -89,6 +89,9 @@ def _snapshot(tree):
 
     if tree is not None:
         walk(tree)
+    # walk refers to itself through its closure, which also holds `out` (the user's state):
+    # break that cycle so the state is not kept until the cycle collector runs.
+    walk = None  # noqa: F841
     return out
 
 

@@ -181,7 +181,10 @@ def tree_merge(tree_a: Any, tree_b: Any, merge_fn: Optional[Callable] = None) ->
             )
         return merge_fn(a, b)
 
-    return merge(tree_a, tree_b, "")
+    try:
+        return merge(tree_a, tree_b, "")
+    finally:
+        merge = None  # noqa: F841 - it refers to itself: leave no cycle behind
 
 
 # -- internal: leaves plus a structure, for the transforms and compile -------------------

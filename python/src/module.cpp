@@ -1,6 +1,7 @@
 // The compiled module ember.core (`import ember.core as mx`).
 #include "bindings.h"
 
+#include "ember/array.h"
 #include "ember/errors.h"
 #include "ember/version.h"
 
@@ -14,6 +15,17 @@ NB_MODULE(core, m) {
       std::rethrow_exception(p);
     } catch (const ember::type_error& e) {
       PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
+  // A wait for work on another thread releases the interpreter lock if this thread holds
+  // it (C++ called with the lock held may evaluate): the thread waited for may need the
+  // lock to drop a Python rule of a node it has computed.
+  ember::detail::set_blocking_hook([](void (*wait)(void*), void* ctx) {
+    if (Py_IsInitialized() && PyGILState_Check()) {
+      nb::gil_scoped_release release;
+      wait(ctx);
+    } else {
+      wait(ctx);
     }
   });
   init_device(m);  // first: every op binding takes a stream= of these types

@@ -162,6 +162,7 @@ void init_transforms(nb::module_& m) {
     // Names of the primitives in the (unevaluated) graph of outputs: used by
     // tools/rule_coverage.py to tabulate which rules the op table exercises.
     std::vector<std::string> names;
+    detail::GraphReadLock lock;  // the nodes found are read below (ember/graph.h)
     for (auto& a : detail::topological_order(outputs)) {
       if (a.has_primitive()) names.push_back(a.primitive().name());
     }

@@ -812,6 +812,7 @@ void export_to_dot(std::ostream& os, const std::vector<array>& outputs,
   for (auto& [name, a] : names) {
     if (a.valid()) given.emplace(a.id(), name);
   }
+  detail::GraphReadLock lock;  // the nodes found are read below (graph.h)
   auto computed = [](const array& a) { return !a.has_primitive() || a.is_evaluated(); };
   auto order = detail::topological_order(outputs, [&](const array& a) { return !computed(a); });
   std::unordered_map<uintptr_t, std::string> array_ids;  // node id -> dot id

@@ -73,6 +73,7 @@ struct Graph {
 // Records the part of the traced graph between the placeholders and the outputs.
 // Values that do not depend on a placeholder are constants of the tape.
 Graph record(const std::vector<array>& placeholders, const std::vector<array>& outputs) {
+  GraphReadLock lock;  // the nodes found are read below (graph.h)
   Graph g;
   std::unordered_map<uintptr_t, int> index;
   for (auto& p : placeholders) {
@@ -139,18 +140,21 @@ Graph record(const std::vector<array>& placeholders, const std::vector<array>& o
 // Constants that hang off another transform's placeholder stay lazy.
 void fold_constants(Graph& g) {
   std::vector<array> todo;
-  for (auto& v : g.values) {
-    if (v.kind != Value::constant || v.data.is_evaluated() || !v.data.has_primitive()) continue;
-    bool free = true;
-    for (auto& a : topological_order(std::vector<array>{v.data}, [](const array& a) {
-           return a.has_primitive() && !a.is_evaluated();
-         })) {
-      if (a.is_placeholder()) {
-        free = false;
-        break;
+  {
+    GraphReadLock lock;  // released before eval (graph.h)
+    for (auto& v : g.values) {
+      if (v.kind != Value::constant || v.data.is_evaluated() || !v.data.has_primitive()) continue;
+      bool free = true;
+      for (auto& a : topological_order(std::vector<array>{v.data}, [](const array& a) {
+             return a.has_primitive() && !a.is_evaluated();
+           })) {
+        if (a.is_placeholder()) {
+          free = false;
+          break;
+        }
       }
+      if (free) todo.push_back(v.data);
     }
-    if (free) todo.push_back(v.data);
   }
   if (!todo.empty()) eval(todo);
 }

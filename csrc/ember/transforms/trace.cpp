@@ -26,6 +26,7 @@ array trace_input(const array& primal) {
 
 std::vector<Step> dependent_steps(const std::vector<array>& outputs,
                                   const std::unordered_set<uintptr_t>& roots) {
+  GraphReadLock lock;  // the nodes found are read below (graph.h)
   // Do not walk into the roots: what lies beyond them belongs to the caller.
   auto order = topological_order(outputs, [&](const array& a) {
     return a.has_primitive() && !roots.count(a.id());

@@ -119,7 +119,12 @@ class Module(dict):
             raise TypeError(f"[Module.filter_and_map] Unexpected {type(value).__name__} at {key!r}: "
                             f"is_leaf_fn must accept every value that is not a Module, dict or list.")
 
-        return {k: unwrap(self, k, v) for k, v in self.items() if filter_fn(self, k, v)}
+        try:
+            return {k: unwrap(self, k, v) for k, v in self.items() if filter_fn(self, k, v)}
+        finally:
+            # unwrap refers to itself through its closure: break that cycle, so that this
+            # call (made every training step) leaves no garbage for the cycle collector.
+            unwrap = None  # noqa: F841
 
     def parameters(self) -> Dict[str, Any]:
         """Every array of this module and its submodules (names without a leading
@@ -210,7 +215,10 @@ class Module(dict):
             elif strict:
                 bad(path or "the root", f"Expected a dict or list, got {type(params).__name__}")
 
-        apply(self, parameters, "")
+        try:
+            apply(self, parameters, "")
+        finally:
+            put = apply = None  # noqa: F841 - they refer to each other: no cycle left behind
         return self
 
     def update_modules(self, modules: Dict[str, Any], strict: bool = True) -> "Module":
@@ -242,7 +250,10 @@ class Module(dict):
                     raise ValueError(f"[Module.update_modules] Expected a Module at {p!r}, got "
                                      f"{type(new).__name__}.")
 
-        apply(self, modules, "")
+        try:
+            apply(self, modules, "")
+        finally:
+            apply = None  # noqa: F841 - it refers to itself: no cycle left behind
         return self
 
     def apply(self, map_fn: Callable[[mx.array], mx.array],

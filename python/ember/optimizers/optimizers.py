@@ -118,6 +118,7 @@ class Optimizer:
             return state
 
         merge(parameters, self._state)
+        merge = None  # noqa: F841 - it refers to itself: leave no cycle behind
 
         def init_leaf(p, s):
             if not s and isinstance(p, mx.array):

@@ -27,16 +27,28 @@ void gemv(bool trans_a, int m, int n, double alpha, const double* a, int lda, co
           int incx, double beta, double* y, int incy);
 /// The float32 / float64 gemm on the calling thread only, leaving BLAS's thread setting
 /// alone: for a kernel that spreads many small products over ember's pool itself (the one
-/// exception to "no BLAS inside a task"). Call blas_threads_for(0) before its parallel_for,
-/// so BLAS runs each call where it is made instead of starting its own threads.
+/// exception to "no BLAS inside a task"). Hold BlasThreads(0) around its parallel_for, so
+/// BLAS runs each call where it is made instead of starting its own threads.
 void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                  int lda, const float* b, int ldb, float beta, float* c, int ldc);
 void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, double alpha, const double* a,
                  int lda, const double* b, int ldb, double beta, double* c, int ldc);
 void blas_set_num_threads(int n);
-/// Sets OpenBLAS's thread count for a BLAS / LAPACK call of about `work`
-/// multiply-adds, as gemm does for itself (one thread for small ones), so a
-/// LAPACK call does not inherit the count of whatever gemm ran last.
-void blas_threads_for(int64_t work);
+/// While alive, OpenBLAS's thread count is the one for a BLAS / LAPACK call of about `work`
+/// multiply-adds, as gemm picks for itself (one thread for small ones), so a LAPACK call
+/// does not inherit the count of whatever gemm ran last. The count is one process-wide
+/// setting and kernels run on several threads at once (evals, stream workers): a holder
+/// that needs another count than the one in use waits until the calls running under it
+/// have returned. Nested holders on a thread, and pool tasks, use the count in place.
+class BlasThreads {
+ public:
+  explicit BlasThreads(int64_t work);
+  ~BlasThreads();
+  BlasThreads(const BlasThreads&) = delete;
+  BlasThreads& operator=(const BlasThreads&) = delete;
+
+ private:
+  bool held_ = false;
+};
 
 }  // namespace ember::cpu

@@ -448,7 +448,7 @@ void rows_of_phase(const Geometry& g, const Phase& ph, const array& x, const arr
   const bool direct_out = std::is_same_v<T, A> && ph.all;
   const T* px = x.data<T>();
   const TapTable taps_of(g, ph);
-  cpu::blas_threads_for(0);
+  cpu::BlasThreads blas_threads(0);  // gemm_serial in the tasks below
   cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
     std::vector<A> fresh_a[2];
     std::vector<int64_t> fresh_offs;
@@ -513,7 +513,7 @@ bool pointwise(const Geometry& g, const array& x, const array& w, array& y) {
   const int64_t tile = std::clamp<int64_t>(kRowsTileBytes / int64_t(sizeof(A) * g.cg),
                                            kMinTileRows, 4096);
   const int64_t n_tiles = (rows + tile - 1) / tile;
-  cpu::blas_threads_for(0);
+  cpu::BlasThreads blas_threads(0);  // gemm_serial in the tasks below
   cpu::parallel_for(n_tiles * g.groups, 1, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t grp = item % g.groups, r0 = (item / g.groups) * tile;
@@ -760,7 +760,7 @@ void dual_of_phase(const Geometry& g, const Phase& ph, const array& x, const arr
   const int64_t wrow = uniform_stride(row_sizes, row_strides, g.og);
   const bool w_in_place = std::is_same_v<T, A> && ph.all && (g.wo == 1 || g.og == 1) &&
                           wrow >= g.og && wrow <= INT_MAX;
-  cpu::blas_threads_for(0);
+  cpu::BlasThreads blas_threads(0);  // gemm_serial in the tasks below
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     cpu::parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
       std::vector<A> fresh_a[2];

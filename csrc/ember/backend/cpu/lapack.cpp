@@ -128,9 +128,10 @@ void zero_triangle(T* m, int n, bool keep_upper_cm) {
 }
 
 // LAPACK's blocked routines call gemm inside: thread them by the matrix size.
-void set_threads(const array& a) {
+// (held until the returned guard goes: see cpu::BlasThreads).
+cpu::BlasThreads set_threads(const array& a) {
   const int64_t n = std::max(a.shape(-1), a.shape(-2));
-  cpu::blas_threads_for(n * n * n);
+  return cpu::BlasThreads(n * n * n);
 }
 
 [[noreturn]] void singular(const char* op, int64_t b) {
@@ -142,7 +143,7 @@ void set_threads(const array& a) {
 void Inverse::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   const char* op = kind_ == InverseKind::general ? "linalg.inv" : "linalg.tri_inv";
   dispatch_real(op, a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -180,7 +181,7 @@ void Solve::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   array rhs = cpu::ensure_row_contiguous(inputs[1]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   const char* op = kind_ == InverseKind::general ? "linalg.solve" : "linalg.solve_triangular";
   dispatch_real(op, a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -221,7 +222,7 @@ void Solve::eval_cpu(const std::vector<array>& inputs, array& out) {
 void Cholesky::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.cholesky", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -268,7 +269,7 @@ void svd_cm(int m, int n, T* a, T* s, T* u, T* vt) {
 void SVDValues::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.svd", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     // Row-major (m, n) is column-major (n, m): the transpose, same singular values.
@@ -285,7 +286,7 @@ void SVDValues::eval_cpu(const std::vector<array>& inputs, array& out) {
 void PseudoInverse::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.pinv", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int m = int(a.shape(-2)), n = int(a.shape(-1)), r = std::min(m, n);
@@ -316,7 +317,7 @@ void PseudoInverse::eval_cpu(const std::vector<array>& inputs, array& out) {
 void EigvalsH::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.eigvalsh", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -349,7 +350,7 @@ void EigvalsH::eval_cpu(const std::vector<array>& inputs, array& out) {
 void Eigvals::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.eigvals", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -376,7 +377,7 @@ void Eigvals::eval_cpu(const std::vector<array>& inputs, array& out) {
 void Determinant::eval_cpu(const std::vector<array>& inputs, array& out) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   out.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.det", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -427,7 +428,7 @@ void from_col_major(const T* src, int m, int n, T* dst) {
 void Eigh::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.eigh", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -459,7 +460,7 @@ void Eigh::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& 
 void SlogDet::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.slogdet", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -491,7 +492,7 @@ void SlogDet::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array
 void QR::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.qr", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int m = int(a.shape(-2)), n = int(a.shape(-1)), k = std::min(m, n);
@@ -523,7 +524,7 @@ void QR::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& ou
 void SVD::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.svd", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int m = int(a.shape(-2)), n = int(a.shape(-1)), r = std::min(m, n);
@@ -560,7 +561,7 @@ void SVD::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& o
 void Eig::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.eig", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));
@@ -604,7 +605,7 @@ void Eig::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& o
 void LUFactor::eval_cpu_multi(const std::vector<array>& inputs, std::vector<array>& outputs) {
   array a = cpu::ensure_row_contiguous(inputs[0]);
   for (auto& o : outputs) o.allocate_row_contiguous();
-  set_threads(a);
+  auto threads = set_threads(a);
   dispatch_real("linalg.lu", a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int n = int(a.shape(-1));

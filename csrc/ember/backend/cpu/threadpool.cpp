@@ -197,6 +197,8 @@ void set_num_threads(int n) {
 
 namespace cpu {
 
+bool in_pool_task() { return in_parallel; }
+
 void parallel_run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);

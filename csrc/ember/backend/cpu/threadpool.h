@@ -18,6 +18,9 @@ EMBER_API void set_num_threads(int n);
 
 namespace cpu {
 
+/// True on a pool worker, and on a caller while it runs its share of a parallel_for.
+bool in_pool_task();
+
 /// The pool's side of parallel_for (below).
 void parallel_run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
