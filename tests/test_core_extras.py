@@ -247,3 +247,30 @@ def test_convolve_gradient_is_a_correlation():
     np.testing.assert_allclose(ga, np.correlate(w, v, mode="valid"), rtol=1e-10)
     with pytest.raises(ValueError, match=r"\[convolve\] Inputs must be 1-D"):
         mx.convolve(mx.zeros((2, 2)), mx.zeros((2,)))
+
+
+def test_mlx_0_32_signature_additions():
+    # linspace's endpoint, the *_like dtype, full_like's vals, cumsum / cumprod's dtype and
+    # from_dlpack's copy, with MLX's parameter names.
+    np.testing.assert_allclose(np.asarray(mx.linspace(-1, 2, 7, endpoint=False)),
+                               np.linspace(-1, 2, 7, endpoint=False, dtype=np.float32), rtol=1e-6)
+    assert mx.linspace(0, 1, 1, endpoint=False).tolist() == [0.0]
+    assert mx.linspace(0, 1, 0, endpoint=False).shape == (0,)
+    a = mx.ones((2, 3))
+    for f, v in [(mx.zeros_like, 0), (mx.ones_like, 1)]:
+        y = f(a, dtype=mx.int16)
+        assert y.dtype == mx.int16 and y.shape == (2, 3) and y.tolist() == [[v] * 3] * 2
+        assert f(a).dtype == mx.float32
+    y = mx.full_like(a, vals=7, dtype=mx.uint8)
+    assert y.dtype == mx.uint8 and y.tolist() == [[7] * 3] * 2
+    assert mx.full_like(a, 2.5).dtype == mx.float32
+    with pytest.raises(ValueError, match="out of range for uint8"):
+        mx.full_like(a, -1, dtype=mx.uint8)
+    x = mx.array([1, 2, 3], dtype=mx.int8)
+    s = mx.cumsum(x, dtype=mx.float32)
+    assert s.dtype == mx.float32 and s.tolist() == [1.0, 3.0, 6.0]
+    p = x.cumprod(dtype=mx.float64)
+    assert p.dtype == mx.float64 and p.tolist() == [1.0, 2.0, 6.0]
+    assert mx.from_dlpack(np.arange(3, dtype=np.int32), copy=True).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="copy=False"):
+        mx.from_dlpack(np.arange(3, dtype=np.int32), copy=False)

@@ -32,11 +32,17 @@ def __dlpack_device__(self):
     return (2, gpu) if gpu >= 0 else (1, 0)  # kDLCUDA or kDLCPU
 
 
-def from_dlpack(x):
+def from_dlpack(x, /, *, copy=None):
     """An ember array holding a copy of a DLPack-capable object's data (CUDA tensors are
-    copied into ember's GPU memory; they must be row-contiguous)."""
+    copied into ember's GPU memory; they must be row-contiguous). ember always copies, so
+    ``copy=False`` (never copy) is a ValueError; None and True are the same."""
     import numpy as np
 
+    if copy is not None and not isinstance(copy, bool):
+        raise TypeError(f"[from_dlpack] copy must be a bool or None, got {type(copy).__name__}.")
+    if copy is False:
+        raise ValueError("[from_dlpack] ember arrays own their memory: the data is always "
+                         "copied, so copy=False cannot be honoured.")
     device = getattr(x, "__dlpack_device__", None)
     if device is not None and device()[0] in (2, 13):  # kDLCUDA, kDLCUDAManaged
         return _core._from_dlpack_gpu(x)

@@ -27,14 +27,23 @@ void init_ops_creation(nb::module_& m) {
                 dtype);
   }, "shape"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array of shape filled with vals (broadcast).");
-  def_op(m, "zeros_like", [](nb::handle a) { return zeros_like(to_array(a)); }, "a"_a,
-        "Zeros shaped like a.");
-  def_op(m, "ones_like", [](nb::handle a) { return ones_like(to_array(a)); }, "a"_a,
-        "Ones shaped like a.");
-  def_op(m, "full_like", [](nb::handle a, nb::handle v) {
+  def_op(m, "zeros_like", [](nb::handle a, std::optional<Dtype> dtype) {
     array x = to_array(a);
+    return dtype ? zeros(x.shape(), *dtype) : zeros_like(x);
+  }, "a"_a, "dtype"_a = nb::none(), "Zeros shaped like a (a's dtype unless dtype is given).");
+  def_op(m, "ones_like", [](nb::handle a, std::optional<Dtype> dtype) {
+    array x = to_array(a);
+    return dtype ? ones(x.shape(), *dtype) : ones_like(x);
+  }, "a"_a, "dtype"_a = nb::none(), "Ones shaped like a (a's dtype unless dtype is given).");
+  def_op(m, "full_like", [](nb::handle a, nb::handle v, std::optional<Dtype> dtype) {
+    array x = to_array(a);
+    if (dtype) {
+      // As full(): a Python scalar becomes dtype directly (out of its range: an error).
+      return full(x.shape(), is_python_scalar(v) ? to_array(v, dtype) : to_array(v), dtype);
+    }
     return full_like(x, to_array(v, std::nullopt, &x));
-  }, "a"_a, "fill_value"_a, "An array shaped like a filled with fill_value.");
+  }, "a"_a, "vals"_a, "dtype"_a = nb::none(),
+     "An array shaped like a filled with vals (a's dtype unless dtype is given).");
   def_op(m, "arange", [](nb::handle start, nb::handle stop, nb::handle step,
                      std::optional<Dtype> dtype) {
     // arange(stop) / arange(start, stop[, step]); ints give int32 unless a float is given.
@@ -59,10 +68,13 @@ void init_ops_creation(nb::module_& m) {
     return arange(s0, s1, st, dtype.value_or(t));
   }, "start"_a, "stop"_a = nb::none(), "step"_a = nb::none(), "dtype"_a = nb::none(),
      "Evenly spaced values in [start, stop) (numpy.arange).");
-  def_op(m, "linspace", [](double start, double stop, int64_t num, std::optional<Dtype> dtype) {
+  def_op(m, "linspace", [](double start, double stop, int64_t num, bool endpoint,
+                           std::optional<Dtype> dtype) {
+    // Without the endpoint: num values start + i * (stop - start) / num.
+    if (!endpoint && num > 1) stop = start + (stop - start) / double(num) * double(num - 1);
     return linspace(start, stop, num, dtype.value_or(Dtype::float32));
-  }, "start"_a, "stop"_a, "num"_a = 50, "dtype"_a = nb::none(),
-     "num evenly spaced values from start to stop.");
+  }, "start"_a, "stop"_a, "num"_a = 50, "endpoint"_a = true, "dtype"_a = nb::none(),
+     "num evenly spaced values from start to stop (stop excluded when endpoint is False).");
   def_op(m, "eye", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
     return eye(n, m_, k, dtype.value_or(Dtype::float32));
   }, "n"_a, "m"_a = nb::none(), "k"_a = 0, "dtype"_a = nb::none(),
