@@ -12,6 +12,11 @@ namespace {
 
 Shape to_shape(nb::handle shape) { return to_shape_arg(shape); }
 
+// full's value: a Python scalar becomes dtype directly, so one out of its range is an error.
+array fill_value(nb::handle vals, std::optional<Dtype> dtype) {
+  return is_python_scalar(vals) ? to_array(vals, dtype) : to_array(vals);
+}
+
 }  // namespace
 
 void init_ops_creation(nb::module_& m) {
@@ -22,9 +27,7 @@ void init_ops_creation(nb::module_& m) {
     return ones(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(), "An array of ones (float32 by default).");
   def_op(m, "full", [](nb::handle shape, nb::handle vals, std::optional<Dtype> dtype) {
-    // A Python scalar becomes dtype directly, so one out of its range is an error.
-    return full(to_shape(shape), is_python_scalar(vals) ? to_array(vals, dtype) : to_array(vals),
-                dtype);
+    return full(to_shape(shape), fill_value(vals, dtype), dtype);
   }, "shape"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array of shape filled with vals (broadcast).");
   def_op(m, "zeros_like", [](nb::handle a, std::optional<Dtype> dtype) {
@@ -37,10 +40,7 @@ void init_ops_creation(nb::module_& m) {
   }, "a"_a, "dtype"_a = nb::none(), "Ones shaped like a (a's dtype unless dtype is given).");
   def_op(m, "full_like", [](nb::handle a, nb::handle v, std::optional<Dtype> dtype) {
     array x = to_array(a);
-    if (dtype) {
-      // As full(): a Python scalar becomes dtype directly (out of its range: an error).
-      return full(x.shape(), is_python_scalar(v) ? to_array(v, dtype) : to_array(v), dtype);
-    }
+    if (dtype) return full(x.shape(), fill_value(v, dtype), dtype);
     return full_like(x, to_array(v, std::nullopt, &x));
   }, "a"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array shaped like a filled with vals (a's dtype unless dtype is given).");

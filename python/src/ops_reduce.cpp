@@ -154,9 +154,8 @@ void init_ops_reduce(nb::module_& m) {
     return name(to_array(a), axis_arg(#name, axis), reverse, inclusive);                    \
   }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
      "inclusive"_a = true)
-#undef SCAN
   // cumsum and cumprod also take dtype (MLX's): the input is cast to it first.
-#define SCAN(name, what, returns)                                                           \
+#define SCAN_CAST(name, what, returns)                                                      \
   def_both(m, #name, [](nb::handle a, nb::handle axis, bool reverse, bool inclusive,        \
                         std::optional<Dtype> dtype) {                                      \
     array x = to_array(a);                                                                  \
@@ -164,22 +163,17 @@ void init_ops_reduce(nb::module_& m) {
     return name(x, axis_arg(#name, axis), reverse, inclusive);                              \
   }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
      "inclusive"_a = true, "dtype"_a = nb::none())
-  SCAN(cumsum, "Cumulative sum along an axis (of a cast to dtype when given).",
-       "An array of a's shape (flattened for axis=None), with sum's dtypes.");
-  SCAN(cumprod, "Cumulative product along an axis (of a cast to dtype when given).",
-       "An array of a's shape (flattened for axis=None), with sum's dtypes.");
-#undef SCAN
-#define SCAN(name, what, returns)                                                           \
-  def_both(m, #name, [](nb::handle a, nb::handle axis, bool reverse, bool inclusive) {      \
-    return name(to_array(a), axis_arg(#name, axis), reverse, inclusive);                    \
-  }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
-     "inclusive"_a = true)
+  SCAN_CAST(cumsum, "Cumulative sum along an axis (of a cast to dtype when given).",
+            "An array of a's shape (flattened for axis=None), with sum's dtypes.");
+  SCAN_CAST(cumprod, "Cumulative product along an axis (of a cast to dtype when given).",
+            "An array of a's shape (flattened for axis=None), with sum's dtypes.");
   SCAN(cummax, "Running maximum along an axis; NaN propagates.",
        "An array of a's shape and dtype (flattened for axis=None).");
   SCAN(cummin, "Running minimum along an axis; NaN propagates.",
        "An array of a's shape and dtype (flattened for axis=None).");
   SCAN(logcumsumexp, "log(cumsum(exp(a))) along an axis, computed without overflow.",
        "An array of a's shape (flattened for axis=None); ints and bool give float32.");
+#undef SCAN_CAST
 #undef SCAN
 
   def_op(m, "count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {

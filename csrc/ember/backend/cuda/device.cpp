@@ -401,9 +401,15 @@ bool host_scalar(const array& a, void* value) {
   return true;
 }
 
+namespace {
+// A block of GPU stream s itself: stream ordered (the file's head), safe to drop at once.
+bool belongs_to(const Buffer& b, const Stream& s) {
+  return b.device() == s.device.index && b.stream_index() == s.index;
+}
+}  // namespace
+
 void keep_until_done(const Stream& s, BufferPtr b) {
-  // A block of s itself is stream ordered (device.cpp's head): dropping it is safe now.
-  if (b->device() == s.device.index && b->stream_index() == s.index) return;
+  if (belongs_to(*b, s)) return;
   StreamState& st = state_of(s.index);
   std::lock_guard<std::mutex> lock(st.mu);
   st.pending_bytes += b->nbytes();
@@ -491,8 +497,7 @@ void retain(const Stream& s, const std::vector<array>& inputs, const std::vector
       if (!a.valid()) return;
       const BufferPtr& b = a.buffer();
       if (!b) return;
-      // Blocks of s itself are stream ordered (device.cpp's head): nothing to keep.
-      if (b->device() == s.device.index && b->stream_index() == s.index) return;
+      if (belongs_to(*b, s)) return;
       st.pending_bytes += b->nbytes();
       st.pending.push_back(b);
     };
