@@ -13,10 +13,27 @@
 # --lenient (editable builds): if the import or stubgen fails, write a placeholder stub
 # naming the error instead of failing, so a half-edited python/ember file does not block
 # everyone's C++ rebuild; tests/test_package.py then fails on the placeholder.
+import glob
 import importlib
 import os
+import re
 import shutil
 import sys
+
+
+def fix_stub(text):
+    """What nanobind's stubgen cannot write by itself:
+    - `ember_builtin_slice` (bindings.h) is Python's slice, spelled builtins.slice because
+      ember.core's own `slice` (the op) shadows the builtin in core/__init__.pyi;
+    - array's == and != return arrays (elementwise), which type checkers flag as an
+      incompatible override of object's; numpy's stubs mark them the same way."""
+    if "ember_builtin_slice" in text:
+        text = text.replace("ember_builtin_slice", "builtins.slice")
+        # after the module docstring, with the other imports
+        text = re.sub(r"^(import |from )", r"import builtins\n\1", text, count=1, flags=re.M)
+    text = re.sub(r"^(    def __(?:eq|ne)__\(self, other: object\) -> array: \.\.\.)$",
+                  r"\1  # type: ignore[override]", text, flags=re.M)
+    return text
 
 
 def generate(stage, package_src, core_file, out_dir):
@@ -44,8 +61,17 @@ def generate(stage, package_src, core_file, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     shutil.rmtree(os.path.join(out_dir, "core"), ignore_errors=True)
     # -r: every submodule of ember.core gets its own stub (core/linalg.pyi, ...).
-    stubgen_main(["-q", "-m", "ember.core", "-r", "-O", out_dir,
+    # --include-private: names with one leading or trailing underscore are kept (bool_ is a
+    # dtype; _CustomKernel, _vjp, ... are what ember's own Python modules call).
+    stubgen_main(["-q", "-m", "ember.core", "-r", "--include-private", "-O", out_dir,
                   "-M", os.path.join(out_dir, "py.typed")])
+    for path in glob.glob(os.path.join(out_dir, "core", "*.pyi")):
+        with open(path) as f:
+            text = f.read()
+        fixed = fix_stub(text)
+        if fixed != text:
+            with open(path, "w") as f:
+                f.write(fixed)
     for name, marker in (("__init__", "def exp("), ("linalg", "def inv("),
                          ("random", "def normal("), ("fft", "def fft(")):
         path = os.path.join(out_dir, "core", name + ".pyi")

@@ -2,13 +2,22 @@
 information (finfo, iinfo, isdtype, can_cast, result_type), the array-API aliases,
 asarray, unique and einsum_path. install() puts them on ember.core.
 """
+from __future__ import annotations
+
 import contextlib
 import math
+from typing import TYPE_CHECKING, Any, Union
 
 from ember import core as _c
 
+if TYPE_CHECKING:
+    import numpy.typing
 
-def on_stream(stream):
+    ArrayLike = Union[_c.array, numpy.typing.ArrayLike]
+    StreamLike = Union[_c.Stream, _c.ThreadLocalStream, _c.Device, _c.DeviceType, None]
+
+
+def on_stream(stream: StreamLike) -> Any:
     """The context a Python-level op runs its nodes in: the given stream or device
     (mlx.core's stream= keyword), or the current one when None."""
     return contextlib.nullcontext() if stream is None else _c.stream(stream)
@@ -28,7 +37,7 @@ CONSTANTS = {
 _FLOAT_BITS = {"float16": (10, 5), "bfloat16": (7, 8), "float32": (23, 8), "float64": (52, 11)}
 
 
-def _dtype_of(x):
+def _dtype_of(x: Any) -> _c.Dtype:
     if isinstance(x, _c.Dtype):
         return x
     if isinstance(x, _c.array):
@@ -39,7 +48,16 @@ def _dtype_of(x):
 class finfo:
     """Machine limits of a floating-point dtype: min, max, eps, tiny (smallest normal)."""
 
-    def __init__(self, dtype):
+    dtype: _c.Dtype
+    bits: int
+    eps: float
+    max: float
+    min: float
+    tiny: float
+    smallest_normal: float
+    resolution: float
+
+    def __init__(self, dtype: _c.Dtype | _c.array) -> None:
         dtype = _dtype_of(dtype)
         name = str(dtype)
         if name == "complex64":
@@ -56,14 +74,19 @@ class finfo:
         self.tiny = self.smallest_normal = 2.0 ** (1 - bias)
         self.resolution = 10.0 ** -int(math.floor(m * math.log10(2)))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"finfo(min={self.min}, max={self.max}, eps={self.eps}, dtype={self.dtype})"
 
 
 class iinfo:
     """Range of an integer dtype: min and max."""
 
-    def __init__(self, dtype):
+    dtype: _c.Dtype
+    bits: int
+    min: int
+    max: int
+
+    def __init__(self, dtype: _c.Dtype | _c.array) -> None:
         dtype = _dtype_of(dtype)
         name = str(dtype)
         if not name.startswith(("int", "uint")):
@@ -75,7 +98,7 @@ class iinfo:
         else:
             self.min, self.max = -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
 
 
@@ -90,7 +113,7 @@ _KINDS = {
 }
 
 
-def isdtype(dtype, kind):
+def isdtype(dtype: _c.Dtype, kind: _c.Dtype | str | tuple[_c.Dtype | str, ...]) -> bool:
     """Whether dtype is of kind: a dtype, one of the array API's kind names ("bool",
     "signed integer", "unsigned integer", "integral", "real floating",
     "complex floating", "numeric"), or a tuple of those (any matches)."""
@@ -107,7 +130,7 @@ def isdtype(dtype, kind):
     raise TypeError(f"[isdtype] kind must be a dtype, a string or a tuple, got {type(kind).__name__}.")
 
 
-def result_type(*arrays_and_dtypes):
+def result_type(*arrays_and_dtypes: _c.array | _c.Dtype) -> _c.Dtype:
     """The dtype that ember's promotion gives for the arrays and dtypes together."""
     if not arrays_and_dtypes:
         raise ValueError("[result_type] Needs at least one array or dtype.")
@@ -117,13 +140,13 @@ def result_type(*arrays_and_dtypes):
     return out
 
 
-def can_cast(from_, to):
+def can_cast(from_: _c.Dtype | _c.array, to: _c.Dtype | _c.array) -> bool:
     """Whether values of from_ (a dtype or an array) convert to dtype `to` without loss
     under ember's promotion rules (promoting the two gives `to`)."""
     return _c.promote_types(_dtype_of(from_), _dtype_of(to)) == _dtype_of(to)
 
 
-def asarray(a, dtype=None, *, copy=None):
+def asarray(a: Any, dtype: _c.Dtype | None = None, *, copy: bool | None = None) -> _c.array:
     """a as an ember array: a itself when it already is one of that dtype (and copy is
     not True), else a new array (numpy arrays, lists, scalars, DLPack objects)."""
     if isinstance(a, _c.array):
@@ -136,8 +159,10 @@ def asarray(a, dtype=None, *, copy=None):
 
 
 # ---- unique ----------------------------------------------------------------------------
-def unique(a, /, size, return_index=False, return_inverse=False, return_counts=False,
-           fill_value=None, *, stream=None):
+def unique(a: ArrayLike, /, size: int, return_index: bool = False,
+           return_inverse: bool = False, return_counts: bool = False,
+           fill_value: Any = None, *,
+           stream: StreamLike = None) -> _c.array | tuple[_c.array, ...]:
     """The sorted unique elements of the flattened a, in an output of fixed `size`.
 
     The size is never inferred from the values (so a is not evaluated): past the last
@@ -153,7 +178,8 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
         return _unique(asarray(a), size, return_index, return_inverse, return_counts, fill_value)
 
 
-def _unique(a, size, return_index, return_inverse, return_counts, fill_value):
+def _unique(a: _c.array, size: int, return_index: bool, return_inverse: bool,
+            return_counts: bool, fill_value: Any) -> _c.array | tuple[_c.array, ...]:
     flat = a.reshape(-1)
     n = flat.size
     order = _c.argsort(flat)  # stable: equal values keep their first occurrence first
@@ -192,7 +218,7 @@ def _unique(a, size, return_index, return_inverse, return_counts, fill_value):
 
 
 # ---- einsum_path -----------------------------------------------------------------------
-def einsum_path(subscripts, *operands):
+def einsum_path(subscripts: str, *operands: _c.array) -> tuple[list[tuple[int, ...]], str]:
     """A contraction order for einsum and a description of it.
 
     Greedy: at each step, contract the pair of operands whose result is smallest.
@@ -207,22 +233,23 @@ def einsum_path(subscripts, *operands):
     if len(terms) != len(operands):
         raise ValueError(f"[einsum_path] {len(terms)} terms in the subscripts but "
                          f"{len(operands)} operands.")
-    sizes = {}
+    sizes: dict[str, int] = {}
     for t, op in zip(terms, operands):
         shape = op.shape
         letters = t.replace("...", "")
         for ch, d in zip(letters, shape[len(shape) - len(letters):]):
             sizes[ch] = max(sizes.get(ch, 1), d)
     if output is None:
-        counts = {}
+        counts: dict[str, int] = {}
         for t in terms:
             for ch in t.replace("...", ""):
                 counts[ch] = counts.get(ch, 0) + 1
         output = "".join(sorted(ch for ch, c in counts.items() if c == 1))
     remaining = [set(t.replace("...", "")) for t in terms]
-    path, flops, scaling = [], 0, 0
+    path: list[tuple[int, ...]] = []
+    flops, scaling = 0, 0
     while len(remaining) > 1:
-        best = None
+        best: tuple[tuple[int, int], int, int, set[str]] | None = None
         for i in range(len(remaining)):
             for j in range(i + 1, len(remaining)):
                 others = set(output).union(*[r for k, r in enumerate(remaining) if k not in (i, j)])
@@ -231,6 +258,7 @@ def einsum_path(subscripts, *operands):
                 size = math.prod(sizes[c] for c in kept)
                 if best is None or (size, cost) < best[0]:
                     best = ((size, cost), i, j, kept)
+        assert best is not None
         (_, cost), i, j, kept = best
         flops += cost
         scaling = max(scaling, len(remaining[i] | remaining[j]))
@@ -257,20 +285,20 @@ ALIASES = {
 }
 
 
-def matrix_transpose(a, /, *, stream=None):
+def matrix_transpose(a: ArrayLike, /, *, stream: StreamLike = None) -> _c.array:
     """a with its last two axes swapped (the array API's matrix_transpose)."""
     return _c.swapaxes(asarray(a), -1, -2, stream=stream)
 
 
-def install():
+def install() -> None:
     # mlx.core has the linalg norm under this name too
-    _c.matrix_norm = _c.linalg.norm
+    setattr(_c, "matrix_norm", _c.linalg.norm)
     for name, value in CONSTANTS.items():
         setattr(_c, name, value)
     for alias, target in ALIASES.items():
         if hasattr(_c, target) and not hasattr(_c, alias):
             setattr(_c, alias, getattr(_c, target))
+    # (Their __module__ stays ember._extras: the stubs import them from this annotated file.)
     for f in (finfo, iinfo, isdtype, result_type, can_cast, asarray, unique, einsum_path,
               matrix_transpose):
-        f.__module__ = "ember.core"
         setattr(_c, f.__name__, f)

@@ -1,7 +1,14 @@
 """ember.core.fft.stft / istft: compositions of the compiled transforms (framing is a
 gather, overlap-add a scatter-add), so they differentiate and vmap like the rest."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ember import core as _c
 from ember._extras import on_stream
+
+if TYPE_CHECKING:
+    from ember._extras import ArrayLike, StreamLike
 
 
 def _window(window, win_length, n_fft, op):
@@ -41,8 +48,11 @@ def _frame_indices(n_frames, n_fft, hop):
     return (_c.arange(n_frames)[:, None] * hop + _c.arange(n_fft)[None, :]).astype(_c.int32)
 
 
-def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=True,
-         pad_mode="reflect", norm="backward", onesided=None, *, stream=None):
+def stft(x: ArrayLike, n_fft: int = 2048, hop_length: int | None = None,
+         win_length: int | None = None, window: ArrayLike | None = None, center: bool = True,
+         pad_mode: str = "reflect",
+         norm: str = "backward",
+         onesided: bool | None = None, *, stream: StreamLike = None) -> _c.array:
     """Short-time Fourier transform of the last axis: frames of n_fft samples every
     hop_length (n_fft // 4), windowed (a rectangular window of win_length = n_fft by
     default, centered and zero-padded to n_fft), each transformed. center pads n_fft // 2
@@ -75,8 +85,11 @@ def _stft(x, n_fft, hop_length, win_length, window, center, pad_mode, norm, ones
     return _c.swapaxes(spec, -1, -2)
 
 
-def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None, center=True,
-          norm="backward", onesided=None, length=None, *, stream=None):
+def istft(stft_matrix: ArrayLike, n_fft: int | None = None, hop_length: int | None = None,
+          win_length: int | None = None, window: ArrayLike | None = None, center: bool = True,
+          norm: str = "backward",
+          onesided: bool | None = None, length: int | None = None, *,
+          stream: StreamLike = None) -> _c.array:
     """Inverse of stft: the inverse transform of each frame, windowed, overlap-added and
     divided by the overlap-added squared window. onesided defaults to True (an even n_fft
     is inferred from n_freq; pass n_fft for an odd one); length crops or zero-pads the
@@ -118,7 +131,7 @@ def _istft(s, n_fft, hop_length, win_length, window, center, norm, onesided, len
     return out
 
 
-def install():
+def install() -> None:
+    # (Their __module__ stays ember._fft: the stubs import them from this annotated file.)
     for f in (stft, istft):
-        f.__module__ = "ember.core.fft"
         setattr(_c.fft, f.__name__, f)

@@ -49,7 +49,7 @@ void init_dtype(nb::module_& m) {
     cat.value(category_name(c), c);
     m.attr(category_name(c)) = nb::cast(c);
   }
-  m.def("issubdtype", [](nb::handle a, nb::handle b) {
+  m.def("issubdtype", [](DtypeLikeArg a, DtypeLikeArg b) {
     // Each side is a Dtype or a DtypeCategory (anything else: TypeError, not a bad_cast).
     for (nb::handle h : {a, b}) {
       if (!nb::isinstance<Dtype>(h) && !nb::isinstance<DtypeCategory>(h)) {
@@ -95,11 +95,11 @@ nb::object binop(nb::handle a, nb::handle b, F f) {
 template <typename F>
 void def_operator(nb::class_<array>& cls, const char* name, const char* sig, const char* rname,
                   const char* rsig, F f) {
-  cls.def(name, [f](nb::handle a, nb::handle b) { return binop(a, b, f); },
+  cls.def(name, [f](ArrayArg a, ArrayArg b) { return binop(a, b, f); },
           nb::arg("other").none(), nb::sig(sig));
   if (*rname) {
     auto swapped = [f](const array& x, const array& y) { return f(y, x); };
-    cls.def(rname, [swapped](nb::handle a, nb::handle b) { return binop(a, b, swapped); },
+    cls.def(rname, [swapped](ArrayArg a, ArrayArg b) { return binop(a, b, swapped); },
             nb::arg("other").none(), nb::sig(rsig));
   }
 }
@@ -119,7 +119,8 @@ struct AstypeFn {
 void init_array(nb::module_& m) {
   nb::class_<ArrayIterator>(m, "ArrayIterator",
                             "Iterates over the first axis of an array (what iter(array) returns).")
-      .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
+      .def("__iter__", [](nb::handle self) { return nb::borrow(self); },
+           nb::sig("def __iter__(self) -> ArrayIterator"))
       .def("__next__", [](ArrayIterator& it) {
         const array& a = it.a;
         if (it.i >= a.shape(0)) throw nb::stop_iteration();
@@ -149,7 +150,7 @@ void init_array(nb::module_& m) {
   cls.attr("__array_priority__") = 100;
   cls
       .def("__init__",
-           [](array* self, nb::handle val, std::optional<Dtype> dtype) {
+           [](array* self, ArrayArg val, std::optional<Dtype> dtype) {
              new (self) array(to_array(val, dtype));
            },
            "val"_a.none(), "dtype"_a = nb::none(),
@@ -169,13 +170,17 @@ void init_array(nb::module_& m) {
       .def_prop_ro("T", [](const array& a) { return transpose(a); },
                    "The array with axes reversed.")
       .def("item", [](const array& a) { return to_scalar(a); },
-           "The value of a 1-element array as a Python scalar.")
+           nb::sig("def item(self) -> typing.Any"),
+           "The value of a 1-element array as a Python scalar (bool, int, float or complex;\n"
+           "typed Any, as numpy's, so that float(a.item()) and arithmetic type-check).")
       .def("tolist", [](const array& a) { return to_list(a); },
-           "The values as nested Python lists.")
+           nb::sig("def tolist(self) -> typing.Any"),
+           "The values as nested Python lists (a scalar for a 0-d array).")
       .def("astype",
            ember::py::op_detail::op_traits<AstypeFn>::with_stream(AstypeFn{}, "astype"),
            "dtype"_a, nb::kw_only(), "stream"_a = nb::none(), "A copy converted to dtype.")
-      .def("__array__", [](const array& a, nb::handle dtype, nb::handle copy) {
+      .def("__array__", [](const array& a, NumpyDtypeArg dtype, std::optional<bool> copy)
+                               -> TypedObject<arg_type::NumpyArray> {
              // numpy 2's protocol: copy=True always copies, copy=False must not copy
              // (ValueError when it has to: a dtype change, or bfloat16, which numpy
              // sees as float32), None copies only when needed.
@@ -188,11 +193,11 @@ void init_array(nb::module_& m) {
                  converted = true;
                }
              }
-             if (!copy.is_none() && !PyObject_IsTrue(copy.ptr()) && converted) {
+             if (copy && !*copy && converted) {
                throw std::invalid_argument(
                    "[array] Unable to avoid a copy while converting to numpy with copy=False.");
              }
-             if (!copy.is_none() && PyObject_IsTrue(copy.ptr()) && !converted) r = r.attr("copy")();
+             if (copy && *copy && !converted) r = r.attr("copy")();
              return r;
            }, "dtype"_a = nb::none(), "copy"_a = nb::none(),
            "A numpy array of the values: a read-only view without copy when possible.")
@@ -217,7 +222,7 @@ void init_array(nb::module_& m) {
         return nb::int_(to_scalar(a));
       })
       .def("__repr__", [](const array& a) { return format_array(a); })
-      .def("__format__", [](const array& a, nb::handle spec) {
+      .def("__format__", [](const array& a, StrArg spec) {
         // An empty spec (f"{x}") prints like repr, as mlx; "{x:.3f}" formats a 0-d value.
         if (a.ndim() == 0 && nb::len(spec) > 0) {
           return nb::cast<std::string>(to_scalar(a).attr("__format__")(spec));
@@ -231,7 +236,7 @@ void init_array(nb::module_& m) {
         // Iterates over the first axis (lazy views a[0], a[1], ...), as numpy does.
         if (a.ndim() == 0) throw nb::type_error("iteration over a 0-d array");
         return ArrayIterator{a, 0};
-      })
+      }, nb::sig("def __iter__(self) -> ArrayIterator"))
       .def("__hash__", [](const array& a) { return a.id(); })
       // Pickle state: (dtype name, numpy array); bfloat16 travels as its uint16 bits.
       .def("__getstate__", [](const array& a) {
@@ -259,7 +264,8 @@ void init_array(nb::module_& m) {
         }
       })
       .def("__copy__", [](const array& a) { return a; })
-      .def("__deepcopy__", [](const array& a, nb::handle) { return a; }, "memo"_a)
+      .def("__deepcopy__", [](const array& a, nb::handle) { return a; }, "memo"_a,
+           nb::sig("def __deepcopy__(self, memo: dict[int, typing.Any]) -> array"))
       .def("__neg__", [](const array& a) { return negative(a); })
       .def("__pos__", [](const array& a) { return a; })
       .def("__abs__", [](const array& a) { return abs(a); })
@@ -269,10 +275,14 @@ void init_array(nb::module_& m) {
 
   // Operators: Python scalars are weakly typed against the array; other operands that
   // cannot become arrays (None, strings) give NotImplemented, so == None is False.
-#define EMBER_OPERATOR(name, rname, fn)                                                  \
-  def_operator(cls, name, "def " name "(self, other: object) -> array", rname,            \
-               "def " rname "(self, other: object) -> array",                               \
+// The other operand: whatever an op converts (array, scalar, list, numpy); == and != keep
+// object's signature (any object compares).
+#define EMBER_OTHER "array | numpy.typing.ArrayLike"
+#define EMBER_OPERATOR_T(name, rname, fn, other)                                          \
+  def_operator(cls, name, "def " name "(self, other: " other ") -> array", rname,         \
+               "def " rname "(self, other: " other ") -> array",                            \
                [](const array& x, const array& y) { return fn(x, y); })
+#define EMBER_OPERATOR(name, rname, fn) EMBER_OPERATOR_T(name, rname, fn, EMBER_OTHER)
   EMBER_OPERATOR("__add__", "__radd__", add);
   EMBER_OPERATOR("__sub__", "__rsub__", subtract);
   EMBER_OPERATOR("__mul__", "__rmul__", multiply);
@@ -281,8 +291,8 @@ void init_array(nb::module_& m) {
   EMBER_OPERATOR("__mod__", "__rmod__", remainder);
   EMBER_OPERATOR("__pow__", "__rpow__", power);
   EMBER_OPERATOR("__matmul__", "__rmatmul__", matmul);
-  EMBER_OPERATOR("__eq__", "", equal);
-  EMBER_OPERATOR("__ne__", "", not_equal);
+  EMBER_OPERATOR_T("__eq__", "", equal, "object");
+  EMBER_OPERATOR_T("__ne__", "", not_equal, "object");
   EMBER_OPERATOR("__lt__", "", less);
   EMBER_OPERATOR("__le__", "", less_equal);
   EMBER_OPERATOR("__gt__", "", greater);
@@ -293,32 +303,12 @@ void init_array(nb::module_& m) {
   EMBER_OPERATOR("__lshift__", "__rlshift__", left_shift);
   EMBER_OPERATOR("__rshift__", "__rrshift__", right_shift);
 #undef EMBER_OPERATOR
+#undef EMBER_OPERATOR_T
+#undef EMBER_OTHER
 
   // Methods that mirror module functions (x.sum(axis=0) is mx.sum(x, axis=0)), as mlx's
-  // array has them. They look the function up when called, so each works as soon as its
-  // family binds the function.
-  for (const char* name :
-       {"abs", "all", "any", "argmax", "argmin", "conj", "cos", "cummax", "cummin", "cumprod",
-        "cumsum", "diag", "diagonal", "exp", "flatten", "log", "log10", "log1p", "log2",
-        "logsumexp", "max", "mean", "min", "moveaxis", "prod", "reciprocal", "round", "rsqrt",
-        "sin", "split", "sqrt", "square", "squeeze", "std", "sum", "swapaxes", "var"}) {
-    std::string fn = name;
-    cls.def(name, [m, fn](nb::handle self, nb::args args, nb::kwargs kwargs) {
-      return m.attr(fn.c_str())(self, *args, **kwargs);
-    }, (std::string("Same as ember.core.") + fn + "(self, ...).").c_str());
-  }
-  // reshape(2, 3) and reshape((2, 3)) both work, as transpose(1, 0) and transpose((1, 0)).
-  auto packed = [](nb::args args) -> nb::object {
-    if (args.size() == 1 && !nb::isinstance<nb::int_>(args[0])) return nb::borrow(args[0]);
-    return nb::tuple(args);
-  };
-  cls.def("reshape", [m, packed](nb::handle self, nb::args shape) {
-    return m.attr("reshape")(self, packed(shape));
-  }, "Same as ember.core.reshape(self, shape); the shape may be given as separate ints.");
-  cls.def("transpose", [m, packed](nb::handle self, nb::args axes) {
-    if (axes.size() == 0) return m.attr("transpose")(self);
-    return m.attr("transpose")(self, packed(axes));
-  }, "Same as ember.core.transpose(self, axes); the axes may be given as separate ints.");
+  // array has them, are defined with their functions (def_op_and_method, bindings.h), with
+  // the functions' signatures.
   cls.def_prop_ro("real", [](const array& a) { return real(a); }, "The real part.");
   cls.def_prop_ro("imag", [](const array& a) { return imag(a); }, "The imaginary part.");
 

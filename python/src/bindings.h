@@ -10,6 +10,7 @@
 #include <utility>
 #include <variant>
 
+#include "ember/array.h"
 #include "ember/device.h"
 
 #include "dtype_caster.h"
@@ -39,6 +40,65 @@ void init_dlpack(nb::module_& m);
 void init_device(nb::module_& m);
 
 namespace ember::py {
+
+/// Parameters that a binding converts itself (to_array, to_shape_arg, to_axes, ...), so that
+/// the conversion raises the op's own error for a wrong value: each is an nb::handle at run
+/// time, accepting any object, but names the Python types it accepts in the signature, and so
+/// in the generated stubs (core.pyi), instead of `object`.
+namespace arg_type {
+struct Array {};    // what to_array converts: an array, a scalar, nested lists, numpy, buffers
+struct Shape {};    // to_shape_arg: an int or a sequence of ints
+struct Axes {};     // to_axes / the reduce family: an int or a sequence of ints (None: all)
+struct Axis {};     // one axis, converted with the op's name in its error
+struct Index {};    // a[index]: ints, slices, ..., None, arrays and tuples of those
+struct Arrays {};   // a sequence of arrays (concatenate, stack, ...)
+struct Path {};     // a file name or an open binary file
+struct Ints {};     // an int or a sequence of ints that is not a shape (sections, shifts, strides)
+struct Number {};   // a Python int or float (arange's bounds)
+struct Key {};      // a PRNG key array (mx.random)
+struct Seed {};     // an int seed
+struct PadWidth {}; // pad's widths: n, (n,), (before, after) or one pair per axis
+struct Ord {};      // a norm's order: a number, "fro" or "nuc"
+struct Shapes {};   // one shape per output (custom kernels)
+struct ArrayOrArrays {};  // an array or a sequence of arrays (depends)
+struct TensordotAxes {};  // tensordot's axes: a count, or two lists of axes
+struct DtypeLike {};      // a Dtype or a DtypeCategory (issubdtype)
+struct NumpyDtype {};     // what numpy takes as a dtype (__array__)
+struct Mapping {};        // a dict of name -> value (metadata)
+struct NamedArrays {};    // a dict of name -> array (save_safetensors, save_gguf)
+struct Str {};            // a str (format specs)
+// Results of bindings that return one of several Python types.
+struct SvdResult {};      // S, or (U, S, Vt)
+struct ArrayOrList {};    // one array for one input, else a list
+struct LoadResult {};     // mx.load: an array, a dict of arrays, or (dict, metadata)
+struct NumpyArray {};
+struct Kernel {};         // a custom kernel: called with keywords, returns its outputs
+}  // namespace arg_type
+template <typename Name>
+using Typed = nb::typed<nb::handle, Name>;
+using ArrayArg = Typed<arg_type::Array>;
+using ShapeArg = Typed<arg_type::Shape>;
+using AxesArg = Typed<arg_type::Axes>;
+using AxisArg = Typed<arg_type::Axis>;
+using IndexArg = Typed<arg_type::Index>;
+using ArraysArg = Typed<arg_type::Arrays>;
+using PathArg = Typed<arg_type::Path>;
+using IntsArg = Typed<arg_type::Ints>;
+using NumberArg = Typed<arg_type::Number>;
+using KeyArg = Typed<arg_type::Key>;
+using SeedArg = Typed<arg_type::Seed>;
+using PadWidthArg = Typed<arg_type::PadWidth>;
+using OrdArg = Typed<arg_type::Ord>;
+using ShapesArg = Typed<arg_type::Shapes>;
+using ArrayOrArraysArg = Typed<arg_type::ArrayOrArrays>;
+using TensordotAxesArg = Typed<arg_type::TensordotAxes>;
+using DtypeLikeArg = Typed<arg_type::DtypeLike>;
+using NumpyDtypeArg = Typed<arg_type::NumpyDtype>;
+using MappingArg = Typed<arg_type::Mapping>;
+using NamedArraysArg = Typed<arg_type::NamedArrays>;
+using StrArg = Typed<arg_type::Str>;
+template <typename Name>
+using TypedObject = nb::typed<nb::object, Name>;
 
 /// What a `stream=` keyword takes (MLX's StreamOrDevice): a Stream, a ThreadLocalStream, a
 /// Device, a DeviceType, or None for the thread's current stream.
@@ -81,4 +141,71 @@ void def_op(nb::module_& m, const char* name, F f, const Extra&... extra) {
   }
 }
 
+/// def_op, and the same function as a method of array whose self is the op's first argument
+/// (`a.sum(axis=0)` is `mx.sum(a, axis=0)`), as mlx's array has them, with the op's real
+/// signature. `doc` is the docstring; `extra` are the annotations of the parameters after `a`.
+template <typename F, typename Doc, typename... Extra>
+void def_op_and_method(nb::module_& m, const char* name, F f, const Doc& doc,
+                       const Extra&... extra) {
+  using namespace nb::literals;
+  def_op(m, name, f, "a"_a, extra..., doc);
+  auto g = op_detail::op_traits<F>::with_stream(f, name);
+  nb::handle cls = nb::type<array>();
+  // Set, not overloaded: a method of this name defined earlier is replaced.
+  if constexpr ((std::is_same_v<Extra, nb::kw_only> || ...)) {
+    nb::setattr(cls, name, nb::cpp_function(g, nb::is_method(), nb::name(name), extra...,
+                                            nb::arg("stream") = nb::none(), doc));
+  } else {
+    nb::setattr(cls, name, nb::cpp_function(g, nb::is_method(), nb::name(name), extra...,
+                                            nb::kw_only(), nb::arg("stream") = nb::none(), doc));
+  }
+}
+
 }  // namespace ember::py
+
+// The names the typed parameters above carry into signatures (nanobind renders
+// typed<handle, T> as make_caster<T>::Name; the value itself is converted as a handle).
+// `ember_builtin_slice` is Python's slice, which ember.core.slice (the op) would shadow in
+// the stubs: cmake/stubgen.py writes it as builtins.slice.
+namespace nanobind::detail {
+#define EMBER_ARG_TYPE_NAME(Tag, Str)                        \
+  template <>                                                \
+  struct type_caster<ember::py::arg_type::Tag> {             \
+    static constexpr auto Name = const_name(Str);            \
+  }
+EMBER_ARG_TYPE_NAME(Array, "ember.core.array | numpy.typing.ArrayLike");
+EMBER_ARG_TYPE_NAME(Shape, "int | collections.abc.Sequence[int]");
+EMBER_ARG_TYPE_NAME(Axes, "int | collections.abc.Sequence[int]");
+EMBER_ARG_TYPE_NAME(Axis, "int");
+EMBER_ARG_TYPE_NAME(Index,
+                    "int | ember_builtin_slice | types.EllipsisType | ember.core.array | "
+                    "collections.abc.Sequence[typing.Any] | numpy.ndarray");
+EMBER_ARG_TYPE_NAME(Arrays, "collections.abc.Sequence[ember.core.array | numpy.typing.ArrayLike]");
+EMBER_ARG_TYPE_NAME(Path, "str | os.PathLike[str] | typing.IO[bytes]");
+EMBER_ARG_TYPE_NAME(Ints, "int | collections.abc.Sequence[int]");
+EMBER_ARG_TYPE_NAME(Number, "int | float");
+EMBER_ARG_TYPE_NAME(Key, "ember.core.array");
+EMBER_ARG_TYPE_NAME(Seed, "int");
+EMBER_ARG_TYPE_NAME(PadWidth, "int | tuple[int] | tuple[int, int] | "
+                              "collections.abc.Sequence[tuple[int, int]]");
+EMBER_ARG_TYPE_NAME(Ord, "int | float | str");
+EMBER_ARG_TYPE_NAME(Shapes, "collections.abc.Sequence[collections.abc.Sequence[int]]");
+EMBER_ARG_TYPE_NAME(ArrayOrArrays,
+                    "ember.core.array | collections.abc.Sequence[ember.core.array]");
+EMBER_ARG_TYPE_NAME(TensordotAxes,
+                    "int | collections.abc.Sequence[collections.abc.Sequence[int]]");
+EMBER_ARG_TYPE_NAME(DtypeLike, "ember.core.Dtype | ember.core.DtypeCategory");
+EMBER_ARG_TYPE_NAME(NumpyDtype, "numpy.typing.DTypeLike");
+EMBER_ARG_TYPE_NAME(Mapping, "collections.abc.Mapping[str, typing.Any]");
+EMBER_ARG_TYPE_NAME(NamedArrays, "collections.abc.Mapping[str, ember.core.array]");
+EMBER_ARG_TYPE_NAME(Str, "str");
+EMBER_ARG_TYPE_NAME(SvdResult,
+                    "ember.core.array | tuple[ember.core.array, ember.core.array, ember.core.array]");
+EMBER_ARG_TYPE_NAME(ArrayOrList, "ember.core.array | list[ember.core.array]");
+EMBER_ARG_TYPE_NAME(LoadResult,
+                    "ember.core.array | dict[str, ember.core.array] | "
+                    "tuple[dict[str, ember.core.array], dict[str, typing.Any]]");
+EMBER_ARG_TYPE_NAME(NumpyArray, "numpy.ndarray");
+EMBER_ARG_TYPE_NAME(Kernel, "collections.abc.Callable[..., list[ember.core.array]]");
+#undef EMBER_ARG_TYPE_NAME
+}  // namespace nanobind::detail

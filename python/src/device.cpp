@@ -70,9 +70,12 @@ void init_device(nb::module_& m) {
       .def_ro("type", &Device::type, "cpu or gpu.")
       .def_ro("index", &Device::index, "Which device of its type.")
       .def("__repr__", [](const Device& d) { return device_str(d); })
-      .def("__eq__", [](const Device& a, const Device& b) { return a == b; }, nb::is_operator())
-      .def("__eq__", [](const Device& a, DeviceType t) { return a == Device(t); },
-           nb::is_operator())
+      // Any object compares (as object.__eq__ takes): a Device, or a DeviceType (device 0).
+      .def("__eq__", [](const Device& a, nb::handle b) {
+        if (nb::isinstance<Device>(b)) return a == nb::cast<Device>(b);
+        if (nb::isinstance<DeviceType>(b)) return a == Device(nb::cast<DeviceType>(b));
+        return false;
+      }, nb::sig("def __eq__(self, other: object) -> bool"))
       .def("__hash__", [](const Device& d) { return int(d.type) * 1024 + d.index; });
   // As in MLX, mx.cpu and mx.gpu are the device types; wherever a Device is taken, a
   // DeviceType means device 0 of that type.
@@ -83,7 +86,9 @@ void init_device(nb::module_& m) {
       .def_ro("device", &Stream::device, "The stream's device.")
       .def_ro("index", &Stream::index, "The stream's number.")
       .def("__repr__", [](const Stream& s) { return stream_str(s); })
-      .def("__eq__", [](const Stream& a, const Stream& b) { return a == b; }, nb::is_operator())
+      .def("__eq__", [](const Stream& a, nb::handle b) {
+        return nb::isinstance<Stream>(b) && a == nb::cast<Stream>(b);
+      }, nb::sig("def __eq__(self, other: object) -> bool"))
       .def("__hash__", [](const Stream& s) { return s.index; });
 
   nb::class_<ThreadLocalStream>(
@@ -93,9 +98,9 @@ void init_device(nb::module_& m) {
       .def("__repr__", [](const ThreadLocalStream& s) {
         return msg("ThreadLocalStream(", device_str(s.device), ", ", s.id, ")");
       })
-      .def("__eq__", [](const ThreadLocalStream& a, const ThreadLocalStream& b) {
-        return a.id == b.id;
-      }, nb::is_operator())
+      .def("__eq__", [](const ThreadLocalStream& a, nb::handle b) {
+        return nb::isinstance<ThreadLocalStream>(b) && a.id == nb::cast<ThreadLocalStream>(b).id;
+      }, nb::sig("def __eq__(self, other: object) -> bool"))
       .def("__hash__", [](const ThreadLocalStream& s) { return s.id; });
 
   nb::class_<StreamContext>(m, "StreamContext",

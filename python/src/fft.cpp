@@ -44,7 +44,7 @@ void init_fft(nb::module_& parent) {
       std::string("Args:\n    a: Input array.\n    s: Sizes along the axes (crop or zero-pad).\n"
                   "    axes: The axes (the last len(s), or all, when None).\n") + kNorm;
 #define ONE(name, what)                                                                       \
-  def_op(m, #name, [](nb::handle a, std::optional<int64_t> n, int axis, const std::string& norm) { \
+  def_op(m, #name, [](ArrayArg a, std::optional<int64_t> n, int axis, const std::string& norm) { \
     return fft::name(to_array(a), n, axis, norm);                                            \
   }, "a"_a, "n"_a = nb::none(), "axis"_a = -1, "norm"_a = "backward",                        \
         keep(std::string(what "\n\n") + one_doc))
@@ -54,7 +54,7 @@ void init_fft(nb::module_& parent) {
   ONE(irfft, "Inverse of rfft: n real values (2 * (m - 1) when n is None).");
 #undef ONE
 #define MANY(name, fn, default_axes, what)                                                    \
-  def_op(m, #name, [](nb::handle a, nb::handle s, nb::handle axes, const std::string& norm) {    \
+  def_op(m, #name, [](ArrayArg a, ShapeArg s, AxesArg axes, const std::string& norm) {    \
     auto ax = opt_axes(axes);                                                                \
     return fft::fn(to_array(a), opt_sizes(s), ax, norm);                                     \
   }, "a"_a, "s"_a = nb::none(), "axes"_a = default_axes, "norm"_a = "backward",              \
@@ -69,11 +69,11 @@ void init_fft(nb::module_& parent) {
   MANY(rfftn, rfftn, nb::none(), "N-dimensional transform of a real input (rfft on the last axis).");
   MANY(irfftn, irfftn, nb::none(), "Inverse of rfftn (real output).");
 #undef MANY
-  def_op(m, "fftshift", [](nb::handle a, nb::handle axes) {
+  def_op(m, "fftshift", [](ArrayArg a, AxesArg axes) {
     return fft::fftshift(to_array(a), opt_axes(axes));
   }, "a"_a, "axes"_a = nb::none(),
         "Moves the zero-frequency term to the center (over axes, all when None).");
-  def_op(m, "ifftshift", [](nb::handle a, nb::handle axes) {
+  def_op(m, "ifftshift", [](ArrayArg a, AxesArg axes) {
     return fft::ifftshift(to_array(a), opt_axes(axes));
   }, "a"_a, "axes"_a = nb::none(), "The inverse of fftshift.");
   def_op(m, "fftfreq", [](int64_t n, double d) { return fft::fftfreq(n, d); }, "n"_a, "d"_a = 1.0,

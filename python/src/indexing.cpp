@@ -449,24 +449,24 @@ void init_indexing(nb::module_& m) {
   nb::class_<ArrayAt>(m, "ArrayAt",
                       "The helper behind array.at[idx]: out-of-place updates in which "
                       "repeated indices accumulate.")
-      .def("__getitem__", [](const ArrayAt& at, nb::handle index) {
+      .def("__getitem__", [](const ArrayAt& at, IndexArg index) {
         return ArrayAt{at.a, nb::borrow(index)};
       }, "index"_a.none())
-      .def("add", [](const ArrayAt& at, nb::handle v) { return at_update(at, v, ScatterMode::add); },
+      .def("add", [](const ArrayAt& at, ArrayArg v) { return at_update(at, v, ScatterMode::add); },
            "value"_a, "a with value added at the index (repeated indices add up).")
-      .def("subtract", [](const ArrayAt& at, nb::handle v) {
+      .def("subtract", [](const ArrayAt& at, ArrayArg v) {
         return at_update(at, v, ScatterMode::add, true);
       }, "value"_a, "a with value subtracted at the index (repeated indices add up).")
-      .def("multiply", [](const ArrayAt& at, nb::handle v) {
+      .def("multiply", [](const ArrayAt& at, ArrayArg v) {
         return at_update(at, v, ScatterMode::prod);
       }, "value"_a, "a multiplied by value at the index (repeated indices multiply).")
-      .def("divide", [](const ArrayAt& at, nb::handle v) {
+      .def("divide", [](const ArrayAt& at, ArrayArg v) {
         return at_update(at, v, ScatterMode::prod, false, true);
       }, "value"_a, "a divided by value at the index (floating-point arrays).")
-      .def("maximum", [](const ArrayAt& at, nb::handle v) {
+      .def("maximum", [](const ArrayAt& at, ArrayArg v) {
         return at_update(at, v, ScatterMode::max);
       }, "value"_a, "The maximum of a and value at the index (over all repeats).")
-      .def("minimum", [](const ArrayAt& at, nb::handle v) {
+      .def("minimum", [](const ArrayAt& at, ArrayArg v) {
         return at_update(at, v, ScatterMode::min);
       }, "value"_a, "The minimum of a and value at the index (over all repeats).");
   nb::setattr(cls, "at", nb::module_::import_("builtins").attr("property")(nb::cpp_function(
@@ -474,14 +474,14 @@ void init_indexing(nb::module_& m) {
       "Out-of-place updates: x.at[idx].add(y), .subtract, .multiply, .divide, .maximum, "
       ".minimum; repeated indices accumulate (unlike x[idx] = y).")));
   nb::cpp_function_def(
-      [](const array& a, nb::handle index) { return getitem(a, index); }, nb::scope(cls),
+      [](const array& a, IndexArg index) { return getitem(a, index); }, nb::scope(cls),
       nb::name("__getitem__"), nb::is_method(), "index"_a.none(),
       "Indexes like numpy: ints, slices, None, ..., integer arrays and boolean masks.\n\n"
       "Basic indices (ints, slices, None, ...) give views; integer arrays gather (the\n"
       "broadcast index dims replace adjacent index arrays in place, else they go first);\n"
       "a boolean mask is evaluated and acts as the integer arrays of its nonzero entries.");
   nb::cpp_function_def(
-      [](array& a, nb::handle index, nb::handle value) { a = setitem(a, index, value); },
+      [](array& a, IndexArg index, ArrayArg value) { a = setitem(a, index, value); },
       nb::scope(cls), nb::name("__setitem__"), nb::is_method(), "index"_a.none(), "value"_a.none(),
       "Assigns value (broadcast, cast to the array's dtype) at index.\n\n"
       "Arrays are immutable values: the Python object is rebound to a new lazy array\n"

@@ -102,7 +102,7 @@ nb::dict to_dict(const NamedArrays& arrays) {
 }  // namespace
 
 void init_io(nb::module_& m) {
-  m.def("save", [](nb::handle file, nb::handle arr) {
+  m.def("save", [](PathArg file, ArrayArg arr) {
     array a = to_array(arr);
     without_gil([&] { a.eval(); });
     save_to(file, "save", ".npy", [&](io::Writer& w) { io::save_npy(w, a); });
@@ -111,7 +111,7 @@ void init_io(nb::module_& m) {
      "written to a temporary name and renamed into place once complete.\n\n"
      "Args:\n    file: a path or a binary file object.\n    arr: the array.");
   auto savez_impl = [](bool compressed) {
-    return [compressed](nb::handle file, nb::args args, nb::kwargs kwargs) {
+    return [compressed](PathArg file, nb::args args, nb::kwargs kwargs) {
       const char* op = compressed ? "savez_compressed" : "savez";
       NamedArrays arrays;
       for (size_t i = 0; i < args.size(); ++i) {
@@ -127,7 +127,7 @@ void init_io(nb::module_& m) {
         "keyword arrays under their names (numpy.savez).");
   m.def("savez_compressed", savez_impl(true), "file"_a, "args"_a, "kwargs"_a,
         "Like savez, with each entry deflate-compressed (numpy.savez_compressed).");
-  m.def("save_safetensors", [](nb::handle file, nb::handle arrays, nb::handle metadata) {
+  m.def("save_safetensors", [](PathArg file, NamedArraysArg arrays, MappingArg metadata) {
     NamedArrays named = to_named(arrays, "save_safetensors");
     StringMetadata meta;
     if (!metadata.is_none()) {
@@ -146,7 +146,7 @@ void init_io(nb::module_& m) {
             [&](io::Writer& w) { io::save_safetensors(w, named, meta); });
   }, "file"_a, "arrays"_a, "metadata"_a = nb::none(),
      "Saves a dict of arrays to a .safetensors file, with optional str -> str metadata.");
-  m.def("save_gguf", [](nb::handle file, nb::handle arrays, nb::handle metadata) {
+  m.def("save_gguf", [](PathArg file, NamedArraysArg arrays, MappingArg metadata) {
     NamedArrays named = to_named(arrays, "save_gguf");
     GGUFMetadata meta;
     if (!metadata.is_none()) {
@@ -183,8 +183,9 @@ void init_io(nb::module_& m) {
     save_to(file, "save_gguf", ".gguf", [&](io::Writer& w) { io::save_gguf(w, named, meta); });
   }, "file"_a, "arrays"_a, "metadata"_a = nb::none(),
      "Saves a dict of arrays to a .gguf file; metadata values are arrays, str or list of str.");
-  m.def("load", [](nb::handle file, std::optional<std::string> format, bool return_metadata,
-                   nb::handle /*stream: loading runs on the CPU*/) -> nb::object {
+  m.def("load", [](PathArg file, std::optional<std::string> format, bool return_metadata,
+                   StreamOrDevice /*stream: loading runs on the CPU*/)
+                    -> TypedObject<arg_type::LoadResult> {
     const std::string fmt = format_of(file, format);
     if (fmt != "npy" && fmt != "npz" && fmt != "safetensors" && fmt != "gguf") {
       throw std::invalid_argument(msg("[load] Unknown format '", fmt,

@@ -7,7 +7,7 @@ using namespace ember::py;
 using namespace nb::literals;
 
 #define BINARY(name, doc)                                                  \
-  def_op(m, #name, [](nb::handle a, nb::handle b) {                            \
+  def_op(m, #name, [](ArrayArg a, ArrayArg b) {                            \
     auto [x, y] = to_arrays(a, b);                                         \
     return name(x, y);                                                     \
   }, "a"_a, "b"_a, doc)
@@ -38,29 +38,29 @@ void init_ops_binary(nb::module_& m) {
   BINARY(left_shift, "Elementwise a << b.");
   BINARY(right_shift, "Elementwise a >> b.");
   BINARY(logical_xor, "Elementwise logical xor; returns bool.");
-  def_op(m, "divmod", [](nb::handle a, nb::handle b) {
+  def_op(m, "divmod", [](ArrayArg a, ArrayArg b) {
     auto [x, y] = to_arrays(a, b);
     return nb::make_tuple(floor_divide(x, y), remainder(x, y));
   }, "a"_a, "b"_a, "(floor_divide(a, b), remainder(a, b)), as Python's divmod.");
-  def_op(m, "isclose", [](nb::handle a, nb::handle b, double rtol, double atol, bool equal_nan) {
+  def_op(m, "isclose", [](ArrayArg a, ArrayArg b, double rtol, double atol, bool equal_nan) {
     auto [x, y] = to_arrays(a, b);
     return isclose(x, y, rtol, atol, equal_nan);
   }, "a"_a, "b"_a, "rtol"_a = 1e-5, "atol"_a = 1e-8, "equal_nan"_a = false,
      "Elementwise |a - b| <= atol + rtol * |b| (numpy.isclose); returns bool.");
-  def_op(m, "allclose", [](nb::handle a, nb::handle b, double rtol, double atol, bool equal_nan) {
+  def_op(m, "allclose", [](ArrayArg a, ArrayArg b, double rtol, double atol, bool equal_nan) {
     auto [x, y] = to_arrays(a, b);
     return allclose(x, y, rtol, atol, equal_nan);
   }, "a"_a, "b"_a, "rtol"_a = 1e-5, "atol"_a = 1e-8, "equal_nan"_a = false,
      "A 0-d bool array: whether isclose holds everywhere.");
-  def_op(m, "array_equal", [](nb::handle a, nb::handle b, bool equal_nan) {
+  def_op(m, "array_equal", [](ArrayArg a, ArrayArg b, bool equal_nan) {
     return array_equal(to_array(a), to_array(b), equal_nan);
   }, "a"_a, "b"_a, "equal_nan"_a = false,
      "A 0-d bool array: whether a and b have the same shape and values (dtypes may differ).");
-  def_op(m, "where", [](nb::handle cond, nb::handle x, nb::handle y) {
+  def_op(m, "where", [](ArrayArg cond, ArrayArg x, ArrayArg y) {
     auto [a, b] = to_arrays(x, y);
     return where(to_array(cond), a, b);
   }, "condition"_a, "x"_a, "y"_a, "Elementwise x where condition is true, else y (all broadcast).");
-  def_op(m, "clip", [](nb::handle a, nb::handle a_min, nb::handle a_max) {
+  def_op(m, "clip", [](ArrayArg a, ArrayArg a_min, ArrayArg a_max) {
     array x = to_array(a);
     std::optional<array> lo, hi;
     if (!a_min.is_none()) lo = to_array(a_min, std::nullopt, &x);

@@ -120,7 +120,7 @@ std::string transpose_doc(int nd, const char* in, const char* k, const char* out
 }  // namespace
 
 void init_ops_conv(nb::module_& m) {
-  def_op(m, "conv1d", [](nb::handle input, nb::handle weight, int stride, int padding,
+  def_op(m, "conv1d", [](ArrayArg input, ArrayArg weight, int stride, int padding,
                          int dilation, int groups) {
     return conv1d(to_array(input), to_array(weight), stride, padding, dilation, groups);
   }, nb::arg(), nb::arg(), "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1, "groups"_a = 1,
@@ -128,7 +128,7 @@ void init_ops_conv(nb::module_& m) {
           "dilation: int = 1, groups: int = 1, " EMBER_STREAM_SIG ") -> array"),
   kConv1dDoc);
 
-  def_op(m, "conv2d", [](nb::handle input, nb::handle weight, const Pair& stride,
+  def_op(m, "conv2d", [](ArrayArg input, ArrayArg weight, const Pair& stride,
                          const Pair& padding, const Pair& dilation, int groups) {
     return conv2d(to_array(input), to_array(weight), pair_of(stride), pair_of(padding),
                   pair_of(dilation), groups);
@@ -138,7 +138,7 @@ void init_ops_conv(nb::module_& m) {
           "groups: int = 1, " EMBER_STREAM_SIG ") -> array"),
   kConv2dDoc);
 
-  def_op(m, "conv3d", [](nb::handle input, nb::handle weight, const Triple& stride,
+  def_op(m, "conv3d", [](ArrayArg input, ArrayArg weight, const Triple& stride,
                          const Triple& padding, const Triple& dilation, int groups) {
     return conv3d(to_array(input), to_array(weight), triple_of(stride), triple_of(padding),
                   triple_of(dilation), groups);
@@ -149,7 +149,7 @@ void init_ops_conv(nb::module_& m) {
   kConv3dDoc);
 
   static const std::string doc1 = transpose_doc(1, "L", "K", "L_out");
-  def_op(m, "conv_transpose1d", [](nb::handle input, nb::handle weight, int stride, int padding,
+  def_op(m, "conv_transpose1d", [](ArrayArg input, ArrayArg weight, int stride, int padding,
                                    int dilation, int output_padding, int groups) {
     return conv_transpose1d(to_array(input), to_array(weight), stride, padding, dilation,
                             output_padding, groups);
@@ -161,7 +161,7 @@ void init_ops_conv(nb::module_& m) {
   doc1.c_str());
 
   static const std::string doc2 = transpose_doc(2, "H, W", "KH, KW", "H_out, W_out");
-  def_op(m, "conv_transpose2d", [](nb::handle input, nb::handle weight, const Pair& stride,
+  def_op(m, "conv_transpose2d", [](ArrayArg input, ArrayArg weight, const Pair& stride,
                                    const Pair& padding, const Pair& dilation,
                                    const Pair& output_padding, int groups) {
     return conv_transpose2d(to_array(input), to_array(weight), pair_of(stride),
@@ -176,7 +176,7 @@ void init_ops_conv(nb::module_& m) {
 
   static const std::string doc3 =
       transpose_doc(3, "D, H, W", "KD, KH, KW", "D_out, H_out, W_out");
-  def_op(m, "conv_transpose3d", [](nb::handle input, nb::handle weight, const Triple& stride,
+  def_op(m, "conv_transpose3d", [](ArrayArg input, ArrayArg weight, const Triple& stride,
                                    const Triple& padding, const Triple& dilation,
                                    const Triple& output_padding, int groups) {
     return conv_transpose3d(to_array(input), to_array(weight), triple_of(stride),
@@ -191,7 +191,7 @@ void init_ops_conv(nb::module_& m) {
           EMBER_STREAM_SIG ") -> array"),
   doc3.c_str());
 
-  def_op(m, "conv_general", [](nb::handle input, nb::handle weight, const IntOrList& stride,
+  def_op(m, "conv_general", [](ArrayArg input, ArrayArg weight, const IntOrList& stride,
                                const Padding& padding, const IntOrList& kernel_dilation,
                                const IntOrList& input_dilation, int groups, bool flip) {
     std::vector<int> lo, hi;
@@ -244,7 +244,7 @@ Example:
     >>> mx.conv_general(x, w, padding=([0, 0], [1, 1])).shape
     (1, 4, 4, 1))");
 
-  def_op(m, "convolve", [](nb::handle a, nb::handle v, const std::string& mode) {
+  def_op(m, "convolve", [](ArrayArg a, ArrayArg v, const std::string& mode) {
     auto [x, y] = to_arrays(a, v);
     return convolve(x, y, mode);
   }, nb::arg(), nb::arg(), "mode"_a = "full",

@@ -20,31 +20,31 @@ array fill_value(nb::handle vals, std::optional<Dtype> dtype) {
 }  // namespace
 
 void init_ops_creation(nb::module_& m) {
-  def_op(m, "zeros", [](nb::handle shape, std::optional<Dtype> dtype) {
+  def_op(m, "zeros", [](ShapeArg shape, std::optional<Dtype> dtype) {
     return zeros(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(), "An array of zeros (float32 by default).");
-  def_op(m, "ones", [](nb::handle shape, std::optional<Dtype> dtype) {
+  def_op(m, "ones", [](ShapeArg shape, std::optional<Dtype> dtype) {
     return ones(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(), "An array of ones (float32 by default).");
-  def_op(m, "full", [](nb::handle shape, nb::handle vals, std::optional<Dtype> dtype) {
+  def_op(m, "full", [](ShapeArg shape, ArrayArg vals, std::optional<Dtype> dtype) {
     return full(to_shape(shape), fill_value(vals, dtype), dtype);
   }, "shape"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array of shape filled with vals (broadcast).");
-  def_op(m, "zeros_like", [](nb::handle a, std::optional<Dtype> dtype) {
+  def_op(m, "zeros_like", [](ArrayArg a, std::optional<Dtype> dtype) {
     array x = to_array(a);
     return dtype ? zeros(x.shape(), *dtype) : zeros_like(x);
   }, "a"_a, "dtype"_a = nb::none(), "Zeros shaped like a (a's dtype unless dtype is given).");
-  def_op(m, "ones_like", [](nb::handle a, std::optional<Dtype> dtype) {
+  def_op(m, "ones_like", [](ArrayArg a, std::optional<Dtype> dtype) {
     array x = to_array(a);
     return dtype ? ones(x.shape(), *dtype) : ones_like(x);
   }, "a"_a, "dtype"_a = nb::none(), "Ones shaped like a (a's dtype unless dtype is given).");
-  def_op(m, "full_like", [](nb::handle a, nb::handle v, std::optional<Dtype> dtype) {
+  def_op(m, "full_like", [](ArrayArg a, ArrayArg v, std::optional<Dtype> dtype) {
     array x = to_array(a);
     if (dtype) return full(x.shape(), fill_value(v, dtype), dtype);
     return full_like(x, to_array(v, std::nullopt, &x));
   }, "a"_a, "vals"_a, "dtype"_a = nb::none(),
      "An array shaped like a filled with vals (a's dtype unless dtype is given).");
-  def_op(m, "arange", [](nb::handle start, nb::handle stop, nb::handle step,
+  def_op(m, "arange", [](NumberArg start, NumberArg stop, NumberArg step,
                      std::optional<Dtype> dtype) {
     // arange(stop) / arange(start, stop[, step]); ints give int32 unless a float is given.
     bool any_float = false;
@@ -85,19 +85,19 @@ void init_ops_creation(nb::module_& m) {
   def_op(m, "tri", [](int64_t n, std::optional<int64_t> m_, int k, std::optional<Dtype> dtype) {
     return tri(n, m_, k, dtype.value_or(Dtype::float32));
   }, "n"_a, "m"_a = nb::none(), "k"_a = 0, "dtype"_a = nb::none(), "Ones on and below diagonal k.");
-  def_op(m, "tril", [](nb::handle a, int k) { return tril(to_array(a), k); }, "x"_a, "k"_a = 0,
+  def_op(m, "tril", [](ArrayArg a, int k) { return tril(to_array(a), k); }, "x"_a, "k"_a = 0,
         "Zeros above diagonal k.");
-  def_op(m, "triu", [](nb::handle a, int k) { return triu(to_array(a), k); }, "x"_a, "k"_a = 0,
+  def_op(m, "triu", [](ArrayArg a, int k) { return triu(to_array(a), k); }, "x"_a, "k"_a = 0,
         "Zeros below diagonal k.");
-  def_op(m, "astype", [](nb::handle a, Dtype t) { return astype(to_array(a), t); }, "a"_a, "dtype"_a,
+  def_op(m, "astype", [](ArrayArg a, Dtype t) { return astype(to_array(a), t); }, "a"_a, "dtype"_a,
         "a converted to dtype.");
-  def_op(m, "copy", [](nb::handle a) { return copy(to_array(a)); }, "a"_a, "A copy of a.");
+  def_op(m, "copy", [](ArrayArg a) { return copy(to_array(a)); }, "a"_a, "A copy of a.");
   // empty: ember has no uninitialized memory to hand out, so it is zeros.
-  def_op(m, "empty", [](nb::handle shape, std::optional<Dtype> dtype) {
+  def_op(m, "empty", [](ShapeArg shape, std::optional<Dtype> dtype) {
     return zeros(to_shape(shape), dtype.value_or(Dtype::float32));
   }, "shape"_a, "dtype"_a = nb::none(),
      "An array of the shape and dtype (float32 by default); its values are zeros.");
-  def_op(m, "empty_like", [](nb::handle a, std::optional<Dtype> dtype) {
+  def_op(m, "empty_like", [](ArrayArg a, std::optional<Dtype> dtype) {
     array x = to_array(a);
     return zeros(x.shape(), dtype.value_or(x.dtype()));
   }, "a"_a, "dtype"_a = nb::none(), "An array shaped like a (values: zeros).");

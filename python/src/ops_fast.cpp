@@ -121,11 +121,11 @@ constexpr const char* kKernelCallDoc =
 void init_fast(nb::module_& parent) {
   nb::module_ m = parent.def_submodule("fast", "Fused kernels (mlx.core.fast).");
 
-  def_op(m, "rms_norm", [](nb::handle x, nb::handle weight, float eps) {
+  def_op(m, "rms_norm", [](ArrayArg x, ArrayArg weight, float eps) {
     return fast::rms_norm(to_array(x), opt_array(weight), eps);
   }, "x"_a, "weight"_a.none(), "eps"_a,
-        nb::sig("def rms_norm(x: array, weight: array | None, eps: float, *, stream: Stream | "
-                "ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+        nb::sig("def rms_norm(x: ember.core.array, weight: ember.core.array | None, eps: float, *, stream: ember.core.Stream | "
+                "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
         "Root mean square normalization over the last axis, in one fused kernel.\n\n"
         "Computes x / sqrt(mean(x^2) + eps) * weight, accumulating in float32 (float64 for\n"
         "float64 inputs).\n\n"
@@ -136,11 +136,11 @@ void init_fast(nb::module_& parent) {
         "Returns:\n"
         "    The normalized array, in the promoted dtype of x and weight.");
 
-  def_op(m, "layer_norm", [](nb::handle x, nb::handle weight, nb::handle bias, float eps) {
+  def_op(m, "layer_norm", [](ArrayArg x, ArrayArg weight, ArrayArg bias, float eps) {
     return fast::layer_norm(to_array(x), opt_array(weight), opt_array(bias), eps);
   }, "x"_a, "weight"_a.none(), "bias"_a.none(), "eps"_a,
-        nb::sig("def layer_norm(x: array, weight: array | None, bias: array | None, eps: float, *, "
-                "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+        nb::sig("def layer_norm(x: ember.core.array, weight: ember.core.array | None, bias: ember.core.array | None, eps: float, *, "
+                "stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
         "Layer normalization over the last axis, in one fused kernel.\n\n"
         "Computes (x - mean) / sqrt(var + eps) * weight + bias, accumulating in float32.\n\n"
         "Args:\n"
@@ -151,8 +151,8 @@ void init_fast(nb::module_& parent) {
         "Returns:\n"
         "    The normalized array, in the promoted dtype of x and weight.");
 
-  def_op(m, "rope", [](nb::handle a, int dims, bool traditional, std::optional<double> base,
-                       double scale, nb::handle offset, nb::handle freqs) {
+  def_op(m, "rope", [](ArrayArg a, int dims, bool traditional, std::optional<double> base,
+                       double scale, ArrayArg offset, ArrayArg freqs) {
     array x = to_array(a);
     if (nb::isinstance<nb::bool_>(offset) || offset.is_none()) {
       throw nb::type_error("[rope] offset must be an int or an integer array.");
@@ -168,9 +168,9 @@ void init_fast(nb::module_& parent) {
     return fast::rope(x, dims, traditional, base, scale, to_array(offset), opt_array(freqs));
   }, "a"_a, "dims"_a, nb::kw_only(), "traditional"_a, "base"_a.none(), "scale"_a, "offset"_a,
         "freqs"_a = nb::none(),
-        nb::sig("def rope(a: array, dims: int, *, traditional: bool, base: float | None, scale: float, "
-                "offset: int | array, freqs: array | None = None, stream: Stream | ThreadLocalStream | "
-                "Device | DeviceType | None = None) -> array"),
+        nb::sig("def rope(a: ember.core.array, dims: int, *, traditional: bool, base: float | None, scale: float, "
+                "offset: int | ember.core.array, freqs: ember.core.array | None = None, stream: ember.core.Stream | ember.core.ThreadLocalStream | "
+                "ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
         "Rotary positional encoding of an input (B, *, T, D).\n\n"
         "The first dims features at position t turn by the angles (offset + t) * scale * f_i,\n"
         "f_i = base^(-2i / dims) (or 1 / freqs[i]); pairs are (x_2i, x_2i+1) when traditional,\n"
@@ -188,7 +188,7 @@ void init_fast(nb::module_& parent) {
         "    The rotated array.");
 
   def_op(m, "scaled_dot_product_attention",
-         [](nb::handle q, nb::handle k, nb::handle v, double scale, nb::handle mask, nb::handle sinks,
+         [](ArrayArg q, ArrayArg k, ArrayArg v, double scale, ArrayArg mask, ArrayArg sinks,
             bool force_fused) {
            (void)force_fused;  // every call runs the fused kernel
            std::string mode;
@@ -200,9 +200,9 @@ void init_fast(nb::module_& parent) {
          },
          "q"_a, "k"_a, "v"_a, nb::kw_only(), "scale"_a, "mask"_a = nb::none(), "sinks"_a = nb::none(),
          "force_fused"_a = false,
-         nb::sig("def scaled_dot_product_attention(q: array, k: array, v: array, *, scale: float, "
-                 "mask: None | str | array = None, sinks: array | None = None, force_fused: bool = "
-                 "False, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+         nb::sig("def scaled_dot_product_attention(q: ember.core.array, k: ember.core.array, v: ember.core.array, *, scale: float, "
+                 "mask: None | str | ember.core.array = None, sinks: ember.core.array | None = None, force_fused: bool = "
+                 "False, stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
          "Attention softmax(q @ k.T * scale + mask) @ v, tiled with an online softmax.\n\n"
          "The (T_q, T_kv) score matrix is never stored, in the forward or the backward pass; the\n"
          "softmax runs in float32 whatever the inputs' precision.\n\n"
@@ -221,11 +221,11 @@ void init_fast(nb::module_& parent) {
          "Returns:\n"
          "    The attention output (B, N_q, T_q, D_v).");
 
-  def_op(m, "cross_entropy", [](nb::handle logits, nb::handle targets) {
+  def_op(m, "cross_entropy", [](ArrayArg logits, ArrayArg targets) {
     return fast::cross_entropy(to_array(logits), to_array(targets));
   }, "logits"_a, "targets"_a,
-        nb::sig("def cross_entropy(logits: array, targets: array, *, stream: Stream | "
-                "ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+        nb::sig("def cross_entropy(logits: ember.core.array, targets: ember.core.array, *, stream: ember.core.Stream | "
+                "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
         "Cross entropy with class indices as targets, in one fused kernel.\n\n"
         "Computes logsumexp(logits, axis=-1) - logits[..., target] with float32 accumulation.\n"
         "A negative target counts from the end; one outside [-C, C) contributes 0.\n\n"
@@ -237,8 +237,8 @@ void init_fast(nb::module_& parent) {
         "    precision where MLX has no float64), shaped like targets.");
 
   m.def("gated_delta_update",
-        [](nb::handle q, nb::handle k, nb::handle v, nb::handle gamma, nb::handle beta,
-           nb::handle initial_state, nb::handle mask, StreamOrDevice s) {
+        [](ArrayArg q, ArrayArg k, ArrayArg v, ArrayArg gamma, ArrayArg beta,
+           ArrayArg initial_state, ArrayArg mask, StreamOrDevice s) {
           std::optional<StreamScope> scope;
           if (s) scope.emplace(to_stream(*s, "gated_delta_update"));
           return fast::gated_delta_update(to_array(q), to_array(k), to_array(v), to_array(gamma),
@@ -246,9 +246,9 @@ void init_fast(nb::module_& parent) {
         },
         "q"_a, "k"_a, "v"_a, "gamma"_a, "beta"_a, "initial_state"_a = nb::none(),
         "mask"_a = nb::none(), "stream"_a = nb::none(),
-        nb::sig("def gated_delta_update(q: array, k: array, v: array, gamma: array, beta: array, "
-                "initial_state: array | None = None, mask: array | None = None, stream: Stream | "
-                "ThreadLocalStream | Device | DeviceType | None = None) -> list[array]"),
+        nb::sig("def gated_delta_update(q: ember.core.array, k: ember.core.array, v: ember.core.array, gamma: ember.core.array, beta: ember.core.array, "
+                "initial_state: ember.core.array | None = None, mask: ember.core.array | None = None, stream: ember.core.Stream | "
+                "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> list[ember.core.array]"),
         "The gated delta rule (Gated DeltaNet's recurrence), in one fused kernel.\n\n"
         "For each step t and value head h with state S (Dv, Dk): S <- gamma_t S, then\n"
         "S <- S + beta_t (v_t - S k_t) k_t^T, and y_t = S q_t. Value head h reads query / key\n"
@@ -268,7 +268,7 @@ void init_fast(nb::module_& parent) {
                              "A user-written GPU kernel made by cuda_kernel or metal_kernel; call it "
                              "to build its outputs.")
       .def("__call__",
-           [](const KernelFunction& k, nb::handle inputs, nb::handle output_shapes,
+           [](const KernelFunction& k, ArraysArg inputs, ShapesArg output_shapes,
               const std::vector<Dtype>& output_dtypes, nb::handle grid, nb::handle threadgroup,
               nb::handle templ, std::optional<float> init_value, bool verbose, StreamOrDevice s) {
              return call_kernel(k, inputs, output_shapes, output_dtypes, grid, threadgroup, templ,
@@ -277,11 +277,11 @@ void init_fast(nb::module_& parent) {
            nb::kw_only(), "inputs"_a, "output_shapes"_a, "output_dtypes"_a, "grid"_a, "threadgroup"_a,
            "template"_a = nb::none(), "init_value"_a = nb::none(), "verbose"_a = false,
            "stream"_a = nb::none(),
-           nb::sig("def __call__(self, *, inputs: Sequence[array], output_shapes: Sequence[Sequence[int]], "
-                   "output_dtypes: Sequence[Dtype], grid: tuple[int, int, int], threadgroup: "
-                   "tuple[int, int, int], template: Sequence[tuple[str, bool | int | Dtype]] | None = "
-                   "None, init_value: float | None = None, verbose: bool = False, stream: Stream | "
-                   "ThreadLocalStream | Device | DeviceType | None = None) -> list[array]"),
+           nb::sig("def __call__(self, *, inputs: collections.abc.Sequence[ember.core.array], output_shapes: collections.abc.Sequence[collections.abc.Sequence[int]], "
+                   "output_dtypes: collections.abc.Sequence[ember.core.Dtype], grid: tuple[int, int, int], threadgroup: "
+                   "tuple[int, int, int], template: collections.abc.Sequence[tuple[str, bool | int | ember.core.Dtype]] | None = "
+                   "None, init_value: float | None = None, verbose: bool = False, stream: ember.core.Stream | "
+                   "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> list[ember.core.array]"),
            kKernelCallDoc)
       .def_prop_ro("name", [](const KernelFunction& k) { return k.spec.name; }, "The kernel's name.")
       .def_prop_ro("source", [](const KernelFunction& k) { return k.spec.source; },
@@ -293,14 +293,15 @@ void init_fast(nb::module_& parent) {
   m.def("cuda_kernel",
         [](const std::string& name, const std::vector<std::string>& input_names,
            const std::vector<std::string>& output_names, const std::string& source,
-           const std::string& header, bool ensure_row_contiguous, int shared_memory) {
+           const std::string& header, bool ensure_row_contiguous, int shared_memory)
+            -> TypedObject<arg_type::Kernel> {
           if (shared_memory < 0) {
             throw std::invalid_argument("[cuda_kernel] shared_memory must be non-negative.");
           }
           auto spec = source_spec("cuda", name, input_names, output_names, source, header,
                                   ensure_row_contiguous);
           spec.shared_memory = shared_memory;
-          return KernelFunction{spec};
+          return nb::cast(KernelFunction{spec});
         },
         "name"_a, "input_names"_a, "output_names"_a, "source"_a, "header"_a = "",
         "ensure_row_contiguous"_a = true, "shared_memory"_a = 0,
@@ -322,7 +323,7 @@ void init_fast(nb::module_& parent) {
         [](const std::string& name, const std::vector<std::string>& input_names,
            const std::vector<std::string>& output_names, const std::string& source,
            const std::string& header, bool ensure_row_contiguous, bool atomic_outputs,
-           nb::handle compile_options) {
+           MappingArg compile_options) {
           if (!compile_options.is_none() && !nb::isinstance<nb::dict>(compile_options)) {
             throw nb::type_error("[metal_kernel] compile_options must be a dict or None.");
           }
@@ -333,16 +334,18 @@ void init_fast(nb::module_& parent) {
         },
         "name"_a, "input_names"_a, "output_names"_a, "source"_a, "header"_a = "",
         "ensure_row_contiguous"_a = true, "atomic_outputs"_a = false, "compile_options"_a = nb::none(),
-        nb::sig("def metal_kernel(name: str, input_names: Sequence[str], output_names: Sequence[str], "
-                "source: str, header: str = '', ensure_row_contiguous: bool = True, atomic_outputs: bool "
-                "= False, compile_options: object | None = None) -> object"),
+        nb::sig("def metal_kernel(name: str, input_names: collections.abc.Sequence[str], "
+                "output_names: collections.abc.Sequence[str], source: str, header: str = '', "
+                "ensure_row_contiguous: bool = True, atomic_outputs: bool = False, "
+                "compile_options: collections.abc.Mapping[str, typing.Any] | None = None) "
+                "-> collections.abc.Callable[..., list[ember.core.array]]"),
         "A custom Metal kernel from the body of its function (MLX's API).\n\n"
         "Metal is not supported by ember: the kernel object is made and can be called, but\n"
         "evaluating its outputs raises a ValueError.");
 
   m.def("precompiled_cuda_kernel",
-        [](const std::string& name, nb::bytes compiled_source, nb::handle inputs,
-           nb::handle output_shapes, const std::vector<Dtype>& output_dtypes, nb::handle scalars,
+        [](const std::string& name, nb::bytes compiled_source, ArraysArg inputs,
+           ShapesArg output_shapes, const std::vector<Dtype>& output_dtypes, nb::handle scalars,
            nb::handle grid, nb::handle threadgroup, int shared_memory, std::optional<float> init_value,
            bool ensure_row_contiguous, StreamOrDevice s) {
           const char* op = "precompiled_cuda_kernel";
@@ -370,11 +373,11 @@ void init_fast(nb::module_& parent) {
         nb::kw_only(), "name"_a, "compiled_source"_a, "inputs"_a, "output_shapes"_a, "output_dtypes"_a,
         "scalars"_a, "grid"_a, "threadgroup"_a, "shared_memory"_a = 0, "init_value"_a = nb::none(),
         "ensure_row_contiguous"_a = false, "stream"_a = nb::none(),
-        nb::sig("def precompiled_cuda_kernel(*, name: str, compiled_source: bytes, inputs: Sequence[array], "
-                "output_shapes: Sequence[tuple[int, ...]], output_dtypes: Sequence[Dtype], scalars: "
-                "Sequence[object], grid: tuple[int, int, int], threadgroup: tuple[int, int, int], "
+        nb::sig("def precompiled_cuda_kernel(*, name: str, compiled_source: bytes, inputs: collections.abc.Sequence[ember.core.array], "
+                "output_shapes: collections.abc.Sequence[tuple[int, ...]], output_dtypes: collections.abc.Sequence[ember.core.Dtype], scalars: "
+                "collections.abc.Sequence[object], grid: tuple[int, int, int], threadgroup: tuple[int, int, int], "
                 "shared_memory: int = 0, init_value: float | None = None, ensure_row_contiguous: bool = "
-                "False, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> list[array]"),
+                "False, stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> list[ember.core.array]"),
         "Runs a precompiled CUDA kernel (PTX or cubin bytes) with inputs and scalar arguments.\n\n"
         "Returns:\n"
         "    The output arrays. Evaluating them needs ember's CUDA backend: this build raises a\n"

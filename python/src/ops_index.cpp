@@ -11,7 +11,7 @@ using namespace nb::literals;
 void init_indexing(nb::module_& m);  // indexing.cpp
 
 void init_ops_index(nb::module_& m) {
-  def_op(m, "take", [](nb::handle a, nb::handle indices, std::optional<int> axis) {
+  def_op(m, "take", [](ArrayArg a, ArrayArg indices, std::optional<int> axis) {
     return take(to_array(a), to_array(indices), axis);
   }, "a"_a, "indices"_a, "axis"_a = nb::none(),
   "Takes elements along an axis at integer indices (numpy.take).\n\n"
@@ -26,7 +26,7 @@ void init_ops_index(nb::module_& m) {
   "    >>> mx.take(mx.array([[1, 2], [3, 4]]), mx.array([1, 0]), axis=1)\n"
   "    array([[2, 1],\n"
   "           [4, 3]], dtype=int32)");
-  def_op(m, "take_along_axis", [](nb::handle a, nb::handle indices, std::optional<int> axis) {
+  def_op(m, "take_along_axis", [](ArrayArg a, ArrayArg indices, std::optional<int> axis) {
     return take_along_axis(to_array(a), to_array(indices), axis);
   }, "a"_a, "indices"_a, "axis"_a.none(),
   "Picks values along an axis at per-position indices (numpy.take_along_axis).\n\n"
@@ -37,7 +37,7 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis to index; None uses the flattened a (indices must be 1-D).\n\n"
   "Returns:\n"
   "    out[..., i, ...] = a[..., indices[..., i, ...], ...].");
-  def_op(m, "put_along_axis", [](nb::handle a, nb::handle indices, nb::handle values,
+  def_op(m, "put_along_axis", [](ArrayArg a, ArrayArg indices, ArrayArg values,
                              std::optional<int> axis) {
     array x = to_array(a);
     return put_along_axis(x, to_array(indices), to_array(values, std::nullopt, &x), axis);
@@ -50,7 +50,7 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis to index; None uses the flattened a.\n\n"
   "Returns:\n"
   "    The updated array (a itself is unchanged).");
-  def_op(m, "searchsorted", [](nb::handle seq, nb::handle values, const std::string& side) {
+  def_op(m, "searchsorted", [](ArrayArg seq, ArrayArg values, const std::string& side) {
     array s = to_array(seq);
     return searchsorted(s, to_array(values, std::nullopt, &s), side);
   }, "sorted_sequence"_a, "values"_a, "side"_a = "left",
@@ -62,7 +62,7 @@ void init_ops_index(nb::module_& m) {
   "    side: \"left\" (before equal elements) or \"right\" (after them).\n\n"
   "Returns:\n"
   "    uint32 indices shaped like values.");
-  def_op(m, "sort", [](nb::handle a, std::optional<int> axis) { return sort(to_array(a), axis); },
+  def_op(m, "sort", [](ArrayArg a, std::optional<int> axis) { return sort(to_array(a), axis); },
         "a"_a, "axis"_a.none() = -1,
         "Sorts along an axis (NaNs last, as numpy).\n\n"
         "Args:\n"
@@ -70,7 +70,7 @@ void init_ops_index(nb::module_& m) {
         "    axis: The axis to sort; None sorts the flattened array.\n\n"
         "Returns:\n"
         "    The sorted array.");
-  def_op(m, "argsort", [](nb::handle a, std::optional<int> axis) { return argsort(to_array(a), axis); },
+  def_op(m, "argsort", [](ArrayArg a, std::optional<int> axis) { return argsort(to_array(a), axis); },
         "a"_a, "axis"_a.none() = -1,
         "Indices that sort an array along an axis (stable; NaNs last).\n\n"
         "Args:\n"
@@ -78,7 +78,7 @@ void init_ops_index(nb::module_& m) {
         "    axis: The axis to sort; None sorts the flattened array.\n\n"
         "Returns:\n"
         "    uint32 indices, shaped like a (flattened for None).");
-  def_op(m, "partition", [](nb::handle a, int kth, std::optional<int> axis) {
+  def_op(m, "partition", [](ArrayArg a, int kth, std::optional<int> axis) {
     return partition(to_array(a), kth, axis);
   }, "a"_a, "kth"_a, "axis"_a.none() = -1,
   "Partially sorts along an axis: element kth lands in its sorted place, no larger\n"
@@ -89,7 +89,7 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis; None uses the flattened array.\n\n"
   "Returns:\n"
   "    The partitioned array.");
-  def_op(m, "argpartition", [](nb::handle a, int kth, std::optional<int> axis) {
+  def_op(m, "argpartition", [](ArrayArg a, int kth, std::optional<int> axis) {
     return argpartition(to_array(a), kth, axis);
   }, "a"_a, "kth"_a, "axis"_a.none() = -1,
   "Indices that partition an array along an axis (see partition).\n\n"
@@ -99,7 +99,7 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis; None uses the flattened array.\n\n"
   "Returns:\n"
   "    uint32 indices.");
-  def_op(m, "topk", [](nb::handle a, int k, std::optional<int> axis) {
+  def_op(m, "topk", [](ArrayArg a, int k, std::optional<int> axis) {
     return topk(to_array(a), k, axis);
   }, "a"_a, "k"_a, "axis"_a.none() = -1,
   "The k largest values along an axis.\n\n"

@@ -17,7 +17,7 @@ std::vector<int> axis_list(nb::handle h) {
 }  // namespace
 
 void init_ops_linalg(nb::module_& m) {
-  def_op(m, "matmul", [](nb::handle a, nb::handle b) {
+  def_op(m, "matmul", [](ArrayArg a, ArrayArg b) {
     auto [x, y] = to_arrays(a, b);
     return matmul(x, y);
   }, "a"_a, "b"_a,
@@ -38,7 +38,7 @@ Example:
     >>> mx.matmul(mx.ones((8, 2, 3)), mx.ones((3, 4))).shape
     (8, 2, 4))");
 
-  def_op(m, "outer", [](nb::handle a, nb::handle b) {
+  def_op(m, "outer", [](ArrayArg a, ArrayArg b) {
     auto [x, y] = to_arrays(a, b);
     return outer(x, y);
   }, "a"_a, "b"_a,
@@ -51,7 +51,7 @@ Args:
 Returns:
     array: out[i, j] = a[i] * b[j], of shape (a.size, b.size).)");
 
-  def_op(m, "inner", [](nb::handle a, nb::handle b) {
+  def_op(m, "inner", [](ArrayArg a, ArrayArg b) {
     auto [x, y] = to_arrays(a, b);
     return inner(x, y);
   }, "a"_a, "b"_a,
@@ -64,7 +64,7 @@ Args:
 Returns:
     array: of shape a.shape[:-1] + b.shape[:-1].)");
 
-  def_op(m, "tensordot", [](nb::handle a, nb::handle b, nb::handle axes) {
+  def_op(m, "tensordot", [](ArrayArg a, ArrayArg b, TensordotAxesArg axes) {
     auto [x, y] = to_arrays(a, b);
     if (nb::isinstance<nb::int_>(axes)) return tensordot(x, y, nb::cast<int>(axes));
     if (!nb::isinstance<nb::sequence>(axes) || nb::len(axes) != 2) {
@@ -84,7 +84,7 @@ Args:
 Returns:
     array: the free axes of a followed by the free axes of b.)");
 
-  def_op(m, "addmm", [](nb::handle c, nb::handle a, nb::handle b, double alpha, double beta) {
+  def_op(m, "addmm", [](ArrayArg c, ArrayArg a, ArrayArg b, double alpha, double beta) {
     auto [x, y] = to_arrays(a, b);
     return addmm(to_array(c, std::nullopt, &x), x, y, alpha, beta);
   }, "c"_a, "a"_a, "b"_a, "alpha"_a = 1.0, "beta"_a = 1.0,
@@ -99,7 +99,7 @@ Args:
 
 Returns:
     array: the result.)");
-  def_op(m, "kron", [](nb::handle a, nb::handle b) {
+  def_op(m, "kron", [](ArrayArg a, ArrayArg b) {
     auto [x, y] = to_arrays(a, b);
     return kron(x, y);
   }, "a"_a, "b"_a,
@@ -111,7 +111,7 @@ Args:
 
 Returns:
     array: of shape a.shape * b.shape elementwise.)");
-  def_op(m, "vecdot", [](nb::handle a, nb::handle b, int axis) {
+  def_op(m, "vecdot", [](ArrayArg a, ArrayArg b, int axis) {
     auto [x, y] = to_arrays(a, b);
     return vecdot(x, y, axis);
   }, "a"_a, "b"_a, nb::kw_only(), "axis"_a = -1,
@@ -124,7 +124,7 @@ Args:
 
 Returns:
     array: the broadcast shape without axis.)");
-  def_op(m, "trace", [](nb::handle a, int offset, int axis1, int axis2, std::optional<Dtype> dtype) {
+  def_op(m, "trace", [](ArrayArg a, int offset, int axis1, int axis2, std::optional<Dtype> dtype) {
     return trace(to_array(a), offset, axis1, axis2, dtype);
   }, "a"_a, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1, "dtype"_a = nb::none(),
   R"(Sum along a diagonal.
@@ -138,7 +138,7 @@ Args:
 
 Returns:
     array: the sums of the diagonals.)");
-  def_op(m, "hadamard_transform", [](nb::handle a, std::optional<double> scale) {
+  def_op(m, "hadamard_transform", [](ArrayArg a, std::optional<double> scale) {
     return hadamard_transform(to_array(a), scale);
   }, "a"_a, "scale"_a = nb::none(),
   R"(The Walsh-Hadamard transform along the last axis (its size a power of two).
@@ -151,7 +151,7 @@ Args:
 Returns:
     array: the transform, shaped like a.)");
   nb::handle cls = nb::type<array>();
-  nb::setattr(cls, "__imatmul__", nb::cpp_function([](const array& a, nb::handle b) {
+  nb::setattr(cls, "__imatmul__", nb::cpp_function([](const array& a, ArrayArg b) {
     return matmul(a, to_array(b, std::nullopt, &a));
   }, nb::is_method(), "b"_a, "a @= b (a new array: ember arrays are immutable)."));
 

@@ -59,8 +59,8 @@ Returns:
 }
 
 void init_ops_quantized(nb::module_& m) {
-  def_op(m, "quantize", [](nb::handle w, std::optional<int> group_size, std::optional<int> bits,
-                           const std::string& mode, nb::handle global_scale) {
+  def_op(m, "quantize", [](ArrayArg w, std::optional<int> group_size, std::optional<int> bits,
+                           const std::string& mode, ArrayArg global_scale) {
     auto r = quantize(to_array(w), group_size, bits, mode, opt_array(global_scale));
     nb::list out;
     for (auto& a : r) out.append(nb::cast(a));
@@ -72,9 +72,9 @@ void init_ops_quantized(nb::module_& m) {
           "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> tuple[array, ...]"),
   quantize_doc().c_str());
 
-  def_op(m, "dequantize", [](nb::handle w, nb::handle scales, nb::handle biases,
+  def_op(m, "dequantize", [](ArrayArg w, ArrayArg scales, ArrayArg biases,
                              std::optional<int> group_size, std::optional<int> bits,
-                             const std::string& mode, nb::handle global_scale,
+                             const std::string& mode, ArrayArg global_scale,
                              std::optional<Dtype> dtype) {
     return dequantize(to_array(w), to_array(scales), opt_array(biases), group_size, bits, mode,
                       opt_array(global_scale), dtype);
@@ -104,8 +104,8 @@ Args:
 Returns:
     array: shape w.shape[:-1] + (w.shape[-1] * 32 // bits,).)");
 
-  def_op(m, "quantized_matmul", [](nb::handle x, nb::handle w, nb::handle scales,
-                                   nb::handle biases, bool transpose,
+  def_op(m, "quantized_matmul", [](ArrayArg x, ArrayArg w, ArrayArg scales,
+                                   ArrayArg biases, bool transpose,
                                    std::optional<int> group_size, std::optional<int> bits,
                                    const std::string& mode) {
     return quantized_matmul(to_array(x), to_array(w), to_array(scales), opt_array(biases),
@@ -137,10 +137,10 @@ Args:
 Returns:
     array: (..., N).)");
 
-  def_op(m, "gather_qmm", [](nb::handle x, nb::handle w, nb::handle scales, nb::handle biases,
-                             nb::handle lhs, nb::handle rhs, bool transpose,
+  def_op(m, "gather_qmm", [](ArrayArg x, ArrayArg w, ArrayArg scales, ArrayArg biases,
+                             ArrayArg lhs, ArrayArg rhs, bool transpose,
                              std::optional<int> group_size, std::optional<int> bits,
-                             const std::string& mode, nb::handle global_scale,
+                             const std::string& mode, ArrayArg global_scale,
                              bool sorted_indices) {
     return gather_qmm(to_array(x), to_array(w), to_array(scales), opt_array(biases),
                       opt_array(lhs), opt_array(rhs), transpose, group_size, bits, mode,
@@ -180,9 +180,9 @@ Args:
 Returns:
     array: (*indices.shape, M, N).)");
 
-  def_op(m, "qqmm", [](nb::handle x, nb::handle w, nb::handle scales,
+  def_op(m, "qqmm", [](ArrayArg x, ArrayArg w, ArrayArg scales,
                        std::optional<int> group_size, std::optional<int> bits,
-                       const std::string& mode, nb::handle gsx, nb::handle gsw) {
+                       const std::string& mode, ArrayArg gsx, ArrayArg gsw) {
     return qqmm(to_array(x), to_array(w), opt_array(scales), group_size, bits, mode,
                 opt_array(gsx), opt_array(gsw));
   }, "x"_a, "w"_a, "scales"_a = nb::none(), "group_size"_a = nb::none(), "bits"_a = nb::none(),
@@ -210,10 +210,10 @@ Args:
 Returns:
     array: (..., M, N) of x's dtype.)");
 
-  def_op(m, "gather_qqmm", [](nb::handle x, nb::handle w, nb::handle scales, nb::handle lhs,
-                              nb::handle rhs, std::optional<int> group_size,
-                              std::optional<int> bits, const std::string& mode, nb::handle gsx,
-                              nb::handle gsw, bool sorted_indices) {
+  def_op(m, "gather_qqmm", [](ArrayArg x, ArrayArg w, ArrayArg scales, ArrayArg lhs,
+                              ArrayArg rhs, std::optional<int> group_size,
+                              std::optional<int> bits, const std::string& mode, ArrayArg gsx,
+                              ArrayArg gsw, bool sorted_indices) {
     return gather_qqmm(to_array(x), to_array(w), opt_array(scales), opt_array(lhs),
                        opt_array(rhs), group_size, bits, mode, opt_array(gsx), opt_array(gsw),
                        sorted_indices);
@@ -232,7 +232,7 @@ Returns:
 Returns:
     array: (*indices.shape, M, N).)");
 
-  def_op(m, "to_fp8", [](nb::handle x) { return to_fp8(to_array(x)); }, "x"_a,
+  def_op(m, "to_fp8", [](ArrayArg x) { return to_fp8(to_array(x)); }, "x"_a,
   nb::sig("def to_fp8(x: array, *, "
           "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
   R"(Converts floats to E4M3 (fp8) bytes, rounding to nearest even.
@@ -243,7 +243,7 @@ conversion does.
 Returns:
     array: uint8.)");
 
-  def_op(m, "from_fp8", [](nb::handle x, Dtype dtype) { return from_fp8(to_array(x), dtype); },
+  def_op(m, "from_fp8", [](ArrayArg x, Dtype dtype) { return from_fp8(to_array(x), dtype); },
   "x"_a, "dtype"_a = Dtype::bfloat16,
   nb::sig("def from_fp8(x: array, dtype: Dtype = bfloat16, *, "
           "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
@@ -253,7 +253,7 @@ Args:
     x (array): uint8 array.
     dtype (Dtype): float dtype. Default: bfloat16.)");
 
-  def_op(m, "gather_mm", [](nb::handle a, nb::handle b, nb::handle lhs, nb::handle rhs,
+  def_op(m, "gather_mm", [](ArrayArg a, ArrayArg b, ArrayArg lhs, ArrayArg rhs,
                             bool sorted_indices) {
     return gather_mm(to_array(a), to_array(b), opt_array(lhs), opt_array(rhs), sorted_indices);
   }, "a"_a, "b"_a, "lhs_indices"_a = nb::none(), "rhs_indices"_a = nb::none(), nb::kw_only(),
@@ -269,8 +269,8 @@ matmul's. Differentiable in a and b. Every float dtype (MLX's CPU: float32 only)
 Returns:
     array: (*indices.shape, M, N).)");
 
-  def_op(m, "block_masked_mm", [](nb::handle a, nb::handle b, int block_size, nb::handle mo,
-                                  nb::handle ml, nb::handle mr) {
+  def_op(m, "block_masked_mm", [](ArrayArg a, ArrayArg b, int block_size, ArrayArg mo,
+                                  ArrayArg ml, ArrayArg mr) {
     return block_masked_mm(to_array(a), to_array(b), block_size, opt_array(mo), opt_array(ml),
                            opt_array(mr));
   }, "a"_a, "b"_a, "block_size"_a = 64, "mask_out"_a = nb::none(), "mask_lhs"_a = nb::none(),
@@ -289,7 +289,7 @@ and float masks. Every float dtype (MLX's CPU: float32 only).
 Args:
     block_size (int): 32 or 64. Default: 64.)");
 
-  def_op(m, "segmented_mm", [](nb::handle a, nb::handle b, nb::handle segments) {
+  def_op(m, "segmented_mm", [](ArrayArg a, ArrayArg b, ArrayArg segments) {
     return segmented_mm(to_array(a), to_array(b), to_array(segments));
   }, "a"_a, "b"_a, "segments"_a,
   nb::sig("def segmented_mm(a: array, b: array, segments: array, *, "

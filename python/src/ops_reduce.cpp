@@ -38,24 +38,6 @@ std::optional<int> axis_arg(const char* op, nb::handle axis) {
   return to_int_axis(axis);
 }
 
-// Defines mx.<name>(a, ...) and the method a.<name>(...) (the method replaces
-// the generic forwarder array.cpp installs, with a real signature).
-template <typename F, typename... Extra>
-void def_both(nb::module_& m, const char* name, F f, const char* doc, const Extra&... extra) {
-  def_op(m, name, f, "a"_a, extra..., doc);
-  auto g = ember::py::op_detail::op_traits<F>::with_stream(f, name);
-  nb::handle cls = nb::type<array>();
-  if constexpr ((std::is_same_v<Extra, nb::kw_only> || ...)) {
-    nb::setattr(cls, name,
-                nb::cpp_function(g, nb::is_method(), nb::scope(cls), nb::name(name), extra...,
-                                 nb::arg("stream") = nb::none(), doc));
-  } else {
-    nb::setattr(cls, name,
-                nb::cpp_function(g, nb::is_method(), nb::scope(cls), nb::name(name), extra...,
-                                 nb::kw_only(), nb::arg("stream") = nb::none(), doc));
-  }
-}
-
 constexpr const char* kAxesArgs =
     "Args:\n"
     "  a: input array.\n"
@@ -78,7 +60,7 @@ void init_ops_reduce(nb::module_& m) {
   };
 
 #define REDUCE(name, what, returns)                                                         \
-  def_both(m, #name, [](nb::handle a, nb::handle axis, bool keepdims) {                     \
+  def_op_and_method(m, #name, [](ArrayArg a, AxesArg axis, bool keepdims) {                     \
     return name(to_array(a), axes_arg(#name, axis), keepdims);                              \
   }, d(what, kAxesArgs, returns), "axis"_a = nb::none(), "keepdims"_a = false)
   REDUCE(sum, "Sum over the given axes.",
@@ -106,12 +88,12 @@ void init_ops_reduce(nb::module_& m) {
       "  axis: an int, a sequence of ints, or None (the default) for all axes.\n"
       "  keepdims: keep the reduced axes as size-1 dimensions.\n"
       "  ddof: delta degrees of freedom: the sum of squares is divided by N - ddof.\n\n";
-  def_both(m, "var", [](nb::handle a, nb::handle axis, bool keepdims, int ddof) {
+  def_op_and_method(m, "var", [](ArrayArg a, AxesArg axis, bool keepdims, int ddof) {
     return var(to_array(a), axes_arg("var", axis), keepdims, ddof);
   }, d("Variance over the given axes.", kDdofArgs,
        "The variances; ints give float32, complex64 gives float32."),
      "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
-  def_both(m, "std", [](nb::handle a, nb::handle axis, bool keepdims, int ddof) {
+  def_op_and_method(m, "std", [](ArrayArg a, AxesArg axis, bool keepdims, int ddof) {
     return ember::std(to_array(a), axes_arg("std", axis), keepdims, ddof);
   }, d("Standard deviation over the given axes.", kDdofArgs, "sqrt(var(a, axis, keepdims, ddof))."),
      "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
@@ -121,18 +103,18 @@ void init_ops_reduce(nb::module_& m) {
       "  a: input array.\n"
       "  axis: an int, or None (the default) for the flattened array.\n"
       "  keepdims: keep the reduced axis as a size-1 dimension.\n\n";
-  def_both(m, "argmax", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op_and_method(m, "argmax", [](ArrayArg a, AxisArg axis, bool keepdims) {
     return argmax(to_array(a), axis_arg("argmax", axis), keepdims);
   }, d("Index of the first maximum along an axis (a NaN counts as the maximum).", kArgArgs,
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
-  def_both(m, "argmin", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op_and_method(m, "argmin", [](ArrayArg a, AxisArg axis, bool keepdims) {
     return argmin(to_array(a), axis_arg("argmin", axis), keepdims);
   }, d("Index of the first minimum along an axis (a NaN counts as the minimum).", kArgArgs,
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
 
-  def_op(m, "softmax", [](nb::handle a, nb::handle axis, bool precise) {
+  def_op(m, "softmax", [](ArrayArg a, AxesArg axis, bool precise) {
           return softmax(to_array(a), axes_arg("softmax", axis), precise);
         }, "a"_a, "axis"_a = nb::none(), nb::kw_only(), "precise"_a = false,
         d("exp(a) / sum(exp(a)) over the given axes, computed stably (the max is subtracted "
@@ -150,13 +132,13 @@ void init_ops_reduce(nb::module_& m) {
       "  reverse: scan from the end of the axis.\n"
       "  inclusive: include each position's own element (else start from the identity).\n\n";
 #define SCAN(name, what, returns)                                                           \
-  def_both(m, #name, [](nb::handle a, nb::handle axis, bool reverse, bool inclusive) {      \
+  def_op_and_method(m, #name, [](ArrayArg a, AxisArg axis, bool reverse, bool inclusive) {      \
     return name(to_array(a), axis_arg(#name, axis), reverse, inclusive);                    \
   }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
      "inclusive"_a = true)
   // cumsum and cumprod also take dtype (MLX's): the input is cast to it first.
 #define SCAN_CAST(name, what, returns)                                                      \
-  def_both(m, #name, [](nb::handle a, nb::handle axis, bool reverse, bool inclusive,        \
+  def_op_and_method(m, #name, [](ArrayArg a, AxisArg axis, bool reverse, bool inclusive,        \
                         std::optional<Dtype> dtype) {                                      \
     array x = to_array(a);                                                                  \
     if (dtype) x = astype(x, *dtype);                                                       \
@@ -176,18 +158,18 @@ void init_ops_reduce(nb::module_& m) {
 #undef SCAN_CAST
 #undef SCAN
 
-  def_op(m, "count_nonzero", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op(m, "count_nonzero", [](ArrayArg a, AxesArg axis, bool keepdims) {
     return count_nonzero(to_array(a), axes_arg("count_nonzero", axis), keepdims);
   }, "a"_a, nb::kw_only(), "axis"_a = nb::none(), "keepdims"_a = false,
         d("Counts the nonzero elements over the given axes.", kAxesArgs, "int32 counts."));
-  def_op(m, "minmax", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op(m, "minmax", [](ArrayArg a, AxesArg axis, bool keepdims) {
     array x = to_array(a);
     Axes ax = axes_arg("minmax", axis);
     return nb::make_tuple(min(x, ax, keepdims), max(x, ax, keepdims));
   }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
         d("The minimum and the maximum over the given axes.", kAxesArgs,
           "A tuple (min, max); NaN propagates; ValueError for an empty selection."));
-  def_op(m, "median", [](nb::handle a, nb::handle axis, bool keepdims) {
+  def_op(m, "median", [](ArrayArg a, AxesArg axis, bool keepdims) {
     return median(to_array(a), axes_arg("median", axis), keepdims);
   }, "a"_a, "axis"_a = nb::none(), "keepdims"_a = false,
         d("Median over the given axes (the mean of the two middle values for an even count).",

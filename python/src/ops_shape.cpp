@@ -130,49 +130,49 @@ const char* kSplitDoc =
 }  // namespace
 
 void init_ops_shape(nb::module_& m) {
-  def_op(m, "reshape", [](nb::handle a, nb::handle shape) {
+  def_op(m, "reshape", [](ArrayArg a, ShapeArg shape) {
     return reshape(to_array(a), to_ints(shape));
   },
         "a"_a, "shape"_a,
         "Gives the array a new shape with the same elements (one dimension may be -1).\n\n"
         "Args:\n    a: Input array.\n    shape: The new shape.\n\n"
         "Returns:\n    The reshaped array (a view when a is contiguous).");
-  def_op(m, "flatten", [](nb::handle a, int start_axis, int end_axis) {
+  def_op(m, "flatten", [](ArrayArg a, int start_axis, int end_axis) {
     return flatten(to_array(a), start_axis, end_axis);
   }, "a"_a, "start_axis"_a = 0, "end_axis"_a = -1,
         "Merges the axes from start_axis to end_axis (inclusive) into one.\n\n"
         "Args:\n    a: Input array.\n    start_axis: First axis to merge.\n"
         "    end_axis: Last axis to merge.\n\nReturns:\n    The flattened array.");
-  def_op(m, "squeeze", [](nb::handle a, nb::handle axis) { return squeeze_py(to_array(a), axis); },
+  def_op(m, "squeeze", [](ArrayArg a, AxesArg axis) { return squeeze_py(to_array(a), axis); },
         "a"_a, "axis"_a = nb::none(),
         "Removes axes of size one.\n\n"
         "Args:\n    a: Input array.\n"
         "    axis: Axis or axes to remove (all size-1 axes when None).\n\n"
         "Returns:\n    The squeezed array.");
-  def_op(m, "expand_dims", [](nb::handle a, nb::handle axis) {
+  def_op(m, "expand_dims", [](ArrayArg a, AxesArg axis) {
     return expand_dims(to_array(a), to_int_axes(axis));
   }, "a"_a, "axis"_a,
         "Inserts axes of size one.\n\n"
         "Args:\n    a: Input array.\n    axis: Position(s) of the new axes in the result.\n\n"
         "Returns:\n    The expanded array.");
-  def_op(m, "transpose", [](nb::handle a, std::optional<std::vector<int>> axes) {
+  def_op(m, "transpose", [](ArrayArg a, std::optional<std::vector<int>> axes) {
     return transpose_py(to_array(a), std::move(axes));
   }, "a"_a, "axes"_a = nb::none(),
         "Permutes the axes.\n\n"
         "Args:\n    a: Input array.\n    axes: The permutation (reversed axes when None).\n\n"
         "Returns:\n    The transposed array (a view).");
-  def_op(m, "swapaxes", [](nb::handle a, int axis1, int axis2) {
+  def_op(m, "swapaxes", [](ArrayArg a, int axis1, int axis2) {
     return swapaxes(to_array(a), axis1, axis2);
   }, "a"_a, "axis1"_a, "axis2"_a,
         "Swaps two axes.\n\nArgs:\n    a: Input array.\n    axis1: First axis.\n"
         "    axis2: Second axis.\n\nReturns:\n    The array with the two axes swapped.");
-  def_op(m, "moveaxis", [](nb::handle a, int source, int destination) {
+  def_op(m, "moveaxis", [](ArrayArg a, int source, int destination) {
     return moveaxis(to_array(a), source, destination);
   }, "a"_a, "source"_a, "destination"_a,
         "Moves one axis to a new position.\n\nArgs:\n    a: Input array.\n"
         "    source: Axis to move.\n    destination: Its position in the result.\n\n"
         "Returns:\n    The array with the axis moved.");
-  def_op(m, "broadcast_to", [](nb::handle a, nb::handle shape) {
+  def_op(m, "broadcast_to", [](ArrayArg a, ShapeArg shape) {
     return broadcast_to(to_array(a), to_ints(shape));
   }, "a"_a, "shape"_a,
         "Broadcasts an array to a shape (numpy rules).\n\n"
@@ -183,9 +183,11 @@ void init_ops_shape(nb::module_& m) {
     nb::list l;
     for (auto& x : out) l.append(nb::cast(x));
     return nb::tuple(l);
-  }, "arrays"_a, "Broadcasts arrays against each other.\n\n"
+  }, nb::sig("def broadcast_arrays(*arrays: array | numpy.typing.ArrayLike, stream: Stream | "
+             "ThreadLocalStream | Device | DeviceType | None = None) -> tuple[array, ...]"),
+     "arrays"_a, "Broadcasts arrays against each other.\n\n"
      "Args:\n    *arrays: Input arrays.\n\nReturns:\n    A tuple of arrays of the common shape.");
-  def_op(m, "concatenate", [](nb::handle arrays, std::optional<int> axis) {
+  def_op(m, "concatenate", [](ArraysArg arrays, std::optional<int> axis) {
     auto xs = to_array_list(arrays);
     if (!axis) {
       for (auto& x : xs) x = flatten(x);
@@ -197,28 +199,28 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    arrays: Arrays with equal shapes except along axis.\n"
         "    axis: Axis to join along; None flattens the arrays first.\n\n"
         "Returns:\n    The concatenated array.");
-  def_op(m, "stack", [](nb::handle arrays, int axis) { return stack(to_array_list(arrays), axis); },
+  def_op(m, "stack", [](ArraysArg arrays, int axis) { return stack(to_array_list(arrays), axis); },
         "arrays"_a, "axis"_a = 0,
         "Joins arrays of one shape along a new axis.\n\n"
         "Args:\n    arrays: Arrays of equal shape.\n    axis: Position of the new axis.\n\n"
         "Returns:\n    The stacked array.");
-  def_op(m, "split", [](nb::handle a, nb::handle sections, int axis) {
+  def_op(m, "split", [](ArrayArg a, IntsArg sections, int axis) {
     return split_py(to_array(a), sections, axis);
   }, "a"_a, "indices_or_sections"_a, "axis"_a = 0, kSplitDoc);
-  def_op(m, "repeat", [](nb::handle a, int64_t repeats, std::optional<int> axis) {
+  def_op(m, "repeat", [](ArrayArg a, int64_t repeats, std::optional<int> axis) {
     return repeat(to_array(a), repeats, axis);
   }, "array"_a, "repeats"_a, "axis"_a = nb::none(),
         "Repeats each element along an axis.\n\n"
         "Args:\n    array: Input array.\n    repeats: Copies of each element.\n"
         "    axis: Axis to repeat along (the flattened array when None).\n\n"
         "Returns:\n    The repeated array.");
-  def_op(m, "tile", [](nb::handle a, nb::handle reps) { return tile(to_array(a), to_ints(reps)); },
+  def_op(m, "tile", [](ArrayArg a, ShapeArg reps) { return tile(to_array(a), to_ints(reps)); },
         "a"_a, "reps"_a,
         "Repeats the whole array reps[i] times along axis i (numpy rules).\n\n"
         "Args:\n    a: Input array.\n    reps: Repetitions per axis (an int or a sequence).\n\n"
         "Returns:\n    The tiled array.");
-  def_op(m, "pad", [](nb::handle a, nb::handle pad_width, const std::string& mode,
-                  nb::handle constant_values) {
+  def_op(m, "pad", [](ArrayArg a, PadWidthArg pad_width, const std::string& mode,
+                  ArrayArg constant_values) {
     array x = to_array(a);
     if (mode != "constant") {
       throw std::invalid_argument(msg("[pad] Only mode=\"constant\" is supported, got \"", mode,
@@ -240,21 +242,23 @@ void init_ops_shape(nb::module_& m) {
                                       nb::name(name), extra...);
   };
   method("reshape", [](const array& a, nb::args shape) { return reshape(a, varargs_ints(shape)); },
+         nb::sig("def reshape(self, *shape: int | collections.abc.Sequence[int]) -> array"),
          "Gives the array a new shape: a.reshape(2, 3) or a.reshape((2, 3)).");
   method("flatten", [](const array& a, int s, int e) { return flatten(a, s, e); },
          "start_axis"_a = 0, "end_axis"_a = -1, "Merges axes start_axis..end_axis into one.");
-  method("squeeze", [](const array& a, nb::handle axis) { return squeeze_py(a, axis); },
+  method("squeeze", [](const array& a, AxesArg axis) { return squeeze_py(a, axis); },
          "axis"_a = nb::none(), "Removes axes of size one.");
   method("transpose", [](const array& a, nb::args axes) {
     if (axes.size() == 0) return transpose(a);
     auto ints = varargs_ints(axes);
     return transpose_py(a, std::vector<int>(ints.begin(), ints.end()));
-  }, "Permutes the axes: a.transpose(1, 0) or a.transpose((1, 0)); reversed when none given.");
+  }, nb::sig("def transpose(self, *axes: int | collections.abc.Sequence[int]) -> array"),
+     "Permutes the axes: a.transpose(1, 0) or a.transpose((1, 0)); reversed when none given.");
   method("swapaxes", [](const array& a, int i, int j) { return swapaxes(a, i, j); }, "axis1"_a,
          "axis2"_a, "Swaps two axes.");
   method("moveaxis", [](const array& a, int s, int d) { return moveaxis(a, s, d); }, "source"_a,
          "destination"_a, "Moves one axis to a new position.");
-  method("split", [](const array& a, nb::handle sections, int axis) {
+  method("split", [](const array& a, IntsArg sections, int axis) {
     return split_py(a, sections, axis);
   }, "indices_or_sections"_a, "axis"_a = 0, "Splits into equal parts or at indices along an axis.");
 
@@ -263,20 +267,20 @@ void init_ops_shape(nb::module_& m) {
     if (axis.is_none()) return std::nullopt;
     return to_int_axes(axis);
   };
-  def_op(m, "flip", [opt_axes](nb::handle a, nb::handle axis) {
+  def_op(m, "flip", [opt_axes](ArrayArg a, AxesArg axis) {
     return flip(to_array(a), opt_axes(axis));
   }, "a"_a, "axis"_a = nb::none(),
         "Reverses the order of elements along the given axes (all when None).\n\n"
         "Args:\n    a: Input array.\n    axis: An int, a sequence of ints, or None.\n\n"
         "Returns:\n    The flipped array (a view).");
-  def_op(m, "roll", [opt_axes](nb::handle a, nb::handle shift, nb::handle axis) {
+  def_op(m, "roll", [opt_axes](ArrayArg a, IntsArg shift, AxesArg axis) {
     return roll(to_array(a), to_ints(shift), opt_axes(axis));
   }, "a"_a, "shift"_a, "axis"_a = nb::none(),
         "Rolls elements along axes: those shifted past the end come back at the start.\n\n"
         "Args:\n    a: Input array.\n    shift: An int or a tuple of ints (one per axis).\n"
         "    axis: An int, a tuple of ints, or None (the flattened array, then reshaped).\n\n"
         "Returns:\n    The rolled array.");
-  def_op(m, "diagonal", [](nb::handle a, int offset, int axis1, int axis2) {
+  def_op(m, "diagonal", [](ArrayArg a, int offset, int axis1, int axis2) {
     return diagonal(to_array(a), offset, axis1, axis2);
   }, "a"_a, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1,
         "The diagonal at offset of the planes given by axis1 and axis2, as the last axis.\n\n"
@@ -286,10 +290,10 @@ void init_ops_shape(nb::module_& m) {
   method("diagonal", [](const array& a, int offset, int axis1, int axis2) {
     return diagonal(a, offset, axis1, axis2);
   }, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1, "The diagonal (see ember.core.diagonal).");
-  def_op(m, "diag", [](nb::handle a, int k) { return diag(to_array(a), k); }, "a"_a, "k"_a = 0,
+  def_op_and_method(m, "diag", [](ArrayArg a, int k) { return diag(to_array(a), k); },
         "The k-th diagonal of a 2-D array, or a 2-D array with the 1-D input on diagonal k.\n\n"
         "Args:\n    a: A 1-D or 2-D array.\n    k: The diagonal (> 0 above the main one).\n\n"
-        "Returns:\n    A 1-D or 2-D array.");
+        "Returns:\n    A 1-D or 2-D array.", "k"_a = 0);
 #define ATLEAST(name)                                                                       \
   def_op(m, #name, [](nb::args arys) -> nb::object {                                            \
     nb::list out;                                                                           \
@@ -303,13 +307,13 @@ void init_ops_shape(nb::module_& m) {
   ATLEAST(atleast_2d);
   ATLEAST(atleast_3d);
 #undef ATLEAST
-  def_op(m, "unflatten", [](nb::handle a, int axis, nb::handle shape) {
+  def_op(m, "unflatten", [](ArrayArg a, int axis, ShapeArg shape) {
     return unflatten(to_array(a), axis, to_ints(shape));
   }, "a"_a, "axis"_a, "shape"_a,
         "Splits one axis into several.\n\n"
         "Args:\n    a: Input array.\n    axis: The axis to split.\n"
         "    shape: Its new dimensions (one may be -1).\n\nReturns:\n    The reshaped array.");
-  def_op(m, "unstack", [](nb::handle x, int axis) {
+  def_op(m, "unstack", [](ArrayArg x, int axis) {
     nb::list out;
     for (auto& p : unstack(to_array(x), axis)) out.append(nb::cast(p));
     return nb::tuple(out);
@@ -327,12 +331,12 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    *arrays: The coordinates along each dimension.\n"
         "    sparse: Return broadcastable arrays instead of full grids.\n"
         "    indexing: \"xy\" (Cartesian) or \"ij\" (matrix).\n\nReturns:\n    A list of arrays.");
-  def_op(m, "diff", [](nb::handle a, int n, int axis) { return diff(to_array(a), n, axis); },
+  def_op(m, "diff", [](ArrayArg a, int n, int axis) { return diff(to_array(a), n, axis); },
         "a"_a, "n"_a = 1, "axis"_a = -1,
         "The n-th discrete difference along axis (a[1:] - a[:-1], n times).\n\n"
         "Args:\n    a: Input array.\n    n: How many times to difference.\n    axis: The axis.\n\n"
         "Returns:\n    An array shorter by n along axis.");
-  def_op(m, "as_strided", [](nb::handle a, nb::handle shape, nb::handle strides, int64_t offset) {
+  def_op(m, "as_strided", [](ArrayArg a, ShapeArg shape, IntsArg strides, int64_t offset) {
     array x = to_array(a);
     Shape s = shape.is_none() ? x.shape() : to_ints(shape);
     std::optional<Strides> st;
@@ -345,13 +349,13 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    a: Input array.\n    shape: The result's shape (a's when None).\n"
         "    strides: Element strides (row-major strides of shape when None).\n"
         "    offset: Index of the first element.\n\nReturns:\n    The strided array.");
-  def_op(m, "contiguous", [](nb::handle a, bool allow_col_major) {
+  def_op(m, "contiguous", [](ArrayArg a, bool allow_col_major) {
     return contiguous(to_array(a), allow_col_major);
   }, "a"_a, "allow_col_major"_a = false,
         "A row-contiguous copy of a.\n\n"
         "Args:\n    a: Input array.\n    allow_col_major: Accepted for MLX compatibility.\n\n"
         "Returns:\n    The contiguous array.");
-  def_op(m, "slice", [](nb::handle a, nb::handle start, nb::handle axes, nb::handle size) {
+  def_op(m, "slice", [](ArrayArg a, ArrayArg start, IntsArg axes, ShapeArg size) {
     std::vector<int> ax = to_int_axes(axes);
     return slice(to_array(a), to_array(start), ax, to_ints(size));
   }, "a"_a, "start_indices"_a, "axes"_a, "slice_size"_a,
@@ -359,7 +363,7 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    a: Input array.\n    start_indices: Integer array, one start per axis "
         "(clamped so the window fits).\n    axes: The sliced axes.\n"
         "    slice_size: The window's size along each of them.\n\nReturns:\n    The window.");
-  def_op(m, "slice_update", [](nb::handle a, nb::handle update, nb::handle start, nb::handle axes) {
+  def_op(m, "slice_update", [](ArrayArg a, ArrayArg update, ArrayArg start, IntsArg axes) {
     array x = to_array(a);
     std::vector<int> ax = to_int_axes(axes);
     return slice_update(x, to_array(update, std::nullopt, &x), to_array(start), ax);
@@ -368,7 +372,8 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    a: Input array.\n    update: The values (shaped like the window).\n"
         "    start_indices: Integer array, one start per axis (clamped).\n"
         "    axes: The axes start_indices refer to.\n\nReturns:\n    The updated array.");
-  def_op(m, "depends", [](nb::handle inputs, nb::handle deps) -> nb::object {
+  def_op(m, "depends", [](ArrayOrArraysArg inputs, ArrayOrArraysArg deps)
+                           -> TypedObject<arg_type::ArrayOrList> {
     bool single = nb::isinstance<array>(inputs);
     std::vector<array> xs = single ? std::vector<array>{nb::cast<array>(inputs)}
                                    : to_array_list(inputs);
@@ -384,7 +389,7 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    inputs: An array or a list of arrays.\n"
         "    dependencies: An array or a list of arrays.\n\n"
         "Returns:\n    The inputs (an array or a list, as given).");
-  def_op(m, "view", [](nb::handle a, Dtype dtype) { return view(to_array(a), dtype); },
+  def_op(m, "view", [](ArrayArg a, Dtype dtype) { return view(to_array(a), dtype); },
         "a"_a, "dtype"_a,
         "The bytes of a read as another dtype (the last axis scales by the item-size ratio).\n\n"
         "Args:\n    a: Input array.\n    dtype: The dtype to read the bytes as.\n\n"
@@ -411,7 +416,7 @@ void init_ops_shape(nb::module_& m) {
   def_op(m, "_slice", [](const array& a, std::vector<int64_t> start, std::vector<int64_t> stop,
                      std::vector<int64_t> step) { return slice(a, start, stop, step); },
         "a"_a, "start"_a, "stop"_a, "step"_a);
-  def_op(m, "_slice_update", [](const array& a, nb::handle update, std::vector<int64_t> start,
+  def_op(m, "_slice_update", [](const array& a, ArrayArg update, std::vector<int64_t> start,
                             std::vector<int64_t> stop, std::vector<int64_t> step) {
     return slice_update(a, to_array(update, std::nullopt, &a), start, stop, step);
   }, "a"_a, "update"_a, "start"_a, "stop"_a, "step"_a);

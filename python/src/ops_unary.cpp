@@ -7,27 +7,30 @@ using namespace ember::py;
 using namespace nb::literals;
 
 #define UNARY(name, doc) \
-  def_op(m, #name, [](nb::handle a) { return name(to_array(a)); }, "a"_a, doc)
+  def_op(m, #name, [](ArrayArg a) { return name(to_array(a)); }, "a"_a, doc)
+// The same, also as a method of array (x.exp() is mx.exp(x)), for the names mlx's array has.
+#define UNARY_METHOD(name, doc) \
+  def_op_and_method(m, #name, [](ArrayArg a) { return name(to_array(a)); }, doc)
 
 void init_ops_unary(nb::module_& m) {
-  UNARY(abs, "Elementwise absolute value.");
+  UNARY_METHOD(abs, "Elementwise absolute value.");
   UNARY(trunc, "Elementwise rounding toward zero (integers unchanged).");
-  def_op(m, "positive", [](nb::handle a) { return to_array(a); }, "a"_a,
+  def_op(m, "positive", [](ArrayArg a) { return to_array(a); }, "a"_a,
         "Elementwise +a: the input itself.");
   UNARY(negative, "Elementwise negation.");
   UNARY(sign, "Elementwise sign: -1, 0 or 1.");
-  UNARY(square, "Elementwise x * x.");
-  UNARY(sqrt, "Elementwise square root.");
-  UNARY(rsqrt, "Elementwise 1 / sqrt(x).");
-  UNARY(reciprocal, "Elementwise 1 / x.");
-  UNARY(exp, "Elementwise e^x.");
+  UNARY_METHOD(square, "Elementwise x * x.");
+  UNARY_METHOD(sqrt, "Elementwise square root.");
+  UNARY_METHOD(rsqrt, "Elementwise 1 / sqrt(x).");
+  UNARY_METHOD(reciprocal, "Elementwise 1 / x.");
+  UNARY_METHOD(exp, "Elementwise e^x.");
   UNARY(expm1, "Elementwise e^x - 1, accurate for small x.");
-  UNARY(log, "Elementwise natural logarithm.");
-  UNARY(log1p, "Elementwise log(1 + x), accurate for small x.");
-  UNARY(log2, "Elementwise base-2 logarithm.");
-  UNARY(log10, "Elementwise base-10 logarithm.");
-  UNARY(sin, "Elementwise sine.");
-  UNARY(cos, "Elementwise cosine.");
+  UNARY_METHOD(log, "Elementwise natural logarithm.");
+  UNARY_METHOD(log1p, "Elementwise log(1 + x), accurate for small x.");
+  UNARY_METHOD(log2, "Elementwise base-2 logarithm.");
+  UNARY_METHOD(log10, "Elementwise base-10 logarithm.");
+  UNARY_METHOD(sin, "Elementwise sine.");
+  UNARY_METHOD(cos, "Elementwise cosine.");
   UNARY(tan, "Elementwise tangent.");
   UNARY(arcsin, "Elementwise inverse sine.");
   UNARY(arccos, "Elementwise inverse cosine.");
@@ -49,8 +52,8 @@ void init_ops_unary(nb::module_& m) {
   UNARY(bitwise_invert, "Elementwise bitwise not of integers.");
   UNARY(relu, "Elementwise max(x, 0).");
   UNARY(stop_gradient, "Returns x unchanged, but blocks gradients through it at every order.");
-  def_op(m, "round", [](nb::handle a, int decimals) { return round(to_array(a), decimals); }, "a"_a,
-        "decimals"_a = 0, "Rounds to the given number of decimals (half to even).");
+  def_op_and_method(m, "round", [](ArrayArg a, int decimals) { return round(to_array(a), decimals); },
+                    "Rounds to the given number of decimals (half to even).", "decimals"_a = 0);
   UNARY(isfinite, "True where the value is neither NaN nor infinite.");
   UNARY(isposinf, "True where the value is +inf.");
   UNARY(isneginf, "True where the value is -inf.");
@@ -59,10 +62,10 @@ void init_ops_unary(nb::module_& m) {
   UNARY(real, "The real part (float32 for complex64 input; the input itself otherwise).");
   UNARY(imag, "The imaginary part (float32 for complex64 input; zeros otherwise).");
   UNARY(conjugate, "Elementwise complex conjugate (the identity for real dtypes).");
-  def_op(m, "conj", [](nb::handle a) { return conjugate(to_array(a)); }, "a"_a,
-        "Elementwise complex conjugate; same as conjugate.");
+  def_op_and_method(m, "conj", [](ArrayArg a) { return conjugate(to_array(a)); },
+                    "Elementwise complex conjugate; same as conjugate.");
   def_op(m, "nan_to_num",
-        [](nb::handle a, double nan, std::optional<double> posinf, std::optional<double> neginf) {
+        [](ArrayArg a, double nan, std::optional<double> posinf, std::optional<double> neginf) {
           return nan_to_num(to_array(a), nan, posinf, neginf);
         },
         "a"_a, "nan"_a = 0.0, "posinf"_a = nb::none(), "neginf"_a = nb::none(),

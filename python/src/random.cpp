@@ -79,7 +79,7 @@ void init_random(nb::module_& parent) {
   nb::list initial;
   initial.append(nb::cast(random::detail::next_key()));  // from the clock-seeded C++ global key
   m.attr("state") = initial;
-  m.def("seed", [](nb::handle s) {
+  m.def("seed", [](SeedArg s) {
     uint64_t v = to_seed(s);
     random::seed(v);
     nb::object st = state();
@@ -93,7 +93,7 @@ void init_random(nb::module_& parent) {
   }, "seed"_a,
         "Resets the global key.\n\n"
         "Args:\n    seed (int): The seed.");
-  m.def("key", [](nb::handle s) { return random::key(to_seed(s)); }, "seed"_a,
+  m.def("key", [](SeedArg s) { return random::key(to_seed(s)); }, "seed"_a,
         "Makes a key from a seed.\n\n"
         "Args:\n    seed (int): The seed.\n\n"
         "Returns:\n    array: A uint32 key of shape (2,).\n\n"
@@ -103,15 +103,15 @@ void init_random(nb::module_& parent) {
         "Derives num independent keys from a key.\n\n"
         "Args:\n    key (array): The key to split.\n    num (int): How many keys (default 2).\n\n"
         "Returns:\n    array: Keys of shape (num, 2).");
-  def_op(m, "bits", [](nb::handle shape, int width, nb::handle key) {
+  def_op(m, "bits", [](ShapeArg shape, int width, KeyArg key) {
     return random::bits(to_shape(shape), width, to_key(key));
   }, "shape"_a = nb::make_tuple(), "width"_a = 4, "key"_a = nb::none(),
      "Raw random bits.\n\n"
      "Args:\n    shape (tuple): Output shape.\n    width (int): Bytes per element: 1, 2, 4 or 8 "
      "(uint8 ... uint64).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: Unsigned integers with uniformly random bits.");
-  def_op(m, "uniform", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
-                      nb::handle key) {
+  def_op(m, "uniform", [](ArrayArg low, ArrayArg high, ShapeArg shape, Dtype dtype,
+                      KeyArg key) {
     return random::uniform(to_shape(shape), dtype, to_param(low, dtype), to_param(high, dtype),
                            to_key(key));
   }, "low"_a = 0.0, "high"_a = 1.0, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32,
@@ -121,7 +121,7 @@ void init_random(nb::module_& parent) {
      "bound (excluded).\n    shape (tuple): Output shape; low and high must broadcast to it.\n"
      "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "normal", [](nb::handle shape, Dtype dtype, nb::handle loc, nb::handle scale, nb::handle key) {
+  def_op(m, "normal", [](ShapeArg shape, Dtype dtype, ArrayArg loc, ArrayArg scale, KeyArg key) {
     auto plain = [](nb::handle h) {
       return h.is_none() || nb::isinstance<nb::float_>(h) || nb::isinstance<nb::int_>(h);
     };
@@ -140,8 +140,8 @@ void init_random(nb::module_& parent) {
      "    loc (scalar or array, optional): Mean (default 0).\n    scale (scalar or array, optional): "
      "Standard deviation (default 1).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "randint", [](nb::handle low, nb::handle high, nb::handle shape, Dtype dtype,
-                      nb::handle key) {
+  def_op(m, "randint", [](ArrayArg low, ArrayArg high, ShapeArg shape, Dtype dtype,
+                      KeyArg key) {
     return random::randint(to_array(low), to_array(high), to_shape(shape), dtype, to_key(key));
   }, "low"_a, "high"_a, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::int32, "key"_a = nb::none(),
      "Samples integers uniformly from [low, high).\n\n"
@@ -149,15 +149,15 @@ void init_random(nb::module_& parent) {
      "(excluded); where high <= low the result is low.\n    shape (tuple): Output shape.\n"
      "    dtype (Dtype): An integer type (default int32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "bernoulli", [](nb::handle p, nb::handle shape, nb::handle key) {
+  def_op(m, "bernoulli", [](ArrayArg p, ShapeArg shape, KeyArg key) {
     return random::bernoulli(to_array(p), to_opt_shape(shape), to_key(key));
   }, "p"_a = 0.5, "shape"_a = nb::none(), "key"_a = nb::none(),
      "Samples booleans that are true with probability p.\n\n"
      "Args:\n    p (scalar or array): Probability of True (default 0.5).\n    shape (tuple, optional): "
      "Output shape (default p's shape).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: bool samples.");
-  def_op(m, "truncated_normal", [](nb::handle lower, nb::handle upper, nb::handle shape, Dtype dtype,
-                               nb::handle key) {
+  def_op(m, "truncated_normal", [](ArrayArg lower, ArrayArg upper, ShapeArg shape, Dtype dtype,
+                               KeyArg key) {
     return random::truncated_normal(to_param(lower, dtype), to_param(upper, dtype), to_opt_shape(shape),
                                     dtype, to_key(key));
   }, "lower"_a, "upper"_a, "shape"_a = nb::none(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
@@ -166,15 +166,15 @@ void init_random(nb::module_& parent) {
      "    shape (tuple, optional): Output shape (default the bounds' broadcast shape).\n"
      "    dtype (Dtype): A floating type (default float32).\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "gumbel", [](nb::handle shape, Dtype dtype, nb::handle key) {
+  def_op(m, "gumbel", [](ShapeArg shape, Dtype dtype, KeyArg key) {
     return random::gumbel(to_shape(shape), dtype, to_key(key));
   }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
      "Samples from the standard Gumbel distribution, -log(-log(U)).\n\n"
      "Args:\n    shape (tuple): Output shape.\n    dtype (Dtype): A floating type (default float32).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "multivariate_normal", [](nb::handle mean, nb::handle cov, nb::handle shape, Dtype dtype,
-                                      nb::handle key) {
+  def_op(m, "multivariate_normal", [](ArrayArg mean, ArrayArg cov, ShapeArg shape, Dtype dtype,
+                                      KeyArg key) {
     return random::multivariate_normal(to_array(mean), to_array(cov), to_shape(shape), dtype, to_key(key));
   }, "mean"_a, "cov"_a, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "key"_a = nb::none(),
      "Samples from a multivariate normal distribution.\n\n"
@@ -185,7 +185,7 @@ void init_random(nb::module_& parent) {
      "broadcast).\n    dtype (Dtype): float32, the only one supported (as in MLX).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: Samples (*shape, n).");
-  def_op(m, "laplace", [](nb::handle shape, Dtype dtype, float loc, float scale, nb::handle key) {
+  def_op(m, "laplace", [](ShapeArg shape, Dtype dtype, float loc, float scale, KeyArg key) {
     return random::laplace(to_shape(shape), dtype, loc, scale, to_key(key));
   }, "shape"_a = nb::make_tuple(), "dtype"_a = Dtype::float32, "loc"_a = 0.0f, "scale"_a = 1.0f,
      "key"_a = nb::none(),
@@ -194,8 +194,8 @@ void init_random(nb::module_& parent) {
      "    loc (float): Location (default 0).\n    scale (float): Scale (default 1).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "categorical", [](nb::handle logits, int axis, nb::handle shape,
-                          std::optional<int64_t> num_samples, nb::handle key) {
+  def_op(m, "categorical", [](ArrayArg logits, int axis, ShapeArg shape,
+                          std::optional<int64_t> num_samples, KeyArg key) {
     return random::categorical(to_array(logits), axis, to_opt_shape(shape), num_samples, to_key(key));
   }, "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(),
      "key"_a = nb::none(),
@@ -205,7 +205,7 @@ void init_random(nb::module_& parent) {
      "must broadcast to it.\n    num_samples (int, optional): Draws per distribution, on a new last "
      "axis. Give at most one of shape and num_samples.\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: uint32 indices.");
-  def_op(m, "permutation", [](nb::handle x, int axis, nb::handle key) {
+  def_op(m, "permutation", [](ArrayArg x, int axis, KeyArg key) {
     if (nb::isinstance<nb::int_>(x)) return random::permutation(nb::cast<int64_t>(x), to_key(key));
     return random::permutation(to_array(x), axis, to_key(key));
   }, "x"_a, "axis"_a = 0, "key"_a = nb::none(),

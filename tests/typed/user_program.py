@@ -21,3 +21,32 @@ def main() -> mx.array:
 
 if __name__ == "__main__":
     print(main())
+
+
+def everyday_calls() -> list[mx.array]:
+    """Calls as MLX programs write them: scalars, lists and numpy arrays where an array goes,
+    shapes and axes as ints or sequences, methods with the functions' signatures."""
+    import numpy as np
+
+    x = mx.array([[1.0, 2.0], [3.0, 4.0]])
+    n = np.ones((2, 2), dtype=np.float32)
+    outs: list[mx.array] = [
+        mx.exp(n), mx.add(x, 1), mx.maximum(0.5, x), x + n, 2 * x, x ** 2, x @ n,
+        mx.sum(x, axis=(0, 1)), mx.mean(x, axis=[0]), x.sum(axis=0), x.max(), x.exp(),
+        x.abs().sqrt().round(2), mx.argmax(x, axis=1), x.reshape(4), x.reshape((1, 4)),
+        x.transpose(1, 0), mx.zeros([2, 3]), mx.ones(4), mx.full((2,), 7, dtype=mx.int32),
+        mx.arange(0, 1, 0.25), mx.pad(x, 1), mx.pad(x, [(0, 1), (1, 0)]), mx.roll(x, 1),
+        mx.concatenate([x, n]), mx.stack([x, x], axis=0), mx.where(x > 2, x, 0.0),
+        mx.take(x, mx.array([0]), axis=0), mx.squeeze(x[None]), mx.expand_dims(x, (0, 1)),
+        mx.tensordot(x, x, axes=1), mx.cumsum(x, axis=0, dtype=mx.float32),
+        mx.random.uniform(0.0, 1.0, (2,)), mx.random.normal([2, 2]), mx.fft.fft2(x, axes=(0, 1)),
+        mx.linalg.norm(x, ord="fro"), mx.linalg.norm(x, ord=2, axis=(0, 1)),
+        x.at[0].add(1.0), x[..., 0], x[:, mx.array([1, 0])],
+    ]
+    s = mx.linalg.svd(x, compute_uv=False)
+    assert isinstance(s, mx.array)  # svd's result is an array or a tuple, by compute_uv
+    outs.append(s)
+    v: float = float(x[0, 0].item()) + sum(x.tolist()[0])
+    outs.extend(mx.broadcast_arrays(x, n[0]))
+    outs.append(mx.array(v))
+    return outs
