@@ -274,3 +274,15 @@ def test_mlx_0_32_signature_additions():
     assert mx.from_dlpack(np.arange(3, dtype=np.int32), copy=True).tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="copy=False"):
         mx.from_dlpack(np.arange(3, dtype=np.int32), copy=False)
+
+
+def test_var_std_correction_is_ddof():
+    # mlx's array.var / array.std take the array API's `correction` (keyword-only).
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    a = mx.array(x)
+    np.testing.assert_allclose(np.asarray(a.var(axis=0, correction=1)), x.var(axis=0, ddof=1),
+                               rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(mx.std(a, correction=1)), x.std(ddof=1), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(a.std(ddof=1, correction=1)), x.std(ddof=1), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"\[var\] ddof=2 and correction=1"):
+        a.var(ddof=2, correction=1)

@@ -81,9 +81,17 @@ def soak(step, evaluate):
     return marks
 
 
+# On the CPU the same requests get the same blocks: active memory is exactly flat. The GPU's
+# caches hand a request any cached block of up to twice its rounded size (cuda/device.cpp),
+# so which block serves a 512-byte array can change from step to step: there active memory
+# may move by such a block, but not grow.
+ACTIVE_SLACK = 4096 if mx.default_device() == mx.gpu else 0
+
+
 def check_flat(marks, what):
     steps, active, resident, objects = zip(*marks)
-    assert len(set(active)) == 1, f"{what}: active memory moved: {list(zip(steps, active))}"
+    assert max(active) - min(active) <= ACTIVE_SLACK, (
+        f"{what}: active memory moved: {list(zip(steps, active))}")
     growth = max(resident) - resident[0]
     assert growth < RSS_BOUND, (
         f"{what}: RSS grew {growth / 2**20:.2f} MiB over {steps[-1] - steps[0]} steps: "
@@ -336,9 +344,11 @@ def test_memory_limit_error_names_op_and_size_and_process_continues(no_gc):
 def test_memory_limit_in_a_kernel_scratch_buffer_names_the_op():
     """An allocation a kernel makes for itself (not its output) names that kernel too."""
     mx.synchronize()
-    a = mx.ones((256, 256), dtype=mx.float16)
-    mx.eval(a)
-    out = a @ a  # float16 matmul computes in a float32 scratch buffer
+    # The CPU's kernel (cuBLASLt computes float16 without such a buffer of ember's).
+    with mx.stream(mx.cpu):
+        a = mx.ones((256, 256), dtype=mx.float16)
+        mx.eval(a)
+        out = a @ a  # float16 matmul computes in a float32 scratch buffer
     old = mx.set_memory_limit(mx.get_active_memory() + 140_000)  # the output fits, not more
     try:
         with pytest.raises(MemoryError) as info:

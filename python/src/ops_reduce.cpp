@@ -87,16 +87,32 @@ void init_ops_reduce(nb::module_& m) {
       "  a: input array.\n"
       "  axis: an int, a sequence of ints, or None (the default) for all axes.\n"
       "  keepdims: keep the reduced axes as size-1 dimensions.\n"
-      "  ddof: delta degrees of freedom: the sum of squares is divided by N - ddof.\n\n";
-  def_op_and_method(m, "var", [](ArrayArg a, AxesArg axis, bool keepdims, int ddof) {
-    return var(to_array(a), axes_arg("var", axis), keepdims, ddof);
+      "  ddof: delta degrees of freedom: the sum of squares is divided by N - ddof.\n"
+      "  correction: the array API's name for ddof (mlx's array.var / array.std take it);\n"
+      "    given with a different nonzero ddof, a ValueError.\n\n";
+  // ddof, or correction when given (the two are one parameter under two names).
+  auto ddof_of = [](const char* op, int ddof, std::optional<int> correction) {
+    if (!correction) return ddof;
+    if (ddof != 0 && ddof != *correction) {
+      throw std::invalid_argument(msg("[", op, "] ddof=", ddof, " and correction=", *correction,
+                                      " disagree; give one of them."));
+    }
+    return *correction;
+  };
+  def_op_and_method(m, "var", [ddof_of](ArrayArg a, AxesArg axis, bool keepdims, int ddof,
+                                        std::optional<int> correction) {
+    return var(to_array(a), axes_arg("var", axis), keepdims, ddof_of("var", ddof, correction));
   }, d("Variance over the given axes.", kDdofArgs,
        "The variances; ints give float32, complex64 gives float32."),
-     "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
-  def_op_and_method(m, "std", [](ArrayArg a, AxesArg axis, bool keepdims, int ddof) {
-    return ember::std(to_array(a), axes_arg("std", axis), keepdims, ddof);
+     "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0, nb::kw_only(),
+     "correction"_a = nb::none());
+  def_op_and_method(m, "std", [ddof_of](ArrayArg a, AxesArg axis, bool keepdims, int ddof,
+                                        std::optional<int> correction) {
+    return ember::std(to_array(a), axes_arg("std", axis), keepdims,
+                      ddof_of("std", ddof, correction));
   }, d("Standard deviation over the given axes.", kDdofArgs, "sqrt(var(a, axis, keepdims, ddof))."),
-     "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0);
+     "axis"_a = nb::none(), "keepdims"_a = false, "ddof"_a = 0, nb::kw_only(),
+     "correction"_a = nb::none());
 
   constexpr const char* kArgArgs =
       "Args:\n"
