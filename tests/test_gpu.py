@@ -163,6 +163,37 @@ def test_indexing():
     mx.eval(X[mx.array([0, 1])] + 0)  # the error was cleared: later work runs
 
 
+def test_index_error_stays_with_its_array():
+    """A gather whose indices a kernel found out of bounds: every later read of its result,
+    on any thread, and every kernel that would read it raise the IndexError, not its
+    undefined values; other arrays are unaffected."""
+    import threading
+
+    with mx.stream(mx.gpu):
+        bad = mx.take(mx.arange(10), mx.array([0, 99]))
+        good = mx.take(mx.arange(10), mx.array([1, 2]))
+    for _ in range(2):
+        with pytest.raises(IndexError, match="99"):
+            np.array(bad)
+    errors = []
+
+    def read():
+        try:
+            np.array(bad)
+        except IndexError as e:
+            errors.append(e)
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(errors) == 4
+    with mx.stream(mx.gpu):
+        with pytest.raises(IndexError, match="99"):
+            mx.eval(bad[1:] * 2)  # a kernel reading a view of it
+    assert np.array(good).tolist() == [1, 2]
+
+
 def test_shapes_and_copies():
     both(lambda a: mx.concatenate([a, a * 2], axis=1), X, exact=True)
     both(lambda a: mx.pad(a, ((1, 2), (3, 0)), constant_values=7.0), X, exact=True)

@@ -182,10 +182,10 @@ def _packed(rng, shape, mode, group_size=None, bits=None, dtype=np.float32):
                                                   ("affine", 64, 5), ("affine", 32, 1),
                                                   ("mxfp4", None, None), ("mxfp8", None, None),
                                                   ("nvfp4", None, None)])
-@pytest.mark.parametrize("rows", [1, 5, 70, 2100])
+@pytest.mark.parametrize("rows", [1, 5, 70, 223, 224, 2100])
 def test_quantized_matmul_against_dequantize(rows, mode, group_size, bits, transpose):
-    """Up to 2048 rows run the fused kernels (one per orientation), more unpack W a slab at
-    a time for BLAS; all equal x @ dequantize(w)."""
+    """Below 224 rows the fused kernels run (one per orientation), from 224 W is unpacked
+    for BLAS; all equal x @ dequantize(w)."""
     rng = np.random.default_rng(rows)
     shape = (96, 128) if transpose else (128, 128)
     n_out = 96 if transpose else 128

@@ -78,13 +78,16 @@ array device_array(const Shape& shape, Dtype dtype, const Stream& s);
 bool host_scalar(const array& a, void* value);
 
 /// Where kernels report an index out of bounds: a word in pinned host memory per device,
-/// checked (and cleared) when a stream of that device is synchronized.
+/// checked (and cleared) when a stream of that device is synchronized. The output block
+/// named there is then marked failed (device.cpp): every later host read of it, and every
+/// kernel that would read it, raises the same IndexError until the block is freed.
 struct DeviceError {
   int flag;        // 0: no error; 2: the index is unsigned (index holds its bits)
   int axis;        // the user's axis
   long long index; // the offending index
   long long dim;   // the axis' size
   const char* op;  // interned op name (host pointer)
+  const void* out; // the device block of the op's output, whose values are then undefined
 };
 DeviceError* device_error(int device);
 /// A stable pointer to `name` (kernels store it in DeviceError.op).

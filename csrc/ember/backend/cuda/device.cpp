@@ -38,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 #include <string>
 
 #include "ember/allocator.h"
@@ -226,7 +227,46 @@ void drain_all() {
   for (auto* st : all) drain(*st);
 }
 
-// Raises (and clears) an error a kernel of `device` reported.
+// Device blocks whose values a kernel could not compute (an index out of bounds), with the
+// error: every later host read of such a block and every kernel that would read it raises
+// it again, whichever thread asks, until the block is freed. `any_failed` keeps the check
+// to one atomic load while there are none.
+struct FailedBlocks {
+  std::mutex mu;
+  std::unordered_map<const void*, std::string> why;
+  std::atomic<bool> any{false};
+};
+FailedBlocks& failed_blocks() {
+  static auto* f = new FailedBlocks;  // never destroyed: used until the process ends
+  return *f;
+}
+
+// Raises the error of a failed block `p` (the start of a device block), if it is one.
+void check_block(const void* p) {
+  FailedBlocks& f = failed_blocks();
+  if (!f.any.load(std::memory_order_acquire)) return;
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(f.mu);
+    auto it = f.why.find(p);
+    if (it == f.why.end()) return;
+    why = it->second;
+  }
+  throw std::out_of_range(why);
+}
+
+// Forgets block p (freed: its address may serve new data).
+void forget_block(const void* p) {
+  FailedBlocks& f = failed_blocks();
+  if (!f.any.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(f.mu);
+  f.why.erase(p);
+  f.any.store(!f.why.empty(), std::memory_order_release);
+}
+
+// Raises (and clears) an error a kernel of `device` reported, after marking the op's output
+// block failed. The synchronize that finds it raises it, whatever it waited for: a result
+// computed from the failed block (downstream of the gather) is as undefined as the block.
 void raise_device_error(int device) {
   DeviceError* e = devices().errors[size_t(device)];
   if (!e || !e->flag) return;
@@ -234,11 +274,19 @@ void raise_device_error(int device) {
   const long long index = e->index, dim = e->dim;
   const bool is_unsigned = e->flag == 2;
   const int axis = e->axis;
+  const void* out = e->out;
   std::memset(e, 0, sizeof(DeviceError));
   const std::string shown = is_unsigned ? std::to_string((unsigned long long)index)
                                         : std::to_string(index);
-  throw std::out_of_range(msg("[", op, "] Index ", shown, " is out of bounds for axis ", axis,
-                              " with size ", dim, " (found by a GPU kernel)."));
+  std::string why = msg("[", op, "] Index ", shown, " is out of bounds for axis ", axis,
+                        " with size ", dim, " (found by a GPU kernel).");
+  if (out) {
+    FailedBlocks& f = failed_blocks();
+    std::lock_guard<std::mutex> lock(f.mu);
+    f.why[out] = why;
+    f.any.store(true, std::memory_order_release);
+  }
+  throw std::out_of_range(why);
 }
 
 // ---- the device allocator ----------------------------------------------------------------
@@ -357,6 +405,7 @@ const void* input_ptr(const array& a, const Stream& s) {
                                       " was used by work on GPU ", s.device.index,
                                       "; ember does not copy between GPUs yet."));
     }
+    check_block(b->home());
     if (b->stream_index() != s.index) wait_for(b->stream_index(), cs);
     return static_cast<const char*>(b->home()) + byte_offset;
   }
@@ -594,6 +643,7 @@ void release_blocks(const std::vector<CachedBlock>& blocks) {
 }  // namespace
 
 void free(void* p, size_t capacity, int device, int stream, size_t cache_bound) {
+  forget_block(p);
   auto& c = device_cache();
   std::vector<CachedBlock> release;
   {
@@ -653,6 +703,7 @@ array copy_from_device(const void* src, const Shape& shape, Dtype dtype, int dev
 void* make_host_mirror(const Buffer& b) {
   std::lock_guard<std::mutex> lock(mirror_mu());
   if (void* m = b.mirror()) return m;
+  check_block(b.home());
   size_t cap = 0;
   void* m = detail::allocate_host_block(cap, std::max<size_t>(b.nbytes(), 1));
   StreamState& st = state_of(b.stream_index());
@@ -661,8 +712,14 @@ void* make_host_mirror(const Buffer& b) {
     EMBER_CUDA_CHECK(cudaMemcpyAsync(m, b.home(), b.nbytes(), cudaMemcpyDeviceToHost, st.cs));
   }
   EMBER_CUDA_CHECK(cudaStreamSynchronize(st.cs));
+  try {
+    // Before the mirror is kept: a failed block never gets one, so each read raises.
+    raise_device_error(st.device);
+  } catch (...) {
+    detail::free_host_block(m, cap);
+    throw;
+  }
   b.set_mirror(m, cap, b.stream_index(), -1);
-  raise_device_error(st.device);
   return m;
 }
 

@@ -17,7 +17,7 @@ namespace {
 template <typename I>
 __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long positions,
                             long long dim, long long stride, long long* __restrict__ offsets,
-                            DeviceError* err, int axis, const char* op) {
+                            DeviceError* err, int axis, const char* op, const void* out) {
   for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < positions;
        p += (long long)gridDim.x * blockDim.x) {
     long long off[1];
@@ -37,6 +37,7 @@ __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long posi
         err->index = (long long)raw;
         err->dim = dim;
         err->op = op;
+        err->out = out;
       }
       j = 0;
     }
@@ -222,10 +223,11 @@ bool fits(const Shape& shape, const Strides& strides) {
   return int(detail::collapse<1>(shape, {&strides}).shape.size()) <= kMaxDims;
 }
 
-// The offset (in elements of a view with `strides`) of every index position.
+// The offset (in elements of a view with `strides`) of every index position. An index out
+// of bounds is reported for the op's output block `out` (cuda.h's DeviceError).
 Scratch index_offsets(const std::string& op, const std::vector<int>& labels,
                       const std::vector<array>& idx, const Shape& shape, const Strides& strides,
-                      const Stream& s) {
+                      const Stream& s, const void* out) {
   const int64_t positions = idx[0].size();
   Scratch offsets(size_t(std::max<int64_t>(positions, 1)) * sizeof(long long), s);
   cudaStream_t cs = stream_of(s);
@@ -242,7 +244,7 @@ Scratch index_offsets(const std::string& op, const std::vector<int>& labels,
       if constexpr (::cuda::std::is_integral_v<I> && !::cuda::std::is_same_v<I, bool>) {
         add_offsets<I><<<strided_grid(positions), kBlock, 0, cs>>>(
             in<I>(ix, s), d, positions, shape[j], strides[j], offsets.as<long long>(), err, label,
-            name);
+            name, out);
       } else {
         throw type_error(msg("[", op, "] Indices must be integers, got ", dtype_name(ix.dtype()), "."));
       }
@@ -270,7 +272,7 @@ void Gather::eval_gpu(const std::vector<array>& inputs, array& out) {
   const bool ok = fits(Shape(a_in.shape().begin() + k, a_in.shape().end()),
                        Strides(a_in.strides().begin() + k, a_in.strides().end()));
   const array a = ok ? a_in : contiguous_copy(a_in, s);
-  Scratch src = index_offsets(op_, axes_, idx, a.shape(), a.strides(), s);
+  Scratch src = index_offsets(op_, axes_, idx, a.shape(), a.strides(), s, y);
   if (out.size() == 0) return;
   Shape rest(a.shape().begin() + k, a.shape().end());
   Strides rest_strides(a.strides().begin() + k, a.strides().end());
@@ -291,14 +293,14 @@ void Scatter::eval_gpu(const std::vector<array>& inputs, array& out) {
   copy_cast_gpu(inputs[0], out);
   const array& u_in = inputs[1];
   std::vector<array> idx(inputs.begin() + 2, inputs.end());
-  Scratch dst = index_offsets(op_, axes_, idx, out.shape(), out.strides(), s);
+  void* y = device_ptr_of_output(out);
+  Scratch dst = index_offsets(op_, axes_, idx, out.shape(), out.strides(), s, y);
   if (u_in.size() == 0) return;
   const int k = int(idx.size());
   Shape rest(out.shape().begin() + k, out.shape().end());
   const int64_t slice = shape_size(rest), positions = idx[0].size();
   const array u = fits(u_in.shape(), u_in.strides()) ? u_in : contiguous_copy(u_in, s);
   const Dims<1> ud = dims1(u.shape(), u.strides());
-  void* y = device_ptr_of_output(out);
   cudaStream_t cs = stream_of(s);
   const int64_t n = positions * slice;
   if (mode_ == ScatterMode::write) {
