@@ -266,16 +266,24 @@ void forget_block(const void* p) {
 
 // Raises (and clears) an error a kernel of `device` reported, after marking the op's output
 // block failed. The synchronize that finds it raises it, whatever it waited for: a result
-// computed from the failed block (downstream of the gather) is as undefined as the block.
+// computed from the failed block (downstream of the gather) is as undefined as the block, and
+// which results were is not tracked. So a thread that synchronizes the device while another
+// thread's gather failed can receive that IndexError (README: known limits).
 void raise_device_error(int device) {
   DeviceError* e = devices().errors[size_t(device)];
   if (!e || !e->flag) return;
+  // One reader at a time: two threads synchronizing at once must not both take the error,
+  // nor one read it while the other clears it.
+  static std::mutex mu;
+  std::unique_lock<std::mutex> lock(mu);
+  if (!e->flag) return;
   const std::string op = e->op ? e->op : "gather";
   const long long index = e->index, dim = e->dim;
   const bool is_unsigned = e->flag == 2;
   const int axis = e->axis;
   const void* out = e->out;
   std::memset(e, 0, sizeof(DeviceError));
+  lock.unlock();
   const std::string shown = is_unsigned ? std::to_string((unsigned long long)index)
                                         : std::to_string(index);
   std::string why = msg("[", op, "] Index ", shown, " is out of bounds for axis ", axis,
