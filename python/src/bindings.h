@@ -47,13 +47,13 @@ namespace ember::py {
 /// in the generated stubs (core.pyi), instead of `object`.
 namespace arg_type {
 struct Array {};    // what to_array converts: an array, a scalar, nested lists, numpy, buffers
-struct Shape {};    // to_shape_arg: an int or a sequence of ints
-struct Axes {};     // to_axes / the reduce family: an int or a sequence of ints (None: all)
+// An int or a sequence of ints: shapes (to_shape_arg), axes (to_axes, the reduce family),
+// sections, shifts, strides.
+struct Ints {};
 struct Axis {};     // one axis, converted with the op's name in its error
 struct Index {};    // a[index]: ints, slices, ..., None, arrays and tuples of those
 struct Arrays {};   // a sequence of arrays (concatenate, stack, ...)
 struct Path {};     // a file name or an open binary file
-struct Ints {};     // an int or a sequence of ints that is not a shape (sections, shifts, strides)
 struct Number {};   // a Python int or float (arange's bounds)
 struct Key {};      // a PRNG key array (mx.random)
 struct Seed {};     // an int seed
@@ -77,13 +77,13 @@ struct Kernel {};         // a custom kernel: called with keywords, returns its 
 template <typename Name>
 using Typed = nb::typed<nb::handle, Name>;
 using ArrayArg = Typed<arg_type::Array>;
-using ShapeArg = Typed<arg_type::Shape>;
-using AxesArg = Typed<arg_type::Axes>;
+using IntsArg = Typed<arg_type::Ints>;
+using ShapeArg = IntsArg;  // the names say what the ints are
+using AxesArg = IntsArg;
 using AxisArg = Typed<arg_type::Axis>;
 using IndexArg = Typed<arg_type::Index>;
 using ArraysArg = Typed<arg_type::Arrays>;
 using PathArg = Typed<arg_type::Path>;
-using IntsArg = Typed<arg_type::Ints>;
 using NumberArg = Typed<arg_type::Number>;
 using KeyArg = Typed<arg_type::Key>;
 using SeedArg = Typed<arg_type::Seed>;
@@ -99,6 +99,13 @@ using NamedArraysArg = Typed<arg_type::NamedArrays>;
 using StrArg = Typed<arg_type::Str>;
 template <typename Name>
 using TypedObject = nb::typed<nb::object, Name>;
+
+/// The `stream` parameter as written in nb::sig strings, qualified so that it reads the same
+/// in the stubs of ember.core's submodules; EMBER_STREAM_SIG with the `*, ` before it.
+#define EMBER_STREAM_PARAM                                                               \
+  "stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | "      \
+  "ember.core.DeviceType | None = None"
+#define EMBER_STREAM_SIG "*, " EMBER_STREAM_PARAM
 
 /// What a `stream=` keyword takes (MLX's StreamOrDevice): a Stream, a ThreadLocalStream, a
 /// Device, a DeviceType, or None for the thread's current stream.
@@ -174,15 +181,13 @@ namespace nanobind::detail {
     static constexpr auto Name = const_name(Str);            \
   }
 EMBER_ARG_TYPE_NAME(Array, "ember.core.array | numpy.typing.ArrayLike");
-EMBER_ARG_TYPE_NAME(Shape, "int | collections.abc.Sequence[int]");
-EMBER_ARG_TYPE_NAME(Axes, "int | collections.abc.Sequence[int]");
+EMBER_ARG_TYPE_NAME(Ints, "int | collections.abc.Sequence[int]");
 EMBER_ARG_TYPE_NAME(Axis, "int");
 EMBER_ARG_TYPE_NAME(Index,
                     "int | ember_builtin_slice | types.EllipsisType | ember.core.array | "
                     "collections.abc.Sequence[typing.Any] | numpy.ndarray");
 EMBER_ARG_TYPE_NAME(Arrays, "collections.abc.Sequence[ember.core.array | numpy.typing.ArrayLike]");
 EMBER_ARG_TYPE_NAME(Path, "str | os.PathLike[str] | typing.IO[bytes]");
-EMBER_ARG_TYPE_NAME(Ints, "int | collections.abc.Sequence[int]");
 EMBER_ARG_TYPE_NAME(Number, "int | float");
 EMBER_ARG_TYPE_NAME(Key, "ember.core.array");
 EMBER_ARG_TYPE_NAME(Seed, "int");
@@ -199,8 +204,8 @@ EMBER_ARG_TYPE_NAME(NumpyDtype, "numpy.typing.DTypeLike");
 EMBER_ARG_TYPE_NAME(Mapping, "collections.abc.Mapping[str, typing.Any]");
 EMBER_ARG_TYPE_NAME(NamedArrays, "collections.abc.Mapping[str, ember.core.array]");
 EMBER_ARG_TYPE_NAME(Str, "str");
-EMBER_ARG_TYPE_NAME(SvdResult,
-                    "ember.core.array | tuple[ember.core.array, ember.core.array, ember.core.array]");
+EMBER_ARG_TYPE_NAME(SvdResult, "ember.core.array | "
+                               "tuple[ember.core.array, ember.core.array, ember.core.array]");
 EMBER_ARG_TYPE_NAME(ArrayOrList, "ember.core.array | list[ember.core.array]");
 EMBER_ARG_TYPE_NAME(LoadResult,
                     "ember.core.array | dict[str, ember.core.array] | "

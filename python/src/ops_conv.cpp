@@ -35,7 +35,6 @@ std::vector<int> list_of(const IntOrList& v) {
   return std::get<std::vector<int>>(v);
 }
 
-#define EMBER_STREAM_SIG "*, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None"
 
 constexpr const char* kConv1dDoc =
     R"(1-D convolution (cross-correlation) over inputs with several channels.

@@ -124,8 +124,8 @@ void init_fast(nb::module_& parent) {
   def_op(m, "rms_norm", [](ArrayArg x, ArrayArg weight, float eps) {
     return fast::rms_norm(to_array(x), opt_array(weight), eps);
   }, "x"_a, "weight"_a.none(), "eps"_a,
-        nb::sig("def rms_norm(x: ember.core.array, weight: ember.core.array | None, eps: float, *, stream: ember.core.Stream | "
-                "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
+        nb::sig("def rms_norm(x: ember.core.array, weight: ember.core.array | None, eps: float, "
+                "*, " EMBER_STREAM_PARAM ") -> ember.core.array"),
         "Root mean square normalization over the last axis, in one fused kernel.\n\n"
         "Computes x / sqrt(mean(x^2) + eps) * weight, accumulating in float32 (float64 for\n"
         "float64 inputs).\n\n"
@@ -139,8 +139,9 @@ void init_fast(nb::module_& parent) {
   def_op(m, "layer_norm", [](ArrayArg x, ArrayArg weight, ArrayArg bias, float eps) {
     return fast::layer_norm(to_array(x), opt_array(weight), opt_array(bias), eps);
   }, "x"_a, "weight"_a.none(), "bias"_a.none(), "eps"_a,
-        nb::sig("def layer_norm(x: ember.core.array, weight: ember.core.array | None, bias: ember.core.array | None, eps: float, *, "
-                "stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
+        nb::sig("def layer_norm(x: ember.core.array, weight: ember.core.array | None, "
+                "bias: ember.core.array | None, eps: float, *, "
+                EMBER_STREAM_PARAM ") -> ember.core.array"),
         "Layer normalization over the last axis, in one fused kernel.\n\n"
         "Computes (x - mean) / sqrt(var + eps) * weight + bias, accumulating in float32.\n\n"
         "Args:\n"
@@ -168,9 +169,10 @@ void init_fast(nb::module_& parent) {
     return fast::rope(x, dims, traditional, base, scale, to_array(offset), opt_array(freqs));
   }, "a"_a, "dims"_a, nb::kw_only(), "traditional"_a, "base"_a.none(), "scale"_a, "offset"_a,
         "freqs"_a = nb::none(),
-        nb::sig("def rope(a: ember.core.array, dims: int, *, traditional: bool, base: float | None, scale: float, "
-                "offset: int | ember.core.array, freqs: ember.core.array | None = None, stream: ember.core.Stream | ember.core.ThreadLocalStream | "
-                "ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
+        nb::sig("def rope(a: ember.core.array, dims: int, *, traditional: bool, "
+                "base: float | None, scale: float, offset: int | ember.core.array, "
+                "freqs: ember.core.array | None = None, "
+                EMBER_STREAM_PARAM ") -> ember.core.array"),
         "Rotary positional encoding of an input (B, *, T, D).\n\n"
         "The first dims features at position t turn by the angles (offset + t) * scale * f_i,\n"
         "f_i = base^(-2i / dims) (or 1 / freqs[i]); pairs are (x_2i, x_2i+1) when traditional,\n"
@@ -200,9 +202,11 @@ void init_fast(nb::module_& parent) {
          },
          "q"_a, "k"_a, "v"_a, nb::kw_only(), "scale"_a, "mask"_a = nb::none(), "sinks"_a = nb::none(),
          "force_fused"_a = false,
-         nb::sig("def scaled_dot_product_attention(q: ember.core.array, k: ember.core.array, v: ember.core.array, *, scale: float, "
-                 "mask: None | str | ember.core.array = None, sinks: ember.core.array | None = None, force_fused: bool = "
-                 "False, stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
+         nb::sig("def scaled_dot_product_attention(q: ember.core.array, k: ember.core.array, "
+                 "v: ember.core.array, *, scale: float, "
+                 "mask: None | str | ember.core.array = None, "
+                 "sinks: ember.core.array | None = None, force_fused: bool = False, "
+                 EMBER_STREAM_PARAM ") -> ember.core.array"),
          "Attention softmax(q @ k.T * scale + mask) @ v, tiled with an online softmax.\n\n"
          "The (T_q, T_kv) score matrix is never stored, in the forward or the backward pass; the\n"
          "softmax runs in float32 whatever the inputs' precision.\n\n"
@@ -224,8 +228,8 @@ void init_fast(nb::module_& parent) {
   def_op(m, "cross_entropy", [](ArrayArg logits, ArrayArg targets) {
     return fast::cross_entropy(to_array(logits), to_array(targets));
   }, "logits"_a, "targets"_a,
-        nb::sig("def cross_entropy(logits: ember.core.array, targets: ember.core.array, *, stream: ember.core.Stream | "
-                "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> ember.core.array"),
+        nb::sig("def cross_entropy(logits: ember.core.array, targets: ember.core.array, *, "
+                EMBER_STREAM_PARAM ") -> ember.core.array"),
         "Cross entropy with class indices as targets, in one fused kernel.\n\n"
         "Computes logsumexp(logits, axis=-1) - logits[..., target] with float32 accumulation.\n"
         "A negative target counts from the end; one outside [-C, C) contributes 0.\n\n"
@@ -246,9 +250,11 @@ void init_fast(nb::module_& parent) {
         },
         "q"_a, "k"_a, "v"_a, "gamma"_a, "beta"_a, "initial_state"_a = nb::none(),
         "mask"_a = nb::none(), "stream"_a = nb::none(),
-        nb::sig("def gated_delta_update(q: ember.core.array, k: ember.core.array, v: ember.core.array, gamma: ember.core.array, beta: ember.core.array, "
-                "initial_state: ember.core.array | None = None, mask: ember.core.array | None = None, stream: ember.core.Stream | "
-                "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> list[ember.core.array]"),
+        nb::sig("def gated_delta_update(q: ember.core.array, k: ember.core.array, "
+                "v: ember.core.array, gamma: ember.core.array, beta: ember.core.array, "
+                "initial_state: ember.core.array | None = None, "
+                "mask: ember.core.array | None = None, "
+                EMBER_STREAM_PARAM ") -> list[ember.core.array]"),
         "The gated delta rule (Gated DeltaNet's recurrence), in one fused kernel.\n\n"
         "For each step t and value head h with state S (Dv, Dk): S <- gamma_t S, then\n"
         "S <- S + beta_t (v_t - S k_t) k_t^T, and y_t = S q_t. Value head h reads query / key\n"
@@ -277,11 +283,14 @@ void init_fast(nb::module_& parent) {
            nb::kw_only(), "inputs"_a, "output_shapes"_a, "output_dtypes"_a, "grid"_a, "threadgroup"_a,
            "template"_a = nb::none(), "init_value"_a = nb::none(), "verbose"_a = false,
            "stream"_a = nb::none(),
-           nb::sig("def __call__(self, *, inputs: collections.abc.Sequence[ember.core.array], output_shapes: collections.abc.Sequence[collections.abc.Sequence[int]], "
-                   "output_dtypes: collections.abc.Sequence[ember.core.Dtype], grid: tuple[int, int, int], threadgroup: "
-                   "tuple[int, int, int], template: collections.abc.Sequence[tuple[str, bool | int | ember.core.Dtype]] | None = "
-                   "None, init_value: float | None = None, verbose: bool = False, stream: ember.core.Stream | "
-                   "ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> list[ember.core.array]"),
+           nb::sig("def __call__(self, *, inputs: collections.abc.Sequence[ember.core.array], "
+                   "output_shapes: collections.abc.Sequence[collections.abc.Sequence[int]], "
+                   "output_dtypes: collections.abc.Sequence[ember.core.Dtype], grid: tuple[int, "
+                   "int, int], threadgroup: tuple[int, int, int], "
+                   "template: collections.abc.Sequence[tuple[str, "
+                   "bool | int | ember.core.Dtype]] | None = None, "
+                   "init_value: float | None = None, verbose: bool = False, "
+                   EMBER_STREAM_PARAM ") -> list[ember.core.array]"),
            kKernelCallDoc)
       .def_prop_ro("name", [](const KernelFunction& k) { return k.spec.name; }, "The kernel's name.")
       .def_prop_ro("source", [](const KernelFunction& k) { return k.spec.source; },
@@ -337,8 +346,9 @@ void init_fast(nb::module_& parent) {
         nb::sig("def metal_kernel(name: str, input_names: collections.abc.Sequence[str], "
                 "output_names: collections.abc.Sequence[str], source: str, header: str = '', "
                 "ensure_row_contiguous: bool = True, atomic_outputs: bool = False, "
-                "compile_options: collections.abc.Mapping[str, typing.Any] | None = None) "
-                "-> collections.abc.Callable[..., list[ember.core.array]]"),
+                "compile_options: collections.abc.Mapping[str, "
+                "typing.Any] | None = None) -> collections.abc.Callable[..., "
+                "list[ember.core.array]]"),
         "A custom Metal kernel from the body of its function (MLX's API).\n\n"
         "Metal is not supported by ember: the kernel object is made and can be called, but\n"
         "evaluating its outputs raises a ValueError.");
@@ -373,11 +383,14 @@ void init_fast(nb::module_& parent) {
         nb::kw_only(), "name"_a, "compiled_source"_a, "inputs"_a, "output_shapes"_a, "output_dtypes"_a,
         "scalars"_a, "grid"_a, "threadgroup"_a, "shared_memory"_a = 0, "init_value"_a = nb::none(),
         "ensure_row_contiguous"_a = false, "stream"_a = nb::none(),
-        nb::sig("def precompiled_cuda_kernel(*, name: str, compiled_source: bytes, inputs: collections.abc.Sequence[ember.core.array], "
-                "output_shapes: collections.abc.Sequence[tuple[int, ...]], output_dtypes: collections.abc.Sequence[ember.core.Dtype], scalars: "
-                "collections.abc.Sequence[object], grid: tuple[int, int, int], threadgroup: tuple[int, int, int], "
-                "shared_memory: int = 0, init_value: float | None = None, ensure_row_contiguous: bool = "
-                "False, stream: ember.core.Stream | ember.core.ThreadLocalStream | ember.core.Device | ember.core.DeviceType | None = None) -> list[ember.core.array]"),
+        nb::sig("def precompiled_cuda_kernel(*, name: str, compiled_source: bytes, "
+                "inputs: collections.abc.Sequence[ember.core.array], "
+                "output_shapes: collections.abc.Sequence[tuple[int, ...]], "
+                "output_dtypes: collections.abc.Sequence[ember.core.Dtype], "
+                "scalars: collections.abc.Sequence[object], grid: tuple[int, int, int], "
+                "threadgroup: tuple[int, int, int], shared_memory: int = 0, "
+                "init_value: float | None = None, ensure_row_contiguous: bool = False, "
+                EMBER_STREAM_PARAM ") -> list[ember.core.array]"),
         "Runs a precompiled CUDA kernel (PTX or cubin bytes) with inputs and scalar arguments.\n\n"
         "Returns:\n"
         "    The output arrays. Evaluating them needs ember's CUDA backend: this build raises a\n"

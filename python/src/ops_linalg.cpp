@@ -160,7 +160,7 @@ Returns:
     for (nb::handle h : operands) xs.push_back(to_array(h));
     return einsum(subscripts, xs);
   }, "subscripts"_a, "operands"_a,
-  nb::sig("def einsum(subscripts: str, *operands: array, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+  nb::sig("def einsum(subscripts: str, *operands: array, " EMBER_STREAM_PARAM ") -> array"),
   R"(Einstein summation over the operands, as matmuls.
 
 Supports explicit ("ij,jk->ik") and implicit ("ij,jk") outputs, letters

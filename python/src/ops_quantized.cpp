@@ -69,7 +69,7 @@ void init_ops_quantized(nb::module_& m) {
   nb::kw_only(), "global_scale"_a = nb::none(),
   nb::sig("def quantize(w: array, group_size: int | None = None, bits: int | None = None, "
           "mode: str = 'affine', *, global_scale: array | None = None, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> tuple[array, ...]"),
+          EMBER_STREAM_PARAM ") -> tuple[array, ...]"),
   quantize_doc().c_str());
 
   def_op(m, "dequantize", [](ArrayArg w, ArrayArg scales, ArrayArg biases,
@@ -84,7 +84,7 @@ void init_ops_quantized(nb::module_& m) {
   nb::sig("def dequantize(w: array, scales: array, biases: array | None = None, "
           "group_size: int | None = None, bits: int | None = None, mode: str = 'affine', "
           "global_scale: array | None = None, dtype: Dtype | None = None, *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(The matrix that (w, scales, biases) packs (see quantize).
 
 affine: scale * q + bias, computed in the scales' dtype (rounded after the product, as
@@ -115,7 +115,7 @@ Returns:
   nb::sig("def quantized_matmul(x: array, w: array, scales: array, biases: array | None = None, "
           "transpose: bool = True, group_size: int | None = None, bits: int | None = None, "
           "mode: str = 'affine', *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(x @ W.T (transpose=True) or x @ W, with W given packed (see quantize).
 
 The CPU kernel reads the packed words directly: it unpacks small tiles of W next to the
@@ -154,7 +154,7 @@ Returns:
           "transpose: bool = True, group_size: int | None = None, bits: int | None = None, "
           "mode: str = 'affine', global_scale: array | None = None, *, "
           "sorted_indices: bool = False, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(quantized_matmul with matrix-level gather (the quantized gather_mm).
 
 Position i of the broadcast index arrays multiplies x's matrix lhs_indices[i] by w's
@@ -190,7 +190,7 @@ Returns:
   nb::sig("def qqmm(x: array, w: array, scales: array | None = None, "
           "group_size: int | None = None, bits: int | None = None, mode: str = 'nvfp4', "
           "global_scale_x: array | None = None, global_scale_w: array | None = None, *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(x @ w.T with both operands quantized: x on the fly, w unless already packed.
 
 Computes Q(x) @ Q(w).T, Q the mode's round trip (quantize, then dequantize) along K.
@@ -226,7 +226,7 @@ Returns:
           "group_size: int | None = None, bits: int | None = None, mode: str = 'nvfp4', "
           "global_scale_x: array | None = None, global_scale_w: array | None = None, *, "
           "sorted_indices: bool = False, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(qqmm with matrix-level gather (indices as gather_qmm's).
 
 Returns:
@@ -234,7 +234,7 @@ Returns:
 
   def_op(m, "to_fp8", [](ArrayArg x) { return to_fp8(to_array(x)); }, "x"_a,
   nb::sig("def to_fp8(x: array, *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(Converts floats to E4M3 (fp8) bytes, rounding to nearest even.
 
 Values from 464 up, infinities and NaN become +-448 (0x7E / 0xFE), as MLX's CPU
@@ -246,7 +246,7 @@ Returns:
   def_op(m, "from_fp8", [](ArrayArg x, Dtype dtype) { return from_fp8(to_array(x), dtype); },
   "x"_a, "dtype"_a = Dtype::bfloat16,
   nb::sig("def from_fp8(x: array, dtype: Dtype = bfloat16, *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(Converts E4M3 (fp8) bytes (uint8) to floats of dtype (0x7F / 0xFF are NaN).
 
 Args:
@@ -260,7 +260,7 @@ Args:
   "sorted_indices"_a = false,
   nb::sig("def gather_mm(a: array, b: array, lhs_indices: array | None = None, "
           "rhs_indices: array | None = None, *, sorted_indices: bool = False, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(Matrix product with matrix-level gather: a's matrix lhs_indices[i] times b's matrix
 rhs_indices[i] for every position i of the broadcast indices (flat over the batch dims; a
 missing one means every matrix; negative ones count from the end). 1-D operands as
@@ -278,7 +278,7 @@ Returns:
   nb::sig("def block_masked_mm(a: array, b: array, block_size: int = 64, "
           "mask_out: array | None = None, mask_lhs: array | None = None, "
           "mask_rhs: array | None = None, *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(a @ b with block_size x block_size blocks masked.
 
 mask_out (..., ceil(M / bs), ceil(N / bs)) masks the output's blocks, mask_lhs
@@ -293,7 +293,7 @@ Args:
     return segmented_mm(to_array(a), to_array(b), to_array(segments));
   }, "a"_a, "b"_a, "segments"_a,
   nb::sig("def segmented_mm(a: array, b: array, segments: array, *, "
-          "stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array"),
+          EMBER_STREAM_PARAM ") -> array"),
   R"(A matrix product per segment of the inner dimension.
 
 out[s] = a[:, start:end] @ b[start:end, :] for each (start, end) of segments (..., 2),

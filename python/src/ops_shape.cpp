@@ -183,8 +183,8 @@ void init_ops_shape(nb::module_& m) {
     nb::list l;
     for (auto& x : out) l.append(nb::cast(x));
     return nb::tuple(l);
-  }, nb::sig("def broadcast_arrays(*arrays: array | numpy.typing.ArrayLike, stream: Stream | "
-             "ThreadLocalStream | Device | DeviceType | None = None) -> tuple[array, ...]"),
+  }, nb::sig("def broadcast_arrays(*arrays: array | numpy.typing.ArrayLike, "
+             EMBER_STREAM_PARAM ") -> tuple[array, ...]"),
      "arrays"_a, "Broadcasts arrays against each other.\n\n"
      "Args:\n    *arrays: Input arrays.\n\nReturns:\n    A tuple of arrays of the common shape.");
   def_op(m, "concatenate", [](ArraysArg arrays, std::optional<int> axis) {
@@ -300,7 +300,8 @@ void init_ops_shape(nb::module_& m) {
     for (nb::handle h : arys) out.append(nb::cast(name(to_array(h))));                      \
     if (out.size() == 1) return out[0];                                                     \
     return std::move(out);                                                                  \
-  }, "arys"_a, nb::sig("def " #name "(*arys: array, stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> array | list[array]"), \
+  }, "arys"_a,                                                                            \
+     nb::sig("def " #name "(*arys: array, " EMBER_STREAM_PARAM ") -> array | list[array]"), \
         "The inputs with at least as many dimensions as the name says (numpy's placement).\n\n" \
         "Args:\n    *arys: Input arrays.\n\nReturns:\n    An array for one input, else a list.")
   ATLEAST(atleast_1d);
@@ -326,7 +327,8 @@ void init_ops_shape(nb::module_& m) {
     for (auto& p : meshgrid(to_array_list(arrays), sparse, indexing)) out.append(nb::cast(p));
     return out;
   }, "arrays"_a, "sparse"_a = false, "indexing"_a = "xy",
-        nb::sig("def meshgrid(*arrays: array, sparse: bool = False, indexing: str = 'xy', stream: Stream | ThreadLocalStream | Device | DeviceType | None = None) -> list[array]"),
+        nb::sig("def meshgrid(*arrays: array, sparse: bool = False, indexing: str = 'xy', "
+                EMBER_STREAM_PARAM ") -> list[array]"),
         "Coordinate grids from 1-D coordinate arrays (numpy.meshgrid).\n\n"
         "Args:\n    *arrays: The coordinates along each dimension.\n"
         "    sparse: Return broadcastable arrays instead of full grids.\n"

@@ -650,6 +650,16 @@ constexpr int64_t kBlasRows = 224;
 // arithmetic on a loaded machine); larger matrices go in a few slabs.
 constexpr int64_t kSlab = 1 << 24;
 
+// n elements of A for a slab of unpacked W, from ember's allocator (uninitialized, counted
+// against the memory limit; a failure names the kernel), as the kernels' other scratch arrays.
+template <typename A>
+array slab_buffer(int64_t n) {
+  array b = array::placeholder(Shape{n}, std::is_same_v<A, double> ? Dtype::float64
+                                                                    : Dtype::float32);
+  b.allocate_row_contiguous();
+  return b;
+}
+
 // y = x @ W.T (transpose) or x @ W with W unpacked one slab of rows (or columns) at a time.
 template <typename A, typename S>
 void qmm_slabs(const QuantSpec& s, bool transpose, const A* x, int64_t M, int64_t K,
@@ -657,14 +667,15 @@ void qmm_slabs(const QuantSpec& s, bool transpose, const A* x, int64_t M, int64_
   if (transpose) {
     // Slabs of rows of W: y[:, n0:n1] = x @ slab.T.
     const int64_t rows = std::max<int64_t>(1, kSlab / std::max<int64_t>(K, 1));
-    std::vector<A> buf(static_cast<size_t>(std::min(rows, N) * K));
+    array slab = slab_buffer<A>(std::min(rows, N) * K);
+    A* buf = slab.data<A>();
     for (int64_t n0 = 0; n0 < N; n0 += rows) {
       const int64_t nr = std::min(rows, N - n0);
       cpu::parallel_for(nr, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(K, 1)),
                         [&](int64_t b, int64_t e) {
-                          run_decode_rows(s, W, n0 + b, n0 + e, 0, K, buf.data() + b * K, global);
+                          run_decode_rows(s, W, n0 + b, n0 + e, 0, K, buf + b * K, global);
                         });
-      cpu::gemm(false, true, int(M), int(nr), int(K), A(1), x, int(K), buf.data(), int(K), A(0),
+      cpu::gemm(false, true, int(M), int(nr), int(K), A(1), x, int(K), buf, int(K), A(0),
                 y + n0, int(N));
     }
     return;
@@ -673,14 +684,15 @@ void qmm_slabs(const QuantSpec& s, bool transpose, const A* x, int64_t M, int64_
   const int g = s.group_size;
   int64_t cols = std::max<int64_t>(g, kSlab / std::max<int64_t>(K, 1) / g * g);
   cols = std::min(cols, N);
-  std::vector<A> buf(static_cast<size_t>(K * cols));
+  array slab = slab_buffer<A>(K * cols);
+  A* buf = slab.data<A>();
   for (int64_t c0 = 0; c0 < N; c0 += cols) {
     const int64_t nc = std::min(cols, N - c0);
     cpu::parallel_for(K, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(nc, 1)),
                       [&](int64_t b, int64_t e) {
-                        run_decode_rows(s, W, b, e, c0, nc, buf.data() + b * nc, global);
+                        run_decode_rows(s, W, b, e, c0, nc, buf + b * nc, global);
                       });
-    cpu::gemm(false, false, int(M), int(nc), int(K), A(1), x, int(K), buf.data(), int(nc), A(0),
+    cpu::gemm(false, false, int(M), int(nc), int(K), A(1), x, int(K), buf, int(nc), A(0),
               y + c0, int(N));
   }
 }

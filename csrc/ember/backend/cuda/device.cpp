@@ -229,8 +229,8 @@ void drain_all() {
 
 // Device blocks whose values a kernel could not compute (an index out of bounds), with the
 // error: every later host read of such a block and every kernel that would read it raises
-// it again, whichever thread asks, until the block is freed. `any_failed` keeps the check
-// to one atomic load while there are none.
+// it again, whichever thread asks, until the block is freed. `any` keeps the check to one
+// atomic load while there are none. `mu` also guards the devices' error words.
 struct FailedBlocks {
   std::mutex mu;
   std::unordered_map<const void*, std::string> why;
@@ -274,26 +274,20 @@ void raise_device_error(int device) {
   if (!e || !e->flag) return;
   // One reader at a time: two threads synchronizing at once must not both take the error,
   // nor one read it while the other clears it.
-  static std::mutex mu;
-  std::unique_lock<std::mutex> lock(mu);
+  FailedBlocks& f = failed_blocks();
+  std::lock_guard<std::mutex> lock(f.mu);
   if (!e->flag) return;
   const std::string op = e->op ? e->op : "gather";
-  const long long index = e->index, dim = e->dim;
   const bool is_unsigned = e->flag == 2;
-  const int axis = e->axis;
-  const void* out = e->out;
-  std::memset(e, 0, sizeof(DeviceError));
-  lock.unlock();
-  const std::string shown = is_unsigned ? std::to_string((unsigned long long)index)
-                                        : std::to_string(index);
-  std::string why = msg("[", op, "] Index ", shown, " is out of bounds for axis ", axis,
-                        " with size ", dim, " (found by a GPU kernel).");
-  if (out) {
-    FailedBlocks& f = failed_blocks();
-    std::lock_guard<std::mutex> lock(f.mu);
-    f.why[out] = why;
+  const std::string shown = is_unsigned ? std::to_string((unsigned long long)e->index)
+                                        : std::to_string(e->index);
+  const std::string why = msg("[", op, "] Index ", shown, " is out of bounds for axis ", e->axis,
+                              " with size ", e->dim, " (found by a GPU kernel).");
+  if (e->out) {
+    f.why[e->out] = why;
     f.any.store(true, std::memory_order_release);
   }
+  std::memset(e, 0, sizeof(DeviceError));
   throw std::out_of_range(why);
 }
 
