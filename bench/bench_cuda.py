@@ -74,6 +74,9 @@ def peers():
         import jax.numpy as _jnp
         if any(d.platform == "gpu" for d in _j.devices()):
             jax, jnp = _j, _jnp
+            # JAX computes float32 products in TF32 on recent GPUs by default; the rows are
+            # FP32 unless they say otherwise, as ember's and torch's defaults are.
+            jax.config.update("jax_default_matmul_precision", "highest")
     except Exception:
         pass
     return torch, jax, jnp
@@ -139,8 +142,11 @@ def main():
         jf = jax.jit(lambda v: f(jnp, v))
         tj = attempt("jax", lambda: jsync(lambda: jf(xj)))
     gbs = lambda t: "" if t is None else f" ({8 * n / t / 1e12:.2f} TB/s)"
+    # The machine's anchor: a device-to-device copy of the same bytes.
+    tcopy = attempt("torch clone", lambda: tsync(lambda: xt.clone())) if torch else None
     rows.append((f"sin(x)*2+exp(-x), 2^{n.bit_length() - 1} f32", f"eager {us(te)}; compiled {us(tc)}{gbs(tc)}",
-                 f"torch eager {us(tt)}; torch.compile {us(ttc)}{gbs(ttc)}; JAX-jit {us(tj)}{gbs(tj)}"))
+                 f"torch eager {us(tt)}; torch.compile {us(ttc)}{gbs(ttc)}; JAX-jit {us(tj)}{gbs(tj)}; "
+                 f"copy (torch clone) {us(tcopy)}{gbs(tcopy)}"))
     del x
 
     # ---- 2. matmul 8192 ----
@@ -267,10 +273,10 @@ def main():
             lo = h @ p["w2"] + p["b2"]
             return -jnp.mean(jax.nn.log_softmax(lo)[jnp.arange(lo.shape[0]), b])
 
-        @jax.jit
-        def jstep(p, a, b):
+        def jstep_raw(p, a, b):
             l, g = jax.value_and_grad(jloss)(p, a, b)
             return l, jax.tree_util.tree_map(lambda w, d: w - 0.01 * d, p, g)
+        jstep = jax.jit(jstep_raw)
         holder = [params]
 
         def run_j():
@@ -278,6 +284,27 @@ def main():
             return l
         t_j = attempt("jax mlp", lambda: jsync(run_j))
     rows.append(("MLP 784-512-10 SGD step, batch 8192", f"eager {us(t_e)}; compiled {us(t_c)}",
+                 f"torch eager {us(t_t)}; JAX-jit {us(t_j)}"))
+    # The same with TF32 products (JAX's default on this GPU).
+    os.environ["EMBER_CUDA_TF32"] = "1"
+    t_e = attempt("ember mlp tf32", lambda: lambda: mx.eval(step(), model.parameters()))
+    t_c = attempt("ember mlp compiled tf32", lambda: lambda: mx.eval(cstep(X, Y), state))
+    os.environ["EMBER_CUDA_TF32"] = "0"
+    t_t = t_j = None
+    if torch:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        t_t = attempt("torch mlp tf32", lambda: tsync(tstep))
+        torch.backends.cuda.matmul.allow_tf32 = False
+    if jax:
+        with jax.default_matmul_precision("tensorfloat32"):
+            jstep_tf32 = jax.jit(jstep_raw)
+            holder_tf = [holder[0]]
+
+            def run_jt():
+                l, holder_tf[0] = jstep_tf32(holder_tf[0], xj, yj)
+                return l
+            t_j = attempt("jax mlp tf32", lambda: jsync(run_jt))
+    rows.append(("MLP 784-512-10 SGD step, batch 8192, TF32", f"eager {us(t_e)}; compiled {us(t_c)}",
                  f"torch eager {us(t_t)}; JAX-jit {us(t_j)}"))
 
     # ---- 6. per-sample gradients of the MLP's loss, batch 1024 ----

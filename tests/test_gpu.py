@@ -194,6 +194,65 @@ def test_index_error_stays_with_its_array():
     assert np.array(good).tolist() == [1, 2]
 
 
+def test_index_error_reaches_only_what_it_spoiled():
+    """The synchronize that finds a GPU index error does not raise it for results that did not
+    come from the failing gather: those read fine, while the gather's result and everything
+    computed from it (through several ops, on another stream too) raise the IndexError."""
+    other = mx.new_stream(mx.gpu)
+    with mx.stream(mx.gpu):
+        base = mx.arange(10) * 1
+        mx.eval(base)
+        bad = mx.take(base, mx.array([0, 99]))
+        spoiled = (bad * 2 + 1).astype(mx.float32)
+        good = base * 3
+        mx.async_eval(spoiled, good)
+    with mx.stream(other):
+        far = mx.exp(spoiled) + 1  # waits for the default GPU stream's spoiled result
+        clean = base + 100
+        mx.async_eval(far, clean)
+    assert np.array(good).tolist() == [3 * i for i in range(10)]  # this sync finds the error
+    assert np.array(clean).tolist() == [i + 100 for i in range(10)]
+    for arr in (bad, spoiled, far):
+        with pytest.raises(IndexError, match="99"):
+            np.array(arr)
+    with pytest.raises(IndexError, match="99"):
+        mx.eval(mx.sum(far))
+    with mx.stream(mx.gpu):
+        again = base * 3
+        mx.eval(again, good)  # an eval of good results only raises nothing
+    assert np.array(again).tolist() == [3 * i for i in range(10)]
+    del bad, spoiled, far
+    with mx.stream(mx.gpu):
+        fresh = mx.take(base, mx.array([9, 8])) * 2 + 1  # may reuse the freed blocks
+    assert np.array(fresh).tolist() == [19, 17]
+
+
+def test_several_failing_gathers_before_a_synchronize_each_raise():
+    """Each failing op keeps its own error record: results of two different out-of-bounds
+    gathers queued before any synchronize both raise, each with its own index; past the
+    number of records, every gather of that window is taken as failed rather than leave one
+    unmarked."""
+    with mx.stream(mx.gpu):
+        base = mx.arange(10) * 1
+        a = mx.take(base, mx.array([0, 77]))
+        b = mx.take(base, mx.array([123, 1])) + 1
+        ok = base - 1
+        mx.async_eval(a, b, ok)
+    assert np.array(ok).tolist() == [i - 1 for i in range(10)]
+    with pytest.raises(IndexError, match="77"):
+        np.array(a)
+    with pytest.raises(IndexError, match="123"):
+        np.array(b)
+    with mx.stream(mx.gpu):
+        many = [mx.take(base, mx.array([1000 + i])) for i in range(40)]
+        mx.async_eval(*many)
+    mx.synchronize()  # collects, raises nothing: the reads do
+    for arr in many:
+        with pytest.raises(IndexError):
+            np.array(arr)
+    mx.eval(base + 1)  # later work runs
+
+
 def test_shapes_and_copies():
     both(lambda a: mx.concatenate([a, a * 2], axis=1), X, exact=True)
     both(lambda a: mx.pad(a, ((1, 2), (3, 0)), constant_values=7.0), X, exact=True)

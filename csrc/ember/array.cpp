@@ -41,19 +41,25 @@ Node::~Node() {
   }
 }
 
+// a * b for a, b >= 0, saturated at kMaxArraySize as row_major_strides does: only the
+// dimensions of an empty array (a zero among huge ones) can overflow int64.
+static int64_t mul_sat(int64_t a, int64_t b) {
+  return b != 0 && a > kMaxArraySize / b ? kMaxArraySize : a * b;
+}
+
 Flags compute_flags(const Shape& shape, const Strides& strides) {
   Flags f;
   int64_t expect = 1;
   for (int i = int(shape.size()) - 1; i >= 0; --i) {
     if (shape[i] == 1) continue;
     if (strides[i] != expect) f.row_contiguous = false;
-    expect *= shape[i];
+    expect = mul_sat(expect, shape[i]);
   }
   expect = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 1) continue;
     if (strides[i] != expect) f.col_contiguous = false;
-    expect *= shape[i];
+    expect = mul_sat(expect, shape[i]);
   }
   // Dense in some order: sorting the (stride, size) pairs gives a row-major layout.
   f.contiguous = f.row_contiguous || f.col_contiguous;
@@ -70,7 +76,7 @@ Flags compute_flags(const Shape& shape, const Strides& strides) {
         dense = false;
         break;
       }
-      e *= sz;
+      e = mul_sat(e, sz);
     }
     f.contiguous = dense;
   }

@@ -350,7 +350,10 @@ Workers& workers() {
 void eval(std::vector<array> outputs) {
   eval_impl(outputs);
   for (auto& o : outputs) {
-    if (o.valid() && o.stream().device.type == DeviceType::gpu) gpu::synchronize(o.stream());
+    if (o.valid() && o.stream().device.type == DeviceType::gpu) {
+      gpu::synchronize(o.stream());
+      gpu::check_result(o);
+    }
   }
 }
 

@@ -292,6 +292,23 @@ bool is_numpy_scalar(nb::handle o) {
 }
 }  // namespace
 
+namespace {
+// A 0-d array of a Python scalar's value in dtype t: one allocation, no cast kernel, for the
+// dtypes scalars usually take (same values as astype_now: exact, or float64 -> float32
+// rounded to nearest).
+array scalar_array(double v, Dtype t) {
+  if (t == Dtype::float32) return array(static_cast<float>(v));
+  if (t == Dtype::float64) return array(v);
+  return array(v).astype_now(t);
+}
+array scalar_array(int64_t v, Dtype t) {  // v fits t (checked by the caller)
+  if (t == Dtype::int32) return array(static_cast<int32_t>(v));
+  if (t == Dtype::int64) return array(v);
+  if (t == Dtype::float32) return array(static_cast<float>(v));
+  return array(v).astype_now(t);
+}
+}  // namespace
+
 array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
   if (nb::isinstance<array>(obj)) {
     const array& a = nb::cast<const array&>(obj);
@@ -338,9 +355,9 @@ array to_array(nb::handle obj, std::optional<Dtype> dtype, const array* like) {
           t = Dtype::int64;
         }
         if (!int_fits(obj, t)) int_out_of_range(obj, t);
-        return array(v).astype_now(t);
+        return scalar_array(v, t);
       }
-      case ScalarKind::floating: return array(nb::cast<double>(obj)).astype_now(t);
+      case ScalarKind::floating: return scalar_array(nb::cast<double>(obj), t);
       default: {
         Py_complex c = PyComplex_AsCComplex(obj.ptr());
         return array(complex64_t(float(c.real), float(c.imag))).astype_now(t);

@@ -26,14 +26,21 @@ void Transpose::eval_view(const std::vector<array>& inputs, array& out) {
 
 void Slice::eval_view(const std::vector<array>& inputs, array& out) {
   const array& in = inputs[0];
+  // An empty window addresses nothing (it may start one past the end, and the strides of an
+  // empty array with huge dimensions times its start or step overflow int64): the input's
+  // strides and offset.
+  if (out.size() == 0) {
+    out.set_view(in, in.strides(), in.offset());
+    return;
+  }
   Strides st(in.ndim());
   int64_t offset = in.offset();
   for (int i = 0; i < in.ndim(); ++i) {
-    st[i] = in.strides()[i] * step_[i];
+    // A dimension of one element never moves by its stride; a step near 2^63 times the
+    // stride would overflow (x[::2**63 - 1]).
+    st[i] = out.shape(i) == 1 ? in.strides()[i] : in.strides()[i] * step_[i];
     offset += start_[i] * in.strides()[i];
   }
-  // An empty window may start one past the end; keep the offset inside the buffer.
-  if (out.size() == 0) offset = in.offset();
   out.set_view(in, std::move(st), offset);
 }
 

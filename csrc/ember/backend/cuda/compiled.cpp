@@ -2,6 +2,8 @@
 // there and the generator knows every op; otherwise the chain's ops run one GPU kernel each
 // (the family kernels of unary.cu / binary.cu / copy.cu) on temporaries that live until the
 // stream's work is done, then the trailing sum if the graph has one.
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "ember/backend/cuda/copy.h"
@@ -41,7 +43,15 @@ void Compiled::eval_gpu(const std::vector<array>& inputs, array& out) {
       } else {
         p.n = out.size();
       }
-      if (cuda::launch_fused(src, p, bool(g.reduce), s)) return;
+      // Four elements' size (at most 16 bytes): the vector accesses' alignment.
+      auto aligned = [](const void* ptr, size_t itemsize) {
+        return reinterpret_cast<uintptr_t>(ptr) % std::min<size_t>(4 * itemsize, 16) == 0;
+      };
+      bool all_aligned = aligned(p.out, out.itemsize());
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        if (kinds[k] == cuda::InputKind::dense) all_aligned &= aligned(p.in[k], inputs[k].itemsize());
+      }
+      if (cuda::launch_fused(src, p, bool(g.reduce), all_aligned, s)) return;
     }
   }
   // Nodes made here run on s (their buffers are device memory of s).

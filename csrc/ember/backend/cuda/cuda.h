@@ -77,19 +77,26 @@ array device_array(const Shape& shape, Dtype dtype, const Stream& s);
 /// `a` is not such an array (or lives on the GPU).
 bool host_scalar(const array& a, void* value);
 
-/// Where kernels report an index out of bounds: a word in pinned host memory per device,
-/// checked (and cleared) when a stream of that device is synchronized. The output block
-/// named there is then marked failed (device.cpp): every later host read of it, and every
-/// kernel that would read it, raises the same IndexError until the block is freed.
+/// Where kernels report an index out of bounds: records in pinned host memory per device,
+/// collected (and cleared) when a stream of that device is synchronized. Each failing op
+/// claims one record by its output block (a compare-and-swap on `out`, so the threads of one
+/// kernel share a record); device.cpp then marks that block failed, and the results computed
+/// from it: reading them raises the IndexError. More failing ops than records before a
+/// collect set `overflow`, and that synchronize raises the error whatever it waited for.
 struct DeviceError {
-  int flag;        // 0: no error; 2: the index is unsigned (index holds its bits)
-  int axis;        // the user's axis
-  long long index; // the offending index
-  long long dim;   // the axis' size
-  const char* op;  // interned op name (host pointer)
-  const void* out; // the device block of the op's output, whose values are then undefined
+  unsigned long long out; // the device block of the op's output (0: a free record)
+  int flag;               // 1: signed index; 2: unsigned (index holds its bits)
+  int axis;               // the user's axis
+  long long index;        // the offending index
+  long long dim;          // the axis' size
+  const char* op;         // interned op name (host pointer)
 };
-DeviceError* device_error(int device);
+constexpr int kErrorRecords = 16;
+struct DeviceErrors {
+  DeviceError record[kErrorRecords];
+  int overflow;
+};
+DeviceErrors* device_error(int device);
 /// A stable pointer to `name` (kernels store it in DeviceError.op).
 const char* intern(const std::string& name);
 

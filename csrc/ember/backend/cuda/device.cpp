@@ -22,7 +22,9 @@
 // * Mirrors (allocator.h). A host buffer read by a kernel gets a device copy once, made on the
 //   reading stream; a GPU buffer read by the host gets a host copy once, after its stream's work.
 // * Errors found by kernels (an index out of bounds) are written to a word of pinned host
-//   memory per device, checked and cleared at each synchronize, which raises IndexError.
+//   memory per device, checked and cleared at each synchronize, which marks the failing op's
+//   output and the results computed from it (followed through each node's logged blocks);
+//   reading any of them raises the IndexError, the other results are unaffected.
 #include <cuda_runtime.h>
 
 #include <unistd.h>
@@ -45,6 +47,7 @@
 #include "ember/backend/cuda/cuda.h"
 #include "ember/backend/gpu/gpu.h"
 #include "ember/errors.h"
+#include "ember/primitives/index.h"
 #include "ember/primitives/primitive.h"
 
 namespace ember::cuda {
@@ -72,7 +75,7 @@ namespace {
 struct Devices {
   int count = 0;
   std::vector<cudaDeviceProp> props;
-  std::vector<DeviceError*> errors;  // pinned, mapped
+  std::vector<DeviceErrors*> errors;  // pinned, mapped
   Devices() {
     int n = 0;
     // No driver, no device, a driver too old: a CPU-only machine, not an error.
@@ -111,7 +114,24 @@ struct Batch {
   cudaEvent_t done;
   std::vector<BufferPtr> buffers;
   size_t bytes;
+  uint64_t last_seq;  // the lineage entries (below) up to this one are in the batch
 };
+
+// Lineage: the device blocks each GPU node wrote and read, logged (retain) until its kernels
+// have finished with no error reported, so that the results computed from a block a kernel
+// found an index error for can be told from the others (collect_device_error). `seq` orders
+// the entries of all streams: a node is logged after its kernels are queued, so a consumer's
+// entry comes after its producers' on every stream.
+struct LineageEntry {
+  uint64_t seq;
+  int outs;                         // blocks[0, outs) were written, the rest read
+  bool checks_indices;              // a gather or scatter: its kernels may report an error
+  std::vector<const void*> blocks;
+};
+std::atomic<uint64_t>& lineage_seq() {
+  static std::atomic<uint64_t> n{1};
+  return n;
+}
 
 struct StreamState {
   int device = 0;
@@ -122,6 +142,8 @@ struct StreamState {
   int pending_nodes = 0;
   std::deque<Batch> in_flight;
   size_t in_flight_bytes = 0;
+  std::deque<LineageEntry> lineage;
+  uint64_t batched_seq = 0;  // the last entry a batch covers
 };
 
 constexpr int kMaxStreams = 1 << 14;
@@ -171,15 +193,32 @@ void put_event(cudaEvent_t e) {
   free_events().push_back(e);
 }
 
-// Releases the batches whose work has finished (or all of them after a synchronize).
+// Whether a kernel of `device` reported an error not yet collected (a plain read of the
+// pinned word: a stale answer only keeps lineage entries a little longer).
+bool error_pending(int device) {
+  const DeviceErrors* e = devices().errors[size_t(device)];
+  return e && (*static_cast<const volatile unsigned long long*>(&e->record[0].out) != 0 ||
+               *static_cast<const volatile int*>(&e->overflow) != 0);
+}
+
+// Drops the lineage entries up to `seq`: their kernels finished and reported no error.
+void trim_lineage(StreamState& st, uint64_t seq) {
+  if (error_pending(st.device)) return;  // kept until collect_device_error has used them
+  while (!st.lineage.empty() && st.lineage.front().seq <= seq) st.lineage.pop_front();
+}
+
+// Releases the batches whose work has finished (or all of them after a synchronize that
+// began when the lineage sequence was at `drained`).
 // Called with st.mu held; the buffers are destroyed by the caller after unlocking.
-void reap(StreamState& st, bool all, std::vector<BufferPtr>& dead) {
+void reap(StreamState& st, bool all, std::vector<BufferPtr>& dead, uint64_t drained = 0) {
+  if (all) trim_lineage(st, drained);
   while (!st.in_flight.empty()) {
     Batch& b = st.in_flight.front();
     if (!all) {
       cudaError_t q = cudaEventQuery(b.done);
       if (q == cudaErrorNotReady) break;
       if (q != cudaSuccess) (void)cudaGetLastError();
+      trim_lineage(st, b.last_seq);
     }
     for (auto& p : b.buffers) dead.push_back(std::move(p));
     st.in_flight_bytes -= b.bytes;
@@ -190,8 +229,11 @@ void reap(StreamState& st, bool all, std::vector<BufferPtr>& dead) {
 
 // Closes the pending list with an event. Called with st.mu held.
 void close_batch(StreamState& st) {
-  if (st.pending.empty()) return;
-  Batch b{get_event(), std::move(st.pending), st.pending_bytes};
+  const uint64_t last = st.lineage.empty() ? 0 : st.lineage.back().seq;
+  // A batch with no buffers still closes new lineage entries, so that they are trimmed.
+  if (st.pending.empty() && last <= st.batched_seq) return;
+  st.batched_seq = last;
+  Batch b{get_event(), std::move(st.pending), st.pending_bytes, last};
   set_device(st.device);
   EMBER_CUDA_CHECK(cudaEventRecord(b.done, st.cs));
   st.in_flight_bytes += b.bytes;
@@ -204,6 +246,8 @@ void close_batch(StreamState& st) {
 // Waits for everything queued on a stream and releases what it kept.
 void drain(StreamState& st) {
   set_device(st.device);
+  // Entries logged before the wait began are of kernels the wait covers.
+  const uint64_t drained = lineage_seq().load(std::memory_order_acquire) - 1;
   EMBER_CUDA_CHECK(cudaStreamSynchronize(st.cs));
   std::vector<BufferPtr> dead;
   {
@@ -212,7 +256,7 @@ void drain(StreamState& st) {
     st.pending.clear();
     st.pending_bytes = 0;
     st.pending_nodes = 0;
-    reap(st, true, dead);
+    reap(st, true, dead, drained);
   }
 }
 
@@ -264,31 +308,117 @@ void forget_block(const void* p) {
   f.any.store(!f.why.empty(), std::memory_order_release);
 }
 
-// Raises (and clears) an error a kernel of `device` reported, after marking the op's output
-// block failed. The synchronize that finds it raises it, whatever it waited for: a result
-// computed from the failed block (downstream of the gather) is as undefined as the block, and
-// which results were is not tracked. So a thread that synchronizes the device while another
-// thread's gather failed can receive that IndexError (README: known limits).
-void raise_device_error(int device) {
-  DeviceError* e = devices().errors[size_t(device)];
-  if (!e || !e->flag) return;
+// Collects (and clears) an error a kernel of `device` reported: the op's output block is
+// marked failed, and so is every block written by a node that read a failed block, following
+// the lineage of all the device's streams in order (a block written again by a node with no
+// failed input holds good data from then on). The error is not raised here: it is raised by
+// the reads of what it spoiled (check_block: host copies, kernels, eval's check_result), so a
+// thread that synchronizes while another thread's gather fails goes on. With more failing ops
+// than records, every gather and scatter of the lineage is taken as failed.
+void collect_device_error(int device) {
+  if (!error_pending(device)) return;
+  DeviceErrors* e = devices().errors[size_t(device)];
   // One reader at a time: two threads synchronizing at once must not both take the error,
   // nor one read it while the other clears it.
   FailedBlocks& f = failed_blocks();
   std::lock_guard<std::mutex> lock(f.mu);
-  if (!e->flag) return;
-  const std::string op = e->op ? e->op : "gather";
-  const bool is_unsigned = e->flag == 2;
-  const std::string shown = is_unsigned ? std::to_string((unsigned long long)e->index)
-                                        : std::to_string(e->index);
-  const std::string why = msg("[", op, "] Index ", shown, " is out of bounds for axis ", e->axis,
-                              " with size ", e->dim, " (found by a GPU kernel).");
-  if (e->out) {
-    f.why[e->out] = why;
-    f.any.store(true, std::memory_order_release);
+  if (!error_pending(device)) return;
+  std::unordered_map<const void*, std::string> sources;  // failing op's block -> its error
+  std::string first;
+  for (const DeviceError& r : e->record) {
+    if (!r.out) break;
+    const std::string shown = r.flag == 2 ? std::to_string((unsigned long long)r.index)
+                                          : std::to_string(r.index);
+    std::string why = msg("[", r.op ? r.op : "gather", "] Index ", shown,
+                          " is out of bounds for axis ", r.axis, " with size ", r.dim,
+                          " (found by a GPU kernel).");
+    if (first.empty()) first = why;
+    sources.emplace(reinterpret_cast<const void*>(r.out), std::move(why));
   }
-  std::memset(e, 0, sizeof(DeviceError));
-  throw std::out_of_range(why);
+  if (e->overflow) {
+    // More failing ops than records: which of the gathers and scatters not named failed is
+    // not known, so all of them are taken as failed.
+    first = first.empty() ? "[gather] An index was out of bounds (found by a GPU kernel)." : first;
+  }
+  const bool overflow = e->overflow != 0;
+  std::memset(static_cast<void*>(e), 0, sizeof(DeviceErrors));
+  // The lineage of every stream of the device, in the order the nodes were queued.
+  std::vector<LineageEntry> log;
+  {
+    std::lock_guard<std::mutex> streams_lock(streams_mu());
+    for (auto& p : stream_table()) {
+      StreamState* st = p.load(std::memory_order_acquire);
+      if (!st || st->device != device) continue;
+      std::lock_guard<std::mutex> st_lock(st->mu);
+      log.insert(log.end(), st->lineage.begin(), st->lineage.end());
+    }
+  }
+  std::sort(log.begin(), log.end(), [](const auto& x, const auto& y) { return x.seq < y.seq; });
+  const std::string unnamed = msg(first, " More GPU index errors were found than recorded (",
+                                  kErrorRecords, "); this result is one of ",
+                                  "the gathers and scatters that may have failed.");
+  // block -> the error of the data it holds ("" once rewritten from good inputs).
+  std::unordered_map<const void*, std::string> spoiled = sources;
+  for (const auto& entry : log) {
+    const std::string* why = nullptr;
+    for (int i = 0; i < entry.outs && !why; ++i) {
+      // A failing op's own node (its inputs are good).
+      auto it = sources.find(entry.blocks[size_t(i)]);
+      if (it != sources.end()) why = &it->second;
+    }
+    if (!why && overflow && entry.checks_indices) why = &unnamed;
+    for (size_t i = size_t(entry.outs); i < entry.blocks.size() && !why; ++i) {
+      auto it = spoiled.find(entry.blocks[i]);
+      if (it != spoiled.end() && !it->second.empty()) why = &it->second;
+    }
+    const std::string w = why ? *why : std::string();
+    for (int i = 0; i < entry.outs; ++i) {
+      const void* b = entry.blocks[size_t(i)];
+      if (!w.empty() || spoiled.count(b)) spoiled[b] = w;
+    }
+  }
+  for (const auto& [b, why] : spoiled) {
+    if (!why.empty()) f.why[b] = why;
+  }
+  f.any.store(!f.why.empty(), std::memory_order_release);
+}
+
+// Logs what a node of stream st wrote and read (retain). A node queued before an error was
+// collected but logged after (its kernels were queued before the blocks it read were marked)
+// is marked here.
+void log_lineage(StreamState& st, const std::vector<array>& inputs,
+                 const std::vector<array>& outputs) {
+  LineageEntry entry{0, 0, false, {}};
+  if (!outputs.empty() && outputs[0].has_primitive()) {
+    const Primitive* p = &outputs[0].primitive();
+    entry.checks_indices = dynamic_cast<const Gather*>(p) || dynamic_cast<const Scatter*>(p);
+  }
+  entry.blocks.reserve(inputs.size() + outputs.size());
+  auto add = [&](const array& a) {
+    if (!a.valid() || !a.buffer() || a.buffer()->device() < 0) return;
+    entry.blocks.push_back(a.buffer()->home());
+  };
+  for (const auto& a : outputs) add(a);
+  entry.outs = int(entry.blocks.size());
+  if (entry.outs == 0) return;
+  for (const auto& a : inputs) add(a);
+  std::vector<const void*> blocks = entry.blocks;
+  const int outs = entry.outs;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    entry.seq = lineage_seq().fetch_add(1, std::memory_order_acq_rel);
+    st.lineage.push_back(std::move(entry));
+  }
+  // After the entry is logged (not before): a collect that missed it has marked by now.
+  FailedBlocks& f = failed_blocks();
+  if (!f.any.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(f.mu);
+  std::string why;
+  for (size_t i = size_t(outs); i < blocks.size() && why.empty(); ++i) {
+    auto it = f.why.find(blocks[i]);
+    if (it != f.why.end()) why = it->second;
+  }
+  for (int i = 0; i < outs && !why.empty(); ++i) f.why[blocks[size_t(i)]] = why;
 }
 
 // ---- the device allocator ----------------------------------------------------------------
@@ -358,15 +488,15 @@ int sm_count() {
   return devices().props[size_t(d)].multiProcessorCount;
 }
 
-DeviceError* device_error(int device) {
+DeviceErrors* device_error(int device) {
   auto& devs = devices();
   std::lock_guard<std::mutex> lock(streams_mu());
   if (!devs.errors[size_t(device)]) {
     set_device(device);
     void* p = nullptr;
-    EMBER_CUDA_CHECK(cudaHostAlloc(&p, sizeof(DeviceError), cudaHostAllocMapped));
-    std::memset(p, 0, sizeof(DeviceError));
-    devs.errors[size_t(device)] = static_cast<DeviceError*>(p);
+    EMBER_CUDA_CHECK(cudaHostAlloc(&p, sizeof(DeviceErrors), cudaHostAllocMapped));
+    std::memset(p, 0, sizeof(DeviceErrors));
+    devs.errors[size_t(device)] = static_cast<DeviceErrors*>(p);
   }
   return devs.errors[size_t(device)];
 }
@@ -529,17 +659,23 @@ void new_stream(const Stream& s) {
 void synchronize(const Stream& s) {
   StreamState& st = state_of(s.index);
   drain(st);
-  raise_device_error(st.device);
+  collect_device_error(st.device);
 }
 
 void synchronize_all() {
   if (!is_available()) return;
   drain_all();
-  for (int d = 0; d < device_count(); ++d) raise_device_error(d);
+  for (int d = 0; d < device_count(); ++d) collect_device_error(d);
+}
+
+void check_result(const array& a) {
+  if (!a.valid() || !a.buffer() || a.buffer()->device() < 0) return;
+  check_block(a.buffer()->home());
 }
 
 void retain(const Stream& s, const std::vector<array>& inputs, const std::vector<array>& outputs) {
   StreamState& st = state_of(s.index);
+  log_lineage(st, inputs, outputs);
   std::vector<BufferPtr> dead;
   bool wait_oldest = false;
   {
@@ -716,7 +852,8 @@ void* make_host_mirror(const Buffer& b) {
   EMBER_CUDA_CHECK(cudaStreamSynchronize(st.cs));
   try {
     // Before the mirror is kept: a failed block never gets one, so each read raises.
-    raise_device_error(st.device);
+    collect_device_error(st.device);
+    check_block(b.home());
   } catch (...) {
     detail::free_host_block(m, cap);
     throw;

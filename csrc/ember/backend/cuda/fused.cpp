@@ -14,6 +14,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <mutex>
@@ -91,6 +93,7 @@ bool is_half(Dtype t) { return t == Dtype::float16 || t == Dtype::bfloat16; }
 bool is_float_like(Dtype t) { return is_floating(t); }
 
 constexpr const char* kPreamble = R"(
+template <typename T> struct alignas(sizeof(T) * 4 < 16 ? sizeof(T) * 4 : 16) Vec4 { T x[4]; };
 struct Params {
   const void* in[24];
   void* out;
@@ -255,11 +258,14 @@ std::string expression(const std::string& name, const std::vector<std::string>& 
   return "";
 }
 
-std::string load_expr(Dtype t, const std::string& ptr, const std::string& index) {
-  const std::string e = "((const " + std::string(storage_type(t)) + "*)" + ptr + ")[" + index + "]";
+// A stored value `e` of dtype t as the chain computes with it.
+std::string convert_expr(Dtype t, const std::string& e) {
   if (t == Dtype::float16) return "h2f(" + e + ")";
   if (t == Dtype::bfloat16) return "b2f(" + e + ")";
   return e;
+}
+std::string load_expr(Dtype t, const std::string& ptr, const std::string& index) {
+  return convert_expr(t, "((const " + std::string(storage_type(t)) + "*)" + ptr + ")[" + index + "]");
 }
 std::string store_expr(Dtype t, const std::string& v) {
   if (t == Dtype::float16) return "f2h(" + v + ")";
@@ -276,46 +282,58 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
     if (!storage_type(t)) return "";
   }
   if (g.input_dtypes.size() > size_t(kMaxFusedInputs)) return "";
-  std::ostringstream body;
-  // Inputs: v0..v{n-1}; op k: v{n + k}.
+  // Inputs: v0..v{n-1}; op k: v{n + k}. `vec`: dense inputs come from the registers w{k}
+  // (four consecutive elements, loaded at once), element j of each.
   const int n_in = g.num_inputs();
   bool any_strided = false;
   for (auto k : kinds) any_strided |= k == InputKind::strided;
-  if (any_strided) {
-    body << "      long long rest = i; long long idx[8];\n"
-            "      for (int d = p.ndim - 1; d >= 0; --d) { long long q = rest / p.shape[d]; "
-            "idx[d] = rest - q * p.shape[d]; rest = q; }\n";
-  }
-  std::vector<Dtype> dtype_of_value(g.input_dtypes);
-  for (int k = 0; k < n_in; ++k) {
-    const Dtype t = g.input_dtypes[size_t(k)];
-    std::string index = "i";
-    if (kinds[size_t(k)] == InputKind::scalar) {
-      index = "0";
-    } else if (kinds[size_t(k)] == InputKind::strided) {
-      body << "      long long o" << k << " = 0; for (int d = 0; d < p.ndim; ++d) o" << k
-           << " += idx[d] * p.strides[" << k << "][d];\n";
-      index = "o" + std::to_string(k);
+  auto emit = [&](bool vec) -> std::string {
+    std::ostringstream body;
+    if (any_strided) {
+      body << "      long long rest = i; long long idx[8];\n"
+              "      for (int d = p.ndim - 1; d >= 0; --d) { long long q = rest / p.shape[d]; "
+              "idx[d] = rest - q * p.shape[d]; rest = q; }\n";
     }
-    body << "      const " << compute_type(t) << " v" << k << " = "
-         << load_expr(t, "p.in[" + std::to_string(k) + "]", index) << ";\n";
-  }
-  for (size_t k = 0; k < g.ops.size(); ++k) {
-    const auto& op = g.ops[k];
-    std::vector<std::string> args;
-    std::vector<Dtype> arg_types;
-    for (int a : op.args) {
-      args.push_back("v" + std::to_string(a));
-      arg_types.push_back(dtype_of_value[size_t(a)]);
+    std::vector<Dtype> dtype_of_value(g.input_dtypes);
+    for (int k = 0; k < n_in; ++k) {
+      const Dtype t = g.input_dtypes[size_t(k)];
+      std::string value;
+      if (kinds[size_t(k)] == InputKind::scalar) {
+        value = load_expr(t, "p.in[" + std::to_string(k) + "]", "0");
+      } else if (kinds[size_t(k)] == InputKind::strided) {
+        body << "      long long o" << k << " = 0; for (int d = 0; d < p.ndim; ++d) o" << k
+             << " += idx[d] * p.strides[" << k << "][d];\n";
+        value = load_expr(t, "p.in[" + std::to_string(k) + "]", "o" + std::to_string(k));
+      } else if (vec) {
+        value = convert_expr(t, "w" + std::to_string(k) + ".x[j]");
+      } else {
+        value = load_expr(t, "p.in[" + std::to_string(k) + "]", "i");
+      }
+      body << "      const " << compute_type(t) << " v" << k << " = " << value << ";\n";
     }
-    if (!storage_type(op.dtype)) return "";
-    std::string e = expression(op.primitive->name(), args, arg_types, op.dtype);
-    if (e.empty()) return "";
-    if (op.dtype == Dtype::float16) e = "rh(" + e + ")";
-    if (op.dtype == Dtype::bfloat16) e = "rb(" + e + ")";
-    body << "      const " << compute_type(op.dtype) << " v" << (n_in + int(k)) << " = " << e << ";\n";
-    dtype_of_value.push_back(op.dtype);
-  }
+    for (size_t k = 0; k < g.ops.size(); ++k) {
+      const auto& op = g.ops[k];
+      std::vector<std::string> args;
+      std::vector<Dtype> arg_types;
+      for (int a : op.args) {
+        args.push_back("v" + std::to_string(a));
+        arg_types.push_back(dtype_of_value[size_t(a)]);
+      }
+      if (!storage_type(op.dtype)) return "";
+      std::string e = expression(op.primitive->name(), args, arg_types, op.dtype);
+      if (e.empty()) return "";
+      if (op.dtype == Dtype::float16) e = "rh(" + e + ")";
+      if (op.dtype == Dtype::bfloat16) e = "rb(" + e + ")";
+      body << "      const " << compute_type(op.dtype) << " v" << (n_in + int(k)) << " = " << e
+           << ";\n";
+      dtype_of_value.push_back(op.dtype);
+    }
+    return body.str();
+  };
+  const std::string scalar_body = emit(false);
+  if (scalar_body.empty()) return "";
+  std::ostringstream body;
+  body << scalar_body;
   const std::string last = "v" + std::to_string(n_in + int(g.ops.size()) - 1);
   std::ostringstream src;
   src << kPreamble;
@@ -329,6 +347,31 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
            "      if (i >= p.n) break;\n"
         << body.str() << "      ((" << storage_type(out_dtype) << "*)p.out)[i] = "
         << store_expr(out_dtype, last) << ";\n    }\n  }\n}\n";
+    if (!any_strided) {
+      // Four consecutive elements per thread, read and written with one vector access each
+      // (launch_fused uses it when the pointers are aligned); the last n % 4 elements are the
+      // first block's.
+      const std::string So = storage_type(out_dtype);
+      src << "extern \"C\" __global__ void ember_fused_vec(const Params p) {\n"
+             "  const long long groups = p.n >> 2;\n"
+             "  for (long long g = (long long)blockIdx.x * blockDim.x + threadIdx.x; g < groups;\n"
+             "       g += (long long)gridDim.x * blockDim.x) {\n";
+      for (int k = 0; k < n_in; ++k) {
+        if (kinds[size_t(k)] != InputKind::dense) continue;
+        const std::string S = storage_type(g.input_dtypes[size_t(k)]);
+        src << "    const Vec4<" << S << "> w" << k << " = ((const Vec4<" << S << ">*)p.in[" << k
+            << "])[g];\n";
+      }
+      src << "    Vec4<" << So << "> r;\n"
+             "#pragma unroll\n"
+             "    for (int j = 0; j < 4; ++j) {\n"
+          << emit(true) << "      r.x[j] = " << store_expr(out_dtype, last) << ";\n    }\n"
+          << "    ((Vec4<" << So << ">*)p.out)[g] = r;\n  }\n"
+             "  const long long i = (groups << 2) + threadIdx.x;\n"
+             "  if (blockIdx.x == 0 && i < p.n) {\n"
+          << body.str() << "      ((" << So << "*)p.out)[i] = " << store_expr(out_dtype, last)
+          << ";\n  }\n}\n";
+    }
   } else {
     // Block (r, b) sums segment b of row r (seg_len elements), accumulated in double; with one
     // segment per row it stores the row's result, else its partial sum, which
@@ -371,6 +414,7 @@ struct Compiled {
   cudaLibrary_t library = nullptr;
   cudaKernel_t kernel = nullptr;
   cudaKernel_t combine = nullptr;  // sources with a trailing sum only
+  cudaKernel_t vec = nullptr;      // elementwise sources without strided inputs only
   std::string error;  // non-empty: this source failed once; don't retry
 };
 std::mutex& cache_mu() {
@@ -413,7 +457,9 @@ Compiled build(const std::string& src, int device) {
   if (cudaLibraryLoadData(&c.library, bin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0) != cudaSuccess ||
       cudaLibraryGetKernel(&c.kernel, c.library, "ember_fused") != cudaSuccess ||
       (src.find("ember_fused_combine") != std::string::npos &&
-       cudaLibraryGetKernel(&c.combine, c.library, "ember_fused_combine") != cudaSuccess)) {
+       cudaLibraryGetKernel(&c.combine, c.library, "ember_fused_combine") != cudaSuccess) ||
+      (src.find("ember_fused_vec") != std::string::npos &&
+       cudaLibraryGetKernel(&c.vec, c.library, "ember_fused_vec") != cudaSuccess)) {
     (void)cudaGetLastError();
     c.error = "loading the generated kernel failed";
   }
@@ -423,22 +469,36 @@ Compiled build(const std::string& src, int device) {
 
 bool fused_available() { return nvrtc().ok && std::getenv("EMBER_DISABLE_JIT") == nullptr; }
 
-bool launch_fused(const std::string& src, const FusedParams& params, bool reduce,
+bool launch_fused(const std::string& src, const FusedParams& params, bool reduce, bool aligned,
                   const Stream& s) {
   const int device = s.device.index;
-  cudaKernel_t kernel = nullptr, combine = nullptr;
+  cudaKernel_t kernel = nullptr, combine = nullptr, vec = nullptr;
   {
     std::lock_guard<std::mutex> lock(cache_mu());
     auto key = std::make_pair(device, src);
     auto it = cache().find(key);
-    if (it == cache().end()) it = cache().emplace(key, build(src, device)).first;
+    if (it == cache().end()) {
+      it = cache().emplace(key, build(src, device)).first;
+      // EMBER_FUSED_LOG=1: why a generated kernel was not used (the chain then runs op by op).
+      static const bool log = std::getenv("EMBER_FUSED_LOG") != nullptr;
+      if (log && !it->second.error.empty()) {
+        std::fprintf(stderr, "[ember fused] %s\n--- source ---\n%s\n", it->second.error.c_str(),
+                     src.c_str());
+      }
+    }
     if (!it->second.error.empty()) return false;
     kernel = it->second.kernel;
     combine = it->second.combine;
+    vec = it->second.vec;
   }
   cudaStream_t cs = stream_of(s);
   FusedParams p = params;
   void* args[] = {&p};
+  if (!reduce && vec && aligned) {
+    EMBER_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(vec),
+                                      dim3(blocks_for(p.n / 4, 256, 1 << 20)), dim3(256), args, 0, cs));
+    return true;
+  }
   if (!reduce) {
     EMBER_CUDA_CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(kernel),
                                       dim3(blocks_for(p.n, 1024, 1 << 20)), dim3(256), args, 0, cs));

@@ -38,6 +38,9 @@ bool fused_available();
 /// With a trailing sum, params.n rows of params.row elements: few long rows are split over
 /// several blocks each, whose partial sums a second kernel adds in a fixed order (the result
 /// does not depend on timing).
-bool launch_fused(const std::string& src, const FusedParams& params, bool reduce, const Stream& s);
+/// `aligned`: every dense input and the output start at a multiple of four elements' size
+/// (at most 16 bytes), so that an elementwise chain may take four elements per access.
+bool launch_fused(const std::string& src, const FusedParams& params, bool reduce, bool aligned,
+                  const Stream& s);
 
 }  // namespace ember::cuda

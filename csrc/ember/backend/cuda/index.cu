@@ -17,7 +17,7 @@ namespace {
 template <typename I>
 __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long positions,
                             long long dim, long long stride, long long* __restrict__ offsets,
-                            DeviceError* err, int axis, const char* op, const void* out) {
+                            DeviceErrors* err, int axis, const char* op, const void* out) {
   for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < positions;
        p += (long long)gridDim.x * blockDim.x) {
     long long off[1];
@@ -32,13 +32,23 @@ __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long posi
       bad = j < 0 || j >= dim;
     }
     if (bad) {
-      if (atomicCAS(&err->flag, 0, ::cuda::std::is_unsigned_v<I> ? 2 : 1) == 0) {
-        err->axis = axis;
-        err->index = (long long)raw;
-        err->dim = dim;
-        err->op = op;
-        err->out = out;
+      // The op's record: the first free one, or the one another thread of it claimed.
+      const auto key = (unsigned long long)out;
+      int r = 0;
+      for (; r < kErrorRecords; ++r) {
+        const unsigned long long seen = atomicCAS(&err->record[r].out, 0ull, key);
+        if (seen == 0ull) {
+          DeviceError& e = err->record[r];
+          e.axis = axis;
+          e.index = (long long)raw;
+          e.dim = dim;
+          e.op = op;
+          e.flag = ::cuda::std::is_unsigned_v<I> ? 2 : 1;
+          break;
+        }
+        if (seen == key) break;
       }
+      if (r == kErrorRecords) err->overflow = 1;
       j = 0;
     }
     offsets[p] += j * stride;
@@ -233,7 +243,7 @@ Scratch index_offsets(const std::string& op, const std::vector<int>& labels,
   cudaStream_t cs = stream_of(s);
   EMBER_CUDA_CHECK(cudaMemsetAsync(offsets.get(), 0, size_t(positions) * sizeof(long long), cs));
   if (positions == 0) return offsets;
-  DeviceError* err = device_error(s.device.index);
+  DeviceErrors* err = device_error(s.device.index);
   const char* name = intern(op);
   for (size_t j = 0; j < idx.size(); ++j) {
     const array& ix = fits(idx[j].shape(), idx[j].strides()) ? idx[j] : contiguous_copy(idx[j], s);

@@ -35,11 +35,14 @@ EMBER_API int device_count();
 EMBER_API std::vector<std::pair<std::string, std::string>> device_info(int index);
 /// Creates the backend's queue for a new stream on a GPU device.
 EMBER_API void new_stream(const Stream& s);
-/// Waits until the work enqueued on GPU stream `s` has finished, then raises any error a
-/// kernel of that stream reported (an out-of-bounds index found on the device: IndexError).
+/// Waits until the work enqueued on GPU stream `s` has finished. An error a kernel reported
+/// (an out-of-bounds index found on the device) marks the results it spoiled: the failing
+/// op's output and what was computed from it; reading one raises the error (IndexError).
 EMBER_API void synchronize(const Stream& s);
 /// synchronize() for every GPU stream.
 EMBER_API void synchronize_all();
+/// Raises the error of a result a kernel's error spoiled (see synchronize), if `a` is one.
+EMBER_API void check_result(const array& a);
 /// The backend's name ("cuda", "metal") or "" without one.
 EMBER_API const char* backend_name();
 
