@@ -402,6 +402,10 @@ void log_lineage(StreamState& st, const std::vector<array>& inputs,
   entry.outs = int(entry.blocks.size());
   if (entry.outs == 0) return;
   for (const auto& a : inputs) add(a);
+  // A view (its output is its input's block, nothing else read) changes no block's state.
+  bool view = true;
+  for (size_t i = 0; i < entry.blocks.size() && view; ++i) view = entry.blocks[i] == entry.blocks[0];
+  if (view && entry.blocks.size() > 1) return;
   std::vector<const void*> blocks = entry.blocks;
   const int outs = entry.outs;
   {
