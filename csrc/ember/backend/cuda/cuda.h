@@ -78,13 +78,14 @@ array device_array(const Shape& shape, Dtype dtype, const Stream& s);
 bool host_scalar(const array& a, void* value);
 
 /// Where kernels report an index out of bounds: records in pinned host memory per device,
-/// collected (and cleared) when a stream of that device is synchronized. Each failing op
-/// claims one record by its output block (a compare-and-swap on `out`, so the threads of one
-/// kernel share a record); device.cpp then marks that block failed, and the results computed
-/// from it: reading them raises the IndexError. More failing ops than records before a
-/// collect set `overflow`, and that synchronize raises the error whatever it waited for.
+/// collected (and cleared) when a stream of that device is synchronized. Each failing node
+/// claims one record by its tag (node_tag(): a compare-and-swap on `tag`, so the threads of
+/// its kernels share a record); device.cpp then marks its output block failed, and the
+/// results computed from it: reading them raises the IndexError. More failing nodes than
+/// records before a collect set `overflow`: every gather and scatter since is taken as failed.
 struct DeviceError {
-  unsigned long long out; // the device block of the op's output (0: a free record)
+  unsigned long long tag; // the failing node's tag (0: a free record)
+  const void* out;        // the device block of the node's output
   int flag;               // 1: signed index; 2: unsigned (index holds its bits)
   int axis;               // the user's axis
   long long index;        // the offending index
@@ -97,6 +98,9 @@ struct DeviceErrors {
   int overflow;
 };
 DeviceErrors* device_error(int device);
+/// The tag of the node whose kernels this thread is queueing (its place in the lineage
+/// device.cpp logs when the node is done), for kernels that may report an error.
+unsigned long long node_tag();
 /// A stable pointer to `name` (kernels store it in DeviceError.op).
 const char* intern(const std::string& name);
 

@@ -41,6 +41,7 @@
 #include <mutex>
 #include <set>
 #include <unordered_map>
+#include <utility>
 #include <string>
 
 #include "ember/allocator.h"
@@ -124,6 +125,7 @@ struct Batch {
 // entry comes after its producers' on every stream.
 struct LineageEntry {
   uint64_t seq;
+  uint64_t tag;                     // node_tag() of its kernels, or 0
   int outs;                         // blocks[0, outs) were written, the rest read
   bool checks_indices;              // a gather or scatter: its kernels may report an error
   std::vector<const void*> blocks;
@@ -132,6 +134,9 @@ std::atomic<uint64_t>& lineage_seq() {
   static std::atomic<uint64_t> n{1};
   return n;
 }
+// The tag node_tag() gave the node this thread is queueing (0: none yet); tags are drawn
+// from the lineage sequence, so they differ from every other tag and seq.
+thread_local uint64_t reserved_seq = 0;
 
 struct StreamState {
   int device = 0;
@@ -197,7 +202,7 @@ void put_event(cudaEvent_t e) {
 // pinned word: a stale answer only keeps lineage entries a little longer).
 bool error_pending(int device) {
   const DeviceErrors* e = devices().errors[size_t(device)];
-  return e && (*static_cast<const volatile unsigned long long*>(&e->record[0].out) != 0 ||
+  return e && (*static_cast<const volatile unsigned long long*>(&e->record[0].tag) != 0 ||
                *static_cast<const volatile int*>(&e->overflow) != 0);
 }
 
@@ -323,20 +328,24 @@ void collect_device_error(int device) {
   FailedBlocks& f = failed_blocks();
   std::lock_guard<std::mutex> lock(f.mu);
   if (!error_pending(device)) return;
-  std::unordered_map<const void*, std::string> sources;  // failing op's block -> its error
+  struct Source {
+    const void* out;
+    std::string why;
+  };
+  std::unordered_map<uint64_t, Source> sources;  // failing node's tag -> its block, its error
   std::string first;
   for (const DeviceError& r : e->record) {
-    if (!r.out) break;
+    if (!r.tag) break;
     const std::string shown = r.flag == 2 ? std::to_string((unsigned long long)r.index)
                                           : std::to_string(r.index);
     std::string why = msg("[", r.op ? r.op : "gather", "] Index ", shown,
                           " is out of bounds for axis ", r.axis, " with size ", r.dim,
                           " (found by a GPU kernel).");
     if (first.empty()) first = why;
-    sources.emplace(reinterpret_cast<const void*>(r.out), std::move(why));
+    sources.emplace(r.tag, Source{r.out, std::move(why)});
   }
   if (e->overflow) {
-    // More failing ops than records: which of the gathers and scatters not named failed is
+    // More failing nodes than records: which of the gathers and scatters not named failed is
     // not known, so all of them are taken as failed.
     first = first.empty() ? "[gather] An index was out of bounds (found by a GPU kernel)." : first;
   }
@@ -358,13 +367,13 @@ void collect_device_error(int device) {
                                   kErrorRecords, "); this result is one of ",
                                   "the gathers and scatters that may have failed.");
   // block -> the error of the data it holds ("" once rewritten from good inputs).
-  std::unordered_map<const void*, std::string> spoiled = sources;
+  std::unordered_map<const void*, std::string> spoiled;
   for (const auto& entry : log) {
     const std::string* why = nullptr;
-    for (int i = 0; i < entry.outs && !why; ++i) {
-      // A failing op's own node (its inputs are good).
-      auto it = sources.find(entry.blocks[size_t(i)]);
-      if (it != sources.end()) why = &it->second;
+    auto src = entry.tag ? sources.find(entry.tag) : sources.end();  // a failing node
+    if (src != sources.end()) {
+      why = &src->second.why;
+      sources.erase(src);
     }
     if (!why && overflow && entry.checks_indices) why = &unnamed;
     for (size_t i = size_t(entry.outs); i < entry.blocks.size() && !why; ++i) {
@@ -377,6 +386,9 @@ void collect_device_error(int device) {
       if (!w.empty() || spoiled.count(b)) spoiled[b] = w;
     }
   }
+  // A failing node not logged yet (its kernels ran before its retain): its block holds its
+  // output still; what reads it is marked when logged (log_lineage).
+  for (const auto& [tag, source] : sources) spoiled[source.out] = source.why;
   for (const auto& [b, why] : spoiled) {
     if (!why.empty()) f.why[b] = why;
   }
@@ -388,7 +400,9 @@ void collect_device_error(int device) {
 // is marked here.
 void log_lineage(StreamState& st, const std::vector<array>& inputs,
                  const std::vector<array>& outputs) {
-  LineageEntry entry{0, 0, false, {}};
+  // The seq node_tag() gave this node's kernels, if one did.
+  const uint64_t reserved = std::exchange(reserved_seq, 0);
+  LineageEntry entry{0, reserved, 0, false, {}};
   if (!outputs.empty() && outputs[0].has_primitive()) {
     const Primitive* p = &outputs[0].primitive();
     entry.checks_indices = dynamic_cast<const Gather*>(p) || dynamic_cast<const Scatter*>(p);
@@ -490,6 +504,11 @@ cudaStream_t stream_of(const Stream& s) {
 int sm_count() {
   int d = current_device < 0 ? 0 : current_device;
   return devices().props[size_t(d)].multiProcessorCount;
+}
+
+unsigned long long node_tag() {
+  if (!reserved_seq) reserved_seq = lineage_seq().fetch_add(1, std::memory_order_acq_rel);
+  return reserved_seq;
 }
 
 DeviceErrors* device_error(int device) {

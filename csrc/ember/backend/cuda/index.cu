@@ -17,7 +17,8 @@ namespace {
 template <typename I>
 __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long positions,
                             long long dim, long long stride, long long* __restrict__ offsets,
-                            DeviceErrors* err, int axis, const char* op, const void* out) {
+                            DeviceErrors* err, unsigned long long tag, int axis, const char* op,
+                            const void* out) {
   for (long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x; p < positions;
        p += (long long)gridDim.x * blockDim.x) {
     long long off[1];
@@ -33,12 +34,12 @@ __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long posi
     }
     if (bad) {
       // The op's record: the first free one, or the one another thread of it claimed.
-      const auto key = (unsigned long long)out;
       int r = 0;
       for (; r < kErrorRecords; ++r) {
-        const unsigned long long seen = atomicCAS(&err->record[r].out, 0ull, key);
+        const unsigned long long seen = atomicCAS(&err->record[r].tag, 0ull, tag);
         if (seen == 0ull) {
           DeviceError& e = err->record[r];
+          e.out = out;
           e.axis = axis;
           e.index = (long long)raw;
           e.dim = dim;
@@ -46,7 +47,7 @@ __global__ void add_offsets(const I* __restrict__ idx, Dims<1> d, long long posi
           e.flag = ::cuda::std::is_unsigned_v<I> ? 2 : 1;
           break;
         }
-        if (seen == key) break;
+        if (seen == tag) break;
       }
       if (r == kErrorRecords) err->overflow = 1;
       j = 0;
@@ -245,6 +246,7 @@ Scratch index_offsets(const std::string& op, const std::vector<int>& labels,
   if (positions == 0) return offsets;
   DeviceErrors* err = device_error(s.device.index);
   const char* name = intern(op);
+  const unsigned long long node = node_tag();
   for (size_t j = 0; j < idx.size(); ++j) {
     const array& ix = fits(idx[j].shape(), idx[j].strides()) ? idx[j] : contiguous_copy(idx[j], s);
     const int label = j < labels.size() ? labels[j] : int(j);
@@ -253,8 +255,8 @@ Scratch index_offsets(const std::string& op, const std::vector<int>& labels,
       using I = decltype(tag);
       if constexpr (::cuda::std::is_integral_v<I> && !::cuda::std::is_same_v<I, bool>) {
         add_offsets<I><<<strided_grid(positions), kBlock, 0, cs>>>(
-            in<I>(ix, s), d, positions, shape[j], strides[j], offsets.as<long long>(), err, label,
-            name, out);
+            in<I>(ix, s), d, positions, shape[j], strides[j], offsets.as<long long>(), err, node,
+            label, name, out);
       } else {
         throw type_error(msg("[", op, "] Indices must be integers, got ", dtype_name(ix.dtype()), "."));
       }
