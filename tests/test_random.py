@@ -343,6 +343,17 @@ def test_randint_bounds():
     assert mx.random.randint(0, 10).shape == ()
 
 
+@pytest.mark.parametrize("lo,hi,positive", [
+    (-3, 2**63 - 1, 1.0), (-(2**63), 2**63 - 1, 0.5), (-(2**62), 2**62 + 5, 0.5)])
+def test_randint_ranges_wider_than_int64_max(lo, hi, positive):
+    # high - low > 2**63 - 1 overflowed in int64 (undefined behaviour, found by UBSan through
+    # tools/asan_python.sh); the range came out negative and every draw was `low`.
+    a = np.array(mx.random.randint(lo, hi, (2000,), dtype=mx.int64, key=key(3)))
+    assert a.min() >= lo and a.max() < hi
+    assert len(np.unique(a)) == 2000
+    assert abs((a > 0).mean() - positive) < 0.05
+
+
 # ---- categorical, permutation --------------------------------------------------
 
 def softmax(x, axis=-1):

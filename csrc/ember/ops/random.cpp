@@ -296,6 +296,9 @@ array multivariate_normal(const array& mean, const array& cov, const Shape& shap
 // ---- discrete distributions --------------------------------------------------------
 
 // low + (bits mod (high - low)) with 64-bit bits: the modulo bias is below 2^-32.
+// high - low and the sum are computed in uint64, where they wrap: high - low may exceed
+// INT64_MAX (randint(-3, 2**63 - 1)), which overflowed in int64 (undefined behaviour, and in
+// practice a negative range clamped to 1, so every draw was `low`).
 array randint(const array& low, const array& high, const Shape& shape, Dtype dtype, const Key& key) {
   if (!is_integral(dtype)) {
     throw std::invalid_argument(msg("[randint] dtype must be an integer type, got ", dtype_name(dtype), "."));
@@ -306,9 +309,12 @@ array randint(const array& low, const array& high, const Shape& shape, Dtype dty
   check_params("randint", shape, {low, high});
   array k = get_key("randint", key);
   array lo = astype(low, Dtype::int64), hi = astype(high, Dtype::int64);
-  array range = maximum(subtract(hi, lo), ember::detail::scalar(1, Dtype::int64));
-  array r = remainder(raw_bits(shape, 8, k), astype(range, Dtype::uint64));
-  return astype(add(lo, astype(r, Dtype::int64)), dtype);
+  array lo_u = astype(lo, Dtype::uint64);
+  // An empty or inverted range gives low.
+  array range = where(greater(hi, lo), subtract(astype(hi, Dtype::uint64), lo_u),
+                      ember::detail::scalar(1, Dtype::uint64));
+  array r = remainder(raw_bits(shape, 8, k), range);
+  return astype(astype(add(lo_u, r), Dtype::int64), dtype);
 }
 
 array bernoulli(const array& p, const std::optional<Shape>& shape, const Key& key) {
