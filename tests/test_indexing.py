@@ -226,6 +226,26 @@ def test_indexing_under_vmap():
 
 
 # ---- errors --------------------------------------------------------------------------------
+@pytest.mark.parametrize("step", [2**63 - 1, -(2**63), -(2**63 - 1), 2**62, -(2**62)])
+@pytest.mark.parametrize("bounds", [(None, None), (0, 2), (1, None), (-1, -3), (None, 0)])
+def test_slices_with_steps_near_int64_limits(bounds, step):
+    # ceil((stop - start) / step) and start + n * step overflowed int64: x[::2**63 - 1] raised
+    # "Negative dimension in shape (-1, 3)" instead of taking the first row.
+    xn = np.arange(6).reshape(2, 3)
+    x = mx.array(xn)
+    s = slice(bounds[0], bounds[1], step)
+    np.testing.assert_array_equal(np.asarray(x[s]), xn[s])
+    np.testing.assert_array_equal(np.asarray(x[:, s]), xn[:, s])
+    y, yn = mx.array(xn), xn.copy()
+    y[:, s] = -1
+    yn[:, s] = -1
+    np.testing.assert_array_equal(np.asarray(y), yn)
+    g = mx.grad(lambda a: a[s].sum())(mx.array(xn, dtype=mx.float32))
+    want = np.zeros((2, 3), np.float32)
+    want[s] = 1
+    np.testing.assert_array_equal(np.asarray(g), want)
+
+
 def test_index_errors():
     x = mx.array(np.zeros(SHAPE, np.float32))
     with pytest.raises(IndexError, match=r"Index 4 is out of bounds for axis 0 with size 4"):

@@ -126,6 +126,20 @@ def test_empty_shapes_with_huge_dims_are_fine():
     mx.eval(x)
 
 
+def test_views_of_empty_arrays_with_huge_dims():
+    # The zero comes first, so the row-major strides of the other dimensions (2**80) and the
+    # contiguity checks overflowed int64, as did a slice's start times those strides:
+    # undefined behaviour that only UBSan sees (tools/asan_python.sh), no wrong value here.
+    x = mx.zeros((0, 2**40, 2**40))
+    views = [x, x[:, 2**39:], x[:, ::-(2**20), 5:], mx.transpose(x), mx.reshape(x, (2**40, 0, 2**40)),
+             mx.broadcast_to(mx.zeros((1, 1, 1)), (0, 2**40, 2**40)),
+             mx.tile(mx.ones((2, 3)), (0, 2**31 - 1, 2**31 - 1))]
+    mx.eval(views)
+    assert [v.size for v in views] == [0] * len(views)
+    assert views[1].shape == (0, 2**39, 2**40) and views[2].shape == (0, 2**20, 2**40 - 5)
+    assert views[6].shape == (0, 2 * (2**31 - 1), 3 * (2**31 - 1))
+
+
 def test_negative_dimension():
     with pytest.raises(ValueError, match=r"\[zeros\].*Negative"):
         mx.zeros((2, -1))

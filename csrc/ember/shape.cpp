@@ -137,11 +137,15 @@ std::string bytes_str(size_t nbytes) {
 }
 
 Strides row_major_strides(const Shape& s) {
+  // Past kMaxArraySize the strides stop growing instead of overflowing int64 (undefined
+  // behaviour): only an empty array gets there, a zero among huge dimensions such as
+  // (0, 2**40, 2**40), and its strides address nothing.
   Strides st(s.size());
   int64_t acc = 1;
   for (int i = int(s.size()) - 1; i >= 0; --i) {
     st[i] = acc;
-    acc *= std::max<int64_t>(s[i], 1);
+    const int64_t d = std::max<int64_t>(s[i], 1);
+    acc = acc > kMaxArraySize / d ? kMaxArraySize : acc * d;
   }
   return st;
 }

@@ -34,23 +34,31 @@ Window make_window(const char* op, const array& a, const std::vector<int64_t>& s
   }
   Window w;
   for (int i = 0; i < a.ndim(); ++i) {
-    int64_t d = a.shape(i), st = step[i], s, n;
+    int64_t d = a.shape(i), st = step[i], s, count;
     if (st == 0) {
       throw std::invalid_argument(msg("[", op, "] step must not be zero (axis ", i, ")."));
     }
     if (st > 0) {
       s = std::clamp<int64_t>(start[i], 0, d);
-      int64_t e = std::clamp<int64_t>(stop[i], s, d);
-      n = (e - s + st - 1) / st;
+      count = std::clamp<int64_t>(stop[i], s, d) - s;
     } else {
       // Going down, -1 stands for "past the first element" as in slice.indices.
       s = std::clamp<int64_t>(start[i], -1, d - 1);
-      int64_t e = std::clamp<int64_t>(stop[i], -1, s);
-      n = (s - e - st - 1) / -st;
+      count = s - std::clamp<int64_t>(stop[i], -1, s);
     }
+    // n = ceil(count / |step|), without int64 overflow for a step near +-2^63 (x[::2**63-1]
+    // or x[::-2**63] came out as shape -1); |step| is taken in uint64 (it is 2^63 for INT64_MIN).
+    const uint64_t mag = st > 0 ? uint64_t(st) : uint64_t(0) - uint64_t(st);
+    const int64_t n = count == 0 ? 0 : 1 + int64_t(uint64_t(count - 1) / mag);
     if (n == 0) s = 0;
+    // The normalized stop is s + n * step, or one past the last element (s + (n - 1) * step,
+    // inside [0, d)) in the step's direction where that sum would overflow int64.
+    int64_t stop_n;
+    if (__builtin_mul_overflow(n, st, &stop_n) || __builtin_add_overflow(s, stop_n, &stop_n)) {
+      stop_n = s + (n - 1) * st + (st > 0 ? 1 : -1);
+    }
     w.start.push_back(s);
-    w.stop.push_back(s + n * st);
+    w.stop.push_back(stop_n);
     w.step.push_back(st);
     w.shape.push_back(n);
   }

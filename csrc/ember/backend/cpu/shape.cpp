@@ -21,13 +21,18 @@ void Reshape::eval_cpu(const std::vector<array>& inputs, array& out) {
 void SliceUpdate::eval_cpu(const std::vector<array>& inputs, array& out) {
   out.allocate_row_contiguous();
   cpu::copy_cast(inputs[0], out);
+  // inputs[1] has the window's shape. An empty window writes nothing; a window dimension of
+  // one element never moves by its stride, whose product with a step near 2^63 would
+  // overflow int64 (x[::2**63 - 1] = v), as in Slice::eval_view.
+  const array& window = inputs[1];
+  if (window.size() == 0) return;
   Strides st(out.ndim());
   int64_t offset = 0;
   for (int i = 0; i < out.ndim(); ++i) {
-    st[i] = out.strides()[i] * step_[i];
+    st[i] = window.shape(i) == 1 ? out.strides()[i] : out.strides()[i] * step_[i];
     offset += start_[i] * out.strides()[i];
   }
-  cpu::copy_into(inputs[1], out, st, offset);
+  cpu::copy_into(window, out, st, offset);
 }
 
 void Concatenate::eval_cpu(const std::vector<array>& inputs, array& out) {
