@@ -74,9 +74,12 @@ EMBER_SIMD_INLINE float exp_normal_f(float x) {
 EMBER_SIMD_INLINE float log_f(float x) {
   const bool sub = x < 0x1p-126f;  // subnormal (or <= 0, fixed below): scale into range
   const float xs = sub ? x * 0x1p23f : x;
-  const int32_t t = as_int(xs) - 0x3f3504f3;  // bits of sqrt(1/2)
+  // The bit arithmetic is done in uint32 (it wraps for x < 0, whose result is replaced
+  // below; in int32 that overflow was undefined behaviour, reported by UBSan).
+  const uint32_t bits = uint32_t(as_int(xs));
+  const int32_t t = int32_t(bits - 0x3f3504f3u);  // bits of sqrt(1/2)
   const int32_t e = t >> 23;
-  const float m = as_float(as_int(xs) - (e << 23));
+  const float m = as_float(int32_t(bits - (uint32_t(e) << 23)));
   const float f = m - 1.0f;  // exact
   const float ef = float(e) - (sub ? 23.0f : 0.0f);
   float p = -0x1.38b580p-4f;
