@@ -37,7 +37,9 @@ def test_availability_and_counts():
     assert mx.is_available(mx.gpu) == (mx.device_count(mx.gpu) > 0)
     info = mx.device_info(mx.cpu)
     assert isinstance(info, dict) and info["architecture"] and isinstance(info["threads"], int)
-    assert mx.device_info() == mx.device_info(mx.default_device())
+    # free_memory (a GPU's) changes between two calls while other processes use the device.
+    steady = lambda d: {k: v for k, v in d.items() if k != "free_memory"}
+    assert steady(mx.device_info()) == steady(mx.device_info(mx.default_device()))
 
 
 def test_default_device(device):

@@ -369,10 +369,12 @@ void collect_device_error(int device) {
   // block -> the error of the data it holds ("" once rewritten from good inputs).
   std::unordered_map<const void*, std::string> spoiled;
   for (const auto& entry : log) {
+    std::string failing;
     const std::string* why = nullptr;
     auto src = entry.tag ? sources.find(entry.tag) : sources.end();  // a failing node
     if (src != sources.end()) {
-      why = &src->second.why;
+      failing = std::move(src->second.why);
+      why = &failing;
       sources.erase(src);
     }
     if (!why && overflow && entry.checks_indices) why = &unnamed;
@@ -427,7 +429,9 @@ void log_lineage(StreamState& st, const std::vector<array>& inputs,
     entry.seq = lineage_seq().fetch_add(1, std::memory_order_acq_rel);
     st.lineage.push_back(std::move(entry));
   }
-  // After the entry is logged (not before): a collect that missed it has marked by now.
+  // After the entry is logged (not before): a collect that missed it has marked by now. A
+  // node with a failed input spoiled its outputs; one without rewrote them with good data (a
+  // collect may have marked its block from an earlier use of that memory).
   FailedBlocks& f = failed_blocks();
   if (!f.any.load(std::memory_order_acquire)) return;
   std::lock_guard<std::mutex> lock(f.mu);
@@ -436,7 +440,14 @@ void log_lineage(StreamState& st, const std::vector<array>& inputs,
     auto it = f.why.find(blocks[i]);
     if (it != f.why.end()) why = it->second;
   }
-  for (int i = 0; i < outs && !why.empty(); ++i) f.why[blocks[size_t(i)]] = why;
+  for (int i = 0; i < outs; ++i) {
+    if (why.empty()) {
+      f.why.erase(blocks[size_t(i)]);
+    } else {
+      f.why[blocks[size_t(i)]] = why;
+    }
+  }
+  f.any.store(!f.why.empty(), std::memory_order_release);
 }
 
 // ---- the device allocator ----------------------------------------------------------------
@@ -768,6 +779,7 @@ void eval_on_host(Primitive& p, const std::vector<array>& inputs, std::vector<ar
 void* alloc(size_t& capacity, int device, int stream) {
   capacity = round_device(capacity);
   auto& c = device_cache();
+  void* p = nullptr;
   {
     std::lock_guard<std::mutex> lock(c.mu);
     auto list = c.free_blocks.find(stream);
@@ -776,18 +788,25 @@ void* alloc(size_t& capacity, int device, int stream) {
       auto it = blocks.lower_bound(capacity);
       if (it != blocks.end() && it->first <= 2 * capacity) {
         capacity = it->first;
-        void* p = it->second.p;
+        p = it->second.p;
         blocks.erase(it);
         c.cached -= capacity;
-        return p;
       }
     }
   }
-  if (void* p = cuda_malloc(capacity, device)) return p;
-  // Out of memory: finish queued work (releasing what it kept), give the caches back, retry.
-  drain_all();
-  clear_cache();
-  if (void* p = cuda_malloc(capacity, device)) return p;
+  if (!p) p = cuda_malloc(capacity, device);
+  if (!p) {
+    // Out of memory: finish queued work (releasing what it kept), give the caches back, retry.
+    drain_all();
+    clear_cache();
+    p = cuda_malloc(capacity, device);
+  }
+  if (p) {
+    // New data: a mark an error collect left on this address (from the lineage of an earlier
+    // use of it) does not apply.
+    forget_block(p);
+    return p;
+  }
   size_t free_b = 0, total_b = 0;
   if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) (void)cudaGetLastError();
   throw memory_error(msg("[malloc] GPU ", device, " cannot hold ", capacity, " more bytes (",
