@@ -269,13 +269,17 @@ void Pad::eval_gpu(const std::vector<array>& inputs, array& out) {
 
 void SliceUpdate::eval_gpu(const std::vector<array>& inputs, array& out) {
   copy_cast_gpu(inputs[0], out);
+  // As the CPU kernel: an empty window writes nothing; a window dimension of one element
+  // keeps its stride (times a step near 2^63 it would overflow int64).
+  const array& window = inputs[1];
+  if (window.size() == 0) return;
   Strides st(out.ndim());
   int64_t offset = 0;
   for (int i = 0; i < out.ndim(); ++i) {
-    st[i] = out.strides()[i] * step_[i];
+    st[i] = window.shape(i) == 1 ? out.strides()[i] : out.strides()[i] * step_[i];
     offset += start_[i] * out.strides()[i];
   }
-  copy_into_gpu(inputs[1], out, st, offset);
+  copy_into_gpu(window, out, st, offset);
 }
 
 void Arange::eval_gpu(const std::vector<array>&, array& out) {
