@@ -276,13 +276,14 @@ def main():
         def jstep_raw(p, a, b):
             l, g = jax.value_and_grad(jloss)(p, a, b)
             return l, jax.tree_util.tree_map(lambda w, d: w - 0.01 * d, p, g)
-        jstep = jax.jit(jstep_raw)
+        def stepping(jitted, held):
+            # One SGD step per call on the parameters in `held` (updated in place).
+            def run():
+                l, held[0] = jitted(held[0], xj, yj)
+                return l
+            return run
         holder = [params]
-
-        def run_j():
-            l, holder[0] = jstep(holder[0], xj, yj)
-            return l
-        t_j = attempt("jax mlp", lambda: jsync(run_j))
+        t_j = attempt("jax mlp", lambda: jsync(stepping(jax.jit(jstep_raw), holder)))
     rows.append(("MLP 784-512-10 SGD step, batch 8192", f"eager {us(t_e)}; compiled {us(t_c)}",
                  f"torch eager {us(t_t)}; JAX-jit {us(t_j)}"))
     # The same with TF32 products (JAX's default on this GPU).
@@ -297,13 +298,7 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = False
     if jax:
         with jax.default_matmul_precision("tensorfloat32"):
-            jstep_tf32 = jax.jit(jstep_raw)
-            holder_tf = [holder[0]]
-
-            def run_jt():
-                l, holder_tf[0] = jstep_tf32(holder_tf[0], xj, yj)
-                return l
-            t_j = attempt("jax mlp tf32", lambda: jsync(run_jt))
+            t_j = attempt("jax mlp tf32", lambda: jsync(stepping(jax.jit(jstep_raw), [holder[0]])))
     rows.append(("MLP 784-512-10 SGD step, batch 8192, TF32", f"eager {us(t_e)}; compiled {us(t_c)}",
                  f"torch eager {us(t_t)}; JAX-jit {us(t_j)}"))
 

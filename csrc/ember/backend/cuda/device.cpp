@@ -48,7 +48,6 @@
 #include "ember/backend/cuda/cuda.h"
 #include "ember/backend/gpu/gpu.h"
 #include "ember/errors.h"
-#include "ember/primitives/index.h"
 #include "ember/primitives/primitive.h"
 
 namespace ember::cuda {
@@ -125,9 +124,8 @@ struct Batch {
 // entry comes after its producers' on every stream.
 struct LineageEntry {
   uint64_t seq;
-  uint64_t tag;                     // node_tag() of its kernels, or 0
+  uint64_t tag;                     // node_tag() of its kernels (they check indices), or 0
   int outs;                         // blocks[0, outs) were written, the rest read
-  bool checks_indices;              // a gather or scatter: its kernels may report an error
   std::vector<const void*> blocks;
 };
 std::atomic<uint64_t>& lineage_seq() {
@@ -377,7 +375,7 @@ void collect_device_error(int device) {
       why = &failing;
       sources.erase(src);
     }
-    if (!why && overflow && entry.checks_indices) why = &unnamed;
+    if (!why && overflow && entry.tag) why = &unnamed;  // its kernels checked indices
     for (size_t i = size_t(entry.outs); i < entry.blocks.size() && !why; ++i) {
       auto it = spoiled.find(entry.blocks[i]);
       if (it != spoiled.end() && !it->second.empty()) why = &it->second;
@@ -404,11 +402,7 @@ void log_lineage(StreamState& st, const std::vector<array>& inputs,
                  const std::vector<array>& outputs) {
   // The seq node_tag() gave this node's kernels, if one did.
   const uint64_t reserved = std::exchange(reserved_seq, 0);
-  LineageEntry entry{0, reserved, 0, false, {}};
-  if (!outputs.empty() && outputs[0].has_primitive()) {
-    const Primitive* p = &outputs[0].primitive();
-    entry.checks_indices = dynamic_cast<const Gather*>(p) || dynamic_cast<const Scatter*>(p);
-  }
+  LineageEntry entry{0, reserved, 0, {}};
   entry.blocks.reserve(inputs.size() + outputs.size());
   auto add = [&](const array& a) {
     if (!a.valid() || !a.buffer() || a.buffer()->device() < 0) return;

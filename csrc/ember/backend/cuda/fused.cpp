@@ -330,10 +330,8 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
     }
     return body.str();
   };
-  const std::string scalar_body = emit(false);
-  if (scalar_body.empty()) return "";
-  std::ostringstream body;
-  body << scalar_body;
+  const std::string body = emit(false);
+  if (body.empty()) return "";
   const std::string last = "v" + std::to_string(n_in + int(g.ops.size()) - 1);
   std::ostringstream src;
   src << kPreamble;
@@ -345,7 +343,7 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
            "    for (int j = 0; j < 4; ++j) {\n"
            "      const long long i = base + j * 256;\n"
            "      if (i >= p.n) break;\n"
-        << body.str() << "      ((" << storage_type(out_dtype) << "*)p.out)[i] = "
+        << body << "      ((" << storage_type(out_dtype) << "*)p.out)[i] = "
         << store_expr(out_dtype, last) << ";\n    }\n  }\n}\n";
     if (!any_strided) {
       // Four consecutive elements per thread, read and written with one vector access each
@@ -369,7 +367,7 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
           << "    ((Vec4<" << So << ">*)p.out)[g] = r;\n  }\n"
              "  const long long i = (groups << 2) + threadIdx.x;\n"
              "  if (blockIdx.x == 0 && i < p.n) {\n"
-          << body.str() << "      ((" << So << "*)p.out)[i] = " << store_expr(out_dtype, last)
+          << body << "      ((" << So << "*)p.out)[i] = " << store_expr(out_dtype, last)
           << ";\n  }\n}\n";
     }
   } else {
@@ -385,7 +383,7 @@ std::string fused_source(const detail::FusedGraph& g, const std::vector<InputKin
            "  for (long long j = j0 + threadIdx.x; j < j1; j += blockDim.x) {\n"
            "    const long long i = r * p.row + j;\n"
            "    {\n"
-        << body.str() << "      acc += (double)" << last << ";\n    }\n  }\n"
+        << body << "      acc += (double)" << last << ";\n    }\n  }\n"
         << "  for (int d = 16; d > 0; d >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, d);\n"
            "  if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = acc;\n"
            "  __syncthreads();\n"
