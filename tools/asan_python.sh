@@ -57,7 +57,8 @@
 #  5. Checks in that environment that `import ember` resolves to the site dir, that the
 #     process mapped the instrumented libember.so (/proc/self/maps) and libasan.
 #  6. Runs each target in its own `python -m pytest -v -p no:cacheprovider --capture=no`
-#     process from the repo root, one worker, niced: a sanitizer abort ends one file only,
+#     process from the repo root, one worker, niced, ASAN_PARALLEL processes at once (default
+#     1): a sanitizer abort ends one file only,
 #     and its -v log ($OUT/<file>.log) names the test that was running. Tests whose checks
 #     cannot hold under ASan are deselected (ASAN_DESELECT, below; printed).
 #  7. Prints a table (target, passed, failed, errors, skipped, seconds) from each target's
@@ -66,8 +67,8 @@
 #     only "failed to allocate" warnings (max_allocation_size_mb at work) are counted apart.
 #
 # Environment: ASAN_BUILD, ASAN_OUT (default /tmp/ember-asan-py; emptied first), EMBER_VENV,
-# ASAN_JOBS, ASAN_NO_REBUILD, ASAN_FORCE, ASAN_PYMALLOC, ASAN_MAX_ALLOC_MB, ASAN_DESELECT,
-# ASAN_EXCLUDE.
+# ASAN_JOBS, ASAN_PARALLEL, ASAN_NO_REBUILD, ASAN_FORCE, ASAN_PYMALLOC, ASAN_MAX_ALLOC_MB,
+# ASAN_DESELECT, ASAN_EXCLUDE.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${EMBER_VENV:-$ROOT/build/venv}
@@ -214,11 +215,10 @@ assert int(mx.sum(mx.arange(10)).item()) == 45
 print(f"== ember from {os.path.dirname(ember.__file__)}, libember {lib}")
 PYEOF
 
-# 6. one pytest process per target
-start=$SECONDS
-for t in "${targets[@]}"; do
+# 6. one pytest process per target, ASAN_PARALLEL of them at a time (default 1)
+run_target() {
+  local t=$1 name t0 rc summary
   name=$(echo "$t" | sed 's#^tests/##; s#[^A-Za-z0-9_.-]#_#g')
-  echo "== $t"
   t0=$SECONDS
   set +e
   nice -n 10 "$PY" -m pytest -v -p no:cacheprovider --capture=no \
@@ -227,8 +227,14 @@ for t in "${targets[@]}"; do
   set -e
   printf '%s\t%s\t%s\n' "$t" "$rc" "$((SECONDS - t0))" >> "$OUT/times.tsv"
   summary=$(grep -E '^=+ .* in [0-9.]+s' "$OUT/$name.log" | tail -n 1 || true)
-  echo "   rc $rc in $((SECONDS - t0)) s: ${summary:-no pytest summary (the process died)}"
+  echo "== $t: rc $rc in $((SECONDS - t0)) s: ${summary:-no pytest summary (the process died)}"
+}
+start=$SECONDS
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "${ASAN_PARALLEL:-1}" ]; do wait -n || true; done
+  run_target "$t" &
 done
+wait
 total=$((SECONDS - start))
 
 # 7. the summary

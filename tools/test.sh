@@ -3,8 +3,12 @@
 # then runs the Python tests (pytest) and the C++ tests (doctest through ctest, built against
 # the installed package's CMake files). Fails if any test fails.
 #   bash tools/test.sh [pytest args ...]
+# With CI=true it also fuzzes for a minute, compiles the CUDA backend, and runs the C++ tests
+# and a subset of the Python tests against a sanitizer build of libember (the sanitizer leg).
 # Needs: python3 (3.9+) with venv, a C++20 compiler, cmake >= 3.24, ninja, doctest (Debian
-# doctest-dev). Environment: EMBER_VENV, PYTHON (see install.sh), EMBER_TEST_JOBS (pytest -n).
+# doctest-dev). Environment: EMBER_VENV, PYTHON (see install.sh), EMBER_TEST_JOBS (pytest -n),
+# EMBER_TEST_SANITIZE (1: the sanitizer leg outside CI; 0: not in CI either), SANITIZE_TESTS
+# (its Python test files, e.g. "test_io test_shape"), EMBER_FUZZ_SECONDS, EMBER_CI_CUDA.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${EMBER_VENV:-$ROOT/build/venv}
@@ -13,6 +17,28 @@ cd "$ROOT"
 
 start=$SECONDS
 bash "$ROOT/tools/install.sh" test
+have_doctest() { [ -f /usr/include/doctest/doctest.h ] || [ -f /usr/local/include/doctest/doctest.h ]; }
+
+# The sanitizer leg (CI=true, or EMBER_TEST_SANITIZE=1; EMBER_TEST_SANITIZE=0 skips it in CI):
+# a second libember (and the C++ tests) in build/asan, instrumented with ASan and UBSan's
+# integer checks at -O0 -g1 (all of UBSan, or -O1, doubles its build time). It is built here,
+# in the background at the lowest priority, so it takes the CPU that the steps below leave
+# idle (downloads, the one-process fuzzer); its tests run at the end.
+SANITIZE=${EMBER_TEST_SANITIZE:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}
+SAN_BUILD="$ROOT/build/asan"
+SAN_PID=""
+if [ "$SANITIZE" = 1 ]; then
+  san="address,signed-integer-overflow,shift,integer-divide-by-zero,bounds,vla-bound,unreachable,return"
+  cmake -S "$ROOT" -B "$SAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -g1" \
+    -DEMBER_SANITIZE=ON -DEMBER_SANITIZERS="$san" -DEMBER_BUILD_STUBS=OFF \
+    -DEMBER_BUILD_TESTS="$(have_doctest && echo ON || echo OFF)" -DPython_EXECUTABLE="$PY" \
+    > "$SAN_BUILD.configure.log" 2>&1 || { cat "$SAN_BUILD.configure.log"; exit 1; }
+  echo "== building the sanitizer build in the background (log: $SAN_BUILD.log)"
+  nice -n 19 ninja -C "$SAN_BUILD" > "$SAN_BUILD.log" 2>&1 &
+  SAN_PID=$!
+  # If this script stops early, so does that build.
+  trap '[ -z "$SAN_PID" ] || kill "$SAN_PID" 2>/dev/null || true' EXIT
+fi
 # JAX (CPU) is an optional oracle for tests/test_against_jax.py; a failed download only
 # skips those tests (EMBER_TEST_JAX=0 skips the install).
 if [ "${EMBER_TEST_JAX:-1}" = 1 ]; then
@@ -35,7 +61,6 @@ echo "== install took $((SECONDS - start)) s"
 # running as root with apt-get; otherwise they are skipped, and the run says so.
 t=$SECONDS
 CPP_BUILD="$ROOT/build/venv-cpp-tests"
-have_doctest() { [ -f /usr/include/doctest/doctest.h ] || [ -f /usr/local/include/doctest/doctest.h ]; }
 if ! have_doctest && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "== installing doctest-dev for the C++ tests"
   { apt-get install -y -qq --no-install-recommends doctest-dev ||
@@ -102,17 +127,31 @@ if [ "${CI:-}" = true ] && [ "${EMBER_CI_CUDA:-1}" = 1 ]; then
     xargs -0 "$PY" "$ROOT/tests/cuda_compile/check_launches.py"
   echo "== CUDA compile check took $((SECONDS - t)) s"
 fi
-# Opt-in (EMBER_TEST_SANITIZE=1): the C++ tests again, in-tree, with ASan + UBSan
-# (a second full build of libember; see docs/build.md).
-if [ "${EMBER_TEST_SANITIZE:-0}" = 1 ] && have_doctest; then
+# The sanitizer leg's tests: the C++ tests (all of them), then the Python tests of
+# SANITIZE_TESTS against the instrumented libember (tools/asan_python.sh: the installed
+# package with that library in its place, two test files at a time). The default subset is
+# the one that reaches most of libember per second: every op on every dtype
+# (test_op_values), the property tests and what they feed (huge sizes, bad dtypes, files,
+# indexing), threads. Any sanitizer report fails the run.
+if [ "$SANITIZE" = 1 ]; then
   t=$SECONDS
-  echo "== C++ tests under ASan + UBSan"
-  cmake -S "$ROOT" -B "$ROOT/build/asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DEMBER_BUILD_TESTS=ON -DEMBER_SANITIZE=ON -DPython_EXECUTABLE="$PY" \
-    > "$ROOT/build/asan.configure.log" 2>&1 || { cat "$ROOT/build/asan.configure.log"; exit 1; }
-  cmake --build "$ROOT/build/asan"
-  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --test-dir "$ROOT/build/asan" \
-    --output-on-failure -j2
+  echo "== waiting for the sanitizer build"
+  wait "$SAN_PID" || { tail -n 40 "$SAN_BUILD.log"; echo "== the sanitizer build failed"; exit 1; }
+  SAN_PID=""
+  echo "== sanitizer build ready $((SECONDS - t)) s after the tests above"
+  if have_doctest; then
+    echo "== C++ tests under ASan + UBSan"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      ctest --test-dir "$SAN_BUILD" --output-on-failure -j2
+  fi
+  default_tests="test_op_values test_properties test_reliability test_threads test_kernels
+    test_io test_indexing test_index_ops test_shape test_errors test_dtype test_array
+    test_fuzz_regressions"
+  san_tests=()
+  for f in ${SANITIZE_TESTS:-$default_tests}; do san_tests+=("tests/$f.py"); done
+  echo "== Python tests under ASan + UBSan"
+  ASAN_BUILD="$SAN_BUILD" ASAN_NO_REBUILD=1 ASAN_PARALLEL=2 ASAN_OUT="$ROOT/build/asan-python" \
+    bash "$ROOT/tools/asan_python.sh" "${san_tests[@]}"
   echo "== sanitizer tests took $((SECONDS - t)) s"
 fi
 echo "== all done in $((SECONDS - start)) s"
