@@ -264,6 +264,54 @@ def test_huge_axis_is_a_clear_error():
         assert "std::" not in str(e.value) and "bad_cast" not in str(e.value)
 
 
+# Every binding with a single-axis parameter, called with that axis set to `ax`.
+X2 = mx.ones((2, 3))
+SINGLE_AXIS_CALLS = {
+    "take": lambda ax: mx.take(X2, mx.array([0]), axis=ax),
+    "take_along_axis": lambda ax: mx.take_along_axis(X2, mx.zeros((2, 1), mx.int32), axis=ax),
+    "put_along_axis": lambda ax: mx.put_along_axis(X2, mx.zeros((2, 1), mx.int32), 1.0, axis=ax),
+    "sort": lambda ax: mx.sort(X2, axis=ax),
+    "argsort": lambda ax: mx.argsort(X2, axis=ax),
+    "partition": lambda ax: mx.partition(X2, 0, axis=ax),
+    "argpartition": lambda ax: mx.argpartition(X2, 0, axis=ax),
+    "topk": lambda ax: mx.topk(X2, 1, axis=ax),
+    "flatten": lambda ax: mx.flatten(X2, ax),
+    "swapaxes": lambda ax: mx.swapaxes(X2, 0, ax),
+    "moveaxis": lambda ax: mx.moveaxis(X2, ax, 0),
+    "concatenate": lambda ax: mx.concatenate([X2, X2], axis=ax),
+    "stack": lambda ax: mx.stack([X2, X2], axis=ax),
+    "split": lambda ax: mx.split(X2, 1, axis=ax),
+    "repeat": lambda ax: mx.repeat(X2, 2, axis=ax),
+    "diagonal": lambda ax: mx.diagonal(X2, 0, 0, ax),
+    "unflatten": lambda ax: mx.unflatten(X2, ax, (3, 1)),
+    "unstack": lambda ax: mx.unstack(X2, axis=ax),
+    "diff": lambda ax: mx.diff(X2, axis=ax),
+    "vecdot": lambda ax: mx.vecdot(X2, X2, axis=ax),
+    "trace": lambda ax: mx.trace(X2, 0, 0, ax),
+    "cross": lambda ax: mx.linalg.cross(mx.ones((3,)), mx.ones((3,)), axis=ax),
+    "fft": lambda ax: mx.fft.fft(X2, axis=ax),
+    "categorical": lambda ax: mx.random.categorical(X2, axis=ax),
+    "permutation": lambda ax: mx.random.permutation(X2, axis=ax),
+    "array.swapaxes": lambda ax: X2.swapaxes(0, ax),
+    "array.moveaxis": lambda ax: X2.moveaxis(ax, 0),
+    "array.split": lambda ax: X2.split(1, axis=ax),
+    "array.diagonal": lambda ax: X2.diagonal(0, 0, ax),
+}
+
+
+@pytest.mark.parametrize("op", sorted(SINGLE_AXIS_CALLS))
+def test_single_axis_arguments_beyond_c_int_are_index_errors(op):
+    call = SINGLE_AXIS_CALLS[op]
+    call(1 if op != "cross" else 0)  # a valid axis works
+    for ax in (2**31, -(2**31) - 1, 2**63, 2**70):
+        with pytest.raises(IndexError, match="out of bounds") as e:
+            call(ax)
+        assert "incompatible function arguments" not in str(e.value)
+    name = op.split(".")[-1]
+    with pytest.raises(TypeError, match=rf"\[{name}\] axis must be"):
+        call(1.0)
+
+
 @pytest.mark.parametrize("shape", [(None, 2), (2.0,), "ab", (2, [3]), (2**64,)])
 def test_bad_shapes_are_clear_errors(shape):
     for call in (lambda: mx.zeros(shape), lambda: mx.ones(shape), lambda: mx.full(shape, 1.0),

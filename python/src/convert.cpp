@@ -403,6 +403,25 @@ int to_int_axis(nb::handle axis) {
   return int(v);
 }
 
+int to_axis(const char* op, nb::handle axis) {
+  if (!nb::isinstance<nb::int_>(axis)) {
+    throw nb::type_error(msg("[", op, "] axis must be an int, got ",
+                             nb::type_name(axis.type()).c_str(), ".")
+                             .c_str());
+  }
+  return to_int_axis(axis);
+}
+
+std::optional<int> to_opt_axis(const char* op, nb::handle axis) {
+  if (axis.is_none()) return std::nullopt;
+  if (!nb::isinstance<nb::int_>(axis)) {
+    throw nb::type_error(msg("[", op, "] axis must be None or an int, got ",
+                             nb::type_name(axis.type()).c_str(), ".")
+                             .c_str());
+  }
+  return to_int_axis(axis);
+}
+
 Shape to_shape_arg(nb::handle shape) {
   auto bad = [&](nb::handle item) {
     throw nb::type_error((std::string("shape must be an int or a sequence of ints, got ") +

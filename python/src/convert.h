@@ -37,6 +37,11 @@ nb::object to_list(array a);
 
 /// An int axis from Python; beyond C int, an IndexError (not an overflow or a cast error).
 int to_int_axis(nb::handle axis);
+/// The axis argument of `op` (bound as AxisArg): an int, converted as to_int_axis; anything
+/// else (None, a float, a str) is a TypeError naming the op.
+int to_axis(const char* op, nb::handle axis);
+/// The same, where None means "no axis" (the flattened array).
+std::optional<int> to_opt_axis(const char* op, nb::handle axis);
 /// A shape argument: an int or a list / tuple of ints. Anything else (None, floats) is a
 /// TypeError saying what was given; an int beyond int64 a ValueError. Sizes are checked in C++.
 Shape to_shape_arg(nb::handle shape);

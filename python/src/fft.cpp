@@ -44,8 +44,8 @@ void init_fft(nb::module_& parent) {
       std::string("Args:\n    a: Input array.\n    s: Sizes along the axes (crop or zero-pad).\n"
                   "    axes: The axes (the last len(s), or all, when None).\n") + kNorm;
 #define ONE(name, what)                                                                       \
-  def_op(m, #name, [](ArrayArg a, std::optional<int64_t> n, int axis, const std::string& norm) { \
-    return fft::name(to_array(a), n, axis, norm);                                            \
+  def_op(m, #name, [](ArrayArg a, std::optional<int64_t> n, AxisArg axis, const std::string& norm) { \
+    return fft::name(to_array(a), n, to_axis(#name, axis), norm);                             \
   }, "a"_a, "n"_a = nb::none(), "axis"_a = -1, "norm"_a = "backward",                        \
         keep(std::string(what "\n\n") + one_doc))
   ONE(fft, "One-dimensional discrete Fourier transform (complex64).");

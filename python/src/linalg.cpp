@@ -123,8 +123,8 @@ void init_linalg(nb::module_& parent) {
         "        None, else a must be 1-D or 2-D.\n"
         "    keepdims: Keep the reduced axes with size 1.\n\n"
         "Returns:\n    The norms.");
-  def_op(m, "cross", [](ArrayArg a, ArrayArg b, int axis) {
+  def_op(m, "cross", [](ArrayArg a, ArrayArg b, AxisArg axis) {
     auto [x, y] = to_arrays(a, b);
-    return linalg::cross(x, y, axis);
+    return linalg::cross(x, y, to_axis("cross", axis));
   }, "a"_a, "b"_a, "axis"_a = -1, "Cross product of 3-vectors along axis.");
 }

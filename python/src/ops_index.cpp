@@ -11,9 +11,9 @@ using namespace nb::literals;
 void init_indexing(nb::module_& m);  // indexing.cpp
 
 void init_ops_index(nb::module_& m) {
-  def_op(m, "take", [](ArrayArg a, ArrayArg indices, std::optional<int> axis) {
-    return take(to_array(a), to_array(indices), axis);
-  }, "a"_a, "indices"_a, "axis"_a = nb::none(),
+  def_op(m, "take", [](ArrayArg a, ArrayArg indices, AxisArg axis) {
+    return take(to_array(a), to_array(indices), to_opt_axis("take", axis));
+  }, "a"_a, "indices"_a, "axis"_a.none() = nb::none(),
   "Takes elements along an axis at integer indices (numpy.take).\n\n"
   "Args:\n"
   "    a: Input array.\n"
@@ -26,8 +26,8 @@ void init_ops_index(nb::module_& m) {
   "    >>> mx.take(mx.array([[1, 2], [3, 4]]), mx.array([1, 0]), axis=1)\n"
   "    array([[2, 1],\n"
   "           [4, 3]], dtype=int32)");
-  def_op(m, "take_along_axis", [](ArrayArg a, ArrayArg indices, std::optional<int> axis) {
-    return take_along_axis(to_array(a), to_array(indices), axis);
+  def_op(m, "take_along_axis", [](ArrayArg a, ArrayArg indices, AxisArg axis) {
+    return take_along_axis(to_array(a), to_array(indices), to_opt_axis("take_along_axis", axis));
   }, "a"_a, "indices"_a, "axis"_a.none(),
   "Picks values along an axis at per-position indices (numpy.take_along_axis).\n\n"
   "Args:\n"
@@ -38,9 +38,10 @@ void init_ops_index(nb::module_& m) {
   "Returns:\n"
   "    out[..., i, ...] = a[..., indices[..., i, ...], ...].");
   def_op(m, "put_along_axis", [](ArrayArg a, ArrayArg indices, ArrayArg values,
-                             std::optional<int> axis) {
+                             AxisArg axis) {
     array x = to_array(a);
-    return put_along_axis(x, to_array(indices), to_array(values, std::nullopt, &x), axis);
+    return put_along_axis(x, to_array(indices), to_array(values, std::nullopt, &x),
+                          to_opt_axis("put_along_axis", axis));
   }, "a"_a, "indices"_a, "values"_a, "axis"_a.none(),
   "Returns a copy of a with values written at indices along an axis.\n\n"
   "Args:\n"
@@ -62,7 +63,9 @@ void init_ops_index(nb::module_& m) {
   "    side: \"left\" (before equal elements) or \"right\" (after them).\n\n"
   "Returns:\n"
   "    uint32 indices shaped like values.");
-  def_op(m, "sort", [](ArrayArg a, std::optional<int> axis) { return sort(to_array(a), axis); },
+  def_op(m, "sort", [](ArrayArg a, AxisArg axis) {
+    return sort(to_array(a), to_opt_axis("sort", axis));
+  },
         "a"_a, "axis"_a.none() = -1,
         "Sorts along an axis (NaNs last, as numpy).\n\n"
         "Args:\n"
@@ -70,7 +73,9 @@ void init_ops_index(nb::module_& m) {
         "    axis: The axis to sort; None sorts the flattened array.\n\n"
         "Returns:\n"
         "    The sorted array.");
-  def_op(m, "argsort", [](ArrayArg a, std::optional<int> axis) { return argsort(to_array(a), axis); },
+  def_op(m, "argsort", [](ArrayArg a, AxisArg axis) {
+    return argsort(to_array(a), to_opt_axis("argsort", axis));
+  },
         "a"_a, "axis"_a.none() = -1,
         "Indices that sort an array along an axis (stable; NaNs last).\n\n"
         "Args:\n"
@@ -78,8 +83,8 @@ void init_ops_index(nb::module_& m) {
         "    axis: The axis to sort; None sorts the flattened array.\n\n"
         "Returns:\n"
         "    uint32 indices, shaped like a (flattened for None).");
-  def_op(m, "partition", [](ArrayArg a, int kth, std::optional<int> axis) {
-    return partition(to_array(a), kth, axis);
+  def_op(m, "partition", [](ArrayArg a, int kth, AxisArg axis) {
+    return partition(to_array(a), kth, to_opt_axis("partition", axis));
   }, "a"_a, "kth"_a, "axis"_a.none() = -1,
   "Partially sorts along an axis: element kth lands in its sorted place, no larger\n"
   "elements before it and no smaller ones after it.\n\n"
@@ -89,8 +94,8 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis; None uses the flattened array.\n\n"
   "Returns:\n"
   "    The partitioned array.");
-  def_op(m, "argpartition", [](ArrayArg a, int kth, std::optional<int> axis) {
-    return argpartition(to_array(a), kth, axis);
+  def_op(m, "argpartition", [](ArrayArg a, int kth, AxisArg axis) {
+    return argpartition(to_array(a), kth, to_opt_axis("argpartition", axis));
   }, "a"_a, "kth"_a, "axis"_a.none() = -1,
   "Indices that partition an array along an axis (see partition).\n\n"
   "Args:\n"
@@ -99,8 +104,8 @@ void init_ops_index(nb::module_& m) {
   "    axis: The axis; None uses the flattened array.\n\n"
   "Returns:\n"
   "    uint32 indices.");
-  def_op(m, "topk", [](ArrayArg a, int k, std::optional<int> axis) {
-    return topk(to_array(a), k, axis);
+  def_op(m, "topk", [](ArrayArg a, int k, AxisArg axis) {
+    return topk(to_array(a), k, to_opt_axis("topk", axis));
   }, "a"_a, "k"_a, "axis"_a.none() = -1,
   "The k largest values along an axis.\n\n"
   "mlx leaves them in partition order; ember returns them sorted ascending.\n\n"

@@ -111,9 +111,9 @@ Args:
 
 Returns:
     array: of shape a.shape * b.shape elementwise.)");
-  def_op(m, "vecdot", [](ArrayArg a, ArrayArg b, int axis) {
+  def_op(m, "vecdot", [](ArrayArg a, ArrayArg b, AxisArg axis) {
     auto [x, y] = to_arrays(a, b);
-    return vecdot(x, y, axis);
+    return vecdot(x, y, to_axis("vecdot", axis));
   }, "a"_a, "b"_a, nb::kw_only(), "axis"_a = -1,
   R"(The dot product of vectors along axis: sum(conj(a) * b, axis).
 
@@ -124,8 +124,9 @@ Args:
 
 Returns:
     array: the broadcast shape without axis.)");
-  def_op(m, "trace", [](ArrayArg a, int offset, int axis1, int axis2, std::optional<Dtype> dtype) {
-    return trace(to_array(a), offset, axis1, axis2, dtype);
+  def_op(m, "trace", [](ArrayArg a, int offset, AxisArg axis1, AxisArg axis2,
+                          std::optional<Dtype> dtype) {
+    return trace(to_array(a), offset, to_axis("trace", axis1), to_axis("trace", axis2), dtype);
   }, "a"_a, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1, "dtype"_a = nb::none(),
   R"(Sum along a diagonal.
 

@@ -32,12 +32,6 @@ Axes axes_arg(const char* op, nb::handle axis) {
   }
 }
 
-std::optional<int> axis_arg(const char* op, nb::handle axis) {
-  if (axis.is_none()) return std::nullopt;
-  if (!nb::isinstance<nb::int_>(axis)) bad_axis(op, axis, "None or an int");
-  return to_int_axis(axis);
-}
-
 constexpr const char* kAxesArgs =
     "Args:\n"
     "  a: input array.\n"
@@ -120,12 +114,12 @@ void init_ops_reduce(nb::module_& m) {
       "  axis: an int, or None (the default) for the flattened array.\n"
       "  keepdims: keep the reduced axis as a size-1 dimension.\n\n";
   def_op_and_method(m, "argmax", [](ArrayArg a, AxisArg axis, bool keepdims) {
-    return argmax(to_array(a), axis_arg("argmax", axis), keepdims);
+    return argmax(to_array(a), to_opt_axis("argmax", axis), keepdims);
   }, d("Index of the first maximum along an axis (a NaN counts as the maximum).", kArgArgs,
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
   def_op_and_method(m, "argmin", [](ArrayArg a, AxisArg axis, bool keepdims) {
-    return argmin(to_array(a), axis_arg("argmin", axis), keepdims);
+    return argmin(to_array(a), to_opt_axis("argmin", axis), keepdims);
   }, d("Index of the first minimum along an axis (a NaN counts as the minimum).", kArgArgs,
        "uint32 indices. ValueError for an empty axis."),
      "axis"_a = nb::none(), "keepdims"_a = false);
@@ -149,7 +143,7 @@ void init_ops_reduce(nb::module_& m) {
       "  inclusive: include each position's own element (else start from the identity).\n\n";
 #define SCAN(name, what, returns)                                                           \
   def_op_and_method(m, #name, [](ArrayArg a, AxisArg axis, bool reverse, bool inclusive) {      \
-    return name(to_array(a), axis_arg(#name, axis), reverse, inclusive);                    \
+    return name(to_array(a), to_opt_axis(#name, axis), reverse, inclusive);                    \
   }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
      "inclusive"_a = true)
   // cumsum and cumprod also take dtype (MLX's): the input is cast to it first.
@@ -158,7 +152,7 @@ void init_ops_reduce(nb::module_& m) {
                         std::optional<Dtype> dtype) {                                      \
     array x = to_array(a);                                                                  \
     if (dtype) x = astype(x, *dtype);                                                       \
-    return name(x, axis_arg(#name, axis), reverse, inclusive);                              \
+    return name(x, to_opt_axis(#name, axis), reverse, inclusive);                              \
   }, d(what, kScanArgs, returns), "axis"_a = nb::none(), nb::kw_only(), "reverse"_a = false, \
      "inclusive"_a = true, "dtype"_a = nb::none())
   SCAN_CAST(cumsum, "Cumulative sum along an axis (of a cast to dtype when given).",

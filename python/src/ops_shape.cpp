@@ -70,7 +70,8 @@ array transpose_py(const array& a, std::optional<std::vector<int>> axes) {
   return transpose(a, axes.value_or(std::vector<int>{}));
 }
 
-nb::list split_py(const array& a, nb::handle sections, int axis) {
+nb::list split_py(const array& a, nb::handle sections, nb::handle axis_arg) {
+  int axis = to_axis("split", axis_arg);
   std::vector<array> parts = is_int(sections) ? split(a, int(as_int(sections)), axis)
                                                : split(a, to_ints(sections), axis);
   nb::list out;
@@ -137,8 +138,8 @@ void init_ops_shape(nb::module_& m) {
         "Gives the array a new shape with the same elements (one dimension may be -1).\n\n"
         "Args:\n    a: Input array.\n    shape: The new shape.\n\n"
         "Returns:\n    The reshaped array (a view when a is contiguous).");
-  def_op(m, "flatten", [](ArrayArg a, int start_axis, int end_axis) {
-    return flatten(to_array(a), start_axis, end_axis);
+  def_op(m, "flatten", [](ArrayArg a, AxisArg start_axis, AxisArg end_axis) {
+    return flatten(to_array(a), to_axis("flatten", start_axis), to_axis("flatten", end_axis));
   }, "a"_a, "start_axis"_a = 0, "end_axis"_a = -1,
         "Merges the axes from start_axis to end_axis (inclusive) into one.\n\n"
         "Args:\n    a: Input array.\n    start_axis: First axis to merge.\n"
@@ -161,13 +162,13 @@ void init_ops_shape(nb::module_& m) {
         "Permutes the axes.\n\n"
         "Args:\n    a: Input array.\n    axes: The permutation (reversed axes when None).\n\n"
         "Returns:\n    The transposed array (a view).");
-  def_op(m, "swapaxes", [](ArrayArg a, int axis1, int axis2) {
-    return swapaxes(to_array(a), axis1, axis2);
+  def_op(m, "swapaxes", [](ArrayArg a, AxisArg axis1, AxisArg axis2) {
+    return swapaxes(to_array(a), to_axis("swapaxes", axis1), to_axis("swapaxes", axis2));
   }, "a"_a, "axis1"_a, "axis2"_a,
         "Swaps two axes.\n\nArgs:\n    a: Input array.\n    axis1: First axis.\n"
         "    axis2: Second axis.\n\nReturns:\n    The array with the two axes swapped.");
-  def_op(m, "moveaxis", [](ArrayArg a, int source, int destination) {
-    return moveaxis(to_array(a), source, destination);
+  def_op(m, "moveaxis", [](ArrayArg a, AxisArg source, AxisArg destination) {
+    return moveaxis(to_array(a), to_axis("moveaxis", source), to_axis("moveaxis", destination));
   }, "a"_a, "source"_a, "destination"_a,
         "Moves one axis to a new position.\n\nArgs:\n    a: Input array.\n"
         "    source: Axis to move.\n    destination: Its position in the result.\n\n"
@@ -187,8 +188,9 @@ void init_ops_shape(nb::module_& m) {
              EMBER_STREAM_PARAM ") -> tuple[array, ...]"),
      "arrays"_a, "Broadcasts arrays against each other.\n\n"
      "Args:\n    *arrays: Input arrays.\n\nReturns:\n    A tuple of arrays of the common shape.");
-  def_op(m, "concatenate", [](ArraysArg arrays, std::optional<int> axis) {
+  def_op(m, "concatenate", [](ArraysArg arrays, AxisArg axis_arg) {
     auto xs = to_array_list(arrays);
+    std::optional<int> axis = to_opt_axis("concatenate", axis_arg);
     if (!axis) {
       for (auto& x : xs) x = flatten(x);
       return concatenate(xs, 0);
@@ -199,17 +201,19 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    arrays: Arrays with equal shapes except along axis.\n"
         "    axis: Axis to join along; None flattens the arrays first.\n\n"
         "Returns:\n    The concatenated array.");
-  def_op(m, "stack", [](ArraysArg arrays, int axis) { return stack(to_array_list(arrays), axis); },
+  def_op(m, "stack", [](ArraysArg arrays, AxisArg axis) {
+    return stack(to_array_list(arrays), to_axis("stack", axis));
+  },
         "arrays"_a, "axis"_a = 0,
         "Joins arrays of one shape along a new axis.\n\n"
         "Args:\n    arrays: Arrays of equal shape.\n    axis: Position of the new axis.\n\n"
         "Returns:\n    The stacked array.");
-  def_op(m, "split", [](ArrayArg a, IntsArg sections, int axis) {
+  def_op(m, "split", [](ArrayArg a, IntsArg sections, AxisArg axis) {
     return split_py(to_array(a), sections, axis);
   }, "a"_a, "indices_or_sections"_a, "axis"_a = 0, kSplitDoc);
-  def_op(m, "repeat", [](ArrayArg a, int64_t repeats, std::optional<int> axis) {
-    return repeat(to_array(a), repeats, axis);
-  }, "array"_a, "repeats"_a, "axis"_a = nb::none(),
+  def_op(m, "repeat", [](ArrayArg a, int64_t repeats, AxisArg axis) {
+    return repeat(to_array(a), repeats, to_opt_axis("repeat", axis));
+  }, "array"_a, "repeats"_a, "axis"_a.none() = nb::none(),
         "Repeats each element along an axis.\n\n"
         "Args:\n    array: Input array.\n    repeats: Copies of each element.\n"
         "    axis: Axis to repeat along (the flattened array when None).\n\n"
@@ -254,11 +258,15 @@ void init_ops_shape(nb::module_& m) {
     return transpose_py(a, std::vector<int>(ints.begin(), ints.end()));
   }, nb::sig("def transpose(self, *axes: int | collections.abc.Sequence[int]) -> array"),
      "Permutes the axes: a.transpose(1, 0) or a.transpose((1, 0)); reversed when none given.");
-  method("swapaxes", [](const array& a, int i, int j) { return swapaxes(a, i, j); }, "axis1"_a,
+  method("swapaxes", [](const array& a, AxisArg i, AxisArg j) {
+    return swapaxes(a, to_axis("swapaxes", i), to_axis("swapaxes", j));
+  }, "axis1"_a,
          "axis2"_a, "Swaps two axes.");
-  method("moveaxis", [](const array& a, int s, int d) { return moveaxis(a, s, d); }, "source"_a,
+  method("moveaxis", [](const array& a, AxisArg s, AxisArg d) {
+    return moveaxis(a, to_axis("moveaxis", s), to_axis("moveaxis", d));
+  }, "source"_a,
          "destination"_a, "Moves one axis to a new position.");
-  method("split", [](const array& a, IntsArg sections, int axis) {
+  method("split", [](const array& a, IntsArg sections, AxisArg axis) {
     return split_py(a, sections, axis);
   }, "indices_or_sections"_a, "axis"_a = 0, "Splits into equal parts or at indices along an axis.");
 
@@ -280,15 +288,15 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    a: Input array.\n    shift: An int or a tuple of ints (one per axis).\n"
         "    axis: An int, a tuple of ints, or None (the flattened array, then reshaped).\n\n"
         "Returns:\n    The rolled array.");
-  def_op(m, "diagonal", [](ArrayArg a, int offset, int axis1, int axis2) {
-    return diagonal(to_array(a), offset, axis1, axis2);
+  def_op(m, "diagonal", [](ArrayArg a, int offset, AxisArg axis1, AxisArg axis2) {
+    return diagonal(to_array(a), offset, to_axis("diagonal", axis1), to_axis("diagonal", axis2));
   }, "a"_a, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1,
         "The diagonal at offset of the planes given by axis1 and axis2, as the last axis.\n\n"
         "Args:\n    a: Input array, at least 2-D.\n    offset: Above (> 0) or below (< 0) the main "
         "diagonal.\n    axis1: Row axis.\n    axis2: Column axis.\n\n"
         "Returns:\n    The diagonals.");
-  method("diagonal", [](const array& a, int offset, int axis1, int axis2) {
-    return diagonal(a, offset, axis1, axis2);
+  method("diagonal", [](const array& a, int offset, AxisArg axis1, AxisArg axis2) {
+    return diagonal(a, offset, to_axis("diagonal", axis1), to_axis("diagonal", axis2));
   }, "offset"_a = 0, "axis1"_a = 0, "axis2"_a = 1, "The diagonal (see ember.core.diagonal).");
   def_op_and_method(m, "diag", [](ArrayArg a, int k) { return diag(to_array(a), k); },
         "The k-th diagonal of a 2-D array, or a 2-D array with the 1-D input on diagonal k.\n\n"
@@ -308,15 +316,15 @@ void init_ops_shape(nb::module_& m) {
   ATLEAST(atleast_2d);
   ATLEAST(atleast_3d);
 #undef ATLEAST
-  def_op(m, "unflatten", [](ArrayArg a, int axis, ShapeArg shape) {
-    return unflatten(to_array(a), axis, to_ints(shape));
+  def_op(m, "unflatten", [](ArrayArg a, AxisArg axis, ShapeArg shape) {
+    return unflatten(to_array(a), to_axis("unflatten", axis), to_ints(shape));
   }, "a"_a, "axis"_a, "shape"_a,
         "Splits one axis into several.\n\n"
         "Args:\n    a: Input array.\n    axis: The axis to split.\n"
         "    shape: Its new dimensions (one may be -1).\n\nReturns:\n    The reshaped array.");
-  def_op(m, "unstack", [](ArrayArg x, int axis) {
+  def_op(m, "unstack", [](ArrayArg x, AxisArg axis) {
     nb::list out;
-    for (auto& p : unstack(to_array(x), axis)) out.append(nb::cast(p));
+    for (auto& p : unstack(to_array(x), to_axis("unstack", axis))) out.append(nb::cast(p));
     return nb::tuple(out);
   }, "x"_a, nb::kw_only(), "axis"_a = 0,
         "Splits an array into its slices along axis, without that axis.\n\n"
@@ -333,7 +341,9 @@ void init_ops_shape(nb::module_& m) {
         "Args:\n    *arrays: The coordinates along each dimension.\n"
         "    sparse: Return broadcastable arrays instead of full grids.\n"
         "    indexing: \"xy\" (Cartesian) or \"ij\" (matrix).\n\nReturns:\n    A list of arrays.");
-  def_op(m, "diff", [](ArrayArg a, int n, int axis) { return diff(to_array(a), n, axis); },
+  def_op(m, "diff", [](ArrayArg a, int n, AxisArg axis) {
+    return diff(to_array(a), n, to_axis("diff", axis));
+  },
         "a"_a, "n"_a = 1, "axis"_a = -1,
         "The n-th discrete difference along axis (a[1:] - a[:-1], n times).\n\n"
         "Args:\n    a: Input array.\n    n: How many times to difference.\n    axis: The axis.\n\n"

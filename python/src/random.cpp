@@ -194,9 +194,9 @@ void init_random(nb::module_& parent) {
      "    loc (float): Location (default 0).\n    scale (float): Scale (default 1).\n"
      "    key (array, optional): The key.\n\n"
      "Returns:\n    array: The samples.");
-  def_op(m, "categorical", [](ArrayArg logits, int axis, ShapeArg shape,
+  def_op(m, "categorical", [](ArrayArg logits, AxisArg axis, ShapeArg shape,
                           std::optional<int64_t> num_samples, KeyArg key) {
-    return random::categorical(to_array(logits), axis, to_opt_shape(shape), num_samples, to_key(key));
+    return random::categorical(to_array(logits), to_axis("categorical", axis), to_opt_shape(shape), num_samples, to_key(key));
   }, "logits"_a, "axis"_a = -1, "shape"_a = nb::none(), "num_samples"_a = nb::none(),
      "key"_a = nb::none(),
      "Samples category indices from unnormalized log-probabilities.\n\n"
@@ -205,9 +205,9 @@ void init_random(nb::module_& parent) {
      "must broadcast to it.\n    num_samples (int, optional): Draws per distribution, on a new last "
      "axis. Give at most one of shape and num_samples.\n    key (array, optional): The key.\n\n"
      "Returns:\n    array: uint32 indices.");
-  def_op(m, "permutation", [](ArrayArg x, int axis, KeyArg key) {
+  def_op(m, "permutation", [](ArrayArg x, AxisArg axis, KeyArg key) {
     if (nb::isinstance<nb::int_>(x)) return random::permutation(nb::cast<int64_t>(x), to_key(key));
-    return random::permutation(to_array(x), axis, to_key(key));
+    return random::permutation(to_array(x), to_axis("permutation", axis), to_key(key));
   }, "x"_a, "axis"_a = 0, "key"_a = nb::none(),
      "A random permutation of arange(x), or x shuffled along axis.\n\n"
      "Args:\n    x (int or array): The size, or the array to shuffle.\n    axis (int): The axis to "
