@@ -22,6 +22,16 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__SANITIZE_ADDRESS__)
+#define EMBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMBER_ASAN 1
+#endif
+#endif
+#if EMBER_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #endif
@@ -44,6 +54,35 @@ size_t round_capacity(size_t n) {
   if (n <= 4096) return std::max(kAlign, (n + kAlign - 1) & ~(kAlign - 1));
   if (n >= kHuge) return (n + kHugePage - 1) & ~(kHugePage - 1);
   return (n + 4095) & ~size_t(4095);
+}
+
+// Under AddressSanitizer, the bytes of a block past the request, and cached blocks whole,
+// are poisoned: malloc sees a block only when it enters or leaves the cache, so without
+// this ASan could not see an overflow into the rounding or a use after free of a cached
+// block. No-ops in other builds.
+void poison(void* p, size_t n) {
+#if EMBER_ASAN
+  ASAN_POISON_MEMORY_REGION(p, n);
+#else
+  (void)p, (void)n;
+#endif
+}
+void unpoison(void* p, size_t n) {
+#if EMBER_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+  (void)p, (void)n;
+#endif
+}
+// A block handed out for `nbytes`: only those bytes are addressable.
+void* hand_out(void* p, size_t nbytes, size_t cap) {
+  unpoison(p, nbytes);
+  poison(static_cast<char*>(p) + nbytes, cap - nbytes);
+  return p;
+}
+void system_free(void* p, size_t cap) {
+  unpoison(p, cap);
+  std::free(p);
 }
 
 void* system_alloc(size_t cap) {
@@ -104,7 +143,7 @@ struct Cache {
     by_size.erase(b.by_size);
     lru.pop_back();
     cached -= b.cap;
-    std::free(b.ptr);
+    system_free(b.ptr, b.cap);
   }
 
   /// Keeps a freed block if it fits the bounds, evicting the oldest blocks to make room. The
@@ -114,7 +153,7 @@ struct Cache {
     const size_t room = limit > gpu_cached ? limit - gpu_cached : 0;
     const size_t bound = std::min(room, std::max(high_water, kCacheFloor));
     if (cap > bound) {
-      std::free(p);
+      system_free(p, cap);
       return;
     }
     while (cached + cap > bound) evict_oldest();
@@ -169,7 +208,7 @@ void* detail::allocate_host_block(size_t& capacity, size_t nbytes) {
     check_limit(c, nbytes, capacity);
     if (void* p = c.take(capacity)) {
       c.count_active(capacity);
-      return p;
+      return hand_out(p, nbytes, capacity);
     }
   }
   void* p = system_alloc(capacity);
@@ -180,10 +219,11 @@ void* detail::allocate_host_block(size_t& capacity, size_t nbytes) {
   if (!p) throw memory_error(msg("[allocate] Failed to allocate ", nbytes, " bytes."));
   std::lock_guard<std::mutex> lock(c.mu);
   c.count_active(capacity);
-  return p;
+  return hand_out(p, nbytes, capacity);
 }
 
 void detail::free_host_block(void* p, size_t capacity) {
+  poison(p, capacity);  // cached: no access until handed out again
   auto& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.active -= capacity;
