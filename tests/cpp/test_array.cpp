@@ -147,3 +147,31 @@ TEST_CASE("argument errors throw the mapped C++ exception types with [op] messag
   CHECK_THROWS_AS(normalize_axis("test", 3, 2), std::out_of_range);
   CHECK_THROWS_WITH(normalize_axis("test", -3, 2), doctest::Contains("[test]"));
 }
+
+// Built only where this test itself is instrumented with ASan, which is where libember is too
+// (the sanitizer leg of tools/test.sh builds both with EMBER_SANITIZE=ON): the allocator
+// must show ASan each block's exact size, also when the block comes from its cache.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+
+TEST_CASE("under ASan, bytes past a buffer's size and cached blocks are poisoned") {
+  clear_cache();
+  char* first;
+  {
+    Buffer b(10);  // a 64-byte block
+    first = static_cast<char*>(b.data());
+    CHECK_FALSE(__asan_address_is_poisoned(first));
+    CHECK_FALSE(__asan_address_is_poisoned(first + 9));
+    CHECK(__asan_address_is_poisoned(first + 10));
+    CHECK(__asan_address_is_poisoned(first + 63));
+  }
+  // Freed into the cache: every byte is poisoned until the block is handed out again.
+  CHECK(__asan_address_is_poisoned(first));
+  CHECK(__asan_address_is_poisoned(first + 9));
+  Buffer again(20);  // the same size class: the cached block comes back
+  REQUIRE(static_cast<char*>(again.data()) == first);
+  CHECK_FALSE(__asan_address_is_poisoned(first + 19));
+  CHECK(__asan_address_is_poisoned(first + 20));
+  clear_cache();
+}
+#endif
