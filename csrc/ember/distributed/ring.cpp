@@ -49,6 +49,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr uint32_t kMagic = 0x454d4231;  // "EMB1"
+constexpr size_t kChunkBytes = 256 << 10;  // reduce-scatter's unit of transfer and addition
 
 // ---- configuration ----------------------------------------------------------------------
 
@@ -523,17 +524,24 @@ class RingComm : public Comm {
   // After this, segment `rank_` of buf holds the reduction over every member. At step s rank
   // r sends its segment r - s - 1 (which holds s + 1 members' data) and adds the incoming
   // segment r - s - 2.
+  // Segments move in chunks of kChunk elements' worth of bytes, each added as soon as it
+  // arrives, while it is still in cache (and the scratch buffer stays small).
   void reduce_scatter_phase(char* buf, int64_t count, Dtype dtype, Reduce r, const char* op) {
     const int n = size();
     const size_t item = size_of(dtype);
-    std::vector<char> incoming(size_t(count / n + 1) * item);
+    const int64_t chunk = std::max<int64_t>(1, int64_t(kChunkBytes / item));
+    std::vector<char> incoming(size_t(std::min<int64_t>(chunk, count / n + 1)) * item);
     for (int s = 0; s < n - 1; ++s) {
       int out_seg = ((rank_ - s - 1) % n + n) % n, in_seg = ((rank_ - s - 2) % n + n) % n;
       int64_t ob = seg_begin(out_seg, count), oe = seg_begin(out_seg + 1, count);
       int64_t ib = seg_begin(in_seg, count), ie = seg_begin(in_seg + 1, count);
-      mesh_->transfer(right(), buf + ob * item, size_t(oe - ob) * item, left(), incoming.data(),
-                      size_t(ie - ib) * item, op);
-      reduce_into(buf + ib * item, incoming.data(), ie - ib, dtype, r);
+      for (int64_t k = 0; ob + k < oe || ib + k < ie; k += chunk) {
+        int64_t on = std::clamp<int64_t>(oe - ob - k, 0, chunk);
+        int64_t in = std::clamp<int64_t>(ie - ib - k, 0, chunk);
+        mesh_->transfer(right(), buf + (ob + k) * item, size_t(on) * item, left(),
+                        incoming.data(), size_t(in) * item, op);
+        reduce_into(buf + (ib + k) * item, incoming.data(), in, dtype, r);
+      }
     }
   }
 
