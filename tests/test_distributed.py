@@ -225,6 +225,14 @@ if r == 0:
     mx.eval(mx.distributed.send(mx.arange(5, dtype=mx.int64) * 3, far))
 if r == far:
     check(mx.distributed.recv((5,), mx.int64, 0), np.arange(5) * 3)
+# 0-d and 0-size messages
+if r == 0:
+    mx.eval(mx.distributed.send(mx.array(7, dtype=mx.int16), 1),
+            mx.distributed.send(mx.zeros((0, 3)), 1))
+if r == 1:
+    zero_d, empty = mx.distributed.recv((), mx.int16, 0), mx.distributed.recv((0, 3), mx.float32, 0)
+    mx.eval(zero_d, empty)  # both: an unevaluated recv leaves its message for the next call
+    assert zero_d.item() == 7 and zero_d.dtype == mx.int16 and empty.shape == (0, 3)
 for bad in (-1, n):
     try:
         mx.distributed.send(payload, bad)
@@ -365,6 +373,20 @@ def test_large_all_sum_and_bandwidth_path(tmp_path):
     out = _run_launch(tmp_path, 3, body)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("big ok") == 3
+
+
+def test_launch_of_one_process(tmp_path):
+    body = """
+    import os, ember.core as mx
+    g = mx.distributed.init(strict=True)  # a hostfile of one rank: a group of one
+    print("size", g.size(), "rank", os.environ["MLX_RANK"])
+    """
+    script = tmp_path / "one.py"
+    script.write_text(textwrap.dedent(body))
+    out = subprocess.run([sys.executable, "-m", "ember.launch", "-n", "1", "--no-prefix",
+                          str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "size 1 rank 0"
 
 
 def test_launcher_stops_everyone_when_a_rank_fails(tmp_path):
