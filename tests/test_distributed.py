@@ -283,6 +283,9 @@ for size in (0, 64, 32 * 1024**2):
     check(avg["b"][1], np.mean([data(q, (5,), "float64", 10) for q in range(n)], axis=0))
     assert avg["b"][1].dtype == mx.float64
     check(avg["c"], np.mean([data(q, (300,), "float32", 11) for q in range(n)], axis=0))
+comm = mx.new_stream(mx.cpu)
+avg = nn.average_gradients(grads, communication_stream=comm)
+check(avg["a"], np.mean([data(q, (3,), "float32", 8) for q in range(n)], axis=0))
 # how many all_sums it makes: 10 arrays of 40 bytes go in one, in two of at most 200 bytes,
 # one each with all_reduce_size=0
 real_all_sum, calls = mx.distributed.all_sum, []
@@ -407,13 +410,13 @@ def test_launcher_stops_everyone_when_a_rank_fails(tmp_path):
     assert "rank 1 exited with code 3" in out.stderr
 
 
-def _spawn_pair(tmp_path, body, timeout_s="3"):
+def _spawn_pair(tmp_path, body, timeout_s="3", args=()):
     """Two ranks started directly (not through the launcher, which would stop the survivor)."""
     script = tmp_path / "pair.py"
     script.write_text(textwrap.dedent(body))
     hostfile = str(tmp_path / "hosts.json")
     ember_launch.write_hostfile(hostfile, 2)
-    procs = [subprocess.Popen([sys.executable, str(script)],
+    procs = [subprocess.Popen([sys.executable, str(script), *args],
                               env=dict(os.environ, MLX_RANK=str(r), MLX_HOSTFILE=hostfile,
                                        EMBER_DISTRIBUTED_TIMEOUT=timeout_s),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -475,22 +478,66 @@ def test_stalled_peer_times_out(tmp_path):
     assert 1.0 < float(o0.split("after ")[1].split(" s")[0]) < 5
 
 
-def test_mismatched_calls_are_reported(tmp_path):
+@pytest.mark.parametrize("case,expected", [
+    ("all_sum", "must pass arrays of the same shape and dtype"),
+    ("recv", "sent 12 bytes but this rank (1) expects 16"),
+])
+def test_mismatched_calls_are_reported(tmp_path, case, expected):
     body = """
+    import sys
     import ember.core as mx
     g = mx.distributed.init(strict=True)
     try:
-        if g.rank() == 0:
-            mx.eval(mx.distributed.all_sum(mx.ones((3,))))
+        if sys.argv[1] == "all_sum":
+            mx.eval(mx.distributed.all_sum(mx.ones((3 + g.rank(),))))
+        elif g.rank() == 0:
+            mx.eval(mx.distributed.send(mx.ones((3,)), 1))
         else:
-            mx.eval(mx.distributed.all_sum(mx.ones((4,))))
+            mx.eval(mx.distributed.recv((4,), mx.float32, 0))
     except RuntimeError as e:
         print("error:", e)
     """
-    (c0, o0, e0), (c1, o1, e1) = _spawn_pair(tmp_path, body)
+    (c0, o0, e0), (c1, o1, e1) = _spawn_pair(tmp_path, body, args=(case,))
     assert c0 == 0 and c1 == 0, e0 + e1
-    both = o0 + o1
-    assert "must pass arrays of the same shape and dtype" in both, both + e0 + e1
+    assert expected in o0 + o1, o0 + o1 + e0 + e1
+
+
+def test_stray_connections_are_ignored(tmp_path):
+    import json
+    import socket
+
+    script = tmp_path / "sum.py"
+    script.write_text(textwrap.dedent("""
+    import ember.core as mx
+    g = mx.distributed.init(strict=True)
+    print("sum", mx.distributed.all_sum(mx.array(1.0)).item())
+    """))
+    hostfile = str(tmp_path / "hosts.json")
+    ember_launch.write_hostfile(hostfile, 2)
+    host, port = json.load(open(hostfile))[0][0].split(":")
+
+    def start(rank):
+        return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, MLX_RANK=str(rank), MLX_HOSTFILE=hostfile,
+                                         EMBER_DISTRIBUTED_TIMEOUT="20"))
+
+    p0 = start(0)
+    # Before rank 1 comes, two clients that are not ember processes connect to rank 0: one
+    # sends a line of text, one closes at once.
+    for payload in (b"GET / HTTP/1.0\r\n\r\n", b""):
+        for _ in range(200):
+            try:
+                c = socket.create_connection((host, int(port)), timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        c.sendall(payload)
+        c.close()
+    p1 = start(1)
+    for p in (p0, p1):
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and out.strip() == "sum 2.0", out + err
 
 
 def test_unreachable_peer_fails_init_in_time(tmp_path):

@@ -393,20 +393,25 @@ std::shared_ptr<Mesh> connect_mesh(const std::vector<Address>& addrs, int rank, 
     Header h{};
     // Read the hello through a temporary slot, then move the socket to its rank's place.
     mesh->fds.push_back(fd);
+    bool got_hello = true;
     try {
       mesh->transfer(-1, nullptr, 0, n, &h, sizeof(h), "init");
-    } catch (...) {
-      mesh->fds.pop_back();
-      close(fd);
-      throw;
+    } catch (const std::runtime_error&) {
+      got_hello = false;  // closed or silent before 16 bytes: not one of ours either
     }
     mesh->fds.pop_back();
+    if (!got_hello) {
+      close(fd);
+      --k;
+      continue;
+    }
     int peer = int(uint32_t(h.bytes)), peer_n = int(h.bytes >> 32);
     if (h.magic != kMagic || peer_n != n || peer <= rank || peer >= n || mesh->fds[peer] >= 0) {
+      // Not a higher rank of this group (a stray client, another job's process): drop it
+      // and keep waiting for the real ones, within the same deadline.
       close(fd);
-      throw std::runtime_error(msg("[init] Rank ", rank, " got an unexpected connection on ",
-                                   addrs[rank].text, " (not a rank of this ", n,
-                                   "-process group, or a duplicate)."));
+      --k;
+      continue;
     }
     mesh->fds[peer] = fd;
   }
