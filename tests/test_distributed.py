@@ -274,8 +274,10 @@ order = sorted(members, key=lambda q: n - q)
 check(mx.distributed.all_gather(mx.array([r]), group=sub), np.array(order))
 
 # average_gradients: small arrays packed, a large one alone, two dtypes
-grads = {"a": mx.array(data(r, (3,), "float32", 8)), "b": [mx.array(data(r, (2, 2), "float32", 9)),
-         mx.array(data(r, (5,), "float64", 10), dtype=mx.float64)], "c": mx.array(data(r, (300,), "float32", 11))}
+grads = {"a": mx.array(data(r, (3,), "float32", 8)),
+         "b": [mx.array(data(r, (2, 2), "float32", 9)),
+               mx.array(data(r, (5,), "float64", 10), dtype=mx.float64)],
+         "c": mx.array(data(r, (300,), "float32", 11))}
 for size in (0, 64, 32 * 1024**2):
     avg = nn.average_gradients(grads, all_reduce_size=size)
     check(avg["a"], np.mean([data(q, (3,), "float32", 8) for q in range(n)], axis=0))

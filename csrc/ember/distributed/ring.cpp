@@ -307,7 +307,8 @@ std::shared_ptr<Mesh> connect_mesh(const std::vector<Address>& addrs, int rank, 
   mesh->timeout = timeout;
   mesh->fds.assign(n, -1);
   const Clock::time_point deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+      Clock::now() +
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
   auto sys_fail = [&](const std::string& what) -> std::runtime_error {
     return std::runtime_error(msg("[init] ", what, ": ", std::strerror(errno), "."));
   };

@@ -23,8 +23,9 @@ array all_reduce(const char* op, const array& x, const std::optional<Group>& gro
 // A peer rank for send / recv: another member of a group of at least two.
 void check_peer(const char* op, const char* what, int peer, const Group& g) {
   if (g.size() == 1) {
+    const char* verb = std::string(op) == "send" ? "send to" : "receive from";
     throw std::invalid_argument(msg("[", op, "] The group has a single process, so there is no "
-                                    "other rank to ", (std::string(op) == "send" ? "send to" : "receive from"),
+                                    "other rank to ", verb,
                                     ". Start several processes (python -m ember.launch)."));
   }
   if (peer < 0 || peer >= g.size()) {
