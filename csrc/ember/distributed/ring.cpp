@@ -281,7 +281,7 @@ struct Mesh {
     transfer(to, &mine, to >= 0 ? sizeof(mine) : 0, from, &theirs, from >= 0 ? sizeof(theirs) : 0,
              op);
     if (from < 0) return;
-    if (theirs.magic != kMagic) {
+    if (theirs.magic != kMagic || theirs.dtype >= kNumDtypes) {
       fail(msg("[", op, "] Rank ", from, " sent data that is not an ember message."));
     }
     if (theirs.op != mine.op) {
