@@ -73,7 +73,8 @@ def generate(stage, package_src, core_file, out_dir):
             with open(path, "w") as f:
                 f.write(fixed)
     for name, marker in (("__init__", "def exp("), ("linalg", "def inv("),
-                         ("random", "def normal("), ("fft", "def fft(")):
+                         ("random", "def normal("), ("fft", "def fft("),
+                         ("distributed", "def all_sum(")):
         path = os.path.join(out_dir, "core", name + ".pyi")
         if not os.path.isfile(path) or marker not in open(path).read():
             sys.exit(f"stubgen.py: core/{name}.pyi lacks `{marker}`; the stub generation went wrong")

@@ -24,6 +24,13 @@ CASES = [
     ("subtract_bool", lambda: mx.array([True]) - mx.array([False]), TypeError,
      r"^\[subtract\] .*bool"),
     ("clip_no_bounds", lambda: mx.clip(ones(3), None, None), ValueError, r"^\[clip\] .*a_min"),
+    # ---- distributed: the group and the shapes it splits (a group of one process here) ----
+    ("sum_scatter_divisible", lambda: mx.distributed.sum_scatter(mx.array(1.0)), ValueError,
+     r"^\[sum_scatter\] The input must have at least one dimension"),
+    ("send_singleton", lambda: mx.distributed.send(ones(2), 1), ValueError,
+     r"^\[send\] The group has a single process"),
+    ("all_min_complex", lambda: mx.distributed.all_min(mx.array([1j])), TypeError,
+     r"^\[all_min\] complex64"),
     # ---- bitwise ops on floats are TypeErrors that show the dtypes ----
     ("bitwise_and", lambda: mx.bitwise_and(ones(2), ones(2)), TypeError,
      r"^\[bitwise_and\] .*float32"),

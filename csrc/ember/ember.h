@@ -8,5 +8,6 @@
 #include "ember/transforms.h"
 #include "ember/io/io.h"
 #include "ember/export.h"
+#include "ember/distributed.h"
 #include "ember/transforms/compile.h"
 #include "ember/backend/cpu/threadpool.h"

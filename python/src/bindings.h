@@ -31,6 +31,7 @@ void init_ops_conv(nb::module_& m);
 void init_random(nb::module_& m);
 void init_linalg(nb::module_& m);
 void init_fft(nb::module_& m);
+void init_distributed(nb::module_& m);
 void init_fast(nb::module_& m);
 void init_transforms(nb::module_& m);
 void init_memory(nb::module_& m);

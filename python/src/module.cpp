@@ -43,6 +43,7 @@ NB_MODULE(core, m) {
   init_random(m);
   init_linalg(m);
   init_fft(m);
+  init_distributed(m);
   init_fast(m);
   init_transforms(m);
   init_memory(m);

@@ -232,3 +232,22 @@ TEST_CASE("fast: fused kernels match their compositions, and differentiate throu
   CHECK_THROWS_WITH_AS(fast::scaled_dot_product_attention(q, k, v, 1.0, "foo"),
                        doctest::Contains("[scaled_dot_product_attention]"), std::invalid_argument);
 }
+
+TEST_CASE("distributed collectives over a group of one are identities") {
+  // No MLX_RANK / MLX_HOSTFILE in the test environment: the global group has one process.
+  auto g = distributed::init();
+  CHECK(g.size() == 1);
+  CHECK(g.rank() == 0);
+  CHECK(distributed::is_available("ring"));
+  CHECK_FALSE(distributed::is_available("mpi"));
+  CHECK_THROWS_AS(distributed::init(true, "nccl"), std::runtime_error);
+  array x({1.0f, -2.0f, 3.0f}, {3});
+  check_close(distributed::all_sum(x), {1, -2, 3});
+  check_close(distributed::all_max(x, g), {1, -2, 3});
+  check_close(distributed::sum_scatter(x), {1, -2, 3});
+  CHECK(distributed::all_gather(array(2.0f)).shape() == Shape{1});
+  CHECK_THROWS_WITH_AS(distributed::send(x, 0), doctest::Contains("[send] The group has a single"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(distributed::sum_scatter(array(1.0f)), doctest::Contains("[sum_scatter]"),
+                       std::invalid_argument);
+}

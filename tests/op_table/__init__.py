@@ -177,7 +177,7 @@ def _load():
 
     rows = []
     for fam in ("creation", "unary", "binary", "reduce", "shape", "index", "linalg", "lapack",
-                "fft", "conv", "nn", "fast", "quantized"):
+                "fft", "conv", "nn", "fast", "quantized", "distributed"):
         try:
             mod = importlib.import_module(f"op_table.{fam}")
         except ModuleNotFoundError as e:

@@ -15,7 +15,9 @@ def main() -> mx.array:
     q, r = mx.linalg.qr(a)
     spectrum: mx.array = mx.fft.rfft(normalize(inv[0]))
     u: mx.array = mx.random.uniform(shape=(2,), key=mx.random.split(key)[0])
-    total: mx.array = mx.sum(mx.abs(spectrum)) + mx.sum(q @ r) + mx.sum(u)
+    group: mx.distributed.Group = mx.distributed.init()
+    summed: mx.array = mx.distributed.all_sum(u, group=group, stream=mx.cpu)
+    total: mx.array = mx.sum(mx.abs(spectrum)) + mx.sum(q @ r) + mx.sum(summed)
     return total
 
 

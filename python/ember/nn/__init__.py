@@ -13,6 +13,7 @@ from ember.nn.convolution import (  # noqa: F401
 from ember.nn.layers import (  # noqa: F401
     Bilinear, Dropout, Dropout2d, Dropout3d, Embedding, Identity, Linear, Sequential,
 )
+from ember.nn.distributed import AllToShardedLinear, ShardedToAllLinear, shard_linear  # noqa: F401
 from ember.nn.module import Module  # noqa: F401
 from ember.nn.normalization import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, RMSNorm  # noqa: F401
 from ember.nn.pooling import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d  # noqa: F401
@@ -24,4 +25,4 @@ from ember.nn.transformer import (  # noqa: F401
     TransformerEncoderLayer,
 )
 from ember.nn.upsample import Upsample  # noqa: F401
-from ember.nn.utils import value_and_grad  # noqa: F401
+from ember.nn.utils import average_gradients, value_and_grad  # noqa: F401
