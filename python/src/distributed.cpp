@@ -41,11 +41,13 @@ void init_distributed(nb::module_& parent) {
   static const std::string max_doc = doc(
       "The elementwise maximum of x over every process of the group.",
       "    x: The local array (the same shape and dtype in every process).\n",
-      "The maximum, the same in every process.");
+      "The maximum, the same in every process. Its gradient reaches only the positions where "
+      "x equals the result (MLX's passes the cotangent to every position: ember differs).");
   static const std::string min_doc = doc(
       "The elementwise minimum of x over every process of the group.",
       "    x: The local array (the same shape and dtype in every process).\n",
-      "The minimum, the same in every process.");
+      "The minimum, the same in every process. Its gradient reaches only the positions where "
+      "x equals the result (MLX's passes the cotangent to every position: ember differs).");
   static const std::string gather_doc = doc(
       "Every process's x concatenated along the first axis, in rank order.",
       "    x: The local array (the same shape and dtype in every process; a 0-d array counts "
