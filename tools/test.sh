@@ -132,7 +132,8 @@ fi
 # package with that library in its place, two test files at a time). The default subset is
 # the one that reaches most of libember per second: every op on every dtype
 # (test_op_values), the property tests and what they feed (huge sizes, bad dtypes, files,
-# indexing), threads. Any sanitizer report fails the run.
+# indexing), threads, the distributed transport (its launched processes inherit the
+# instrumented library). Any sanitizer report fails the run.
 if [ "$SANITIZE" = 1 ]; then
   t=$SECONDS
   echo "== waiting for the sanitizer build"
@@ -146,7 +147,7 @@ if [ "$SANITIZE" = 1 ]; then
   fi
   default_tests="test_op_values test_properties test_reliability test_threads test_kernels
     test_io test_indexing test_index_ops test_shape test_errors test_dtype test_array
-    test_fuzz_regressions"
+    test_fuzz_regressions test_distributed"
   san_tests=()
   for f in ${SANITIZE_TESTS:-$default_tests}; do san_tests+=("tests/$f.py"); done
   echo "== Python tests under ASan + UBSan"
