@@ -121,8 +121,16 @@ def test_bad_hostfile_and_rank(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"\[init\] Cannot read MLX_HOSTFILE"):
         mx.distributed.init()
     hf.write_text("{not json")
-    with pytest.raises(ValueError, match=r"\[init\] MLX_HOSTFILE .*expected '\['"):
+    with pytest.raises(ValueError,
+                       match=r"\[init\] MLX_HOSTFILE .*not valid JSON \(.* at byte 1\)"):
         mx.distributed.init()
+    for text, what in (('{"a": 1}', "not a JSON list"), ("[]", "the list is empty"),
+                       ('[["127.0.0.1:1"], 5]', "rank 1 is neither"),
+                       ('[["127.0.0.1:1"], []]', "rank 1 has no address"),
+                       ('[["127.0.0.1:1", 2]]', "rank 0 has an address that is not")):
+        hf.write_text(text)
+        with pytest.raises(ValueError, match=r"\[init\] MLX_HOSTFILE .*" + what):
+            mx.distributed.init()
     hf.write_text('[["127.0.0.1:1"], ["localhost"]]')
     with pytest.raises(ValueError, match="is not of the form ip:port"):
         mx.distributed.init()

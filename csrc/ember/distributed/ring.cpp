@@ -42,6 +42,7 @@
 
 #include "ember/distributed/comm.h"
 #include "ember/errors.h"
+#include "ember/io/json.h"
 
 namespace ember::distributed::detail {
 
@@ -66,72 +67,45 @@ double timeout_seconds() {
   return t;
 }
 
-// The hostfile: a JSON list with one entry per rank, each a list of "host:port" strings.
-// A small reader for exactly that shape (strings without escapes beyond \" and \\).
-struct HostfileReader {
-  const std::string& text;
-  const std::string& path;
-  size_t i = 0;
-
-  [[noreturn]] void fail(const std::string& what) {
+// The hostfile: a JSON list with one entry per rank, each a list of "host:port" strings (or
+// one such string), read with libember's JSON reader (io/json.h).
+std::vector<std::vector<std::string>> read_hostfile(const std::string& text,
+                                                    const std::string& path) {
+  auto fail = [&](const std::string& what) {
     throw std::invalid_argument(msg("[init] MLX_HOSTFILE ", path, ": ", what,
                                     " (expected a JSON list with one list of \"ip:port\" "
                                     "strings per rank, e.g. [[\"127.0.0.1:5000\"], "
                                     "[\"127.0.0.1:5001\"]])."));
+  };
+  io::detail::Json root;
+  try {
+    root = io::detail::parse_json(text);
+  } catch (const io::detail::JsonError& e) {
+    fail(msg("not valid JSON (", e.what(), ")"));
   }
-  void skip() {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  }
-  bool eat(char c) {
-    skip();
-    if (i < text.size() && text[i] == c) {
-      ++i;
-      return true;
-    }
-    return false;
-  }
-  void expect(char c) {
-    if (!eat(c)) fail(msg("expected '", c, "' at offset ", i));
-  }
-  std::string str() {
-    expect('"');
-    std::string out;
-    while (i < text.size() && text[i] != '"') {
-      if (text[i] == '\\' && i + 1 < text.size()) ++i;
-      out += text[i++];
-    }
-    if (i >= text.size()) fail("unterminated string");
-    ++i;
-    return out;
-  }
-  std::vector<std::vector<std::string>> read() {
-    std::vector<std::vector<std::string>> hosts;
-    expect('[');
-    if (!eat(']')) {
-      do {
-        std::vector<std::string> entry;
-        skip();
-        if (i < text.size() && text[i] == '"') {
-          entry.push_back(str());  // a bare string: one address
-        } else {
-          expect('[');
-          if (!eat(']')) {
-            do entry.push_back(str());
-            while (eat(','));
-            expect(']');
-          }
+  using Json = io::detail::Json;
+  if (root.kind != Json::list) fail("not a JSON list");
+  if (root.items.empty()) fail("the list is empty");
+  std::vector<std::vector<std::string>> hosts;
+  for (const Json& item : root.items) {
+    std::vector<std::string> entry;
+    if (item.kind == Json::string) {
+      entry.push_back(item.s);  // a bare string: one address
+    } else if (item.kind == Json::list) {
+      for (const Json& a : item.items) {
+        if (a.kind != Json::string) {
+          fail(msg("rank ", hosts.size(), " has an address that is not a string"));
         }
-        if (entry.empty()) fail(msg("rank ", hosts.size(), " has no address"));
-        hosts.push_back(std::move(entry));
-      } while (eat(','));
-      expect(']');
+        entry.push_back(a.s);
+      }
+    } else {
+      fail(msg("the entry of rank ", hosts.size(), " is neither a list nor a string"));
     }
-    skip();
-    if (i != text.size()) fail(msg("unexpected text at offset ", i));
-    if (hosts.empty()) fail("the list is empty");
-    return hosts;
+    if (entry.empty()) fail(msg("rank ", hosts.size(), " has no address"));
+    hosts.push_back(std::move(entry));
   }
-};
+  return hosts;
+}
 
 struct Address {
   sockaddr_storage addr{};
@@ -582,7 +556,7 @@ std::shared_ptr<Comm> ring_init() {
   std::stringstream ss;
   ss << f.rdbuf();
   const std::string text = ss.str();
-  auto hosts = HostfileReader{text, path}.read();
+  auto hosts = read_hostfile(text, path);
   const int n = int(hosts.size());
   char* end = nullptr;
   long rank = std::strtol(rank_s, &end, 10);
