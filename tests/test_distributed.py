@@ -46,6 +46,8 @@ def test_backends(no_launch_env):
             mx.distributed.init(strict=True, backend=name)
     with pytest.raises(RuntimeError, match="MLX_RANK and MLX_HOSTFILE are not set"):
         mx.distributed.init(strict=True)
+    with pytest.raises(ValueError, match=r"\[init\] all_gather_factory .* not supported"):
+        mx.distributed.init(all_gather_factory=lambda rank, size: None)
     with pytest.raises(ValueError, match='Unknown backend "tcp"'):
         mx.distributed.init(backend="tcp")
     with pytest.raises(ValueError, match=r"\[is_available\] Unknown backend"):

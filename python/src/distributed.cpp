@@ -90,15 +90,30 @@ void init_distributed(nb::module_& parent) {
   m.def("is_available", &dist::is_available, "backend"_a = "any",
         "Whether ember can use a distributed backend: \"any\" and \"ring\" (TCP) are built in; "
         "\"mpi\", \"nccl\" and \"jaccl\" are not. It does not try to form a group.");
-  m.def("init", &dist::init, "strict"_a = false, "backend"_a = "any",
-        nb::call_guard<nb::gil_scoped_release>(),
+  m.def("init",
+        [](bool strict, const std::string& backend, nb::handle all_gather_factory) {
+          if (!all_gather_factory.is_none()) {
+            throw std::invalid_argument(
+                "[init] all_gather_factory (an all_gather written in Python) is not supported "
+                "by ember; leave it None and use the ring backend.");
+          }
+          nb::gil_scoped_release release;
+          return dist::init(strict, backend);
+        },
+        "strict"_a = false, "backend"_a = "any", nb::kw_only(),
+        "all_gather_factory"_a.none() = nb::none(),
+        nb::sig("def init(strict: bool = False, backend: str = 'any', *, all_gather_factory: "
+                "collections.abc.Callable[[int, int], collections.abc.Callable[[bytes, int], "
+                "bytes]] | None = None) -> Group"),
         "The global group of processes. The first call forms it from the launch environment "
         "(MLX_RANK and MLX_HOSTFILE, which ``python -m ember.launch`` sets) and later calls "
         "return the same group.\n\n"
         "Args:\n    strict: Raise RuntimeError when no group can be formed, instead of returning "
         "a group of size 1.\n"
         "    backend: \"any\" or \"ring\" (the TCP ring); \"mpi\", \"nccl\" and \"jaccl\" are not "
-        "built.\n\nReturns:\n    The global group.");
+        "built.\n"
+        "    all_gather_factory: MLX's hook for an all_gather written in Python; ember has none "
+        "(ValueError unless None).\n\nReturns:\n    The global group.");
 
   def_op(m, "all_sum", [](ArrayArg x, GroupArg g) { return dist::all_sum(to_array(x), g); },
          "x"_a, nb::kw_only(), "group"_a = nb::none(), sum_doc.c_str());

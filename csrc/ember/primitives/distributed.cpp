@@ -32,7 +32,21 @@ array batch_to_axis1(const array& x, int b) {
   return b == 1 ? x : moveaxis(x, b, 1);
 }
 
+// The AllReduce node of reduction r (the op of that name).
+array all_reduce(const array& x, Reduce r, std::optional<distributed::Group> group) {
+  switch (r) {
+    case Reduce::sum: return distributed::all_sum(x, group);
+    case Reduce::max: return distributed::all_max(x, group);
+    default: return distributed::all_min(x, group);
+  }
+}
+
 }  // namespace
+
+bool GroupPrimitive::is_equivalent(const Primitive& other) const {
+  return Primitive::is_equivalent(other) &&
+         static_cast<const GroupPrimitive&>(other).group_.comm() == group_.comm();
+}
 
 // ---- AllReduce ----
 const char* AllReduce::name() const {
@@ -43,9 +57,8 @@ const char* AllReduce::name() const {
   }
 }
 bool AllReduce::is_equivalent(const Primitive& other) const {
-  auto& o = static_cast<const AllReduce&>(other);
-  return Primitive::is_equivalent(other) && o.reduce_ == reduce_ &&
-         o.group_.comm() == group_.comm();
+  return GroupPrimitive::is_equivalent(other) &&
+         static_cast<const AllReduce&>(other).reduce_ == reduce_;
 }
 // sum: d out = all_sum(t); max / min: d out = all_sum(t * [x == out])
 array AllReduce::jvp(const std::vector<array>& primals, const std::vector<array>& tangents,
@@ -65,19 +78,10 @@ std::vector<array> AllReduce::vjp(const std::vector<array>& primals, const array
 // elementwise: the batch axis stays where it is
 std::pair<array, int> AllReduce::vmap(const std::vector<array>& inputs,
                                       const std::vector<BatchAxis>& axes) {
-  array x = inputs[0];
-  switch (reduce_) {
-    case Reduce::sum: return {distributed::all_sum(x, g(group_)), *axes[0]};
-    case Reduce::max: return {distributed::all_max(x, g(group_)), *axes[0]};
-    default: return {distributed::all_min(x, g(group_)), *axes[0]};
-  }
+  return {all_reduce(inputs[0], reduce_, g(group_)), *axes[0]};
 }
 
 // ---- AllGather ----
-bool AllGather::is_equivalent(const Primitive& other) const {
-  return Primitive::is_equivalent(other) &&
-         static_cast<const AllGather&>(other).group_.comm() == group_.comm();
-}
 // d out = all_gather(t)
 array AllGather::jvp(const std::vector<array>&, const std::vector<array>& tangents,
                      const std::vector<int>&, const array&) {
@@ -104,10 +108,6 @@ std::pair<array, int> AllGather::vmap(const std::vector<array>& inputs,
 }
 
 // ---- SumScatter ----
-bool SumScatter::is_equivalent(const Primitive& other) const {
-  return Primitive::is_equivalent(other) &&
-         static_cast<const SumScatter&>(other).group_.comm() == group_.comm();
-}
 // d out = sum_scatter(t)
 array SumScatter::jvp(const std::vector<array>&, const std::vector<array>& tangents,
                       const std::vector<int>&, const array&) {
@@ -166,9 +166,7 @@ namespace {
 std::vector<array> load_all_reduce(ExportFields::Reader& f, const std::vector<array>& in,
                                    const std::vector<ExportSpec>&) {
   detail::expect_inputs(in, 1);
-  auto r = Reduce(f.integer("reduce", 0, 2));
-  if (r == Reduce::sum) return {distributed::all_sum(in[0])};
-  return {r == Reduce::max ? distributed::all_max(in[0]) : distributed::all_min(in[0])};
+  return {all_reduce(in[0], Reduce(f.integer("reduce", 0, 2)), std::nullopt)};
 }
 std::vector<array> load_all_gather(ExportFields::Reader&, const std::vector<array>& in,
                                    const std::vector<ExportSpec>&) {
